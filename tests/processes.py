@@ -1,0 +1,74 @@
+"""Start the real gateway as a process and wait for it with deadlines (no fixed sleeps)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gateway_env(extra: Mapping[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WA_", "API_KEY", "WEBHOOK_"))}
+    env.update({"LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def start_gateway(
+    env: Mapping[str, str], cwd: Path, args: tuple[str, ...] = (), log_path: Path | None = None
+) -> subprocess.Popen[bytes]:
+    log = open(log_path or cwd / "gateway.log", "ab")
+    try:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "gateway.py"), *args],
+            cwd=cwd,
+            env=gateway_env(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+
+
+async def wait_healthy(port: int, proc: subprocess.Popen[bytes], deadline_s: float = 20.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError(f"gateway exited early with {proc.returncode}")
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/health") as resp:
+                    if resp.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("gateway did not become healthy in time")
+
+
+async def wait_exit(proc: subprocess.Popen[bytes], deadline_s: float) -> int:
+    try:
+        return await asyncio.to_thread(proc.wait, deadline_s)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        raise AssertionError("process did not exit in time") from None
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Last-resort cleanup: kill the whole process group (gateway and its engine worker)."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)

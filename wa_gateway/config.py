@@ -1,0 +1,274 @@
+"""Configuration: every variable, its default and its accepted range, validated once at startup.
+
+Sources, strongest first: the real environment, then ``./.env`` (python-dotenv). An empty value counts as
+unset, as in the Go gateway. A bad value is a ``ConfigError`` naming the variable and what is accepted;
+there is no silent fallback to a default (wa-gateway-go-behaviour.md §19 item 31).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+MASK: Final = "********"
+_INT_RE = re.compile(r"[+-]?[0-9]+")
+_TRUE: Final = frozenset({"1", "t", "true", "yes", "on"})
+_FALSE: Final = frozenset({"0", "f", "false", "no", "off"})
+LOG_LEVELS: Final = ("debug", "info", "warn", "warning", "error")
+ENGINES: Final = ("neonize", "sandbox")
+# whatsmeow validates the pairing display name as "Browser (OS)" (wa-gateway-go-behaviour.md §19 item 21).
+_DEVICE_NAME_RE = re.compile(r"[^()\s][^()]{0,40} \([^()\s][^()]{0,40}\)")
+
+
+class ConfigError(ValueError):
+    """One line naming the variable and what it accepts."""
+
+
+def _int(lo: int, hi: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        if not _INT_RE.fullmatch(raw):
+            raise ConfigError(f"{name} must be a whole number between {lo} and {hi} (got {raw!r})")
+        value = int(raw)
+        if not lo <= value <= hi:
+            raise ConfigError(f"{name} must be between {lo} and {hi} (got {value})")
+        return value
+
+    return parse
+
+
+def _bool(name: str, raw: str) -> bool:
+    low = raw.lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false (got {raw!r})")
+
+
+def _choice(*options: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        low = raw.lower()
+        if low not in options:
+            raise ConfigError(f"{name} must be one of {', '.join(options)} (got {raw!r})")
+        return low
+
+    return parse
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _required_text(name: str, raw: str) -> str:
+    if not raw.strip():
+        raise ConfigError(f"{name} is required (set it in the environment or .env; `init` writes one)")
+    return raw
+
+
+def _origin(name: str, entry: str, *, allow_wildcard_host: bool) -> str:
+    parts = urlsplit(entry)
+    host = parts.hostname or ""
+    valid = (
+        parts.scheme in {"http", "https"}
+        and bool(host)
+        and parts.path in {"", "/"}
+        and not parts.query
+        and not parts.fragment
+        and parts.username is None
+    )
+    if valid and host.startswith("*.") and not allow_wildcard_host:
+        valid = False
+    if valid:
+        try:
+            _ = parts.port
+        except ValueError:
+            valid = False
+    if not valid:
+        raise ConfigError(
+            f"{name} must be * or a comma-separated list of origins like https://app.example.com "
+            f"(scheme://host[:port], no path) (got {entry!r})"
+        )
+    return entry.rstrip("/").lower()
+
+
+def _origins(allow_wildcard_host: bool) -> Callable[[str, str], tuple[str, ...]]:
+    def parse(name: str, raw: str) -> tuple[str, ...]:
+        entries = [e.strip() for e in raw.split(",") if e.strip()]
+        if not entries or "*" in entries:
+            return ("*",)
+        return tuple(_origin(name, e, allow_wildcard_host=allow_wildcard_host) for e in entries)
+
+    return parse
+
+
+def _country_code(name: str, raw: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]{0,3}", raw):
+        raise ConfigError(f"{name} must be 1 to 4 ASCII digits not starting with 0 (got {raw!r})")
+    return raw
+
+
+def _webhook_url(name: str, raw: str) -> str:
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL (got {raw!r})")
+    return raw
+
+
+def _proxies(name: str, raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
+    for entry in (e.strip() for e in raw.split(",")):
+        if not entry:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{name} must be a comma-separated list of IP addresses or CIDR ranges (got {entry!r})"
+            ) from None
+    return tuple(nets)
+
+
+def _device_name(name: str, raw: str) -> str:
+    if not _DEVICE_NAME_RE.fullmatch(raw):
+        raise ConfigError(f"{name} must look like 'Browser (OS)', e.g. 'Chrome (Linux)' (got {raw!r})")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    name: str
+    default: str
+    parse: Callable[[str, str], Any]
+    help: str
+    secret: bool = False
+
+
+VARIABLES: Final[tuple[Variable, ...]] = (
+    Variable("PORT", "4010", _int(1, 65535), "Server port"),
+    Variable("HOST", "0.0.0.0", _text, "Server bind address"),
+    Variable("API_KEY", "", _required_text, "Required. API key for REST and WebSocket auth", secret=True),
+    Variable("LOG_LEVEL", "info", _choice(*LOG_LEVELS), "debug, info, warn or error"),
+    Variable("LOG_FORMAT", "json", _choice("json", "text"), "json lines, or text for humans"),
+    Variable("CORS_ORIGINS", "*", _origins(True), "Allowed CORS origins: * or a comma-separated list"),
+    Variable("PHONE_COUNTRY_CODE", "60", _country_code, "Country code for numbers written with a leading 0"),
+    Variable("PHONE_MIN_LENGTH", "11", _int(7, 15), "Minimum phone length, country code included"),
+    Variable("PHONE_MAX_LENGTH", "12", _int(7, 15), "Maximum phone length, country code included"),
+    Variable("DATA_DIR", "./data", _text, "Sessions, contacts and the webhook outbox live here"),
+    Variable("WA_ENGINE", "neonize", _choice(*ENGINES), "neonize (real WhatsApp) or sandbox (simulated)"),
+    Variable("DEVICE_NAME", "Chrome (Linux)", _device_name, "How the linked device shows on the phone"),
+    Variable("TYPING_DELAY_MS", "1000", _int(0, 60000), "Typing simulation before each message (ms)"),
+    Variable("AUTO_READ_RECEIPT", "false", _bool, "Mark incoming messages read"),
+    Variable("SEND_PRESENCE_ON_CONNECT", "false", _bool, "Appear online after connect (mutes phone alerts)"),
+    Variable("WEBHOOK_URL", "", _webhook_url, "Where webhook events are POSTed; empty turns webhooks off"),
+    Variable("WEBHOOK_SECRET", "", _text, "HMAC-SHA256 signing secret (whsec_<base64> or any text)", True),
+    Variable("WEBHOOK_TIMEOUT_MS", "5000", _int(100, 120000), "Timeout of one webhook request (ms)"),
+    Variable("WEBHOOK_MAX_ATTEMPTS", "15", _int(1, 100), "Attempts before an event is dead-lettered"),
+    Variable(
+        "WEBHOOK_MAX_AGE_SECONDS", "259200", _int(60, 2592000), "Age after which an event is dead-lettered"
+    ),
+    Variable("WEBHOOK_SIGNATURE_FORMAT", "sha256", _choice("sha256", "hex"), "X-Webhook-Signature format"),
+    Variable("RATE_LIMIT_DEVICES", "10", _int(0, 1000000), "Device routes: requests/min per IP (0 = off)"),
+    Variable("RATE_LIMIT_MESSAGES", "30", _int(0, 1000000), "Message routes: requests/min per IP (0 = off)"),
+    Variable("RATE_LIMIT_VALIDATE", "60", _int(0, 1000000), "Validate route: requests/min per IP (0 = off)"),
+    Variable("RATE_LIMIT_AUTH_FAILURES", "20", _int(0, 1000000), "Failed auths/min per IP (0 = off)"),
+    Variable("TRUSTED_PROXIES", "", _proxies, "Proxies whose X-Forwarded-For is believed (IPs/CIDRs)"),
+    Variable("MAX_BODY_BYTES", "4194304", _int(1024, 104857600), "Largest accepted request body"),
+    Variable("CACHE_TTL_SECONDS", "3600", _int(1, 2592000), "Phone validation cache TTL"),
+    Variable("WS_ALLOWED_ORIGINS", "*", _origins(False), "Allowed WebSocket origins: * or a list"),
+    Variable("WS_AUTH_TIMEOUT", "5", _int(1, 60), "Seconds to send the first-message auth"),
+    Variable("WS_HEARTBEAT_SECONDS", "30", _int(5, 300), "WebSocket ping interval"),
+    Variable("WS_QUEUE_SIZE", "256", _int(8, 100000), "Events queued per WS client before it is dropped"),
+    Variable("SHUTDOWN_TIMEOUT_SECONDS", "10", _int(1, 300), "Grace period for in-flight requests"),
+    Variable("SANDBOX_QR_REFRESH_MS", "20000", _int(10, 600000), "Sandbox: ms between QR codes"),
+    Variable("SANDBOX_QR_CODES", "6", _int(1, 100), "Sandbox: QR codes before 'QR code expired'"),
+    Variable("SANDBOX_RECONNECT_MS", "1000", _int(0, 600000), "Sandbox: reconnect delay after a drop"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    port: int
+    host: str
+    api_key: str
+    log_level: str
+    log_format: str
+    cors_origins: tuple[str, ...]
+    phone_country_code: str
+    phone_min_length: int
+    phone_max_length: int
+    data_dir: Path
+    wa_engine: str
+    device_name: str
+    typing_delay_ms: int
+    auto_read_receipt: bool
+    send_presence_on_connect: bool
+    webhook_url: str
+    webhook_secret: str
+    webhook_timeout_ms: int
+    webhook_max_attempts: int
+    webhook_max_age_seconds: int
+    webhook_signature_format: str
+    rate_limit_devices: int
+    rate_limit_messages: int
+    rate_limit_validate: int
+    rate_limit_auth_failures: int
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    max_body_bytes: int
+    cache_ttl_seconds: int
+    ws_allowed_origins: tuple[str, ...]
+    ws_auth_timeout: int
+    ws_heartbeat_seconds: int
+    ws_queue_size: int
+    shutdown_timeout_seconds: int
+    sandbox_qr_refresh_ms: int
+    sandbox_qr_codes: int
+    sandbox_reconnect_ms: int
+
+    def describe(self) -> dict[str, str]:
+        """The effective configuration as environment-style text, secrets masked (for ``check-config``)."""
+        out: dict[str, str] = {}
+        for var in VARIABLES:
+            value = getattr(self, var.name.lower())
+            if var.secret and value:
+                out[var.name] = MASK
+            elif isinstance(value, tuple):
+                out[var.name] = ",".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                out[var.name] = "true" if value else "false"
+            else:
+                out[var.name] = str(value)
+        return out
+
+
+def read_environment(environ: Mapping[str, str], env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """Merge ``.env`` under the real environment (the real environment wins; empty counts as unset)."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v})
+    merged.update({k: v for k, v in environ.items() if v})
+    return merged
+
+
+def load_settings(values: Mapping[str, str]) -> Settings:
+    """Parse and validate; raises ``ConfigError`` on the first bad variable (in table order)."""
+    parsed: dict[str, Any] = {}
+    for var in VARIABLES:
+        raw = values.get(var.name, "")
+        parsed[var.name.lower()] = var.parse(var.name, raw if raw != "" else var.default)
+    if parsed["phone_min_length"] > parsed["phone_max_length"]:
+        raise ConfigError(
+            "PHONE_MIN_LENGTH must not be greater than PHONE_MAX_LENGTH "
+            f"(got {parsed['phone_min_length']} > {parsed['phone_max_length']})"
+        )
+    parsed["data_dir"] = Path(parsed["data_dir"])
+    names = {f.name for f in fields(Settings)}
+    return Settings(**{k: v for k, v in parsed.items() if k in names})

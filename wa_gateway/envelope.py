@@ -1,0 +1,89 @@
+"""The JSON envelope every response carries, and the one orjson ``dumps`` used for all JSON out.
+
+Shape (shared/DESIGN.md "API contract"):
+``{success, data?, message?, error?{code,message}, meta{timestamp, requestId}}``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+REQUEST_ID_KEY = web.RequestKey("request_id", str)
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+def dumps(obj: Any) -> bytes:
+    """The single JSON encoder for responses, WebSocket frames and webhook bodies."""
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
+
+def utc_timestamp(epoch: float | None = None) -> str:
+    """UTC RFC 3339 at second precision with ``Z``, as the Go gateway writes it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if epoch is None else epoch))
+
+
+def request_id_of(request: web.Request) -> str:
+    # A request that never went through the request-id middleware (aiohttp's own 400 for a
+    # malformed request line, for one) still gets an id, so the envelope is always complete.
+    return request.get(REQUEST_ID_KEY) or str(uuid.uuid4())
+
+
+def meta(request: web.Request) -> dict[str, str]:
+    return {"timestamp": utc_timestamp(), "requestId": request_id_of(request)}
+
+
+def body(
+    request: web.Request,
+    *,
+    success: bool,
+    data: Any = None,
+    message: str | None = None,
+    error: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"success": success}
+    if data is not None:
+        out["data"] = data
+    if message:
+        out["message"] = message
+    if error is not None:
+        out["error"] = dict(error)
+    out["meta"] = meta(request)
+    return out
+
+
+def ok(
+    request: web.Request,
+    data: Any = None,
+    message: str | None = None,
+    *,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    return json_response(
+        body(request, success=True, data=data, message=message), status=status, headers=headers
+    )
+
+
+def error_response(
+    request: web.Request,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    payload = body(request, success=False, error={"code": code, "message": message})
+    return json_response(payload, status=status, headers=headers)
+
+
+def json_response(
+    payload: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.Response(body=dumps(payload), status=status, headers=headers, content_type=JSON_CONTENT_TYPE)

@@ -1,0 +1,101 @@
+"""Every user-facing error code and message, in one place.
+
+The codes, statuses and messages are the compatibility surface with the Go gateway
+(shared/DESIGN.md "API contract"): keep them exact. Handlers raise ``ApiError(CATALOG_ENTRY)``;
+the error middleware renders it in the envelope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    status: int
+    code: str
+    message: str
+
+
+class ApiError(Exception):
+    """An error the client is told about: status, code and message go out in the envelope."""
+
+    def __init__(
+        self,
+        spec: ErrorSpec,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.status = spec.status
+        self.code = spec.code
+        self.message = message if message is not None else spec.message
+        self.headers = headers or {}
+        super().__init__(f"{self.code}: {self.message}")
+
+
+# Generic HTTP-level failures (the Go gateway sent INTERNAL_ERROR for all of them; see DESIGN.md).
+NOT_FOUND: Final = ErrorSpec(404, "NOT_FOUND", "Route not found")
+METHOD_NOT_ALLOWED: Final = ErrorSpec(405, "METHOD_NOT_ALLOWED", "Method not allowed")
+PAYLOAD_TOO_LARGE: Final = ErrorSpec(413, "PAYLOAD_TOO_LARGE", "Request body too large")
+INTERNAL_ERROR: Final = ErrorSpec(500, "INTERNAL_ERROR", "Internal server error")
+UPGRADE_REQUIRED: Final = ErrorSpec(426, "UPGRADE_REQUIRED", "Upgrade Required")
+SERVICE_UNAVAILABLE: Final = ErrorSpec(503, "SERVICE_UNAVAILABLE", "Service is shutting down")
+
+# Authentication, origin and rate limits.
+MISSING_API_KEY: Final = ErrorSpec(401, "UNAUTHORIZED", "Missing API key")
+INVALID_API_KEY: Final = ErrorSpec(401, "UNAUTHORIZED", "Invalid API key")
+ORIGIN_NOT_ALLOWED: Final = ErrorSpec(403, "FORBIDDEN", "Origin not allowed")
+RATE_LIMITED: Final = ErrorSpec(429, "RATE_LIMITED", "Too many requests, please try again later")
+
+# Request bodies and fields.
+INVALID_REQUEST: Final = ErrorSpec(400, "INVALID_REQUEST", "Invalid request body")
+MISSING_TOKEN_DEVICE: Final = ErrorSpec(400, "MISSING_TOKEN", "Token (phone number) is required")
+MISSING_TOKEN: Final = ErrorSpec(400, "MISSING_TOKEN", "Token is required")
+INVALID_TOKEN: Final = ErrorSpec(400, "INVALID_TOKEN", "Token must be a phone number (7-15 digits)")
+INVALID_METHOD: Final = ErrorSpec(400, "INVALID_METHOD", "Method must be 'qr' or 'code'")
+INVALID_MESSAGE: Final = ErrorSpec(400, "INVALID_MESSAGE", "Message text cannot be empty")
+MESSAGE_TOO_LONG: Final = ErrorSpec(400, "INVALID_MESSAGE", "Message text is too long")
+INVALID_PHONE: Final = ErrorSpec(400, "INVALID_PHONE", "Invalid phone number")
+INVALID_QUERY: Final = ErrorSpec(400, "INVALID_QUERY", "Invalid query parameter")
+
+# Devices and the engine.
+DEVICE_NOT_FOUND: Final = ErrorSpec(404, "DEVICE_NOT_FOUND", "Device not found")
+DEVICE_NOT_CONNECTED: Final = ErrorSpec(409, "DEVICE_NOT_CONNECTED", "Device not connected")
+DEVICE_ALREADY_CONNECTED: Final = ErrorSpec(409, "DEVICE_ALREADY_CONNECTED", "Device already connected")
+QR_NOT_AVAILABLE: Final = ErrorSpec(404, "QR_NOT_AVAILABLE", "No QR code available for this device")
+CONNECTION_FAILED: Final = ErrorSpec(500, "CONNECTION_FAILED", "Failed to connect device")
+SEND_FAILED: Final = ErrorSpec(500, "SEND_FAILED", "Failed to send message")
+VALIDATION_FAILED: Final = ErrorSpec(500, "VALIDATION_FAILED", "Phone validation failed")
+PHONE_NOT_FOUND: Final = ErrorSpec(404, "NOT_FOUND", "Phone number not found on WhatsApp")
+ENGINE_UNAVAILABLE: Final = ErrorSpec(503, "ENGINE_UNAVAILABLE", "WhatsApp engine is not available")
+ENGINE_TIMEOUT: Final = ErrorSpec(504, "ENGINE_TIMEOUT", "WhatsApp engine did not answer in time")
+
+# Contacts.
+FETCH_FAILED: Final = ErrorSpec(500, "FETCH_FAILED", "Failed to retrieve contacts")
+# The Go gateway clamped bad paging silently (behaviour §19 item 29); we say what is wrong.
+INVALID_LIMIT: Final = ErrorSpec(
+    400,
+    "INVALID_QUERY",
+    "Query parameter 'limit' must be a whole number of at least 1 (above 1000 means 1000)",
+)
+INVALID_OFFSET: Final = ErrorSpec(
+    400, "INVALID_QUERY", "Query parameter 'offset' must be a whole number from 0 to 9223372036854775807"
+)
+
+# Webhook operator endpoints.
+WEBHOOK_NOT_FOUND: Final = ErrorSpec(404, "WEBHOOK_NOT_FOUND", "Dead-letter webhook not found")
+
+# WebSocket first-message auth failures (sent as {"type":"auth","success":false,"message":...}).
+WS_INVALID_API_KEY: Final = "Invalid API key"
+WS_API_KEY_REQUIRED: Final = "API key is required"
+WS_FIRST_MESSAGE_NOT_AUTH: Final = "First message must be auth"
+WS_INVALID_FORMAT: Final = "Invalid message format"
+WS_MESSAGE_TOO_LARGE: Final = "Message too large"
+WS_AUTH_TIMEOUT: Final = "Authentication timeout"
+
+# WebSocket connection-error messages (the seed's exact strings).
+WS_DISCONNECTED: Final = "Disconnected"
+WS_LOGGED_OUT: Final = "Logged out"
+WS_QR_EXPIRED: Final = "QR code expired"

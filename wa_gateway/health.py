@@ -1,0 +1,68 @@
+"""``GET /health`` (no auth) and ``GET /health/detailed`` (auth)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from . import __version__, procstats
+from .clock import Clock
+from .envelope import ok
+
+DeviceList = Callable[[], list[dict[str, Any]]]
+InfoFn = Callable[[], dict[str, Any]]
+
+DEVICE_STATUSES = ("disconnected", "connecting", "pairing", "connected", "logged_out", "banned")
+
+
+class HealthApi:
+    def __init__(
+        self,
+        *,
+        engine: str,
+        clock: Clock,
+        devices: DeviceList,
+        ws_clients: Callable[[], int],
+        engine_info: InfoFn | None = None,
+        extra: dict[str, InfoFn] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._started = clock.monotonic()
+        self._devices = devices
+        self._ws_clients = ws_clients
+        self._engine_info = engine_info
+        self._extra = extra or {}
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/health", self.health), web.get("/health/detailed", self.detailed)]
+
+    async def health(self, request: web.Request) -> web.Response:
+        return ok(request, {"status": "ok", "engine": self._engine, "version": __version__}, "ok")
+
+    async def detailed(self, request: web.Request) -> web.Response:
+        uptime = self._clock.monotonic() - self._started
+        rss, threads = await asyncio.to_thread(lambda: (procstats.rss_bytes(), procstats.thread_count()))
+        devices = sorted(self._devices(), key=lambda d: str(d.get("token", "")))
+        counts = Counter(str(d.get("status")) for d in devices)
+        data: dict[str, Any] = {
+            "version": __version__,
+            "engine": self._engine,
+            "uptime": procstats.human_duration(uptime),
+            "uptimeSeconds": round(uptime, 3),
+            "memoryRss": rss,
+            "threads": threads,
+            "wsClients": self._ws_clients(),
+            "deviceCount": len(devices),
+            "devicesByStatus": {status: counts.get(status, 0) for status in DEVICE_STATUSES},
+            "devices": devices,
+        }
+        if self._engine_info is not None:
+            data["worker"] = self._engine_info()
+        for name, fn in self._extra.items():
+            data[name] = fn()
+        return ok(request, data, "ok")

@@ -1,0 +1,64 @@
+"""Run the app until SIGTERM/SIGINT, then shut down gracefully; a second signal exits at once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+
+from aiohttp import web
+
+from . import __version__
+from .config import Settings
+
+log = logging.getLogger("wa_gateway")
+
+
+async def serve(app: web.Application, settings: Settings) -> int:
+    # aiohttp's order on cleanup: stop listening, close idle keep-alives, on_shutdown (WebSockets get a
+    # going-away close), wait up to shutdown_timeout for in-flight handlers, then cleanup_ctx in reverse.
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_timeout_seconds
+    )
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def second_signal(signum: int) -> None:
+        log.warning("second signal; exiting now", extra={"signal": signal.Signals(signum).name})
+        os._exit(128 + signum)
+
+    def first_signal(signum: int) -> None:
+        log.info("shutting down", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, second_signal, sig)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, first_signal, sig)
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            log.error(
+                "cannot listen", extra={"host": settings.host, "port": settings.port, "error": str(exc)}
+            )
+            return 1
+        log.info(
+            "listening",
+            extra={
+                "host": settings.host,
+                "port": settings.port,
+                "version": __version__,
+                "engine": settings.wa_engine,
+            },
+        )
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    log.info("stopped")
+    return 0

@@ -1,0 +1,1 @@
+"""The native WebSocket: first-message auth, a fan-out hub, subscriptions."""

@@ -1,0 +1,176 @@
+"""Fan-out of events to authenticated WebSocket clients, each with its own bounded queue.
+
+A client whose queue is full is evicted instead of slowing everyone else down (the Go hub did the same,
+silently; we close with a code and a reason). Frames are encoded once per event, not once per client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from aiohttp import WSMsgType, web
+
+from ..envelope import dumps
+
+log = logging.getLogger("wa_gateway.ws")
+
+# The seed's four device events: what a client gets when it has not subscribed to anything else.
+SEED_EVENTS: Final = frozenset({"qrcode", "pairing-code", "connection-success", "connection-error"})
+
+CLOSE_GOING_AWAY: Final = 1001
+CLOSE_POLICY_VIOLATION: Final = 1008
+CLOSE_MESSAGE_TOO_BIG: Final = 1009
+# Application-defined range (RFC 6455 §7.4.2): the client fell behind and should reconnect.
+CLOSE_TOO_SLOW: Final = 4008
+_CLOSE_GRACE_SECONDS: Final = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    tokens: frozenset[str] | None = None  # None: every device
+    events: frozenset[str] | None = None  # None: the seed events only; contains "*" for everything
+
+    def wants(self, token: str, event: str) -> bool:
+        if self.tokens is not None and token not in self.tokens:
+            return False
+        if self.events is None:
+            return event in SEED_EVENTS
+        return "*" in self.events or event in self.events
+
+
+def encode_event(event: str, token: str, data: Any = None, message: str | None = None, **extra: Any) -> bytes:
+    """The seed's frame: ``{"event","token","data"?,"message"?}`` in that order, plus any extras."""
+    frame: dict[str, Any] = {"event": event, "token": token}
+    if data is not None:
+        frame["data"] = data
+    if message:
+        frame["message"] = message
+    frame.update(extra)
+    return dumps(frame)
+
+
+class WsClient:
+    def __init__(self, ws: web.WebSocketResponse, request: web.Request, queue_size: int) -> None:
+        self.ws = ws
+        self.request = request
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(queue_size)
+        self.subscription = Subscription()
+        self.authenticated = False
+        self.closing = False
+        self._writer: asyncio.Task[None] | None = None
+
+    def start_writer(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name="ws-writer")
+
+    async def _write_loop(self) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            while True:
+                frame = await self.queue.get()
+                try:
+                    await self.ws.send_frame(frame, WSMsgType.TEXT)
+                finally:
+                    self.queue.task_done()
+
+    def offer(self, frame: bytes) -> bool:
+        """Queue a frame without waiting; False when the client has fallen too far behind."""
+        if self.closing:
+            return True
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    async def flush(self, *, within: float) -> None:
+        """Wait (bounded) until the writer has sent everything queued so far."""
+        if self._writer is None or self._writer.done():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self.queue.join()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closing = True
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        try:
+            async with asyncio.timeout(_CLOSE_GRACE_SECONDS):
+                await self.ws.close(code=code, message=reason.encode())
+        except (TimeoutError, ConnectionError, RuntimeError):
+            # A peer that stopped reading can block the close handshake; drop the connection instead.
+            transport = self.request.transport
+            if transport is not None:
+                transport.abort()
+
+
+ReplayFn = Callable[[], Iterable[tuple[str, str, bytes]]]
+
+
+class WsHub:
+    def __init__(self) -> None:
+        self._clients: set[WsClient] = set()
+        self._authenticated: set[WsClient] = set()
+        self._closers: set[asyncio.Task[None]] = set()
+        self._replay: ReplayFn | None = None
+        self.evicted = 0
+
+    def __len__(self) -> int:
+        return len(self._authenticated)
+
+    @property
+    def connections(self) -> int:
+        return len(self._clients)
+
+    def set_replay(self, replay: ReplayFn) -> None:
+        """Where to find the frames a newly authenticated client must see at once (current QR codes)."""
+        self._replay = replay
+
+    def add(self, client: WsClient) -> None:
+        self._clients.add(client)
+
+    def authenticate(self, client: WsClient) -> None:
+        client.authenticated = True
+        self._authenticated.add(client)
+        if self._replay is not None:
+            for token, event, frame in self._replay():
+                if client.subscription.wants(token, event):
+                    client.offer(frame)
+
+    def discard(self, client: WsClient) -> None:
+        self._clients.discard(client)
+        self._authenticated.discard(client)
+
+    def publish(self, event: str, token: str, frame: bytes) -> int:
+        """Send an encoded frame to every authenticated client that wants it; returns how many got it."""
+        delivered = 0
+        for client in list(self._authenticated):
+            if not client.subscription.wants(token, event):
+                continue
+            if client.offer(frame):
+                delivered += 1
+            else:
+                self._evict(client)
+        return delivered
+
+    def _evict(self, client: WsClient) -> None:
+        self.evicted += 1
+        self.discard(client)
+        log.warning("websocket client too slow; disconnected", extra={"ip": client.request.remote})
+        task = asyncio.create_task(client.close(CLOSE_TOO_SLOW, "Client too slow"))
+        self._closers.add(task)
+        task.add_done_callback(self._closers.discard)
+
+    async def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "Server shutting down") -> None:
+        clients = list(self._clients)
+        self._clients.clear()
+        self._authenticated.clear()
+        await asyncio.gather(*(c.close(code, reason) for c in clients), return_exceptions=True)
+        if self._closers:
+            await asyncio.gather(*self._closers, return_exceptions=True)
