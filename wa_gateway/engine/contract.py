@@ -6,7 +6,9 @@ orjson messages over a socketpair (see ``wa_gateway.engine.ipc``). Both backends
 
 Wire messages (each one JSON object):
 
-- worker -> gateway, once at start: ``{"type": "hello", "pid", "engine", "version"}``
+- worker -> gateway, once at start: ``{"type": "hello", "pid", "engine", "version"}`` (``version`` is the
+  build id, ``launcher.BUILD_ID``), or instead, when the backend cannot start:
+  ``{"type": "fatal", "code": "ENGINE_FAILURE", "message": str}`` and the worker exits non-zero
 - gateway -> worker: ``{"type": "request", "id": int, "cmd": str, "args": {...}}``
 - worker -> gateway: ``{"type": "reply", "id": int, "ok": true, "result": ...}`` or
   ``{"type": "reply", "id": int, "ok": false, "error": {"code": str, "message": str}}``

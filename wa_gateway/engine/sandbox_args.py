@@ -1,0 +1,70 @@
+"""Argument checks for the sandbox engine's commands, control operations and configuration."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from wa_gateway.engine import contract as c
+
+USER_SERVER: Final = "@s.whatsapp.net"
+GROUP_SERVER: Final = "@g.us"
+
+_TOKEN: Final = re.compile(r"[0-9]{7,15}")
+_PHONE: Final = re.compile(r"[0-9]{5,20}")
+
+
+def positive_int(config: dict[str, Any], key: str, default: int) -> int:
+    value = config.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def check_token(token: str) -> None:
+    # Tokens name files under sessions/: anything but digits could escape that directory.
+    if not _TOKEN.fullmatch(token):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, "token must be 7-15 digits")
+
+
+def check_phone(phone: str, key: str) -> None:
+    if not _PHONE.fullmatch(phone):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be digits only (5-20)")
+
+
+def arg_token(args: dict[str, Any]) -> str:
+    token = args.get("token")
+    if not isinstance(token, str):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, "token is required")
+    check_token(token)
+    return token
+
+
+def arg_phone(args: dict[str, Any], key: str) -> str:
+    phone = args.get(key)
+    if not isinstance(phone, str):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} is required")
+    check_phone(phone, key)
+    return phone
+
+
+def optional_text(args: dict[str, Any], key: str) -> str | None:
+    value = args.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be a string")
+    return value
+
+
+def chat_jid(chat: Any, sender: str) -> str:
+    if chat is None or chat == "":
+        return sender + USER_SERVER
+    if not isinstance(chat, str):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, "chat must be a string")
+    if "@" in chat:
+        return chat
+    check_phone(chat, "chat")
+    return chat + USER_SERVER

@@ -1,0 +1,242 @@
+"""The sandbox's sqlite files: ``sessions/<token>.db`` per device, ``sandbox.db`` for number registrations."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, ParamSpec, TypeVar
+
+import orjson
+
+SESSION_SUFFIXES: Final = ("", "-wal", "-shm", "-journal")
+BUSY_TIMEOUT_MS: Final = 5000
+
+_SESSION_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS device (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    jid TEXT NOT NULL DEFAULT '',
+    push_name TEXT NOT NULL DEFAULT '',
+    paired_at REAL
+);
+INSERT OR IGNORE INTO device (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS sent (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    text TEXT NOT NULL,
+    timestamp REAL NOT NULL,
+    presence TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS read_receipts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL
+);
+"""
+
+_NUMBERS_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS numbers (
+    phone TEXT PRIMARY KEY,
+    registered INTEGER NOT NULL
+);
+"""
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    token: str
+    jid: str
+    push_name: str
+
+    @property
+    def paired(self) -> bool:
+        return bool(self.jid)
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    id: str
+    to: str
+    text: str
+    timestamp: float
+    presence: tuple[tuple[str, float], ...]  # (state, unix time) in the order they were sent
+
+
+class SandboxStore:
+    """Async facade; every sqlite call runs on one dedicated thread, which also owns the connections."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.sessions_dir = data_dir / "sessions"
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-store")
+        self._connections: dict[Path, sqlite3.Connection] = {}
+
+    async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
+
+    # --- async API ------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._call(self._open)
+
+    async def close(self) -> None:
+        await self._call(self._close_all)
+        # Joining the thread blocks, so it happens on a helper thread rather than the loop.
+        await asyncio.to_thread(self._executor.shutdown, True)
+
+    async def session_exists(self, token: str) -> bool:
+        return await self._call(self._session_path(token).is_file)
+
+    async def load_session(self, token: str) -> SessionRecord | None:
+        return await self._call(self._load_session, token)
+
+    async def create_session(self, token: str) -> SessionRecord:
+        return await self._call(self._create_session, token)
+
+    async def save_pairing(self, token: str, jid: str, push_name: str, paired_at: float) -> None:
+        await self._call(self._save_pairing, token, jid, push_name, paired_at)
+
+    async def add_sent(self, token: str, message: SentMessage) -> None:
+        await self._call(self._add_sent, token, message)
+
+    async def add_read(self, token: str, ids: list[str]) -> None:
+        await self._call(self._add_read, token, ids)
+
+    async def sent_log(self, token: str) -> dict[str, Any]:
+        return await self._call(self._sent_log, token)
+
+    async def delete_session(self, token: str) -> bool:
+        return await self._call(self._delete_session, token)
+
+    async def list_sessions(self) -> list[dict[str, Any]]:
+        return await self._call(self._list_sessions)
+
+    async def set_number(self, phone: str, registered: bool) -> None:
+        await self._call(self._set_number, phone, registered)
+
+    async def registered_numbers(self, phones: list[str]) -> dict[str, bool]:
+        """Registration of each phone; a number never set is registered."""
+        return await self._call(self._registered_numbers, phones)
+
+    # --- on the store thread --------------------------------------------------------------------
+
+    def _session_path(self, token: str) -> Path:
+        return self.sessions_dir / f"{token}.db"
+
+    def _connect(self, path: Path, schema: str) -> sqlite3.Connection:
+        conn = self._connections.get(path)
+        if conn is None:
+            conn = sqlite3.connect(path, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.executescript(schema)
+            self._connections[path] = conn
+        return conn
+
+    def _session(self, token: str) -> sqlite3.Connection:
+        return self._connect(self._session_path(token), _SESSION_SCHEMA)
+
+    def _numbers(self) -> sqlite3.Connection:
+        return self._connect(self.data_dir / "sandbox.db", _NUMBERS_SCHEMA)
+
+    def _open(self) -> None:
+        self.sessions_dir.mkdir(parents=True, exist_ok=True)
+        self._numbers()
+
+    def _close_all(self) -> None:
+        for conn in self._connections.values():
+            conn.close()
+        self._connections.clear()
+
+    def _load_session(self, token: str) -> SessionRecord | None:
+        if not self._session_path(token).is_file():
+            return None
+        return self._read_session(token)
+
+    def _create_session(self, token: str) -> SessionRecord:
+        return self._read_session(token)
+
+    def _read_session(self, token: str) -> SessionRecord:
+        jid, push_name = self._session(token).execute("SELECT jid, push_name FROM device").fetchone()
+        return SessionRecord(token, jid, push_name)
+
+    def _save_pairing(self, token: str, jid: str, push_name: str, paired_at: float) -> None:
+        self._session(token).execute(
+            "UPDATE device SET jid = ?, push_name = ?, paired_at = ?", (jid, push_name, paired_at)
+        )
+
+    def _add_sent(self, token: str, message: SentMessage) -> None:
+        self._session(token).execute(
+            "INSERT INTO sent (id, recipient, text, timestamp, presence) VALUES (?, ?, ?, ?, ?)",
+            (message.id, message.to, message.text, message.timestamp, orjson.dumps(message.presence)),
+        )
+
+    def _add_read(self, token: str, ids: list[str]) -> None:
+        conn = self._session(token)
+        with conn:
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO read_receipts (message_id) VALUES (?)", [(i,) for i in ids])
+
+    def _sent_log(self, token: str) -> dict[str, Any]:
+        conn = self._session(token)
+        messages = []
+        for msg_id, to, text, timestamp, presence in conn.execute(
+            "SELECT id, recipient, text, timestamp, presence FROM sent ORDER BY seq"
+        ):
+            steps = orjson.loads(presence)
+            messages.append(
+                {
+                    "id": msg_id,
+                    "to": to,
+                    "text": text,
+                    "timestamp": timestamp,
+                    "presence": [state for state, _ in steps],
+                    "presenceAt": [at for _, at in steps],
+                }
+            )
+        read = [row[0] for row in conn.execute("SELECT message_id FROM read_receipts ORDER BY seq")]
+        return {"messages": messages, "read": read}
+
+    def _delete_session(self, token: str) -> bool:
+        path = self._session_path(token)
+        conn = self._connections.pop(path, None)
+        if conn is not None:
+            conn.close()
+        existed = path.is_file()
+        for suffix in SESSION_SUFFIXES:
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return existed
+
+    def _list_sessions(self) -> list[dict[str, Any]]:
+        if not self.sessions_dir.is_dir():
+            return []
+        sessions = []
+        for path in sorted(self.sessions_dir.glob("*.db")):
+            try:
+                paired = self._read_session(path.stem).paired
+            except sqlite3.DatabaseError:
+                paired = False  # not one of ours, or damaged: listed, but it cannot be restored
+            sessions.append({"token": path.stem, "paired": paired})
+        return sessions
+
+    def _set_number(self, phone: str, registered: bool) -> None:
+        self._numbers().execute(
+            "INSERT INTO numbers (phone, registered) VALUES (?, ?) "
+            "ON CONFLICT (phone) DO UPDATE SET registered = excluded.registered",
+            (phone, int(registered)),
+        )
+
+    def _registered_numbers(self, phones: list[str]) -> dict[str, bool]:
+        conn = self._numbers()
+        known = {}
+        for phone in set(phones):
+            row = conn.execute("SELECT registered FROM numbers WHERE phone = ?", (phone,)).fetchone()
+            known[phone] = True if row is None else bool(row[0])
+        return known
