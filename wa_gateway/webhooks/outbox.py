@@ -1,0 +1,247 @@
+"""The webhook outbox: every event is committed to ``DATA_DIR/webhooks.db`` before anything tries to send it.
+
+A row is ``pending`` until the receiver answers 2xx (``delivered``) or it is given up (``dead``).
+The store runs on one dedicated thread that owns the sqlite connection (shared/DESIGN.md "Storage
+layout": sqlite is never called on the event loop thread); the loop only awaits its results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..clock import Clock, SystemClock
+from ..envelope import dumps, utc_timestamp
+from .records import (
+    STATUS_DEAD,
+    STATUS_DELIVERED,
+    STATUS_PENDING,
+    DeadPage,
+    OutboxMessage,
+    OutboxRecord,
+    OutboxStats,
+)
+from .sqlite_store import SqliteOutboxStore
+
+_T = TypeVar("_T")
+
+Row = tuple[str, str, str, bytes]
+
+
+@dataclass(slots=True)
+class _PendingInsert:
+    rows: list[Row]
+    done: asyncio.Future[None]
+
+
+def new_event_id(now: float) -> str:
+    """``evt_`` + 12 hex digits of Unix milliseconds + 16 random hex digits: unique and roughly sortable."""
+    return f"evt_{int(now * 1000):012x}{secrets.token_hex(8)}"
+
+
+class WebhookOutbox:
+    """Durable queue of webhook payloads, one queue per device token.
+
+    ``enqueue`` returns only once the row is committed. Enqueues that arrive while a commit is
+    syncing share the next one, so a burst costs one fsync rather than one per event.
+    """
+
+    def __init__(self, path: Path | str, *, clock: Clock | None = None) -> None:
+        self._path = Path(path)
+        self._clock: Clock = clock or SystemClock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._store: SqliteOutboxStore | None = None
+        self._inserts: list[_PendingInsert] = []
+        self._flush_task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._listeners: list[Callable[[], None]] = []
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            raise RuntimeError("webhook outbox is already open")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-outbox")
+        try:
+            self._store = await self._run(SqliteOutboxStore, self._path)
+        except BaseException:
+            await self._shutdown_executor()
+            raise
+
+    async def close(self) -> None:
+        if self._executor is None or self._closing:
+            return
+        self._closing = True
+        if self._flush_task is not None:
+            await asyncio.shield(self._flush_task)
+        try:
+            if self._store is not None:
+                await self._run(self._store.close)
+        finally:
+            self._store = None
+            await self._shutdown_executor()
+
+    async def __aenter__(self) -> WebhookOutbox:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def add_listener(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the loop) whenever rows were enqueued or put back in a queue."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(callback)
+
+    # --- producers --------------------------------------------------------------------------------
+
+    async def enqueue(self, event: str, token: str, data: Any) -> str:
+        """Store one event; returns its id once the row is committed."""
+        return (await self.enqueue_many([(event, token, data)]))[0]
+
+    async def enqueue_many(self, events: Iterable[tuple[str, str, Any]]) -> list[str]:
+        """Store several events in order, committed together; returns their ids."""
+        now = self._clock.time()
+        timestamp = utc_timestamp(now)
+        rows: list[Row] = []
+        for event, token, data in events:
+            msg_id = new_event_id(now)
+            # Serialised once: these exact bytes are stored, signed and sent on every attempt.
+            body = dumps({"id": msg_id, "event": event, "token": token, "data": data, "timestamp": timestamp})
+            rows.append((msg_id, event, token, body))
+        if not rows:
+            return []
+        if self._executor is None or self._closing:
+            raise RuntimeError("webhook outbox is not open")
+        pending = _PendingInsert(rows, asyncio.get_running_loop().create_future())
+        self._inserts.append(pending)
+        if self._flush_task is None:
+            self._flush_task = asyncio.create_task(self._flush_inserts(), name="webhook-outbox-flush")
+        # Shielded: a caller that gives up must not cancel a commit other callers share.
+        await asyncio.shield(pending.done)
+        return [row[0] for row in rows]
+
+    async def _flush_inserts(self) -> None:
+        try:
+            while self._inserts:
+                batch, self._inserts = self._inserts, []
+                try:
+                    await self._run(
+                        self._db().insert, [row for item in batch for row in item.rows], self._now()
+                    )
+                except Exception as exc:
+                    for item in batch:
+                        if not item.done.done():
+                            item.done.set_exception(exc)
+                    continue
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_result(None)
+                self._rows_became_due()
+        finally:
+            self._flush_task = None
+
+    # --- dispatcher -------------------------------------------------------------------------------
+
+    async def due(self, limit: int, skip_tokens: Collection[str] = ()) -> list[OutboxMessage]:
+        """Queue heads whose next attempt is due, oldest first, leaving out ``skip_tokens``.
+
+        Nothing is leased: a row stays ``pending`` while it is being sent, so a crash mid-send means
+        it is sent again (at-least-once). Several nodes sharing one store would need a lease column.
+        """
+        if limit <= 0:
+            return []
+        # At most one head per token can be skipped, so this many rows always suffice.
+        rows = await self._run(self._db().due, self._now(), limit + len(skip_tokens))
+        return [row for row in rows if row.token not in skip_tokens][:limit]
+
+    async def next_due_at(self, skip_tokens: Collection[str] = ()) -> float | None:
+        """When the soonest queue head outside ``skip_tokens`` is due (Unix seconds; maybe already past)."""
+        heads = await self._run(self._db().head_times, len(skip_tokens) + 1)
+        return next((at for token, at in heads if token not in skip_tokens), None)
+
+    async def mark_delivered(self, msg_id: str, http_status: int) -> None:
+        await self._run(
+            self._db().record_attempt, msg_id, STATUS_DELIVERED, None, None, http_status, self._now()
+        )
+
+    async def reschedule(
+        self, msg_id: str, next_attempt_at: float, error: str, http_status: int | None
+    ) -> None:
+        await self._run(
+            self._db().record_attempt,
+            msg_id,
+            STATUS_PENDING,
+            next_attempt_at,
+            error,
+            http_status,
+            self._now(),
+        )
+
+    async def mark_dead(self, msg_id: str, error: str, http_status: int | None) -> None:
+        await self._run(self._db().record_attempt, msg_id, STATUS_DEAD, None, error, http_status, self._now())
+
+    async def prune_delivered(self, older_than_s: float) -> int:
+        """Delete delivered rows last touched more than ``older_than_s`` ago; returns how many."""
+        return await self._run(self._db().prune_delivered, self._now() - older_than_s)
+
+    # --- operators --------------------------------------------------------------------------------
+
+    async def get(self, msg_id: str) -> OutboxRecord | None:
+        return await self._run(self._db().get, msg_id)
+
+    async def stats(self) -> OutboxStats:
+        return await self._run(self._db().stats, self._now())
+
+    async def dead(self, limit: int, offset: int) -> DeadPage:
+        """Dead rows, oldest first, one page of them, with the total count."""
+        return await self._run(self._db().dead, limit, offset)
+
+    async def retry_dead(self, msg_id: str) -> bool:
+        """Put one dead row back in its queue with a fresh retry budget; False when no such dead row."""
+        return await self._requeue_dead(msg_id) > 0
+
+    async def retry_all_dead(self) -> int:
+        """Put every dead row back in its queue; returns how many."""
+        return await self._requeue_dead(None)
+
+    async def _requeue_dead(self, msg_id: str | None) -> int:
+        count = await self._run(self._db().requeue_dead, msg_id, self._now())
+        if count:
+            self._rows_became_due()
+        return count
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self._clock.time()
+
+    def _db(self) -> SqliteOutboxStore:
+        if self._store is None:
+            raise RuntimeError("webhook outbox is not open")
+        return self._store
+
+    def _rows_became_due(self) -> None:
+        for callback in list(self._listeners):
+            callback()
+
+    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        if self._executor is None:
+            raise RuntimeError("webhook outbox is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _shutdown_executor(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, True)
