@@ -1,0 +1,56 @@
+"""Fixtures for the neonize backend: the real neonize package and proto classes, a fake Go core."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from wa_gateway.clock import ManualClock
+from wa_gateway.engine.neonize_runtime import NeonizeSettings, import_neonize
+
+# The real package, checked and imported the way the worker does it (logging side effects undone),
+# before anything else imports it.
+import_neonize("warning")
+
+from tests.neonize.neonize_fakes import TOKEN, FakeGo, Recorder  # noqa: E402
+from wa_gateway.engine.neonize_engine import NeonizeBackend  # noqa: E402
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> NeonizeSettings:
+    return NeonizeSettings.from_config({"data_dir": str(tmp_path), "reconnect_backoff_s": 2})
+
+
+@pytest.fixture
+def fake_go() -> FakeGo:
+    return FakeGo()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def backend(
+    settings: NeonizeSettings, fake_go: FakeGo, clock: ManualClock, recorder: Recorder
+) -> AsyncIterator[NeonizeBackend]:
+    engine = NeonizeBackend(settings, gocode=fake_go, clock=clock)
+    fake_go.lock = engine.context.lock
+    await engine.start(recorder)
+    try:
+        yield engine
+    finally:
+        await engine.close()
+
+
+@pytest.fixture
+def session_db(settings: NeonizeSettings) -> Path:
+    return settings.sessions_dir / f"{TOKEN}.db"

@@ -1,0 +1,262 @@
+"""Test doubles for the neonize backend: a fake Go core behind the real FFI seam, builders, a recorder.
+
+``FakeGo`` stands where neonize's loaded ``gocode`` would be. neonize's own Python code still runs
+(message building, proto parsing, its connect()), and the callbacks neonize hands to ``Neonize()`` are
+the real ctypes trampolines: ``FakeSession`` calls them from a foreign thread exactly as Go does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from neonize.aioze.client import DeviceProps
+from neonize.proto import Neonize_pb2 as P
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
+from neonize.utils import build_jid
+
+from wa_gateway.engine import neonize_client as nc
+
+DEVICE, PAIR_STATUS, CONNECTED = nc.DEVICE, nc.PAIR_STATUS, nc.CONNECTED
+TOKEN = "15550000001"
+
+
+def make_paired_db(path: Path, jid: str = "15550000001:7@s.whatsapp.net") -> None:
+    """A session database as whatsmeow leaves it after pairing (only what the engine reads)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS whatsmeow_device (jid TEXT PRIMARY KEY)")
+        db.execute("INSERT OR REPLACE INTO whatsmeow_device (jid) VALUES (?)", (jid,))
+        db.commit()
+
+
+def make_unpaired_db(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS whatsmeow_device (jid TEXT PRIMARY KEY)")
+        db.commit()
+
+
+def device_event(user: str, push_name: str = "Me", device: int = 7) -> Any:
+    return P.Device(JID=P.JID(User=user, Device=device, Server="s.whatsapp.net"), PushName=push_name)
+
+
+class FakeSession:
+    """One ``Neonize()`` call: what neonize passed to Go, and Go's side of the callbacks."""
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        self.db_path = args[0].decode()
+        self.uuid = args[1].decode()
+        self.log_level = args[5]
+        self._qr_cb, self._login_cb, self._event_cb = args[6], args[7], args[8]
+        self.subscribed = set(bytes(args[10])[: args[11]])
+        self.device_props = DeviceProps.FromString(args[12][: args[13]])
+        self.stopped = threading.Event()
+        self.ignore_stop = False
+
+    def qr(self, code: str) -> None:
+        buf = ctypes.create_string_buffer(code.encode())
+        self._qr_cb(None, ctypes.addressof(buf))
+
+    def login(self, status: str) -> None:
+        buf = ctypes.create_string_buffer(status.encode())
+        self._login_cb(None, ctypes.addressof(buf))
+
+    def event(self, code: int, message: Any) -> None:
+        data = message.SerializePartialToString()
+        buf = ctypes.create_string_buffer(data, max(len(data), 1))
+        self._event_cb(self.uuid.encode(), ctypes.addressof(buf), len(data), code)
+
+
+@dataclass
+class FakeCall:
+    name: str
+    args: tuple[Any, ...]
+    writer: bool  # the Go lock was held exclusively during the call
+    readers: int
+
+
+@dataclass
+class FakeGo:
+    """neonize's Go functions as the engine uses them; returns what the real errcheck hooks return (bytes)."""
+
+    accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # db path -> (user, push name)
+    registered: dict[str, str] = field(default_factory=dict)  # digits -> answering JID server
+    session_error: str = ""
+    logout_error: str = ""
+    script: Callable[[FakeSession], None] | None = None
+    lock: Any = None
+    calls: list[FakeCall] = field(default_factory=list)
+    sessions: dict[str, FakeSession] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._started: queue.Queue[FakeSession] = queue.Queue()
+
+    def _record(self, name: str, args: tuple[Any, ...]) -> None:
+        writer = bool(self.lock.writer) if self.lock is not None else False
+        readers = int(self.lock.readers) if self.lock is not None else 0
+        with self._mutex:
+            self.calls.append(FakeCall(name, args, writer, readers))
+
+    def called(self, name: str) -> list[FakeCall]:
+        with self._mutex:
+            return [call for call in self.calls if call.name == name]
+
+    async def next_session(self, within: float = 5.0) -> FakeSession:
+        return await asyncio.to_thread(self._started.get, True, within)
+
+    # --- the session call ------------------------------------------------------------------------
+
+    def Neonize(self, *args: Any) -> bytes:
+        session = FakeSession(args)
+        self._record("Neonize", (session.uuid,))
+        with self._mutex:
+            self.sessions[session.uuid] = session
+        self._started.put(session)
+        if self.session_error:
+            return self.session_error.encode()
+        if self.script is not None:
+            self.script(session)
+        elif session.db_path in self.accounts:
+            user, push_name = self.accounts[session.db_path]
+            session.event(DEVICE, device_event(user, push_name))
+            session.event(CONNECTED, P.Connected(status=True))
+        else:
+            session.qr("2@first,AAAA,BBBB,CCCC")
+        session.stopped.wait()
+        if session.ignore_stop:
+            threading.Event().wait()  # like Go spinning in FetchMe() after a QR timeout
+        return b""
+
+    def Stop(self, uuid: bytes) -> bytes:
+        self._record("Stop", (uuid,))
+        session = self.sessions.get(uuid.decode())
+        if session is not None:
+            session.stopped.set()
+        return b""
+
+    # --- calls that share the lock -----------------------------------------------------------------
+
+    def SendChatPresence(self, *args: Any) -> bytes:
+        self._record("SendChatPresence", args)
+        return b""
+
+    def SendPresence(self, *args: Any) -> bytes:
+        self._record("SendPresence", args)
+        return b""
+
+    def SendMessage(self, *args: Any) -> bytes:
+        self._record("SendMessage", args)
+        response = P.SendResponse(ID="3EB0FAKE0001", Timestamp=1_700_000_123, ServerID=0)
+        return P.SendMessageReturnFunction(SendResponse=response).SerializePartialToString()
+
+    def IsOnWhatsApp(self, *args: Any) -> bytes:
+        self._record("IsOnWhatsApp", args)
+        answers = []
+        for query in args[1].decode().split(" "):
+            digits = query.lstrip("+")
+            server = self.registered.get(digits)
+            if server is None:
+                answers.append(P.IsOnWhatsAppResponse(Query=query, IsIn=False, JID=P.JID()))
+            else:
+                user = digits if server == "s.whatsapp.net" else f"9{digits}"
+                answers.append(P.IsOnWhatsAppResponse(Query=query, IsIn=True, JID=build_jid(user, server)))
+        return P.IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers).SerializePartialToString()
+
+    def MarkRead(self, *args: Any) -> bytes:
+        self._record("MarkRead", args)
+        return b""
+
+    def Logout(self, *args: Any) -> bytes:
+        self._record("Logout", args)
+        return self.logout_error.encode()
+
+    def PairPhone(self, *args: Any) -> bytes:
+        self._record("PairPhone", args)
+        return P.PairPhoneReturnFunction(Code="ABCD-EFGH").SerializePartialToString()
+
+    def GetMe(self, *args: Any) -> bytes:
+        self._record("GetMe", args)
+        session = self.sessions[args[0].decode()]
+        user, push_name = self.accounts.get(session.db_path, ("", ""))
+        return device_event(user, push_name).SerializePartialToString() if user else b""
+
+    def IsConnected(self, *args: Any) -> bool:
+        self._record("IsConnected", args)
+        return False
+
+
+class Recorder:
+    """The ``emit`` callback: keeps (token, event, data) and wakes waiters."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, dict[str, Any]]] = []
+        self._changed: asyncio.Event | None = None
+
+    def __call__(self, token: str, event: str, data: dict[str, Any]) -> None:
+        self.events.append((token, event, data))
+        if self._changed is not None:
+            self._changed.set()
+
+    def of(self, event: str, token: str | None = None) -> list[dict[str, Any]]:
+        return [d for t, e, d in self.events if e == event and (token is None or t == token)]
+
+    async def wait_for(
+        self, event: str, token: str | None = None, count: int = 1, within: float = 5.0
+    ) -> Any:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        deadline = time.monotonic() + within
+        while True:
+            self._changed.clear()
+            found = self.of(event, token)
+            if len(found) >= count:
+                return found[count - 1]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {event!r} #{count} within {within} s; got {self.events}")
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                pass
+
+
+async def wait_until(predicate: Callable[[], bool], within: float = 5.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {within} s")
+        await asyncio.sleep(0.002)
+
+
+def text_message(
+    text: str,
+    sender: Any,
+    chat: Any | None = None,
+    *,
+    sender_alt: Any | None = None,
+    is_group: bool = False,
+    from_me: bool = False,
+    message_id: str = "3EB0INCOMING01",
+    timestamp_ms: int = 1_700_000_000_123,
+    push_name: str = "Alice",
+) -> Any:
+    source = P.MessageSource(
+        Chat=chat if chat is not None else sender, Sender=sender, IsFromMe=from_me, IsGroup=is_group
+    )
+    if sender_alt is not None:
+        source.SenderAlt.CopyFrom(sender_alt)
+    info = P.MessageInfo(
+        MessageSource=source, ID=message_id, Type="text", Pushname=push_name, Timestamp=timestamp_ms
+    )
+    return P.Message(Info=info, Message=WAMessage(conversation=text))

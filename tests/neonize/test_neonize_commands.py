@@ -1,0 +1,145 @@
+"""Commands reach Go with the right arguments; neonize's own message building runs in between."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from neonize.proto import Neonize_pb2 as P
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
+from neonize.utils.enum import ChatPresence, ChatPresenceMedia
+
+from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, make_paired_db, wait_until
+from wa_gateway.clock import ManualClock
+from wa_gateway.engine.contract import EngineError
+from wa_gateway.engine.neonize_engine import NeonizeBackend
+
+ALICE = "15557654321@s.whatsapp.net"
+
+
+@pytest.fixture
+async def online(
+    backend: NeonizeBackend, fake_go: FakeGo, recorder: Recorder, session_db: Path
+) -> AsyncIterator[FakeSession]:
+    make_paired_db(session_db)
+    fake_go.accounts[str(session_db)] = (TOKEN, "Shop")
+    await backend.connect(TOKEN, "restore", "")
+    session = await fake_go.next_session()
+    await recorder.wait_for("connected")
+    yield session
+
+
+async def test_send_text_types_then_sends_the_text_as_neonize_builds_it(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, clock: ManualClock
+) -> None:
+    sending = asyncio.create_task(backend.send_text(TOKEN, ALICE, "hello *world*", 1500))
+    await wait_until(lambda: clock.sleepers == 1, what="typing delay")
+    assert [call.name for call in fake_go.calls[-1:]] == ["SendChatPresence"]
+    assert fake_go.called("SendMessage") == []
+    clock.advance(1.5)
+    assert await sending == {"id": "3EB0FAKE0001", "timestamp": 1_700_000_123.0}
+
+    composing, paused = fake_go.called("SendChatPresence")
+    (sent,) = fake_go.called("SendMessage")
+    for call in (composing, paused, sent):
+        assert call.args[0] == online.uuid.encode()
+        assert call.readers >= 1 and not call.writer, "every call shares the Go lock"
+    assert P.JID.FromString(composing.args[1]).User == "15557654321"
+    assert composing.args[3:] == (
+        ChatPresence.CHAT_PRESENCE_COMPOSING.value,
+        ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT.value,
+    )
+    assert paused.args[3] == ChatPresence.CHAT_PRESENCE_PAUSED.value
+    uuid, to, to_len, message, message_len = sent.args
+    assert uuid == online.uuid.encode()
+    recipient = P.JID.FromString(to)
+    assert (recipient.User, recipient.Server, to_len) == ("15557654321", "s.whatsapp.net", len(to))
+    assert WAMessage.FromString(message).extendedTextMessage.text == "hello *world*"
+    assert message_len == len(message)
+
+
+async def test_sends_of_one_device_go_out_in_request_order(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, clock: ManualClock
+) -> None:
+    first = asyncio.create_task(backend.send_text(TOKEN, ALICE, "first", 1000))
+    await wait_until(lambda: clock.sleepers == 1, what="first typing")
+    second = asyncio.create_task(backend.send_text(TOKEN, ALICE, "second", 0))
+    await asyncio.sleep(0.01)
+    assert fake_go.called("SendMessage") == []
+    clock.advance(1)
+    await asyncio.gather(first, second)
+    texts = [
+        WAMessage.FromString(call.args[3]).extendedTextMessage.text for call in fake_go.called("SendMessage")
+    ]
+    assert texts == ["first", "second"]
+
+
+async def test_send_text_refuses_what_it_cannot_send(
+    backend: NeonizeBackend, fake_go: FakeGo, recorder: Recorder
+) -> None:
+    with pytest.raises(EngineError) as unknown:
+        await backend.send_text(TOKEN, ALICE, "hi", 0)
+    assert unknown.value.code == "DEVICE_NOT_FOUND"
+    await backend.connect(TOKEN, "qr", "")
+    await recorder.wait_for("qr")
+    with pytest.raises(EngineError) as pairing:
+        await backend.send_text(TOKEN, ALICE, "hi", 0)
+    assert pairing.value.code == "DEVICE_NOT_CONNECTED"
+    with pytest.raises(EngineError) as bad_jid:
+        await backend.send_text(TOKEN, "not a jid@", "hi", 0)
+    assert bad_jid.value.code == "INVALID_ARGUMENT"
+    assert fake_go.called("SendMessage") == []
+
+
+async def test_check_numbers_asks_once_and_maps_answers_back(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo
+) -> None:
+    fake_go.registered = {"15557654321": "s.whatsapp.net", "15553334444": "lid"}
+    results = await backend.check_numbers(TOKEN, ["15557654321", "15553334444", "15550000000"])
+    assert results == [
+        {"phone": "15557654321", "isOnWhatsApp": True, "jid": "15557654321@s.whatsapp.net"},
+        # Answered with a LID: the number asked is the phone.
+        {"phone": "15553334444", "isOnWhatsApp": True, "jid": "15553334444@s.whatsapp.net"},
+        {"phone": "15550000000", "isOnWhatsApp": False, "jid": ""},
+    ]
+    (call,) = fake_go.called("IsOnWhatsApp")
+    assert call.args[1] == b"+15557654321 +15553334444 +15550000000"
+    assert await backend.check_numbers(TOKEN, []) == []
+    with pytest.raises(EngineError) as bad:
+        await backend.check_numbers(TOKEN, ["+1555"])
+    assert bad.value.code == "INVALID_ARGUMENT"
+
+
+async def test_mark_read(backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo) -> None:
+    group = "120363025246125486@g.us"
+    await backend.mark_read(TOKEN, group, ALICE, ["3EB0AAA", "3EB0BBB"])
+    await backend.mark_read(TOKEN, ALICE, None, ["3EB0CCC"])
+    in_group, one_to_one = fake_go.called("MarkRead")
+    uuid, ids, timestamp, chat, chat_len, sender, sender_len, receipt = in_group.args
+    assert uuid == online.uuid.encode() and (chat_len, sender_len) == (len(chat), len(sender))
+    assert ids == b"3EB0AAA 3EB0BBB" and receipt == b"read" and timestamp > 0
+    assert P.JID.FromString(chat).Server == "g.us" and P.JID.FromString(sender).User == "15557654321"
+    assert P.JID.FromString(one_to_one.args[5]).User == "15557654321"  # a 1:1 chat stands for its sender
+    with pytest.raises(EngineError):
+        await backend.mark_read(TOKEN, ALICE, None, [])
+
+
+async def test_control_is_not_for_this_engine(backend: NeonizeBackend) -> None:
+    with pytest.raises(EngineError) as unknown:
+        await backend.control("link", {})
+    assert unknown.value.code == "UNKNOWN_COMMAND"
+
+
+async def test_disconnect_stops_the_client_and_keeps_the_session(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, session_db: Path
+) -> None:
+    await backend.disconnect(TOKEN)
+    assert online.stopped.is_set()
+    (stop,) = fake_go.called("Stop")
+    assert stop.writer
+    assert await asyncio.to_thread(session_db.exists)
+    assert await backend.status() == []
+    await backend.disconnect(TOKEN)  # nothing left to stop
+    assert len(fake_go.called("Stop")) == 1
