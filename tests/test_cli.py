@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import stat
@@ -128,3 +129,32 @@ async def test_port_in_use_exits_1(tmp_path: Path, unused_tcp_port: int) -> None
         server.close()
         await server.wait_closed()
     assert "cannot listen" in (tmp_path / "gateway.log").read_text()
+
+
+@pytest.mark.slow
+async def test_sigterm_to_gateway_and_worker_at_once_exits_0(tmp_path: Path, unused_tcp_port: int) -> None:
+    """systemd's default KillMode=control-group signals every process of the service together."""
+    port = unused_tcp_port
+    env = {
+        "API_KEY": "k" * 20,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WA_ENGINE": "sandbox",
+        "DATA_DIR": str(tmp_path / "data"),
+    }
+    proc = start_gateway(env, tmp_path)
+    try:
+        await wait_healthy(port, proc)
+        async with aiohttp.ClientSession() as session:
+            url = f"http://127.0.0.1:{port}/health/detailed"
+            async with session.get(url, headers={"X-API-Key": "k" * 20}) as resp:
+                worker_pid = (await resp.json())["data"]["worker"]["pid"]
+        proc.send_signal(signal.SIGTERM)
+        os.kill(worker_pid, signal.SIGTERM)
+        assert await wait_exit(proc, 10) == 0
+    finally:
+        stop(proc)
+    log = (tmp_path / "gateway.log").read_text()
+    assert "never retrieved" not in log and "Traceback" not in log
+    assert "SIGKILL" not in log, "the worker was stopping already; nothing needed killing"
+    assert '"msg":"stopped"' in log

@@ -287,7 +287,8 @@ async def test_shutdown_closes_clients_with_going_away(
 ) -> None:
     _, client = await _client(aiohttp_client, make_settings())
     ws = await _authed(client)
-    await client.server.close()
+    closing = asyncio.create_task(client.server.close())
     msg = await ws.receive(timeout=5)
+    await closing
     assert msg.type == aiohttp.WSMsgType.CLOSE
     assert ws.close_code == 1001

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Final
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, Final
 
 from aiohttp import web
 
-from . import keys
+from . import __version__, keys
 from .clock import Clock, SystemClock
 from .config import Settings
+from .contacts.api import ContactsApi
+from .contacts.store import ContactStores
+from .devices.api import DevicesApi
+from .devices.manager import DeviceManager
+from .engine.supervisor import EngineSupervisor
 from .health import HealthApi
+from .inbound import InboundEvents
+from .messaging.api import MessagingApi
 from .middlewares import (
     error_envelope_middleware,
     make_access_log_middleware,
@@ -18,9 +27,16 @@ from .middlewares import (
     make_rate_limit_middleware,
     request_id_middleware,
 )
+from .notify import WS_EVENTS, Notifier
+from .phone import PhoneRules
 from .ratelimit import FixedWindowLimiter
+from .sandbox_api import SandboxApi
+from .ttlcache import TtlCache
+from .webhooks.api import WebhookAdminApi
+from .webhooks.dispatcher import WebhookDispatcher
+from .webhooks.outbox import WebhookOutbox
 from .ws.endpoint import WsEndpoint
-from .ws.hub import SEED_EVENTS, WsHub
+from .ws.hub import WsHub
 
 # Routes reachable without the API key (the WebSocket authenticates with its first message).
 PUBLIC_ROUTES: Final = frozenset({"/health", "/ws"})
@@ -34,8 +50,11 @@ ROUTE_LIMITS: Final = {
     ("GET", "/contacts/{token}"): "messages",
     ("POST", "/validate/phone"): "validate",
 }
-
-WS_EVENTS: Final = SEED_EVENTS
+# Backoff grows to one hour between attempts; with WEBHOOK_MAX_ATTEMPTS=150 that spans the three days
+# of WEBHOOK_MAX_AGE_SECONDS, the window Standard Webhooks recommends for retries.
+WEBHOOK_RETRY_CAP_S: Final = 3600.0
+# Per-token events still queued at shutdown get this long to reach the outbox.
+EVENT_DRAIN_SECONDS: Final = 5.0
 
 
 def _limiters(settings: Settings, clock: Clock) -> dict[tuple[str, str], FixedWindowLimiter]:
@@ -48,11 +67,31 @@ def _limiters(settings: Settings, clock: Clock) -> dict[tuple[str, str], FixedWi
     return {route: FixedWindowLimiter(by_group[group], clock) for route, group in ROUTE_LIMITS.items()}
 
 
+def worker_config(settings: Settings) -> dict[str, Any]:
+    return {
+        "data_dir": str(settings.data_dir.resolve()),
+        "log_level": settings.log_level,
+        "device_name": settings.device_name,
+        "send_presence_on_connect": settings.send_presence_on_connect,
+        "sandbox_qr_refresh_ms": settings.sandbox_qr_refresh_ms,
+        "sandbox_qr_codes": settings.sandbox_qr_codes,
+        "sandbox_reconnect_ms": settings.sandbox_reconnect_ms,
+    }
+
+
 async def _close_websockets(app: web.Application) -> None:
     await app[keys.HUB_KEY].close_all()
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine_options: dict[str, Any] | None = None,
+    worker_overrides: dict[str, Any] | None = None,
+) -> web.Application:
+    """Build the gateway. ``engine_options`` tunes the supervisor and ``worker_overrides`` adds to the
+    worker's config (tests shorten timers and enable the worker's test hooks)."""
     clock = clock or SystemClock()
     proxies = settings.trusted_proxies
     auth_failures = FixedWindowLimiter(settings.rate_limit_auth_failures, clock)
@@ -68,16 +107,95 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         ],
     )
     hub = WsHub()
+    outbox = WebhookOutbox(settings.data_dir / "webhooks.db", clock=clock) if settings.webhook_url else None
+    notifier = Notifier(hub, outbox)
+    dispatcher = (
+        WebhookDispatcher(
+            outbox,
+            settings.webhook_url,
+            secret=settings.webhook_secret,
+            signature_format="hex" if settings.webhook_signature_format == "hex" else "sha256",
+            timeout_s=settings.webhook_timeout_ms / 1000,
+            max_attempts=settings.webhook_max_attempts,
+            max_age_s=settings.webhook_max_age_seconds,
+            clock=clock,
+            user_agent=f"wa-gateway/{__version__}",
+            retry_cap_s=WEBHOOK_RETRY_CAP_S,
+        )
+        if outbox is not None
+        else None
+    )
+    contacts = ContactStores(settings.data_dir, clock)
+    # The supervisor is the manager's engine link and the manager takes the supervisor's callbacks;
+    # the lambdas resolve ``manager`` when the first callback fires, after both exist.
+    supervisor = EngineSupervisor(
+        settings.wa_engine,
+        {**worker_config(settings), **(worker_overrides or {})},
+        clock=clock,
+        on_event=lambda token, event, data: manager.on_event(token, event, data),
+        on_worker_up=lambda first_start: manager.on_worker_up(first_start),
+        on_worker_down=lambda reason: manager.on_worker_down(reason),
+        **(engine_options or {}),
+    )
+    manager = DeviceManager(supervisor, notifier, clock=clock, device_name=settings.device_name)
+    inbound = InboundEvents(manager, notifier, contacts, auto_read_receipt=settings.auto_read_receipt)
+    manager.set_inbound_handler(inbound.handle)
+    cache: TtlCache[dict[str, Any]] = TtlCache(settings.cache_ttl_seconds, clock)
+
+    async def forget_device(token: str) -> None:
+        cache.drop_namespace(token)
+        await contacts.delete(token)
+
+    manager.on_removed(forget_device)
+    hub.set_replay(manager.replay)
+
     app[keys.SETTINGS_KEY] = settings
     app[keys.CLOCK_KEY] = clock
     app[keys.HUB_KEY] = hub
     app[keys.AUTH_FAILURES_KEY] = auth_failures
+    app[keys.DEVICES_KEY] = manager
+    app[keys.ENGINE_KEY] = supervisor
+
+    @contextlib.asynccontextmanager
+    async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+        if outbox is None or dispatcher is None:
+            yield
+            return
+        await outbox.open()
+        outbox.add_listener(dispatcher.notify)
+        await dispatcher.start()
+        try:
+            yield
+        finally:
+            await dispatcher.stop()
+            await outbox.close()
+
+    @contextlib.asynccontextmanager
+    async def contacts_ctx(app: web.Application) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await contacts.close_all()
+
+    @contextlib.asynccontextmanager
+    async def engine_ctx(app: web.Application) -> AsyncIterator[None]:
+        await supervisor.start()
+        try:
+            yield
+        finally:
+            await supervisor.stop()
+            await manager.drain(EVENT_DRAIN_SECONDS)
+            await manager.close()
+
+    # Cleanup runs in reverse: the engine stops first, its last events reach the outbox, then it closes.
+    app.cleanup_ctx.extend([webhooks_ctx, contacts_ctx, engine_ctx])
 
     health = HealthApi(
         engine=settings.wa_engine,
         clock=clock,
-        devices=list,
+        devices=manager.summaries,
         ws_clients=lambda: len(hub),
+        engine_info=supervisor.info,
     )
     ws = WsEndpoint(
         hub,
@@ -90,7 +208,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         proxies=proxies,
         known_events=WS_EVENTS,
     )
+    phones = PhoneRules(settings.phone_country_code, settings.phone_min_length, settings.phone_max_length)
     app.router.add_routes(health.routes())
     app.router.add_routes(ws.routes())
+    app.router.add_routes(DevicesApi(manager).routes())
+    app.router.add_routes(
+        MessagingApi(manager, phones, cache, typing_delay_ms=settings.typing_delay_ms).routes()
+    )
+    app.router.add_routes(ContactsApi(contacts, manager).routes())
+    if outbox is not None and dispatcher is not None:
+        app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
+    if settings.wa_engine == "sandbox":
+        app.router.add_routes(SandboxApi(manager).routes())
     app.on_shutdown.append(_close_websockets)
     return app

@@ -171,7 +171,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("WEBHOOK_URL", "", _webhook_url, "Where webhook events are POSTed; empty turns webhooks off"),
     Variable("WEBHOOK_SECRET", "", _text, "HMAC-SHA256 signing secret (whsec_<base64> or any text)", True),
     Variable("WEBHOOK_TIMEOUT_MS", "5000", _int(100, 120000), "Timeout of one webhook request (ms)"),
-    Variable("WEBHOOK_MAX_ATTEMPTS", "15", _int(1, 100), "Attempts before an event is dead-lettered"),
+    Variable("WEBHOOK_MAX_ATTEMPTS", "150", _int(1, 10000), "Attempts before an event is dead-lettered"),
     Variable(
         "WEBHOOK_MAX_AGE_SECONDS", "259200", _int(60, 2592000), "Age after which an event is dead-lettered"
     ),

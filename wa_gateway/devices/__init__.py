@@ -1,0 +1,1 @@
+"""Devices: one state machine per token, the engine calls behind them, and their HTTP routes."""

@@ -1,0 +1,41 @@
+"""Calling the engine from a handler: every engine failure becomes one API error, never a hang."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from .. import errors
+from ..engine import contract as c
+from ..engine.supervisor import E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
+from .model import EngineLink
+
+log = logging.getLogger("wa_gateway.devices")
+
+
+async def call_engine(
+    engine: EngineLink,
+    cmd: str,
+    args: Mapping[str, Any],
+    *,
+    within: float,
+    failure: errors.ErrorSpec,
+    unavailable: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
+    tolerate: tuple[str, ...] = (),
+) -> Any:
+    try:
+        return await engine.request(cmd, args, within)
+    except c.EngineError as exc:
+        if exc.code in tolerate:
+            return None
+        if exc.code == E_ENGINE_UNAVAILABLE:
+            raise errors.ApiError(unavailable) from None
+        if exc.code == E_ENGINE_TIMEOUT:
+            raise errors.ApiError(errors.ENGINE_TIMEOUT) from None
+        if exc.code in (c.E_DEVICE_NOT_CONNECTED, c.E_DEVICE_NOT_FOUND):
+            raise errors.ApiError(errors.DEVICE_NOT_CONNECTED) from None
+        if exc.code == c.E_ALREADY_CONNECTED:
+            raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED) from None
+        log.warning("engine command failed", extra={"cmd": cmd, "code": exc.code, "error": exc.message})
+        raise errors.ApiError(failure) from None

@@ -1,0 +1,110 @@
+"""What happens when a device receives something: webhooks, contact capture and auto read receipts."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from .contacts.capture import contact_from_message, contacts_from_history, new_contacts_payload, phone_of_jid
+from .contacts.model import ContactBooks, ContactStoreError
+from .devices.manager import DeviceManager
+from .engine import contract as c
+from .envelope import utc_timestamp
+from .notify import Notifier
+
+log = logging.getLogger("wa_gateway.inbound")
+
+MARK_READ_TIMEOUT_S: Final = 30.0
+# A first history sync can bring tens of thousands of contacts; one webhook of that size would exceed
+# common receiver body limits (nginx's default is 1 MB), so the list goes out in slices.
+CONTACTS_SYNC_CHUNK: Final = 1000
+_MESSAGE_FIELDS: Final = ("id", "from", "chat", "pushName", "text", "type", "isGroup")
+
+
+def _when(data: dict[str, Any]) -> str:
+    stamp = data.get("timestamp")
+    return utc_timestamp(float(stamp)) if isinstance(stamp, int | float) else utc_timestamp()
+
+
+class InboundEvents:
+    def __init__(
+        self,
+        manager: DeviceManager,
+        notifier: Notifier,
+        contacts: ContactBooks,
+        *,
+        auto_read_receipt: bool,
+    ) -> None:
+        self._manager = manager
+        self._notifier = notifier
+        self._contacts = contacts
+        self._auto_read = auto_read_receipt
+
+    async def handle(self, token: str, event: str, data: dict[str, Any]) -> None:
+        if event == c.EV_MESSAGE:
+            await self._message(token, data)
+        elif event == c.EV_RECEIPT:
+            await self._receipt(token, data)
+        elif event == c.EV_HISTORY_SYNC:
+            await self._history_sync(token, data)
+        elif event == c.EV_CALL_OFFER:
+            payload = {"from": data.get("from"), "callId": data.get("callId"), "timestamp": _when(data)}
+            await self._notifier.webhook("call.offer", token, payload)
+
+    def _own_phones(self, token: str) -> frozenset[str]:
+        device = self._manager.get(token)
+        own = phone_of_jid(device.jid) if device is not None and device.jid else None
+        return frozenset({token, own} if own else {token})
+
+    async def _message(self, token: str, data: dict[str, Any]) -> None:
+        if data.get("fromMe") is True:
+            return
+        payload = {name: data.get(name) for name in _MESSAGE_FIELDS}
+        payload["timestamp"] = _when(data)
+        await self._notifier.webhook("message.received", token, payload)
+        row = contact_from_message(data, self._own_phones(token))
+        if row is not None:
+            new = await self._upsert(token, [row])
+            for contact in new_contacts_payload([row], new):
+                await self._notifier.webhook("contacts.new", token, contact)
+        if self._auto_read and data.get("id"):
+            await self._mark_read(token, data)
+
+    async def _mark_read(self, token: str, data: dict[str, Any]) -> None:
+        args = {
+            "token": token,
+            "chat": data.get("chat") or data.get("from"),
+            # In a group the receipt names the participant who wrote the message.
+            "sender": data.get("from") if data.get("isGroup") else None,
+            "ids": [data["id"]],
+        }
+        try:
+            await self._manager.engine.request(c.CMD_MARK_READ, args, MARK_READ_TIMEOUT_S)
+        except c.EngineError as exc:
+            log.warning("auto read receipt failed", extra={"code": exc.code, "error": exc.message})
+
+    async def _receipt(self, token: str, data: dict[str, Any]) -> None:
+        payload = {
+            "type": data.get("type"),
+            "messageIds": data.get("messageIds", []),
+            "from": data.get("from"),
+            "chat": data.get("chat"),
+            "timestamp": _when(data),
+        }
+        await self._notifier.webhook("message.receipt", token, payload)
+
+    async def _history_sync(self, token: str, data: dict[str, Any]) -> None:
+        rows = contacts_from_history(data, self._own_phones(token))
+        if not rows:
+            return
+        new = await self._upsert(token, rows)
+        payload = new_contacts_payload(rows, new)
+        for start in range(0, len(payload), CONTACTS_SYNC_CHUNK):
+            await self._notifier.webhook("contacts.sync", token, payload[start : start + CONTACTS_SYNC_CHUNK])
+
+    async def _upsert(self, token: str, rows: list[tuple[str, str, str]]) -> list[str]:
+        try:
+            return await self._contacts.get(token).upsert_many(rows)
+        except ContactStoreError as exc:
+            log.error("contacts not saved", extra={"count": len(rows), "error": str(exc)})
+            return []

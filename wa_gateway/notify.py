@@ -1,0 +1,62 @@
+"""Where device and message events go: WebSocket clients, and the webhook outbox before anyone else.
+
+An event bound for webhooks is committed to the outbox *before* it is shown on the WebSocket, so a
+crash after a client saw it can never lose the webhook (shared/DESIGN.md, "never loses an event").
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any, Final, Protocol
+
+from .envelope import utc_timestamp
+from .ws.hub import SEED_EVENTS, WsHub, encode_event
+
+WEBHOOK_EVENTS: Final = frozenset(
+    {
+        "device.connected",
+        "device.disconnected",
+        "device.logged_out",
+        "device.qr_expired",
+        "device.banned",
+        "message.received",
+        "message.receipt",
+        "contacts.new",
+        "contacts.sync",
+        "call.offer",
+    }
+)
+WS_EVENTS: Final = SEED_EVENTS | WEBHOOK_EVENTS
+
+
+class Outbox(Protocol):
+    async def enqueue(self, event: str, token: str, data: Any) -> str: ...
+
+
+class Notifier:
+    def __init__(
+        self,
+        hub: WsHub,
+        outbox: Outbox | None = None,
+        wake_dispatcher: Callable[[], None] | None = None,
+    ) -> None:
+        self._hub = hub
+        self._outbox = outbox
+        self._wake = wake_dispatcher
+
+    def device_event(self, event: str, token: str, data: Any = None, message: str | None = None) -> None:
+        """One of the seed's WebSocket events (``qrcode``, ``connection-error``, …)."""
+        self._hub.publish(event, token, encode_event(event, token, data, message))
+
+    async def webhook(self, event: str, token: str, data: Any) -> str:
+        """Commit a webhook event, then show it to WebSocket subscribers; returns its id."""
+        if self._outbox is not None:
+            event_id = await self._outbox.enqueue(event, token, data)
+            if self._wake is not None:
+                self._wake()
+        else:
+            event_id = f"evt_{uuid.uuid4().hex}"
+        frame = encode_event(event, token, data, id=event_id, timestamp=utc_timestamp())
+        self._hub.publish(event, token, frame)
+        return event_id
