@@ -158,3 +158,80 @@ async def test_sigterm_to_gateway_and_worker_at_once_exits_0(tmp_path: Path, unu
     assert "never retrieved" not in log and "Traceback" not in log
     assert "SIGKILL" not in log, "the worker was stopping already; nothing needed killing"
     assert '"msg":"stopped"' in log
+
+
+async def _linked_gateway(tmp_path: Path, port: int, typing_ms: int) -> subprocess.Popen[bytes]:
+    env = {
+        "API_KEY": "k" * 20,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WA_ENGINE": "sandbox",
+        "DATA_DIR": str(tmp_path / "data"),
+        "TYPING_DELAY_MS": str(typing_ms),
+    }
+    proc = start_gateway(env, tmp_path)
+    await wait_healthy(port, proc)
+    async with aiohttp.ClientSession(headers={"X-API-Key": "k" * 20}) as session:
+        base = f"http://127.0.0.1:{port}"
+        for path, body in (("/devices", {"token": "60123456789"}), ("/sandbox/devices/60123456789/link", {})):
+            async with session.post(base + path, json=body) as resp:
+                assert resp.status == 200, await resp.text()
+    return proc
+
+
+async def _send_then_signal(
+    port: int, proc: subprocess.Popen[bytes], signals: int, log: Path
+) -> tuple[int, float]:
+    async with aiohttp.ClientSession(headers={"X-API-Key": "k" * 20}) as session:
+        send = asyncio.create_task(
+            session.post(
+                f"http://127.0.0.1:{port}/messages",
+                json={"token": "60123456789", "to": "60198765432", "text": "in flight"},
+            )
+        )
+        # In flight once the engine holds it (the sandbox is "typing").
+        deadline = time.monotonic() + 10
+        while True:
+            async with session.get(f"http://127.0.0.1:{port}/health/detailed") as resp:
+                if (await resp.json())["data"]["worker"]["pendingRequests"] >= 1:
+                    break
+            assert time.monotonic() < deadline, "the send never reached the engine"
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        if signals > 1:
+            # Identical pending signals coalesce: send the second once the first was handled.
+            while '"msg":"shutting down"' not in await asyncio.to_thread(log.read_text):
+                assert time.monotonic() - started < 10
+                await asyncio.sleep(0.01)
+            proc.send_signal(signal.SIGTERM)
+        code = await wait_exit(proc, 15)
+        elapsed = time.monotonic() - started
+        try:
+            resp = await send
+            status = resp.status
+        except aiohttp.ClientError:
+            status = 0
+    return (code if signals > 1 else status), elapsed
+
+
+@pytest.mark.slow
+async def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path, unused_tcp_port: int) -> None:
+    proc = await _linked_gateway(tmp_path, unused_tcp_port, typing_ms=1500)
+    try:
+        status, _ = await _send_then_signal(unused_tcp_port, proc, 1, tmp_path / "gateway.log")
+        assert status == 200
+        assert proc.returncode == 0
+    finally:
+        stop(proc)
+
+
+@pytest.mark.slow
+async def test_second_signal_exits_at_once(tmp_path: Path, unused_tcp_port: int) -> None:
+    proc = await _linked_gateway(tmp_path, unused_tcp_port, typing_ms=20000)
+    try:
+        code, elapsed = await _send_then_signal(unused_tcp_port, proc, 2, tmp_path / "gateway.log")
+        assert code == 128 + signal.SIGTERM
+        assert elapsed < 5
+    finally:
+        stop(proc)
