@@ -292,3 +292,15 @@ async def test_shutdown_closes_clients_with_going_away(
     await closing
     assert msg.type == aiohttp.WSMsgType.CLOSE
     assert ws.close_code == 1001
+
+
+async def test_same_origin_pages_pass_any_allow_list(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    """The dashboard served by the gateway itself needs no WS_ALLOWED_ORIGINS entry."""
+    _, client = await _client(aiohttp_client, make_settings(WS_ALLOWED_ORIGINS="https://app.example.com"))
+    own = f"http://{client.server.host}:{client.server.port}"
+    ws = await _authed(client, headers={"Origin": own})
+    await ws.close()
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await client.ws_connect("/ws", headers={"Origin": f"http://{client.server.host}:1"})

@@ -13,6 +13,8 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .contacts.api import ContactsApi
 from .contacts.store import ContactStores
+from .dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
+from .dashboard.api import DashboardApi
 from .devices.api import DevicesApi
 from .devices.manager import DeviceManager
 from .engine.supervisor import EngineSupervisor
@@ -102,7 +104,12 @@ def create_app(
             make_access_log_middleware(proxies),
             error_envelope_middleware,
             make_cors_middleware(settings.cors_origins),
-            make_auth_middleware(settings.api_key, auth_failures, proxies, PUBLIC_ROUTES),
+            make_auth_middleware(
+                settings.api_key,
+                auth_failures,
+                proxies,
+                PUBLIC_ROUTES | (DASHBOARD_ROUTES if settings.dashboard_enabled else frozenset()),
+            ),
             make_rate_limit_middleware(_limiters(settings, clock), proxies),
         ],
     )
@@ -220,5 +227,13 @@ def create_app(
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
     if settings.wa_engine == "sandbox":
         app.router.add_routes(SandboxApi(manager).routes())
+    if settings.dashboard_enabled:
+        dashboard = DashboardApi()
+        app.router.add_routes(dashboard.routes())
+
+        async def load_dashboard(app: web.Application) -> None:
+            await dashboard.load()
+
+        app.on_startup.append(load_dashboard)
     app.on_shutdown.append(_close_websockets)
     return app

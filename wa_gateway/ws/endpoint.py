@@ -11,6 +11,7 @@ import hmac
 import logging
 import re
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 from typing import Any, Final
 
 import orjson
@@ -113,12 +114,16 @@ class WsEndpoint:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/ws", self.handle, allow_head=False)]
 
-    def origin_allowed(self, origin: str | None) -> bool:
+    def origin_allowed(self, origin: str | None, host: str) -> bool:
         if "*" in self._origins:
             return True
         if not origin:
             return False
-        return origin.lower().rstrip("/") in self._origins
+        if origin.lower().rstrip("/") in self._origins:
+            return True
+        # A page served by this gateway (the dashboard) is same-origin: it is not a cross-site hijack,
+        # which is all the allow-list guards against, so it needs no entry in WS_ALLOWED_ORIGINS.
+        return urlsplit(origin).netloc.lower() == host.lower()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(heartbeat=self._heartbeat, max_msg_size=READ_LIMIT_BYTES)
@@ -126,7 +131,7 @@ class WsEndpoint:
             raise errors.ApiError(errors.UPGRADE_REQUIRED)
         ip = request_client_ip(request, self._proxies)
         origin = request.headers.get("Origin")
-        if not self.origin_allowed(origin):
+        if not self.origin_allowed(origin, request.host):
             log.warning("websocket origin rejected", extra={"origin": origin, "ip": ip})
             raise errors.ApiError(errors.ORIGIN_NOT_ALLOWED)
         if self._failures.enabled:

@@ -1,0 +1,1 @@
+"""A small browser dashboard served from the package: pair devices by QR, watch events, send a test."""
