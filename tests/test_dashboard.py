@@ -51,7 +51,7 @@ async def browser_page() -> AsyncIterator[object]:
 
 
 async def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # Playwright creates missing folders itself.
     await page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
 
 

@@ -11,8 +11,8 @@ import hmac
 import logging
 import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import orjson
 from aiohttp import WSMsgType, web
