@@ -119,3 +119,9 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
     assert example == env_file_text()
     for var in VARIABLES:
         assert f"\n{var.name}=" in example
+
+
+def test_readme_documents_every_variable() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for var in VARIABLES:
+        assert f"| `{var.name}` |" in readme, var.name

@@ -21,6 +21,7 @@ from .engine.supervisor import EngineSupervisor
 from .health import HealthApi
 from .inbound import InboundEvents
 from .messaging.api import MessagingApi
+from .metrics import Metrics, MetricsApi
 from .middlewares import (
     error_envelope_middleware,
     make_access_log_middleware,
@@ -40,8 +41,9 @@ from .webhooks.outbox import WebhookOutbox
 from .ws.endpoint import WsEndpoint
 from .ws.hub import WsHub
 
-# Routes reachable without the API key (the WebSocket authenticates with its first message).
-PUBLIC_ROUTES: Final = frozenset({"/health", "/ws"})
+# Routes reachable without the API key (the WebSocket authenticates with its first message, and
+# /metrics checks the API key or METRICS_TOKEN itself).
+PUBLIC_ROUTES: Final = frozenset({"/health", "/ws", "/metrics"})
 
 # Which seed limit guards which route (wa-gateway-go-behaviour.md §3.2); unlisted routes are not limited.
 ROUTE_LIMITS: Final = {
@@ -97,11 +99,13 @@ def create_app(
     clock = clock or SystemClock()
     proxies = settings.trusted_proxies
     auth_failures = FixedWindowLimiter(settings.rate_limit_auth_failures, clock)
+    metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
             request_id_middleware,
             make_access_log_middleware(proxies),
+            metrics.middleware(),
             error_envelope_middleware,
             make_cors_middleware(settings.cors_origins),
             make_auth_middleware(
@@ -115,7 +119,7 @@ def create_app(
     )
     hub = WsHub()
     outbox = WebhookOutbox(settings.data_dir / "webhooks.db", clock=clock) if settings.webhook_url else None
-    notifier = Notifier(hub, outbox)
+    notifier = Notifier(hub, outbox, on_webhook=metrics.count_event)
     dispatcher = (
         WebhookDispatcher(
             outbox,
@@ -227,6 +231,31 @@ def create_app(
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
     if settings.wa_engine == "sandbox":
         app.router.add_routes(SandboxApi(manager).routes())
+
+    async def webhook_stats() -> dict[str, Any]:
+        assert outbox is not None
+        stats = await outbox.stats()
+        return {
+            "pending": stats.pending,
+            "delivered": stats.delivered,
+            "dead": stats.dead,
+            "oldestPendingAgeSeconds": stats.oldest_pending_age_s,
+        }
+
+    metrics_api = MetricsApi(
+        metrics,
+        api_key=settings.api_key,
+        metrics_token=settings.metrics_token,
+        devices=manager.summaries,
+        ws_clients=lambda: len(hub),
+        engine_info=supervisor.info,
+        engine=settings.wa_engine,
+        webhook_stats=webhook_stats if outbox is not None else None,
+        webhook_attempts=(lambda: dispatcher.attempts) if dispatcher is not None else None,
+        auth_failures=auth_failures,
+        proxies=proxies,
+    )
+    app.router.add_routes(metrics_api.routes())
     if settings.dashboard_enabled:
         dashboard = DashboardApi()
         app.router.add_routes(dashboard.routes())

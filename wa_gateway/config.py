@@ -189,6 +189,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("WS_QUEUE_SIZE", "256", _int(8, 100000), "Events queued per WS client before it is dropped"),
     Variable("SHUTDOWN_TIMEOUT_SECONDS", "10", _int(1, 300), "Grace period for in-flight requests"),
     Variable("DASHBOARD_ENABLED", "true", _bool, "Serve the browser dashboard at /dashboard"),
+    Variable("METRICS_TOKEN", "", _text, "Extra bearer token accepted by /metrics (besides API_KEY)", True),
     Variable("SANDBOX_QR_REFRESH_MS", "20000", _int(10, 600000), "Sandbox: ms between QR codes"),
     Variable("SANDBOX_QR_CODES", "6", _int(1, 100), "Sandbox: QR codes before 'QR code expired'"),
     Variable("SANDBOX_RECONNECT_MS", "1000", _int(0, 600000), "Sandbox: reconnect delay after a drop"),
@@ -231,6 +232,7 @@ class Settings:
     ws_queue_size: int
     shutdown_timeout_seconds: int
     dashboard_enabled: bool
+    metrics_token: str
     sandbox_qr_refresh_ms: int
     sandbox_qr_codes: int
     sandbox_reconnect_ms: int

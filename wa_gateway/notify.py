@@ -40,10 +40,12 @@ class Notifier:
         hub: WsHub,
         outbox: Outbox | None = None,
         wake_dispatcher: Callable[[], None] | None = None,
+        on_webhook: Callable[[str], None] | None = None,
     ) -> None:
         self._hub = hub
         self._outbox = outbox
         self._wake = wake_dispatcher
+        self._on_webhook = on_webhook
 
     def device_event(self, event: str, token: str, data: Any = None, message: str | None = None) -> None:
         """One of the seed's WebSocket events (``qrcode``, ``connection-error``, …)."""
@@ -59,4 +61,6 @@ class Notifier:
             event_id = f"evt_{uuid.uuid4().hex}"
         frame = encode_event(event, token, data, id=event_id, timestamp=utc_timestamp())
         self._hub.publish(event, token, frame)
+        if self._on_webhook is not None:
+            self._on_webhook(event)
         return event_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 from collections.abc import Callable
@@ -98,6 +99,8 @@ class WebhookDispatcher:
         self._session: aiohttp.ClientSession | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        # Delivery attempts by outcome ("delivered", "retry", "dead"), for /metrics.
+        self.attempts: collections.Counter[str] = collections.Counter()
 
     @property
     def in_flight(self) -> int:
@@ -233,6 +236,7 @@ class WebhookDispatcher:
 
     async def _record(self, message: OutboxMessage, attempt: _Attempt) -> None:
         verdict = classify(attempt.http_status)
+        self.attempts[verdict.value] += 1
         if verdict is Verdict.DELIVERED and attempt.http_status is not None:
             await self._outbox.mark_delivered(message.id, attempt.http_status)
             log.debug("webhook %s (%s) delivered", message.id, message.event)
