@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any, Final
@@ -30,7 +31,16 @@ from .middlewares import (
     make_rate_limit_middleware,
     request_id_middleware,
 )
-from .notify import WS_EVENTS, Notifier
+from .notify import WEBHOOK_EVENTS, WS_EVENTS, Notifier
+from .openapi import contacts as contacts_spec
+from .openapi import dashboard as dashboard_spec
+from .openapi import devices as devices_spec
+from .openapi import messaging as messaging_spec
+from .openapi import sandbox as sandbox_spec
+from .openapi import system as system_spec
+from .openapi import webhooks as webhooks_spec
+from .openapi.document import PUBLIC_ROUTES as DOCS_ROUTES
+from .openapi.document import OpenApiRoutes, build_document
 from .phone import PhoneRules
 from .ratelimit import FixedWindowLimiter
 from .sandbox_api import SandboxApi
@@ -43,7 +53,7 @@ from .ws.hub import WsHub
 
 # Routes reachable without the API key (the WebSocket authenticates with its first message, and
 # /metrics checks the API key or METRICS_TOKEN itself).
-PUBLIC_ROUTES: Final = frozenset({"/health", "/ws", "/metrics"})
+PUBLIC_ROUTES: Final = frozenset({"/health", "/ws", "/metrics"}) | DOCS_ROUTES
 
 # Which seed limit guards which route (wa-gateway-go-behaviour.md §3.2); unlisted routes are not limited.
 ROUTE_LIMITS: Final = {
@@ -256,13 +266,22 @@ def create_app(
         proxies=proxies,
     )
     app.router.add_routes(metrics_api.routes())
+    specs = [system_spec, devices_spec, messaging_spec, contacts_spec]
+    if outbox is not None:
+        specs.append(webhooks_spec)
+    if settings.wa_engine == "sandbox":
+        specs.append(sandbox_spec)
+    static_pages: list[DashboardApi | OpenApiRoutes] = []
     if settings.dashboard_enabled:
-        dashboard = DashboardApi()
-        app.router.add_routes(dashboard.routes())
+        specs.append(dashboard_spec)
+        static_pages.append(DashboardApi())
+    static_pages.append(OpenApiRoutes(build_document(specs, sorted(WEBHOOK_EVENTS))))
+    for pages in static_pages:
+        app.router.add_routes(pages.routes())
 
-        async def load_dashboard(app: web.Application) -> None:
-            await dashboard.load()
+    async def load_static_pages(app: web.Application) -> None:
+        await asyncio.gather(*(pages.load() for pages in static_pages))
 
-        app.on_startup.append(load_dashboard)
+    app.on_startup.append(load_static_pages)
     app.on_shutdown.append(_close_websockets)
     return app

@@ -1,0 +1,1 @@
+"""The OpenAPI 3.1 document, assembled from spec modules kept beside the handlers they describe."""

@@ -1,0 +1,147 @@
+"""Small builders for OpenAPI operations, so every spec module describes routes the same way.
+
+Every operation answers in the envelope: the 2xx schema is given per operation, every other status is the
+shared error envelope (``default``), with the statuses the operation really uses listed for readers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+Schema = dict[str, Any]
+Operation = dict[str, Any]
+PathSpec = dict[str, dict[str, Operation]]
+
+TOKEN_PATTERN: Final = "^[0-9]{7,15}$"
+TIMESTAMP: Final[Schema] = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
+NULLABLE_STRING: Final[Schema] = {"type": ["string", "null"]}
+
+ERROR_STATUSES: Final = {
+    400: "Invalid input (INVALID_REQUEST, INVALID_TOKEN, INVALID_PHONE, …)",
+    401: "Missing or invalid API key (UNAUTHORIZED)",
+    403: "Origin not allowed (FORBIDDEN)",
+    404: "Unknown route or resource (NOT_FOUND, DEVICE_NOT_FOUND, …)",
+    405: "Method not allowed (METHOD_NOT_ALLOWED)",
+    409: "Device state does not allow it (DEVICE_NOT_CONNECTED, DEVICE_ALREADY_CONNECTED)",
+    413: "Body too large (PAYLOAD_TOO_LARGE)",
+    426: "Not a WebSocket upgrade (UPGRADE_REQUIRED)",
+    429: "Rate limited (RATE_LIMITED); see Retry-After",
+    500: "Unexpected failure (INTERNAL_ERROR, SEND_FAILED, …)",
+    503: "Engine not available (ENGINE_UNAVAILABLE)",
+    504: "Engine did not answer in time (ENGINE_TIMEOUT)",
+}
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(properties: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
+    schema: Schema = {"type": "object", "properties": properties, **extra}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+def envelope(data: Schema | None = None) -> Schema:
+    """The success envelope with ``data`` of the given schema."""
+    properties: dict[str, Schema] = {
+        "success": {"const": True},
+        "message": {"type": "string"},
+        "meta": ref("Meta"),
+    }
+    if data is not None:
+        properties["data"] = data
+    return obj(properties, ("success", "meta"))
+
+
+def path_token(description: str = "Device token: its phone number with country code") -> Schema:
+    return {
+        "name": "token",
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string"},
+    }
+
+
+def query(name: str, schema: Schema, description: str) -> Schema:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def json_body(schema: Schema, *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def operation(
+    summary: str,
+    *,
+    tag: str,
+    ok: Schema | None = None,
+    ok_status: int = 200,
+    body: dict[str, Any] | None = None,
+    params: list[Schema] | None = None,
+    errors: tuple[int, ...] = (400, 401, 429),
+    public: bool = False,
+    description: str | None = None,
+    ok_content: dict[str, Any] | None = None,
+) -> Operation:
+    responses: dict[str, Any] = {}
+    if ok_content is not None:
+        responses[str(ok_status)] = {"description": "OK", "content": ok_content}
+    else:
+        responses[str(ok_status)] = {
+            "description": "OK",
+            "content": {"application/json": {"schema": ok or envelope()}},
+        }
+    for status in errors:
+        responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
+    responses["default"] = {"$ref": "#/components/responses/Error"}
+    op: Operation = {"summary": summary, "tags": [tag], "responses": responses}
+    if description:
+        op["description"] = description
+    if body is not None:
+        op["requestBody"] = body
+    if params:
+        op["parameters"] = params
+    if public:
+        op["security"] = []
+    return op
+
+
+ERROR_ENVELOPE: Final[Schema] = obj(
+    {
+        "success": {"const": False},
+        "error": obj({"code": {"type": "string"}, "message": {"type": "string"}}, ("code", "message")),
+        "meta": ref("Meta"),
+    },
+    ("success", "error", "meta"),
+)
+
+
+def components(schemas: dict[str, Schema]) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "Error": {
+            "description": "An error, in the envelope",
+            "content": {"application/json": {"schema": ref("ErrorEnvelope")}},
+        }
+    }
+    for status, text in ERROR_STATUSES.items():
+        responses[f"Error{status}"] = {
+            "description": text,
+            "content": {"application/json": {"schema": ref("ErrorEnvelope")}},
+        }
+    return {
+        "securitySchemes": {
+            "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "BearerKey": {"type": "http", "scheme": "bearer"},
+        },
+        "responses": responses,
+        "schemas": {
+            "Meta": obj(
+                {"timestamp": TIMESTAMP, "requestId": {"type": "string"}}, ("timestamp", "requestId")
+            ),
+            "ErrorEnvelope": ERROR_ENVELOPE,
+            **schemas,
+        },
+    }

@@ -1,0 +1,88 @@
+"""Assembles the OpenAPI 3.1 document and serves it (``/openapi.json``) with a docs page (``/docs``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from importlib import resources
+from types import ModuleType
+from typing import Any, Final
+
+from aiohttp import web
+
+from .. import __version__
+from ..envelope import dumps
+from . import webhooks as webhook_spec
+from .builders import components
+
+DESCRIPTION: Final = """\
+Self-hosted WhatsApp gateway. Every JSON response uses the envelope
+`{success, data?, message?, error?{code,message}, meta{timestamp, requestId}}`.
+Authenticate with `Authorization: Bearer <API_KEY>` or `X-API-Key: <API_KEY>`.
+"""
+DOCS_CSP: Final = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+PUBLIC_ROUTES: Final = frozenset({"/openapi.json", "/docs", "/docs/{asset}"})
+DOCS_ASSETS: Final = {"docs.html": "text/html", "docs.js": "text/javascript", "docs.css": "text/css"}
+
+
+def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[str]) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
+    for module in spec_modules:
+        for path, operations in module.PATHS.items():
+            paths.setdefault(path, {}).update(operations)
+        schemas.update(module.SCHEMAS)
+    events = {e: webhook_spec.EVENT_DATA.get(e, {"type": ["object", "array"]}) for e in webhook_events}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "wa-gateway", "version": __version__, "description": DESCRIPTION},
+        "servers": [{"url": "/"}],
+        "security": [{"ApiKeyHeader": []}, {"BearerKey": []}],
+        "paths": dict(sorted(paths.items())),
+        "webhooks": webhook_spec.webhooks(events),
+        "components": components(schemas),
+    }
+
+
+def _read_docs_assets() -> dict[str, bytes]:
+    folder = resources.files(__package__).joinpath("static")
+    return {name: folder.joinpath(name).read_bytes() for name in DOCS_ASSETS}
+
+
+class OpenApiRoutes:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self._body = dumps(document)
+        self._assets: dict[str, bytes] = {}
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/openapi.json", self.document),
+            web.get("/docs", self.docs),
+            web.get("/docs/{asset}", self.asset),
+        ]
+
+    async def load(self) -> None:
+        self._assets = await asyncio.to_thread(_read_docs_assets)
+
+    async def document(self, request: web.Request) -> web.Response:
+        return web.Response(body=self._body, content_type="application/json")
+
+    def _serve(self, name: str) -> web.Response:
+        body = self._assets.get(name)
+        if body is None:
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=body,
+            content_type=DOCS_ASSETS[name],
+            charset="utf-8",
+            headers={"Content-Security-Policy": DOCS_CSP, "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def docs(self, request: web.Request) -> web.Response:
+        return self._serve("docs.html")
+
+    async def asset(self, request: web.Request) -> web.Response:
+        return self._serve(request.match_info["asset"])

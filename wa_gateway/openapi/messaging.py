@@ -1,0 +1,61 @@
+"""Spec of the message and number routes."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .builders import TIMESTAMP, PathSpec, Schema, envelope, json_body, obj, operation
+
+PATHS: Final[PathSpec] = {
+    "/messages": {
+        "post": operation(
+            "Send a text message (with typing simulation)",
+            tag="Messages",
+            errors=(400, 401, 404, 409, 413, 429, 500, 504),
+            body=json_body(
+                obj(
+                    {
+                        "token": {"type": "string"},
+                        "to": {"type": "string", "description": "Phone number, or a JID"},
+                        "text": {"type": "string"},
+                    },
+                    ("token", "to", "text"),
+                )
+            ),
+            ok=envelope(
+                obj({"messageId": {"type": "string"}, "timestamp": TIMESTAMP}, ("messageId", "timestamp"))
+            ),
+        )
+    },
+    "/validate/phone": {
+        "post": operation(
+            "Is a number on WhatsApp? (cached per device)",
+            tag="Messages",
+            errors=(400, 401, 404, 409, 429, 500, 504),
+            body=json_body(
+                obj({"token": {"type": "string"}, "phone": {"type": "string"}}, ("token", "phone"))
+            ),
+            ok=envelope(
+                obj(
+                    {
+                        "phone": {"type": "string"},
+                        "isOnWhatsApp": {"type": "boolean"},
+                        "jid": {"type": "string"},
+                        "cached": {"type": "boolean"},
+                    },
+                    ("phone", "isOnWhatsApp", "jid", "cached"),
+                )
+            ),
+        )
+    },
+    "/cache": {
+        "delete": operation(
+            "Clear the phone validation cache",
+            tag="Messages",
+            errors=(401, 429),
+            ok=envelope(obj({"cleared": {"type": "integer"}}, ("cleared",))),
+        )
+    },
+}
+
+SCHEMAS: Final[dict[str, Schema]] = {}

@@ -1,0 +1,94 @@
+"""Spec of the sandbox engine's control routes (present only with WA_ENGINE=sandbox)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token
+
+STRING: Final[Schema] = {"type": "string"}
+DEVICE_ERRORS: Final = (400, 401, 404, 409)
+
+
+def control(summary: str, body: Schema | None = None, ok: Schema | None = None) -> dict[str, object]:
+    return operation(
+        summary,
+        tag="Sandbox",
+        params=[path_token()],
+        errors=DEVICE_ERRORS,
+        body=json_body(body, required=False) if body is not None else None,
+        ok=envelope(ok),
+    )
+
+
+PATHS: Final[PathSpec] = {
+    "/sandbox/devices/{token}/link": {
+        "post": control(
+            "The phone scanned the QR / entered the code",
+            obj({"pushName": STRING}),
+            obj({"jid": STRING, "pushName": STRING}),
+        )
+    },
+    "/sandbox/devices/{token}/messages": {
+        "post": control(
+            "An incoming message",
+            obj(
+                {"from": STRING, "text": STRING, "pushName": STRING, "id": STRING, "chat": STRING},
+                ("from", "text"),
+            ),
+            obj({"id": STRING}),
+        )
+    },
+    "/sandbox/devices/{token}/receipts": {
+        "post": control(
+            "A receipt for messages this device sent",
+            obj(
+                {
+                    "type": {"enum": ["delivered", "read", "played"]},
+                    "messageIds": {"type": "array", "items": STRING},
+                    "from": STRING,
+                },
+                ("type", "messageIds", "from"),
+            ),
+        )
+    },
+    "/sandbox/devices/{token}/history-sync": {
+        "post": control(
+            "A history-sync batch with these 1:1 chats",
+            obj(
+                {"contacts": {"type": "array", "items": obj({"phone": STRING, "name": STRING}, ("phone",))}},
+                ("contacts",),
+            ),
+        )
+    },
+    "/sandbox/devices/{token}/disconnect": {"post": control("Network drop; the device reconnects by itself")},
+    "/sandbox/devices/{token}/logout": {"post": control("The phone unlinked the device")},
+    "/sandbox/devices/{token}/sent": {
+        "get": operation(
+            "What the device sent, in order, and the ids it marked read",
+            tag="Sandbox",
+            params=[path_token()],
+            errors=DEVICE_ERRORS,
+            ok=envelope(
+                obj(
+                    {
+                        "messages": {"type": "array", "items": {"type": "object"}},
+                        "read": {"type": "array", "items": STRING},
+                    }
+                )
+            ),
+        )
+    },
+    "/sandbox/numbers/{phone}": {
+        "put": operation(
+            "What /validate/phone will learn for this number",
+            tag="Sandbox",
+            params=[{"name": "phone", "in": "path", "required": True, "schema": STRING}],
+            errors=(400, 401),
+            body=json_body(obj({"registered": {"type": "boolean"}}), required=False),
+            ok=envelope(obj({"phone": STRING, "registered": {"type": "boolean"}})),
+        )
+    },
+}
+
+SCHEMAS: Final[dict[str, Schema]] = {}

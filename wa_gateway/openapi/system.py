@@ -1,0 +1,120 @@
+"""Spec of the system routes: health, WebSocket, metrics, dashboard and these docs."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .builders import PathSpec, Schema, envelope, obj, operation, ref
+
+WS_PROTOCOL: Final = """\
+Upgrade to a WebSocket. The first message must be `{"type":"auth","apiKey":"…"}` within WS_AUTH_TIMEOUT
+seconds; the reply is `{"type":"auth","success":true}` or `{"type":"auth","success":false,"message":…}`
+(`Invalid API key`, `API key is required`, `First message must be auth`, `Invalid message format`,
+`Message too large`, `Authentication timeout`), then the socket closes (1008, or 1009 when too large).
+
+Events: `{"event":"qrcode","token","data":"2@…"}`, `{"event":"pairing-code","token","data":{"code"}}`,
+`{"event":"connection-success","token"}`, `{"event":"connection-error","token","message"}`.
+`{"type":"subscribe","tokens":[…],"events":[…]}` narrows the devices and chooses events, including every
+webhook event (same `id` and payload as the webhook; `"*"` = all). `{"type":"ping"}` → `{"type":"pong"}`.
+Close codes: 1001 shutdown, 1008 auth failure, 1009 too large, 4008 client too slow.
+The `Origin` header must be in WS_ALLOWED_ORIGINS (or be the gateway's own origin): 403 otherwise.
+"""
+
+DEVICE_SUMMARY: Final[Schema] = obj(
+    {
+        "token": {"type": "string"},
+        "status": {"enum": ["disconnected", "connecting", "pairing", "connected", "logged_out", "banned"]},
+        "jid": {"type": ["string", "null"]},
+        "pushName": {"type": ["string", "null"]},
+        "connectedAt": {"type": ["string", "null"]},
+    },
+    ("token", "status"),
+)
+
+PATHS: Final[PathSpec] = {
+    "/health": {
+        "get": operation(
+            "Liveness, engine name and version",
+            tag="System",
+            public=True,
+            errors=(),
+            ok=envelope(
+                obj({"status": {"const": "ok"}, "engine": {"type": "string"}, "version": {"type": "string"}})
+            ),
+        )
+    },
+    "/health/detailed": {
+        "get": operation(
+            "Uptime, memory, threads, WebSocket clients, devices and the engine worker",
+            tag="System",
+            errors=(401, 429),
+            ok=envelope(
+                obj(
+                    {
+                        "uptime": {"type": "string"},
+                        "uptimeSeconds": {"type": "number"},
+                        "memoryRss": {"type": "integer"},
+                        "threads": {"type": "integer"},
+                        "wsClients": {"type": "integer"},
+                        "deviceCount": {"type": "integer"},
+                        "devicesByStatus": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "devices": {"type": "array", "items": ref("DeviceSummary")},
+                        "worker": {"type": "object"},
+                    }
+                )
+            ),
+        )
+    },
+    "/ws": {
+        "get": operation(
+            "WebSocket for real-time events",
+            tag="System",
+            public=True,
+            errors=(403, 426, 429),
+            ok_status=101,
+            ok_content={},
+            description=WS_PROTOCOL,
+        )
+    },
+    "/metrics": {
+        "get": operation(
+            "Prometheus metrics (API key, or METRICS_TOKEN as a bearer token)",
+            tag="System",
+            errors=(401, 429),
+            ok_content={"text/plain": {"schema": {"type": "string"}}},
+        )
+    },
+    "/openapi.json": {
+        "get": operation(
+            "This document",
+            tag="System",
+            public=True,
+            errors=(),
+            ok_content={"application/json": {"schema": {"type": "object"}}},
+        )
+    },
+    "/docs": {
+        "get": operation(
+            "Human-readable API documentation rendered from this document",
+            tag="System",
+            public=True,
+            errors=(),
+            ok_content={"text/html": {"schema": {"type": "string"}}},
+        )
+    },
+    "/docs/{asset}": {
+        "get": operation(
+            "The docs page's script and style sheet",
+            tag="System",
+            public=True,
+            errors=(404,),
+            params=[{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
+            ok_content={
+                "text/javascript": {"schema": {"type": "string"}},
+                "text/css": {"schema": {"type": "string"}},
+            },
+        )
+    },
+}
+
+SCHEMAS: Final[dict[str, Schema]] = {"DeviceSummary": DEVICE_SUMMARY}
