@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt check clean
+.PHONY: run test lint fmt fuzz check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# Schemathesis against a running gateway (sandbox engine), from its own OpenAPI document.
+fuzz: $(STAMP)
+	$(PY) scripts/fuzz_api.py
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

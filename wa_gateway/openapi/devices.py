@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token, ref
+from .builders import TOKEN_PATTERN, PathSpec, Schema, envelope, json_body, obj, operation, path_token, ref
 
 DEVICE_DETAIL: Final[Schema] = {
     "allOf": [
@@ -31,7 +31,8 @@ PATHS: Final[PathSpec] = {
                     {
                         "token": {
                             "type": "string",
-                            "description": "Phone number with country code, 7-15 digits",
+                            "pattern": TOKEN_PATTERN,
+                            "description": "Phone number with country code",
                         },
                         "method": {"enum": ["qr", "code"], "default": "qr"},
                     },
