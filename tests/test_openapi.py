@@ -47,6 +47,10 @@ async def test_document_matches_the_routes_and_validates(
     assert served - documented == set(), "routes without a spec entry"
     assert documented - served == set(), "spec entries without a route"
     assert set(document["webhooks"]) == WEBHOOK_EVENTS
+    for event, hook in document["webhooks"].items():
+        payload = hook["post"]["requestBody"]["content"]["application/json"]["schema"]
+        data = payload["properties"]["data"]
+        assert "properties" in data or "items" in data, event
     for path, ops in document["paths"].items():
         for method, op in ops.items():
             assert op["summary"] and op["tags"], (method, path)

@@ -21,7 +21,20 @@ from .devices.manager import DeviceManager
 from .engine.supervisor import EngineSupervisor
 from .health import HealthApi
 from .inbound import InboundEvents
+from .media.fetch import UrlFetcher, any_address, public_only
+from .media.ffmpeg import FfmpegProbe
+from .media.incoming import IncomingMedia
+from .media.kinds import MediaLimits
+from .messaging import openapi_spec as messaging_extra_spec
+from .messaging import sandbox_openapi_spec as sandbox_messaging_spec
+from .messaging.actions_api import MessageActionsApi
 from .messaging.api import MessagingApi
+from .messaging.download_api import MediaDownloadApi
+from .messaging.groups_api import GroupsApi
+from .messaging.media_api import MediaApi
+from .messaging.polls_api import PollsApi
+from .messaging.presence_api import PresenceApi
+from .messaging.sandbox_api import SandboxMessagingApi
 from .metrics import Metrics, MetricsApi
 from .middlewares import (
     error_envelope_middleware,
@@ -61,6 +74,16 @@ ROUTE_LIMITS: Final = {
     ("DELETE", "/devices/{token}"): "devices",
     ("DELETE", "/cache"): "devices",
     ("POST", "/messages"): "messages",
+    ("POST", "/messages/media"): "messages",
+    ("POST", "/messages/read"): "messages",
+    ("POST", "/messages/{id}/reaction"): "messages",
+    ("PATCH", "/messages/{id}"): "messages",
+    ("DELETE", "/messages/{id}"): "messages",
+    ("GET", "/messages/{token}/{id}/media"): "messages",
+    ("POST", "/polls"): "messages",
+    ("POST", "/presence"): "messages",
+    ("GET", "/groups/{token}"): "messages",
+    ("GET", "/groups/{token}/{gid}"): "messages",
     ("GET", "/contacts/{token}"): "messages",
     ("POST", "/validate/phone"): "validate",
 }
@@ -159,7 +182,14 @@ def create_app(
         **(engine_options or {}),
     )
     manager = DeviceManager(supervisor, notifier, clock=clock, device_name=settings.device_name)
-    inbound = InboundEvents(manager, notifier, contacts, auto_read_receipt=settings.auto_read_receipt)
+    inbound = InboundEvents(
+        manager,
+        notifier,
+        contacts,
+        auto_read_receipt=settings.auto_read_receipt,
+        auto_reject_calls=settings.auto_reject_calls,
+        auto_reject_message=settings.auto_reject_calls_message,
+    )
     manager.set_inbound_handler(inbound.handle)
     cache: TtlCache[dict[str, Any]] = TtlCache(settings.cache_ttl_seconds, clock)
 
@@ -168,6 +198,10 @@ def create_app(
         await contacts.delete(token)
 
     manager.on_removed(forget_device)
+    incoming_media = IncomingMedia(
+        settings.data_dir, retention_s=settings.media_retention_seconds, clock=clock
+    )
+    manager.on_removed(incoming_media.forget_device)
     hub.set_replay(manager.replay)
 
     app[keys.SETTINGS_KEY] = settings
@@ -209,7 +243,7 @@ def create_app(
             await manager.close()
 
     # Cleanup runs in reverse: the engine stops first, its last events reach the outbox, then it closes.
-    app.cleanup_ctx.extend([webhooks_ctx, contacts_ctx, engine_ctx])
+    app.cleanup_ctx.extend([webhooks_ctx, contacts_ctx, incoming_media.cleanup_ctx, engine_ctx])
 
     health = HealthApi(
         engine=settings.wa_engine,
@@ -237,10 +271,29 @@ def create_app(
         MessagingApi(manager, phones, cache, typing_delay_ms=settings.typing_delay_ms).routes()
     )
     app.router.add_routes(ContactsApi(contacts, manager).routes())
+    media_api = MediaApi(
+        manager,
+        phones,
+        limits=MediaLimits.from_settings(settings),
+        fetcher=UrlFetcher(
+            timeout_s=settings.media_url_timeout_seconds,
+            policy=any_address if settings.media_allow_private_urls else public_only,
+        ),
+        ffmpeg=FfmpegProbe(clock=clock),
+        outgoing_dir=incoming_media.outgoing,
+        typing_delay_ms=settings.typing_delay_ms,
+    )
+    app.router.add_routes(media_api.routes())
+    app.router.add_routes(MessageActionsApi(manager, phones).routes())
+    app.router.add_routes(MediaDownloadApi(manager, incoming_media).routes())
+    app.router.add_routes(PollsApi(manager, phones).routes())
+    app.router.add_routes(PresenceApi(manager, phones).routes())
+    app.router.add_routes(GroupsApi(manager).routes())
     if outbox is not None and dispatcher is not None:
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
     if settings.wa_engine == "sandbox":
         app.router.add_routes(SandboxApi(manager).routes())
+        app.router.add_routes(SandboxMessagingApi(manager).routes())
 
     async def webhook_stats() -> dict[str, Any]:
         assert outbox is not None
@@ -266,11 +319,11 @@ def create_app(
         proxies=proxies,
     )
     app.router.add_routes(metrics_api.routes())
-    specs = [system_spec, devices_spec, messaging_spec, contacts_spec]
+    specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
     if outbox is not None:
         specs.append(webhooks_spec)
     if settings.wa_engine == "sandbox":
-        specs.append(sandbox_spec)
+        specs.extend([sandbox_spec, sandbox_messaging_spec])
     static_pages: list[DashboardApi | OpenApiRoutes] = []
     if settings.dashboard_enabled:
         specs.append(dashboard_spec)

@@ -193,6 +193,18 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("SANDBOX_QR_REFRESH_MS", "20000", _int(10, 600000), "Sandbox: ms between QR codes"),
     Variable("SANDBOX_QR_CODES", "6", _int(1, 100), "Sandbox: QR codes before 'QR code expired'"),
     Variable("SANDBOX_RECONNECT_MS", "1000", _int(0, 600000), "Sandbox: reconnect delay after a drop"),
+    # Defaults: WhatsApp's published media limits (Business Platform "Supported media types"); 2 GiB is
+    # the most WhatsApp accepts for any file.
+    Variable("MEDIA_MAX_IMAGE_BYTES", "5242880", _int(1, 2147483648), "Largest image to send (bytes)"),
+    Variable("MEDIA_MAX_VIDEO_BYTES", "16777216", _int(1, 2147483648), "Largest video to send (bytes)"),
+    Variable("MEDIA_MAX_AUDIO_BYTES", "16777216", _int(1, 2147483648), "Largest audio/voice note (bytes)"),
+    Variable("MEDIA_MAX_DOCUMENT_BYTES", "104857600", _int(1, 2147483648), "Largest document (bytes)"),
+    Variable("MEDIA_MAX_STICKER_BYTES", "512000", _int(1, 2147483648), "Largest sticker (bytes)"),
+    Variable("MEDIA_URL_TIMEOUT_SECONDS", "60", _int(1, 3600), "Time allowed to download a media url"),
+    Variable("MEDIA_ALLOW_PRIVATE_URLS", "false", _bool, "Let media urls reach private/loopback addresses"),
+    Variable("MEDIA_RETENTION_SECONDS", "3600", _int(1, 2592000), "How long downloaded media stays on disk"),
+    Variable("AUTO_REJECT_CALLS", "false", _bool, "Reject incoming WhatsApp calls"),
+    Variable("AUTO_REJECT_CALLS_MESSAGE", "", _text, "Text sent to a caller after an automatic rejection"),
 )
 
 
@@ -236,6 +248,16 @@ class Settings:
     sandbox_qr_refresh_ms: int
     sandbox_qr_codes: int
     sandbox_reconnect_ms: int
+    media_max_image_bytes: int
+    media_max_video_bytes: int
+    media_max_audio_bytes: int
+    media_max_document_bytes: int
+    media_max_sticker_bytes: int
+    media_url_timeout_seconds: int
+    media_allow_private_urls: bool
+    media_retention_seconds: int
+    auto_reject_calls: bool
+    auto_reject_calls_message: str
 
     def describe(self) -> dict[str, str]:
         """The effective configuration as environment-style text, secrets masked (for ``check-config``)."""

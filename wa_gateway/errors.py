@@ -87,6 +87,92 @@ INVALID_OFFSET: Final = ErrorSpec(
 # Webhook operator endpoints.
 WEBHOOK_NOT_FOUND: Final = ErrorSpec(404, "WEBHOOK_NOT_FOUND", "Dead-letter webhook not found")
 
+# Messaging beyond text: recipients, message actions, media, polls, presence, groups.
+INVALID_RECIPIENT: Final = ErrorSpec(
+    400,
+    "INVALID_PHONE",
+    "Invalid recipient: use a phone number or a JID ending in @s.whatsapp.net, @lid or @g.us",
+)
+MISSING_CHAT: Final = ErrorSpec(400, "INVALID_CHAT", "chat is required: a phone number or a JID")
+INVALID_CHAT: Final = ErrorSpec(
+    400, "INVALID_CHAT", "Invalid chat: use a phone number or a JID ending in @s.whatsapp.net, @lid or @g.us"
+)
+INVALID_SENDER: Final = ErrorSpec(
+    400, "INVALID_SENDER", "sender must be a phone number or a JID ending in @s.whatsapp.net or @lid"
+)
+INVALID_MENTIONS: Final = ErrorSpec(
+    400,
+    "INVALID_MENTIONS",
+    "mentions must be a list of at most 1024 phone numbers or JIDs ending in @s.whatsapp.net or @lid",
+)
+INVALID_MESSAGE_ID: Final = ErrorSpec(400, "INVALID_MESSAGE_ID", "Invalid message id")
+INVALID_REPLY_TO: Final = ErrorSpec(400, "INVALID_MESSAGE_ID", "replyTo must be a message id")
+INVALID_MESSAGE_IDS: Final = ErrorSpec(
+    400, "INVALID_MESSAGE_ID", "messageIds must be a list of 1 to 1000 message ids"
+)
+MESSAGE_NOT_FOUND: Final = ErrorSpec(404, "MESSAGE_NOT_FOUND", "Message not found")
+INVALID_EMOJI: Final = ErrorSpec(
+    400, "INVALID_EMOJI", 'emoji must be exactly one emoji, or "" to remove the reaction'
+)
+ACTION_FAILED: Final = ErrorSpec(500, "ACTION_FAILED", "Failed to apply the message action")
+ENGINE_REJECTED: Final = ErrorSpec(400, "INVALID_REQUEST", "WhatsApp engine rejected the request")
+INVALID_MEDIA_TYPE: Final = ErrorSpec(
+    400, "INVALID_MEDIA_TYPE", "type must be one of image, video, audio, voice, document, sticker"
+)
+MEDIA_SOURCE_REQUIRED: Final = ErrorSpec(
+    400, "INVALID_MEDIA", "Send the media as exactly one of: a multipart file upload, base64 or url"
+)
+MEDIA_EMPTY: Final = ErrorSpec(400, "INVALID_MEDIA", "Media file is empty")
+INVALID_BASE64: Final = ErrorSpec(400, "INVALID_MEDIA", "base64 is not valid base64 data")
+INVALID_MIMETYPE: Final = ErrorSpec(400, "INVALID_MEDIA", "mimetype must look like type/subtype")
+MIMETYPE_MISMATCH: Final = ErrorSpec(400, "INVALID_MEDIA", "mimetype does not match the file's content")
+MEDIA_CONTENT_MISMATCH: Final = ErrorSpec(
+    400, "INVALID_MEDIA", "The file is not a supported {kind} format (accepted: {accepted}; got {got})"
+)
+CAPTION_NOT_SUPPORTED: Final = ErrorSpec(
+    400, "INVALID_MEDIA", "caption can only be sent with image, video and document media"
+)
+CAPTION_TOO_LONG: Final = ErrorSpec(400, "INVALID_MEDIA", "caption is too long")
+INVALID_FILENAME: Final = ErrorSpec(
+    400, "INVALID_MEDIA", "filename must be 1-255 characters without slashes or control characters"
+)
+INVALID_MEDIA_UPLOAD: Final = ErrorSpec(
+    400, "INVALID_MEDIA", "The multipart body must hold text fields and one file part named 'file'"
+)
+MEDIA_TOO_LARGE: Final = ErrorSpec(
+    413, "MEDIA_TOO_LARGE", "Media file is too large: {kind} files may be at most {limit} bytes"
+)
+INVALID_MEDIA_URL: Final = ErrorSpec(400, "INVALID_MEDIA_URL", "url must be an http:// or https:// URL")
+MEDIA_URL_NOT_ALLOWED: Final = ErrorSpec(
+    400, "MEDIA_URL_NOT_ALLOWED", "url points to a private, loopback or reserved address"
+)
+MEDIA_FETCH_FAILED: Final = ErrorSpec(422, "MEDIA_FETCH_FAILED", "Could not download the media url: {reason}")
+FFMPEG_UNAVAILABLE: Final = ErrorSpec(
+    422,
+    "FFMPEG_UNAVAILABLE",
+    "Audio, voice and video need ffmpeg and ffprobe, which are not installed on the gateway host",
+)
+MEDIA_NOT_AVAILABLE: Final = ErrorSpec(404, "MEDIA_NOT_FOUND", "No downloadable media for this message")
+MEDIA_DOWNLOAD_FAILED: Final = ErrorSpec(500, "DOWNLOAD_FAILED", "Failed to download media")
+INVALID_POLL_QUESTION: Final = ErrorSpec(
+    400, "INVALID_POLL", "question cannot be empty and may have at most 255 characters"
+)
+INVALID_POLL_OPTIONS: Final = ErrorSpec(
+    400, "INVALID_POLL", "options must be 2 to 12 unique, non-empty strings of at most 100 characters"
+)
+INVALID_PRESENCE: Final = ErrorSpec(
+    400, "INVALID_PRESENCE", "state must be one of available, unavailable, composing, recording, paused"
+)
+PRESENCE_NEEDS_CHAT: Final = ErrorSpec(
+    400, "INVALID_PRESENCE", "to is required with composing, recording and paused"
+)
+PRESENCE_NO_CHAT: Final = ErrorSpec(
+    400, "INVALID_PRESENCE", "to is only allowed with composing, recording and paused"
+)
+INVALID_GROUP: Final = ErrorSpec(400, "INVALID_GROUP", "Invalid group id: use <digits>@g.us")
+GROUP_NOT_FOUND: Final = ErrorSpec(404, "GROUP_NOT_FOUND", "Group not found")
+GROUPS_FAILED: Final = ErrorSpec(500, "GROUPS_FAILED", "Failed to retrieve groups")
+
 # WebSocket first-message auth failures (sent as {"type":"auth","success":false,"message":...}).
 WS_INVALID_API_KEY: Final = "Invalid API key"
 WS_API_KEY_REQUIRED: Final = "API key is required"

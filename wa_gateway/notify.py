@@ -25,6 +25,10 @@ WEBHOOK_EVENTS: Final = frozenset(
         "contacts.new",
         "contacts.sync",
         "call.offer",
+        "message.reaction",
+        "message.edited",
+        "message.revoked",
+        "message.poll_vote",
     }
 )
 WS_EVENTS: Final = SEED_EVENTS | WEBHOOK_EVENTS

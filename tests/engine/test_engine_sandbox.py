@@ -330,7 +330,7 @@ async def test_mark_read_is_recorded(sandbox: SandboxBackend) -> None:
     await sandbox.mark_read(TOKEN, "628333@s.whatsapp.net", None, ["A1", "A2"])
     await sandbox.mark_read(TOKEN, "628333@s.whatsapp.net", None, ["A3"])
     log = await sandbox.control("sent", {"token": TOKEN})
-    assert log == {"messages": [], "read": ["A1", "A2", "A3"]}
+    assert log == {"messages": [], "read": ["A1", "A2", "A3"], "presence": [], "rejectedCalls": []}
 
 
 async def test_create_backend_validates_its_config(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -40,7 +40,15 @@ class ScriptedBackend:
     async def logout(self, token: str) -> None:
         raise RuntimeError("secret internal detail")
 
-    async def send_text(self, token: str, to: str, text: str, typing_ms: int) -> dict[str, Any]:
+    async def send_text(
+        self,
+        token: str,
+        to: str,
+        text: str,
+        typing_ms: int,
+        reply_to: str | None = None,
+        mentions: Sequence[str] = (),
+    ) -> dict[str, Any]:
         await self.gate.wait()
         return {"id": text, "timestamp": 1.0}
 

@@ -14,7 +14,7 @@ from wa_gateway.engine.neonize_runtime import NeonizeSettings, import_neonize
 # before anything else imports it.
 import_neonize("warning")
 
-from tests.neonize.neonize_fakes import TOKEN, FakeGo, Recorder  # noqa: E402
+from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, make_paired_db  # noqa: E402
 from wa_gateway.engine.neonize_engine import NeonizeBackend  # noqa: E402
 
 
@@ -54,3 +54,16 @@ async def backend(
 @pytest.fixture
 def session_db(settings: NeonizeSettings) -> Path:
     return settings.sessions_dir / f"{TOKEN}.db"
+
+
+@pytest.fixture
+async def connected(
+    backend: NeonizeBackend, fake_go: FakeGo, recorder: Recorder, session_db: Path
+) -> FakeSession:
+    """A connected, paired device; Go's side of its session."""
+    make_paired_db(session_db)
+    fake_go.accounts[str(session_db)] = (TOKEN, "Shop")
+    await backend.connect(TOKEN, "restore", "")
+    session = await fake_go.next_session()
+    await recorder.wait_for("connected")
+    return session

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import hashlib
+import os
 import queue
 import sqlite3
 import threading
@@ -21,7 +23,14 @@ from typing import Any
 
 from neonize.aioze.client import DeviceProps
 from neonize.proto import Neonize_pb2 as P
+from neonize.proto.waCommon.WACommon_pb2 import MessageKey
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
+    MessageContextInfo,
+    PollCreationMessage,
+    PollVoteMessage,
+    ReactionMessage,
+)
 from neonize.utils import build_jid
 
 from wa_gateway.engine import neonize_client as nc
@@ -95,6 +104,12 @@ class FakeGo:
     logout_error: str = ""
     script: Callable[[FakeSession], None] | None = None
     lock: Any = None
+    groups: list[Any] = field(default_factory=list)  # GroupInfo protos GetJoinedGroups/GetGroupInfo know
+    downloads: dict[str, bytes] = field(default_factory=dict)  # directPath -> the media's bytes
+    download_error: str = ""
+    poll_votes: list[bytes] = field(default_factory=list)  # what DecryptPollVote finds selected
+    poll_vote_error: str = ""
+    sent_ids: list[str] = field(default_factory=list)  # ids SendMessage answers with, in order
     calls: list[FakeCall] = field(default_factory=list)
     sessions: dict[str, FakeSession] = field(default_factory=dict)
 
@@ -157,8 +172,90 @@ class FakeGo:
 
     def SendMessage(self, *args: Any) -> bytes:
         self._record("SendMessage", args)
-        response = P.SendResponse(ID="3EB0FAKE0001", Timestamp=1_700_000_123, ServerID=0)
+        with self._mutex:
+            message_id = self.sent_ids.pop(0) if self.sent_ids else "3EB0FAKE0001"
+        response = P.SendResponse(ID=message_id, Timestamp=1_700_000_123, ServerID=0)
         return P.SendMessageReturnFunction(SendResponse=response).SerializePartialToString()
+
+    def Upload(self, *args: Any) -> bytes:
+        self._record("Upload", args)
+        data = bytes(args[1])
+        digest = hashlib.sha256(data).digest()
+        response = P.UploadResponse(
+            url=f"https://mmg.whatsapp.net/fake/{digest.hex()[:16]}",
+            DirectPath=f"/v/t62/{digest.hex()[:16]}",
+            MediaKey=b"K" * 32,
+            FileEncSHA256=b"E" * 32,
+            FileSHA256=digest,
+            FileLength=len(data),
+        )
+        return P.UploadReturnFunction(UploadResponse=response).SerializePartialToString()
+
+    def DownloadAny(self, *args: Any) -> bytes:
+        self._record("DownloadAny", args)
+        message = WAMessage.FromString(args[1])
+        paths = [value.directPath for _, value in message.ListFields() if hasattr(value, "directPath")]
+        if self.download_error or not paths or paths[0] not in self.downloads:
+            error = self.download_error or "download failed with status code 404"
+            return P.DownloadReturnFunction(Error=error).SerializePartialToString()
+        return P.DownloadReturnFunction(Binary=self.downloads[paths[0]]).SerializePartialToString()
+
+    def BuildReaction(self, *args: Any) -> bytes:
+        """As whatsmeow's BuildReaction: the key names the reacted-to message and, in groups, its author."""
+        self._record("BuildReaction", args)
+        uuid, chat, _, sender, _, message_id, emoji = args
+        chat_jid, sender_jid = P.JID.FromString(chat), P.JID.FromString(sender)
+        own = self.accounts.get(self.sessions[uuid.decode()].db_path, ("", ""))[0]
+        key = MessageKey(
+            remoteJID=f"{chat_jid.User}@{chat_jid.Server}",
+            fromMe=sender_jid.User == own,
+            ID=message_id.decode(),
+        )
+        if chat_jid.Server not in ("s.whatsapp.net", "lid"):
+            key.participant = f"{sender_jid.User}@{sender_jid.Server}"
+        reaction = ReactionMessage(key=key, text=emoji.decode(), senderTimestampMS=1_700_000_123_000)
+        return P.BuildMessageReturnFunction(
+            Message=WAMessage(reactionMessage=reaction)
+        ).SerializePartialToString()
+
+    def BuildPollVoteCreation(self, *args: Any) -> bytes:
+        """As whatsmeow's BuildPollCreation: the options, the selectable count, a fresh message secret."""
+        self._record("BuildPollVoteCreation", args)
+        _, name, options, _, selectable = args
+        poll = PollCreationMessage(
+            name=name.decode(),
+            options=[
+                PollCreationMessage.Option(optionName=o) for o in P.ArrayString.FromString(options).data
+            ],
+            selectableOptionsCount=selectable,
+        )
+        message = WAMessage(
+            pollCreationMessage=poll, messageContextInfo=MessageContextInfo(messageSecret=os.urandom(32))
+        )
+        return P.BuildMessageReturnFunction(Message=message).SerializePartialToString()
+
+    def DecryptPollVote(self, *args: Any) -> bytes:
+        self._record("DecryptPollVote", args)
+        if self.poll_vote_error:
+            return P.ReturnFunctionWithError(Error=self.poll_vote_error).SerializePartialToString()
+        vote = PollVoteMessage(selectedOptions=self.poll_votes)
+        return P.ReturnFunctionWithError(PollVoteMessage=vote).SerializePartialToString()
+
+    def GetJoinedGroups(self, *args: Any) -> bytes:
+        self._record("GetJoinedGroups", args)
+        return P.GetJoinedGroupsReturnFunction(Group=self.groups).SerializePartialToString()
+
+    def GetGroupInfo(self, *args: Any) -> bytes:
+        self._record("GetGroupInfo", args)
+        wanted = P.JID.FromString(args[1])
+        for group in self.groups:
+            if group.JID.User == wanted.User:
+                return P.GetGroupInfoReturnFunction(GroupInfo=group).SerializePartialToString()
+        return P.GetGroupInfoReturnFunction(Error="group not found").SerializePartialToString()
+
+    def RejectCall(self, *args: Any) -> bytes:
+        self._record("RejectCall", (args[0], args[1], args[2], args[3].value))
+        return b""
 
     def IsOnWhatsApp(self, *args: Any) -> bytes:
         self._record("IsOnWhatsApp", args)

@@ -16,7 +16,6 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     FutureProofMessage,
     ImageMessage,
     ProtocolMessage,
-    ReactionMessage,
     VideoMessage,
 )
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
@@ -85,6 +84,10 @@ async def test_a_text_message(online: FakeSession, recorder: Recorder) -> None:
         "isGroup": False,
         "fromMe": False,
         "senderPhone": "15557654321",
+        "caption": None,
+        "media": None,
+        "replyTo": None,
+        "mentions": [],
     }
 
 
@@ -133,7 +136,6 @@ async def test_a_lid_sender_nobody_mapped_keeps_its_lid(online: FakeSession, rec
             "fading",
             "text",
         ),
-        (WAMessage(reactionMessage=ReactionMessage(text="👍")), "", "reaction"),
         (WAMessage(imageMessage=ImageMessage(mimetype="image/jpeg")), "", "image"),
     ],
 )
@@ -259,6 +261,8 @@ async def test_a_call_offer(online: FakeSession, recorder: Recorder) -> None:
         "from": "15557654321@s.whatsapp.net",
         "callId": "CALL1",
         "timestamp": 1_700_000_200.0,
+        "isVideo": False,
+        "isGroup": False,
     }
 
 

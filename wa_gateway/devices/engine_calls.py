@@ -23,7 +23,9 @@ async def call_engine(
     failure: errors.ErrorSpec,
     unavailable: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
     tolerate: tuple[str, ...] = (),
+    invalid: errors.ErrorSpec | None = None,
 ) -> Any:
+    """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT."""
     try:
         return await engine.request(cmd, args, within)
     except c.EngineError as exc:
@@ -37,5 +39,14 @@ async def call_engine(
             raise errors.ApiError(errors.DEVICE_NOT_CONNECTED) from None
         if exc.code == c.E_ALREADY_CONNECTED:
             raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED) from None
+        if exc.code == c.E_MESSAGE_NOT_FOUND:
+            raise errors.ApiError(errors.MESSAGE_NOT_FOUND) from None
+        if exc.code == c.E_FFMPEG_UNAVAILABLE:
+            raise errors.ApiError(errors.FFMPEG_UNAVAILABLE) from None
+        if exc.code == c.E_INVALID_ARGUMENT:
+            if invalid is not None:
+                raise errors.ApiError(invalid) from None
+            # The engine's validation texts are its own, name the field and carry no secrets.
+            raise errors.ApiError(errors.ENGINE_REJECTED, exc.message or None) from None
         log.warning("engine command failed", extra={"cmd": cmd, "code": exc.code, "error": exc.message})
         raise errors.ApiError(failure) from None

@@ -32,6 +32,20 @@ RESTORE_CONCURRENCY: Final = 4
 _ENGINE_DOWN: Final = "_engine_down"
 SHUTDOWN_REASON: Final = "shutdown"
 
+# What the device received, handed to the inbound handler rather than the state machine.
+INBOUND_EVENTS: Final = frozenset(
+    {
+        c.EV_MESSAGE,
+        c.EV_RECEIPT,
+        c.EV_HISTORY_SYNC,
+        c.EV_CALL_OFFER,
+        c.EV_REACTION,
+        c.EV_MESSAGE_EDITED,
+        c.EV_MESSAGE_REVOKED,
+        c.EV_POLL_VOTE,
+    }
+)
+
 InboundHandler = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 RemovedHook = Callable[[str], Awaitable[None]]
 
@@ -259,7 +273,7 @@ class DeviceManager:
                 queue.task_done()
 
     async def _apply(self, token: str, event: str, data: dict[str, Any]) -> None:
-        if event in (c.EV_MESSAGE, c.EV_RECEIPT, c.EV_HISTORY_SYNC, c.EV_CALL_OFFER):
+        if event in INBOUND_EVENTS:
             if self._inbound is not None and token in self._devices:
                 await self._inbound(token, event, data)
             return

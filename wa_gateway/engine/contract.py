@@ -21,20 +21,72 @@ Device tokens are ``^[0-9]{7,15}$`` (checked by the gateway before anything reac
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypedDict
 
 # --- commands -------------------------------------------------------------------------------------
 CMD_CONNECT: Final = "connect"  # {token, method: "qr"|"code"|"restore", device_name} -> {"paired": bool}
 CMD_DISCONNECT: Final = "disconnect"  # {token} -> None   (keeps the session; no auto-reconnect)
 CMD_LOGOUT: Final = "logout"  # {token} -> None   (unlinks when possible; always removes session files)
-CMD_SEND_TEXT: Final = "send_text"  # {token, to: jid, text, typing_ms} -> {"id": str, "timestamp": float}
+# {token, to: jid, text, typing_ms, reply_to: str|None (id to quote), mentions: [jid]}
+#   -> {"id": str, "timestamp": float}
+CMD_SEND_TEXT: Final = "send_text"
 CMD_CHECK_NUMBERS: Final = "check_numbers"  # {token, phones: [digits]} -> {"results": [NumberCheck]}
 CMD_MARK_READ: Final = "mark_read"  # {token, chat: jid, sender: jid|None, ids: [str]} -> None
 CMD_LIST_SESSIONS: Final = "list_sessions"  # {} -> {"sessions": [{"token", "paired": bool}]}
 CMD_STATUS: Final = "status"  # {} -> {"devices": [{"token", "status", "jid", "pushName"}]}
 CMD_SANDBOX: Final = "sandbox"  # {op, token?, ...} -> backend-specific (sandbox control routes only)
 CMD_SHUTDOWN: Final = "shutdown"  # {} -> None; the worker stops every client and exits 0
+# {token, to, kind, path, mimetype, filename|None, caption|None, reply_to|None, typing_ms} -> {id, timestamp};
+# path is a file under DATA_DIR/media/outgoing/ that the gateway wrote and deletes after the reply.
+CMD_SEND_MEDIA: Final = "send_media"
+# {token, chat, message_id, emoji, sender|None} -> {id, timestamp}; emoji "" removes the reaction. A message
+# the engine does not hold is E_MESSAGE_NOT_FOUND unless ``sender`` (its author's JID) is given.
+CMD_REACT: Final = "react"
+CMD_EDIT: Final = "edit"  # {token, chat, message_id, text} -> {id, timestamp}; own messages only
+CMD_REVOKE: Final = "revoke"  # {token, chat, message_id} -> {id, timestamp}; for everyone, own messages
+CMD_SEND_POLL: Final = "send_poll"  # {token, to, question, options: [str], multiple: bool} -> {id, timestamp}
+CMD_SET_PRESENCE: Final = "set_presence"  # {token, to|None, state: PresenceState} -> None
+CMD_LIST_GROUPS: Final = "list_groups"  # {token} -> {"groups": [GroupSummary]}
+CMD_GROUP_INFO: Final = "group_info"  # {token, jid} -> GroupDetails; unknown group: E_INVALID_ARGUMENT
+# {token, message_id} -> {path, mimetype, filename|None, size}: written to DATA_DIR/media/incoming/<token>/
+CMD_DOWNLOAD_MEDIA: Final = "download_media"
+CMD_REJECT_CALL: Final = "reject_call"  # {token, from: jid, call_id} -> None
+
+MediaKind = Literal["image", "video", "audio", "voice", "document", "sticker"]
+MEDIA_KINDS: Final[tuple[MediaKind, ...]] = ("image", "video", "audio", "voice", "document", "sticker")
+# Kinds WhatsApp shows no caption for.
+CAPTIONLESS_KINDS: Final = frozenset({"audio", "voice", "sticker"})
+# Kinds whose messages carry what only ffmpeg can measure (duration, a video frame as thumbnail).
+FFMPEG_KINDS: Final = frozenset({"audio", "voice", "video"})
+PresenceState = Literal["available", "unavailable", "composing", "recording", "paused"]
+PRESENCE_STATES: Final[tuple[PresenceState, ...]] = (
+    "available",
+    "unavailable",
+    "composing",
+    "recording",
+    "paused",
+)
+CHAT_PRESENCE_STATES: Final = frozenset({"composing", "recording", "paused"})  # these need ``to``
+# IncomingMessage.type. Both engines deliver reactions as EV_REACTION, so a message is never a "reaction".
+MESSAGE_TYPES: Final = (
+    "text",
+    "image",
+    "video",
+    "audio",
+    "voice",
+    "document",
+    "sticker",
+    "location",
+    "contact",
+    "poll",
+    "reaction",
+    "unknown",
+)
+POLL_MIN_OPTIONS: Final = 2
+POLL_MAX_OPTIONS: Final = 12
 
 ConnectMethod = Literal["qr", "code", "restore"]
 
@@ -47,10 +99,15 @@ EV_LOGGED_OUT: Final = "logged_out"  # {"reason": str}   (session files already 
 EV_QR_TIMEOUT: Final = "qr_timeout"  # {}
 EV_CONNECT_FAILURE: Final = "connect_failure"  # {"reason": str, "code": int|None, "retrying": bool}
 EV_BANNED: Final = "banned"  # {"code": int, "expires": float|None}
-EV_MESSAGE: Final = "message"  # IncomingMessage
+# IncomingMessage. Reactions, edits, revokes and poll votes come as their own events, never as messages.
+EV_MESSAGE: Final = "message"
 EV_RECEIPT: Final = "receipt"  # Receipt
 EV_HISTORY_SYNC: Final = "history_sync"  # {"contacts": [{"phone", "name"}]}
-EV_CALL_OFFER: Final = "call_offer"  # {"from": jid, "callId": str, "timestamp": float}
+EV_CALL_OFFER: Final = "call_offer"  # CallOffer
+EV_REACTION: Final = "reaction"  # Reaction
+EV_MESSAGE_EDITED: Final = "message_edited"  # MessageEdited
+EV_MESSAGE_REVOKED: Final = "message_revoked"  # MessageRevoked
+EV_POLL_VOTE: Final = "poll_vote"  # PollVote
 
 RECEIPT_TYPES: Final = ("delivered", "read", "played")
 
@@ -61,12 +118,22 @@ E_ALREADY_CONNECTED: Final = "DEVICE_ALREADY_CONNECTED"
 E_INVALID_ARGUMENT: Final = "INVALID_ARGUMENT"
 E_UNKNOWN_COMMAND: Final = "UNKNOWN_COMMAND"
 E_ENGINE_FAILURE: Final = "ENGINE_FAILURE"  # the backend raised; message is safe to log, not to show
+# A message id the engine does not hold (it keeps a bounded per-device cache of recent messages).
+E_MESSAGE_NOT_FOUND: Final = "MESSAGE_NOT_FOUND"
+# Audio, voice and video need ffmpeg/ffprobe on the worker's PATH (duration, thumbnail).
+E_FFMPEG_UNAVAILABLE: Final = "FFMPEG_UNAVAILABLE"
 
 
 class NumberCheck(TypedDict):
     phone: str  # digits as asked
     isOnWhatsApp: bool
     jid: str  # "" when WhatsApp gave none
+
+
+class MediaInfo(TypedDict):
+    mimetype: str
+    size: int  # bytes, as the sender declared them
+    filename: str | None
 
 
 # Functional form because "from" is a keyword.
@@ -77,14 +144,110 @@ IncomingMessage = TypedDict(
         "from": str,  # phone JID when known, else the LID JID
         "chat": str,
         "pushName": str,
-        "text": str,
-        "type": str,  # "text", "image", ... ("unknown" when nothing recognisable)
+        "text": str,  # the text, or the caption of a media message, or the question of a poll
+        "type": str,  # one of MESSAGE_TYPES
         "timestamp": float,
         "isGroup": bool,
         "fromMe": bool,
         "senderPhone": str,  # digits of the sender's phone number when known, else ""
+        "caption": str | None,
+        "media": MediaInfo | None,  # downloadable with CMD_DOWNLOAD_MEDIA while the engine holds it
+        "replyTo": str | None,  # id of the quoted message
+        "mentions": list[str],  # JIDs
     },
 )
+
+Reaction = TypedDict(
+    "Reaction",
+    {
+        "id": str,
+        "chat": str,
+        "from": str,
+        "targetId": str,
+        "emoji": str,  # "" when the reaction was removed
+        "timestamp": float,
+        "isGroup": bool,
+        "senderPhone": str,
+    },
+)
+
+MessageEdited = TypedDict(
+    "MessageEdited",
+    {
+        "id": str,  # the edited message
+        "chat": str,
+        "from": str,
+        "text": str,
+        "timestamp": float,
+        "isGroup": bool,
+        "senderPhone": str,
+    },
+)
+
+MessageRevoked = TypedDict(
+    "MessageRevoked",
+    {
+        "id": str,  # the revoked message
+        "chat": str,
+        "from": str,
+        "timestamp": float,
+        "isGroup": bool,
+        "senderPhone": str,
+    },
+)
+
+PollVote = TypedDict(
+    "PollVote",
+    {
+        "pollId": str,
+        "chat": str,
+        "from": str,
+        "options": list[str],  # option names; [] when the vote was withdrawn
+        "timestamp": float,
+        "isGroup": bool,
+        "senderPhone": str,
+    },
+)
+
+CallOffer = TypedDict(
+    "CallOffer",
+    {"from": str, "callId": str, "timestamp": float, "isVideo": bool, "isGroup": bool},
+)
+
+
+class GroupSummary(TypedDict):
+    jid: str
+    subject: str
+    participants: int
+
+
+class GroupParticipant(TypedDict):
+    jid: str  # phone JID when known, else as WhatsApp gave it (LID)
+    phone: str | None
+    isAdmin: bool
+    isSuperAdmin: bool
+
+
+class GroupDetails(TypedDict):
+    jid: str
+    subject: str
+    topic: str
+    owner: str | None
+    createdAt: float | None
+    participants: list[GroupParticipant]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMedia:
+    """A ``send_media`` request once its arguments have been checked for shape."""
+
+    kind: MediaKind
+    path: Path
+    mimetype: str
+    filename: str | None = None
+    caption: str | None = None
+    reply_to: str | None = None
+
 
 Receipt = TypedDict(
     "Receipt",
@@ -124,11 +287,45 @@ class EngineBackend(Protocol):
 
     async def logout(self, token: str) -> None: ...
 
-    async def send_text(self, token: str, to: str, text: str, typing_ms: int) -> dict[str, Any]: ...
+    async def send_text(
+        self,
+        token: str,
+        to: str,
+        text: str,
+        typing_ms: int,
+        reply_to: str | None = None,
+        mentions: Sequence[str] = (),
+    ) -> dict[str, Any]: ...
 
     async def check_numbers(self, token: str, phones: list[str]) -> list[NumberCheck]: ...
 
     async def mark_read(self, token: str, chat: str, sender: str | None, ids: list[str]) -> None: ...
+
+    async def send_media(
+        self, token: str, to: str, media: OutgoingMedia, typing_ms: int
+    ) -> dict[str, Any]: ...
+
+    async def react(
+        self, token: str, chat: str, message_id: str, emoji: str, sender: str | None
+    ) -> dict[str, Any]: ...
+
+    async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]: ...
+
+    async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]: ...
+
+    async def send_poll(
+        self, token: str, to: str, question: str, options: list[str], multiple: bool
+    ) -> dict[str, Any]: ...
+
+    async def set_presence(self, token: str, to: str | None, state: PresenceState) -> None: ...
+
+    async def list_groups(self, token: str) -> list[GroupSummary]: ...
+
+    async def group_info(self, token: str, jid: str) -> GroupDetails: ...
+
+    async def download_media(self, token: str, message_id: str) -> dict[str, Any]: ...
+
+    async def reject_call(self, token: str, caller: str, call_id: str) -> None: ...
 
     async def list_sessions(self) -> list[dict[str, Any]]: ...
 

@@ -44,6 +44,7 @@ HISTORY_SYNC: Final = 13
 MESSAGE: Final = 17
 RECEIPT: Final = 18
 CALL_OFFER: Final = 36
+CALL_OFFER_NOTICE: Final = 40  # how group calls are offered
 SUBSCRIBED: Final = (
     DEVICE,
     PAIR_STATUS,
@@ -61,6 +62,7 @@ SUBSCRIBED: Final = (
     MESSAGE,
     RECEIPT,
     CALL_OFFER,
+    CALL_OFFER_NOTICE,
 )
 
 # DeviceProps.PlatformType decides the icon and the "Google Chrome (<os>)" label in Linked devices;

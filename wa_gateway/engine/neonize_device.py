@@ -28,6 +28,7 @@ from wa_gateway.engine.contract import (
     EmitFn,
     EngineError,
 )
+from wa_gateway.engine.message_cache import MessageCaches
 from wa_gateway.engine.neonize_ffi import GoFfi, GoMapLock
 from wa_gateway.engine.neonize_runtime import DeviceName, NeonizeSettings
 from wa_gateway.engine.neonize_store import is_paired, remove_session, session_path
@@ -72,6 +73,7 @@ class EngineContext:
         self.lock = lock
         self.ffi = ffi
         self.clock = clock
+        self.caches = MessageCaches(settings.message_cache_size)
         self.emit: EmitFn = self._not_started
         # Clients whose Go thread may still call back: their ctypes callbacks must stay alive.
         self.live_clients: set[nc.GatewayClient] = set()
@@ -145,6 +147,7 @@ class DeviceLifecycle:
                 log.warning("logout of %s was not confirmed by WhatsApp: %s", mask(self.token), exc)
         await self._stop_client()
         await asyncio.to_thread(remove_session, self.path)
+        self._ctx.caches.drop(self.token)
         self._paired = False
         self.status = STATUS_LOGGED_OUT
 

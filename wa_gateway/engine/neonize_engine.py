@@ -4,39 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Final
 
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
-from neonize.utils.enum import (  # type: ignore[import-untyped]
-    ChatPresence,
-    ChatPresenceMedia,
-    ReceiptType,
-)
+from neonize.utils.enum import ReceiptType  # type: ignore[import-untyped]
 
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.engine import neonize_events as translate
 from wa_gateway.engine import neonize_store as store
 from wa_gateway.engine.contract import (
     E_ALREADY_CONNECTED,
-    E_DEVICE_NOT_CONNECTED,
     E_DEVICE_NOT_FOUND,
     E_ENGINE_FAILURE,
     E_INVALID_ARGUMENT,
     E_UNKNOWN_COMMAND,
     ConnectMethod,
     EmitFn,
+    EngineBackend,
     EngineError,
+    GroupDetails,
+    GroupSummary,
     NumberCheck,
+    OutgoingMedia,
+    PresenceState,
 )
-from wa_gateway.engine.neonize_device import STATUS_CONNECTED, EngineContext, mask
+from wa_gateway.engine.neonize_device import STATUS_CONNECTED, EngineContext
 from wa_gateway.engine.neonize_ffi import GoFfi, GoMapLock
+from wa_gateway.engine.neonize_outbound import NeonizeMessaging, failure, jid
 from wa_gateway.engine.neonize_runtime import DeviceName, NeonizeSettings, parse_device_name
 from wa_gateway.engine.neonize_session import DeviceSession
 
 log = logging.getLogger(__name__)
 
 CONNECT_METHODS: Final = ("qr", "code", "restore")
-MAX_TYPING_MS: Final = 600_000
 # A Neonize() call still pending at close is cancelled; neonize's cancel handler then calls Go Stop()
 # itself, so it happens while we hold the exclusive lock.
 CANCEL_GRACE_S: Final = 1.0
@@ -46,13 +47,6 @@ def _token(token: str) -> str:
     if not isinstance(token, str) or not store.TOKEN_RE.fullmatch(token):
         raise EngineError(E_INVALID_ARGUMENT, "token must be 7 to 15 digits")
     return token
-
-
-def _jid(text: str, field: str) -> Any:
-    try:
-        return translate.parse_jid(text)
-    except (ValueError, AttributeError) as exc:
-        raise EngineError(E_INVALID_ARGUMENT, f"{field} is not a valid JID") from exc
 
 
 class NeonizeBackend:
@@ -65,6 +59,7 @@ class NeonizeBackend:
         lock = GoMapLock()
         self._ctx = EngineContext(settings, lock, GoFfi(gocode, lock), clock or SystemClock())
         self._sessions: dict[str, DeviceSession] = {}
+        self._messaging = NeonizeMessaging(self._ctx, self._session)
         self._closed = False
 
     @property
@@ -129,44 +124,22 @@ class NeonizeBackend:
             await asyncio.to_thread(
                 store.remove_session, store.session_path(self._settings.sessions_dir, token)
             )
+            self._ctx.caches.drop(token)
             return
         async with session.lifecycle:
             await session.logout()
         await session.close()
 
-    async def send_text(self, token: str, to: str, text: str, typing_ms: int) -> dict[str, Any]:
-        session = self._session(token)
-        recipient = _jid(to, "to")
-        if not isinstance(text, str) or not text:
-            raise EngineError(E_INVALID_ARGUMENT, "text must be a non-empty string")
-        if (
-            isinstance(typing_ms, bool)
-            or not isinstance(typing_ms, int)
-            or not 0 <= typing_ms <= MAX_TYPING_MS
-        ):
-            raise EngineError(E_INVALID_ARGUMENT, f"typing_ms must be from 0 to {MAX_TYPING_MS}")
-        session.connected_client()
-        # Sends of one device go out in request order: asyncio.Lock wakes its waiters FIFO.
-        async with session.send_lock:
-            await self._chat_presence(session, recipient, ChatPresence.CHAT_PRESENCE_COMPOSING)
-            if typing_ms:
-                await self._ctx.clock.sleep(typing_ms / 1000)
-            await self._chat_presence(session, recipient, ChatPresence.CHAT_PRESENCE_PAUSED)
-            client = session.connected_client()
-            try:
-                # A str is built into a message by neonize itself (mentions included).
-                response = await client.send_message(recipient, text)
-            except NeonizeError as exc:
-                raise self._failure(session, "Sending the message", exc) from exc
-        timestamp = translate.seconds(response.Timestamp) if response.Timestamp else self._ctx.clock.time()
-        return {"id": str(response.ID), "timestamp": timestamp}
-
-    async def _chat_presence(self, session: DeviceSession, recipient: Any, state: Any) -> None:
-        try:
-            client = session.connected_client()
-            await client.send_chat_presence(recipient, state, ChatPresenceMedia.CHAT_PRESENCE_MEDIA_TEXT)
-        except (NeonizeError, EngineError) as exc:
-            log.info("typing indicator for %s not sent: %s", mask(session.token), exc)
+    async def send_text(
+        self,
+        token: str,
+        to: str,
+        text: str,
+        typing_ms: int,
+        reply_to: str | None = None,
+        mentions: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        return await self._messaging.send_text(token, to, text, typing_ms, reply_to, mentions)
 
     async def check_numbers(self, token: str, phones: list[str]) -> list[NumberCheck]:
         session = self._session(token)
@@ -181,7 +154,7 @@ class NeonizeBackend:
             # One usync query for the whole batch (neonize-study §4).
             answers = await client.is_on_whatsapp(*(f"+{phone}" for phone in dict.fromkeys(phones)))
         except NeonizeError as exc:
-            raise self._failure(session, "Checking the numbers", exc) from exc
+            raise failure(session, "Checking the numbers", exc) from exc
         found: dict[str, tuple[bool, str]] = {}
         for answer in answers:
             phone = "".join(ch for ch in str(answer.Query) if ch.isdigit())
@@ -199,22 +172,50 @@ class NeonizeBackend:
 
     async def mark_read(self, token: str, chat: str, sender: str | None, ids: list[str]) -> None:
         session = self._session(token)
-        chat_jid = _jid(chat, "chat")
+        chat_jid = jid(chat, "chat")
         # whatsmeow uses the sender only in groups; a 1:1 chat stands for itself.
-        sender_jid = _jid(sender, "sender") if sender else chat_jid
+        sender_jid = jid(sender, "sender") if sender else chat_jid
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
             raise EngineError(E_INVALID_ARGUMENT, "ids must be a non-empty list of strings")
         client = session.connected_client()
         try:
             await client.mark_read(*ids, chat=chat_jid, sender=sender_jid, receipt=ReceiptType.READ)
         except NeonizeError as exc:
-            raise self._failure(session, "Marking messages read", exc) from exc
+            raise failure(session, "Marking messages read", exc) from exc
 
-    @staticmethod
-    def _failure(session: DeviceSession, action: str, exc: Exception) -> EngineError:
-        if session.status != STATUS_CONNECTED:
-            return EngineError(E_DEVICE_NOT_CONNECTED, "Device not connected")
-        return EngineError(E_ENGINE_FAILURE, f"{action} failed: {exc}")
+    async def send_media(self, token: str, to: str, media: OutgoingMedia, typing_ms: int) -> dict[str, Any]:
+        return await self._messaging.send_media(token, to, media, typing_ms)
+
+    async def react(
+        self, token: str, chat: str, message_id: str, emoji: str, sender: str | None
+    ) -> dict[str, Any]:
+        return await self._messaging.react(token, chat, message_id, emoji, sender)
+
+    async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]:
+        return await self._messaging.edit(token, chat, message_id, text)
+
+    async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]:
+        return await self._messaging.revoke(token, chat, message_id)
+
+    async def send_poll(
+        self, token: str, to: str, question: str, options: list[str], multiple: bool
+    ) -> dict[str, Any]:
+        return await self._messaging.send_poll(token, to, question, options, multiple)
+
+    async def set_presence(self, token: str, to: str | None, state: PresenceState) -> None:
+        await self._messaging.set_presence(token, to, state)
+
+    async def list_groups(self, token: str) -> list[GroupSummary]:
+        return await self._messaging.list_groups(token)
+
+    async def group_info(self, token: str, jid: str) -> GroupDetails:
+        return await self._messaging.group_info(token, jid)
+
+    async def download_media(self, token: str, message_id: str) -> dict[str, Any]:
+        return await self._messaging.download_media(token, message_id)
+
+    async def reject_call(self, token: str, caller: str, call_id: str) -> None:
+        await self._messaging.reject_call(token, caller, call_id)
 
     async def list_sessions(self) -> list[dict[str, Any]]:
         found = await asyncio.to_thread(store.list_sessions, self._settings.sessions_dir)
@@ -247,3 +248,8 @@ class NeonizeBackend:
         if leaked:
             log.warning("%d engine thread(s) still inside Go at close (daemon threads)", len(leaked))
         await self._ctx.ffi.close()
+
+
+def _implements_the_contract(backend: NeonizeBackend) -> EngineBackend:
+    """Never called: mypy checks here that the backend has every method of the contract."""
+    return backend

@@ -1,4 +1,4 @@
-"""Pure translation of neonize's protobuf events into the engine contract's event data."""
+"""Pure translation of neonize's protobufs into contract data; what people send is in ``neonize_incoming``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 from typing import Any, Final
 
 from neonize.proto import Neonize_pb2 as proto  # type: ignore[import-untyped]
+
+from wa_gateway.engine.contract import GroupDetails, GroupParticipant, GroupSummary
 
 PN_SERVER: Final = "s.whatsapp.net"
 LID_SERVER: Final = "lid"
@@ -56,36 +58,26 @@ TEMP_BAN_CODES: Final = {
     proto.TemporaryBan.TempBanReason.BROADCAST_LIST: 106,
 }
 
-# Content fields of waE2E.Message -> the contract's message type; the first one present wins.
-MESSAGE_TYPES: Final = {
-    "conversation": "text",
-    "extendedTextMessage": "text",
-    "imageMessage": "image",
-    "videoMessage": "video",
-    "ptvMessage": "video",
-    "audioMessage": "audio",
-    "documentMessage": "document",
-    "documentWithCaptionMessage": "document",
-    "stickerMessage": "sticker",
-    "locationMessage": "location",
-    "liveLocationMessage": "location",
-    "contactMessage": "contact",
-    "contactsArrayMessage": "contact",
-    "reactionMessage": "reaction",
-    "pollCreationMessage": "poll",
-    "pollCreationMessageV2": "poll",
-    "pollCreationMessageV3": "poll",
-    "pollUpdateMessage": "poll_vote",
-}
-# Signalling that rides on Message events but is nothing a person sent.
-SILENT_FIELDS: Final = frozenset({"protocolMessage", "senderKeyDistributionMessage", "messageContextInfo"})
-WRAPPER_FIELDS: Final = (
-    "ephemeralMessage",
-    "viewOnceMessage",
-    "viewOnceMessageV2",
-    "viewOnceMessageV2Extension",
-    "documentWithCaptionMessage",
-)
+
+def fill_required(message: Any) -> Any:
+    """Sets every unset proto2 *required* field to its default, recursively; returns the message.
+
+    Neonize.proto marks most fields required, Go may leave some unset (Receipt.Type, neonize-study §5),
+    and neonize serializes what it hands back to Go strictly (``SerializeToString``).
+    """
+    for field in message.DESCRIPTOR.fields:
+        if field.is_repeated:
+            if field.message_type is not None:
+                for item in getattr(message, field.name):
+                    fill_required(item)
+        elif field.message_type is not None:
+            if field.is_required or message.HasField(field.name):
+                child = getattr(message, field.name)
+                fill_required(child)
+                child.SetInParent()
+        elif field.is_required and not message.HasField(field.name):
+            setattr(message, field.name, field.default_value)
+    return message
 
 
 def seconds(timestamp: int) -> float:
@@ -156,65 +148,6 @@ def resolve_person(jid: Any, alt: Any, lid_to_pn: dict[str, str]) -> tuple[str, 
     return primary, phone_of(primary)
 
 
-def _unwrap(message: Any) -> Any:
-    for _ in range(3):
-        for field in WRAPPER_FIELDS:
-            wrapper = getattr(message, field)
-            if message.HasField(field) and wrapper.HasField("message"):
-                message = wrapper.message
-                break
-        else:
-            return message
-    return message
-
-
-def message_text(message: Any) -> str:
-    message = _unwrap(message)
-    if message.HasField("conversation"):
-        return str(message.conversation)
-    for field, attribute in (
-        ("extendedTextMessage", "text"),
-        ("imageMessage", "caption"),
-        ("videoMessage", "caption"),
-        ("documentMessage", "caption"),
-    ):
-        if message.HasField(field):
-            return str(getattr(getattr(message, field), attribute))
-    return ""
-
-
-def message_type(message: Any) -> str | None:
-    """The contract type, or None for pure signalling (protocol messages, key distribution)."""
-    names = [field.name for field, _ in _unwrap(message).ListFields()]
-    for name in names:
-        if name in MESSAGE_TYPES:
-            return MESSAGE_TYPES[name]
-    if all(name in SILENT_FIELDS for name in names):
-        return None
-    return "unknown"
-
-
-def incoming_message(event: Any, lid_to_pn: dict[str, str]) -> dict[str, Any] | None:
-    kind = message_type(event.Message)
-    if kind is None:
-        return None
-    info = event.Info
-    source = info.MessageSource
-    sender, phone = resolve_person(source.Sender, source.SenderAlt, lid_to_pn)
-    return {
-        "id": str(info.ID),
-        "from": sender,
-        "chat": jid_string(source.Chat),
-        "pushName": str(info.Pushname),
-        "text": message_text(event.Message),
-        "type": kind,
-        "timestamp": seconds(info.Timestamp),
-        "isGroup": bool(source.IsGroup),
-        "fromMe": bool(source.IsFromMe),
-        "senderPhone": phone,
-    }
-
-
 def receipt(event: Any, lid_to_pn: dict[str, str]) -> dict[str, Any] | None:
     """delivered/read/played from someone else; every other receipt is dropped.
 
@@ -277,9 +210,56 @@ def history_contacts(data: Any, own_phone: str, lid_to_pn: dict[str, str]) -> li
 
 
 def call_offer(event: Any, lid_to_pn: dict[str, str]) -> dict[str, Any]:
+    """A CallOffer (1:1) or a CallOfferNotice (group calls announce themselves this way)."""
     meta = event.basicCallMeta
     caller, _ = resolve_person(getattr(meta, "from"), meta.callCreatorAlt, lid_to_pn)
-    return {"from": caller, "callId": str(meta.callID), "timestamp": seconds(meta.timestamp)}
+    if event.DESCRIPTOR.name == "CallOfferNotice":
+        is_video, is_group = event.media == "video", event.type == "group"
+    else:
+        # The offer node lists the call's media: a <video> child makes it a video call (whatsmeow call.go).
+        is_video = any(child.Tag == "video" for child in event.data.Nodes)
+        is_group = any(attr.name == "group-jid" for attr in event.data.Attrs)
+    return {
+        "from": caller,
+        "callId": str(meta.callID),
+        "timestamp": seconds(meta.timestamp),
+        "isVideo": is_video,
+        "isGroup": is_group,
+    }
+
+
+def group_summary(group: Any) -> GroupSummary:
+    return {
+        "jid": jid_string(group.JID),
+        "subject": str(group.GroupName.Name),
+        "participants": len(group.Participants),
+    }
+
+
+def group_details(group: Any) -> GroupDetails:
+    """A GroupInfo as GroupDetails: people by phone JID when WhatsApp tells it, else as given (LID)."""
+    participants: list[GroupParticipant] = []
+    for member in group.Participants:
+        jid = jid_string(member.JID)
+        phone = phone_of(jid) or (phone_of(jid_string(member.PhoneNumber)) if member.PhoneNumber.User else "")
+        participants.append(
+            {
+                "jid": f"{phone}@{PN_SERVER}" if phone else jid,
+                "phone": phone or None,
+                "isAdmin": bool(member.IsAdmin or member.IsSuperAdmin),
+                "isSuperAdmin": bool(member.IsSuperAdmin),
+            }
+        )
+    owner = group.OwnerPN if group.OwnerPN.User else group.OwnerJID
+    created = seconds(int(group.GroupCreated)) if group.GroupCreated > 0 else None
+    return {
+        "jid": jid_string(group.JID),
+        "subject": str(group.GroupName.Name),
+        "topic": str(group.GroupTopic.Topic),
+        "owner": jid_string(owner) if owner.User else None,
+        "createdAt": created,
+        "participants": participants,
+    }
 
 
 def ban(event: Any, now: float) -> dict[str, Any]:

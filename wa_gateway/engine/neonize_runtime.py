@@ -86,6 +86,7 @@ class NeonizeSettings:
     reconnect_max_attempts: int = 5
     reconnect_backoff_s: float = 2.0
     qr_watchdog_s: float = 170.0
+    message_cache_size: int = 5_000  # recent messages per device, see message_cache
 
     @property
     def sessions_dir(self) -> Path:
@@ -113,6 +114,7 @@ class NeonizeSettings:
             reconnect_max_attempts=int(_number(config, "reconnect_max_attempts", 5, 0, 100)),
             reconnect_backoff_s=_number(config, "reconnect_backoff_s", 2.0, 0, 3600),
             qr_watchdog_s=_number(config, "qr_watchdog_s", 170.0, 1, 3600),
+            message_cache_size=int(_number(config, "message_cache_size", 5_000, 1, 1_000_000)),
         )
 
 

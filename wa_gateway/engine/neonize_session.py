@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
@@ -24,7 +25,6 @@ from wa_gateway.engine.contract import (
     EV_DISCONNECTED,
     EV_HISTORY_SYNC,
     EV_LOGGED_OUT,
-    EV_MESSAGE,
     EV_PAIRING_CODE,
     EV_QR,
     EV_QR_TIMEOUT,
@@ -42,6 +42,7 @@ from wa_gateway.engine.neonize_device import (
     describe_error,
     mask,
 )
+from wa_gateway.engine.neonize_inbound import InboundMessages
 from wa_gateway.engine.neonize_store import remove_session
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 # A phone of another account linked this device: wait this long for its connection before unlinking.
 REJECT_GRACE_S: Final = 30.0
 LID_MAP_LIMIT: Final = 50_000
+# Callers of recent calls as WhatsApp addressed them: rejecting needs that exact JID (neonize-study §5).
+RECENT_CALLS: Final = 64
 LOGIN_FAILURES: Final = {
     "err-client-outdated": "Pairing failed: WhatsApp says this client version is outdated",
     "err-scanned-without-multidevice": "Pairing failed: the QR was scanned by a phone without multi-device",
@@ -63,6 +66,8 @@ class DeviceSession(DeviceLifecycle):
         self._qr_expired = False
         self._rejected_account: str | None = None
         self._lid_to_pn: dict[str, str] = {}
+        self.callers: OrderedDict[str, Any] = OrderedDict()
+        self._inbound = InboundMessages(self._emit, lambda: ctx.caches.of(token), self._lid_to_pn)
         self._handlers: dict[int, Callable[[Any], Awaitable[None]]] = {
             nc.DEVICE: self._on_device,
             nc.PAIR_STATUS: self._on_pair_status,
@@ -80,6 +85,7 @@ class DeviceSession(DeviceLifecycle):
             nc.MESSAGE: self._on_message,
             nc.RECEIPT: self._on_receipt,
             nc.CALL_OFFER: self._on_call_offer,
+            nc.CALL_OFFER_NOTICE: self._on_call_offer,
         }
         super().__init__(token, ctx)
 
@@ -171,6 +177,7 @@ class DeviceSession(DeviceLifecycle):
                 log.warning("could not unlink the wrong account from %s: %s", mask(self.token), exc)
         await self._stop_client()
         await asyncio.to_thread(remove_session, self.path)
+        self._ctx.caches.drop(self.token)
         self._paired = False
         self.jid = self.push_name = ""
         self.status = STATUS_DISCONNECTED
@@ -235,6 +242,7 @@ class DeviceSession(DeviceLifecycle):
         # whatsmeow already deleted its device row; the files go too, so a restart cannot resurrect it.
         await self._stop_client()
         await asyncio.to_thread(remove_session, self.path)
+        self._ctx.caches.drop(self.token)
         self._paired = False
         self.jid = self.push_name = ""
         self.status = STATUS_LOGGED_OUT
@@ -275,9 +283,7 @@ class DeviceSession(DeviceLifecycle):
     # --- what people do -----------------------------------------------------------------------------
 
     async def _on_message(self, event: Any) -> None:
-        data = translate.incoming_message(event, self._lid_to_pn)
-        if data is not None:
-            self._emit(EV_MESSAGE, data)
+        await self._inbound.handle(event, self._client)
 
     async def _on_receipt(self, event: Any) -> None:
         data = translate.receipt(event, self._lid_to_pn)
@@ -292,4 +298,8 @@ class DeviceSession(DeviceLifecycle):
             self._emit(EV_HISTORY_SYNC, {"contacts": contacts})
 
     async def _on_call_offer(self, event: Any) -> None:
+        meta = event.basicCallMeta
+        self.callers[str(meta.callID)] = getattr(meta, "from")
+        while len(self.callers) > RECENT_CALLS:
+            self.callers.popitem(last=False)
         self._emit(EV_CALL_OFFER, translate.call_offer(event, self._lid_to_pn))

@@ -68,3 +68,54 @@ def chat_jid(chat: Any, sender: str) -> str:
         return chat
     check_phone(chat, "chat")
     return chat + USER_SERVER
+
+
+_JID: Final = re.compile(r"[0-9A-Za-z._:-]{1,64}@[a-z.]{1,32}")
+
+
+def check_jid(jid: str, key: str) -> None:
+    """``user@server`` as the gateway sends recipients (phone, LID and group JIDs)."""
+    if not _JID.fullmatch(jid):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be a JID such as 6281234567890@s.whatsapp.net")
+
+
+def arg_text(args: dict[str, Any], key: str, *, allow_empty: bool = False) -> str:
+    value = args.get(key)
+    if not isinstance(value, str) or (not value and not allow_empty):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be a non-empty string")
+    return value
+
+
+def arg_bool(args: dict[str, Any], key: str, default: bool = False) -> bool:
+    value = args.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be true or false")
+    return value
+
+
+def arg_jids(args: dict[str, Any], key: str) -> list[str]:
+    """A list of JIDs or phone numbers (as JIDs); an absent list is empty."""
+    values = args.get(key)
+    if values is None:
+        return []
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be a list of phone numbers or JIDs")
+    jids = []
+    for value in values:
+        if "@" not in value:
+            check_phone(value, key)
+            value += USER_SERVER
+        check_jid(value, key)
+        jids.append(value)
+    return jids
+
+
+def arg_phones(args: dict[str, Any], key: str) -> list[str]:
+    values = args.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be a list of phone numbers")
+    for value in values:
+        check_phone(value, key)
+    return values

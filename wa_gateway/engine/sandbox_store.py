@@ -1,12 +1,16 @@
-"""The sandbox's sqlite files: ``sessions/<token>.db`` per device, ``sandbox.db`` for number registrations."""
+"""The sandbox's sqlite files: ``sessions/<token>.db`` per device, ``sandbox.db`` for number registrations.
+
+A device's file holds its pairing, what it sent (messages, reactions, edits, revokes, polls, presence,
+rejected calls, read receipts) and the groups the sandbox was told it is in.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar
 
@@ -35,7 +39,26 @@ CREATE TABLE IF NOT EXISTS read_receipts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS presence_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    recipient TEXT,
+    state TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected_calls (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    caller TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS joined_groups (
+    position INTEGER PRIMARY KEY,
+    jid TEXT NOT NULL UNIQUE,
+    info TEXT NOT NULL
+);
 """
+# Files written before the sent log recorded more than text lack this column.
+_SENT_DETAILS_COLUMN: Final = "ALTER TABLE sent ADD COLUMN details TEXT NOT NULL DEFAULT '{}'"
 
 _NUMBERS_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS numbers (
@@ -66,6 +89,8 @@ class SentMessage:
     text: str
     timestamp: float
     presence: tuple[tuple[str, float], ...]  # (state, unix time) in the order they were sent
+    # kind ("text" when absent), replyTo, mentions, media fields, emoji, targetId, poll fields...
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 class SandboxStore:
@@ -109,6 +134,19 @@ class SandboxStore:
     async def add_read(self, token: str, ids: list[str]) -> None:
         await self._call(self._add_read, token, ids)
 
+    async def add_presence(self, token: str, to: str | None, state: str, at: float) -> None:
+        await self._call(self._add_presence, token, to, state, at)
+
+    async def add_rejected_call(self, token: str, caller: str, call_id: str, at: float) -> None:
+        await self._call(self._add_rejected_call, token, caller, call_id, at)
+
+    async def set_groups(self, token: str, groups: list[dict[str, Any]]) -> None:
+        """Replaces the device's groups; each one a GroupDetails dict."""
+        await self._call(self._set_groups, token, groups)
+
+    async def groups(self, token: str) -> list[dict[str, Any]]:
+        return await self._call(self._groups, token)
+
     async def sent_log(self, token: str) -> dict[str, Any]:
         return await self._call(self._sent_log, token)
 
@@ -137,6 +175,10 @@ class SandboxStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             conn.executescript(schema)
+            if schema is _SESSION_SCHEMA:
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(sent)")}
+                if "details" not in columns:
+                    conn.execute(_SENT_DETAILS_COLUMN)
             self._connections[path] = conn
         return conn
 
@@ -174,9 +216,40 @@ class SandboxStore:
 
     def _add_sent(self, token: str, message: SentMessage) -> None:
         self._session(token).execute(
-            "INSERT INTO sent (id, recipient, text, timestamp, presence) VALUES (?, ?, ?, ?, ?)",
-            (message.id, message.to, message.text, message.timestamp, orjson.dumps(message.presence)),
+            "INSERT INTO sent (id, recipient, text, timestamp, presence, details) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                message.id,
+                message.to,
+                message.text,
+                message.timestamp,
+                orjson.dumps(message.presence),
+                orjson.dumps(dict(message.details)),
+            ),
         )
+
+    def _add_presence(self, token: str, to: str | None, state: str, at: float) -> None:
+        self._session(token).execute(
+            "INSERT INTO presence_log (recipient, state, at) VALUES (?, ?, ?)", (to, state, at)
+        )
+
+    def _add_rejected_call(self, token: str, caller: str, call_id: str, at: float) -> None:
+        self._session(token).execute(
+            "INSERT INTO rejected_calls (caller, call_id, at) VALUES (?, ?, ?)", (caller, call_id, at)
+        )
+
+    def _set_groups(self, token: str, groups: list[dict[str, Any]]) -> None:
+        conn = self._session(token)
+        with conn:
+            conn.execute("BEGIN")
+            conn.execute("DELETE FROM joined_groups")
+            conn.executemany(
+                "INSERT INTO joined_groups (position, jid, info) VALUES (?, ?, ?)",
+                [(index, group["jid"], orjson.dumps(group)) for index, group in enumerate(groups)],
+            )
+
+    def _groups(self, token: str) -> list[dict[str, Any]]:
+        rows = self._session(token).execute("SELECT info FROM joined_groups ORDER BY position")
+        return [orjson.loads(info) for (info,) in rows]
 
     def _add_read(self, token: str, ids: list[str]) -> None:
         conn = self._session(token)
@@ -187,8 +260,8 @@ class SandboxStore:
     def _sent_log(self, token: str) -> dict[str, Any]:
         conn = self._session(token)
         messages = []
-        for msg_id, to, text, timestamp, presence in conn.execute(
-            "SELECT id, recipient, text, timestamp, presence FROM sent ORDER BY seq"
+        for msg_id, to, text, timestamp, presence, details in conn.execute(
+            "SELECT id, recipient, text, timestamp, presence, details FROM sent ORDER BY seq"
         ):
             steps = orjson.loads(presence)
             messages.append(
@@ -199,10 +272,22 @@ class SandboxStore:
                     "timestamp": timestamp,
                     "presence": [state for state, _ in steps],
                     "presenceAt": [at for _, at in steps],
+                    "kind": "text",
+                    **orjson.loads(details),
                 }
             )
         read = [row[0] for row in conn.execute("SELECT message_id FROM read_receipts ORDER BY seq")]
-        return {"messages": messages, "read": read}
+        presence_log = [
+            {"to": to, "state": state, "at": at}
+            for to, state, at in conn.execute("SELECT recipient, state, at FROM presence_log ORDER BY seq")
+        ]
+        rejected = [
+            {"from": caller, "callId": call_id, "at": at}
+            for caller, call_id, at in conn.execute(
+                "SELECT caller, call_id, at FROM rejected_calls ORDER BY seq"
+            )
+        ]
+        return {"messages": messages, "read": read, "presence": presence_log, "rejectedCalls": rejected}
 
     def _delete_session(self, token: str) -> bool:
         path = self._session_path(token)

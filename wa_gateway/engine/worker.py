@@ -33,6 +33,7 @@ from wa_gateway.engine.ipc import (
     read_frame,
 )
 from wa_gateway.engine.launcher import BUILD_ID
+from wa_gateway.engine.worker_commands import dispatch
 from wa_gateway.engine.worker_log import configure_worker_logging
 
 CONFIG_ENV: Final = "WA_ENGINE_WORKER_CONFIG"
@@ -40,7 +41,6 @@ BACKEND_MODULES: Final = {
     "sandbox": "wa_gateway.engine.sandbox",
     "neonize": "wa_gateway.engine.neonize_backend",
 }
-DEFAULT_DEVICE_NAME: Final = "Chrome (Linux)"
 
 EXIT_OK: Final = 0
 EXIT_PROTOCOL: Final = 1
@@ -190,49 +190,12 @@ class WorkerServer:
         self._enqueue(reply)
 
     async def _dispatch(self, backend: c.EngineBackend, cmd: str, args: dict[str, Any]) -> Any:
-        match cmd:
-            case c.CMD_CONNECT:
-                method = args.get("method", "qr")
-                if method not in ("qr", "code", "restore"):
-                    raise c.EngineError(c.E_INVALID_ARGUMENT, "method must be 'qr', 'code' or 'restore'")
-                device_name = (
-                    args.get("device_name") or self._config.get("device_name") or DEFAULT_DEVICE_NAME
-                )
-                return await backend.connect(_token(args), method, str(device_name))
-            case c.CMD_DISCONNECT:
-                return await backend.disconnect(_token(args))
-            case c.CMD_LOGOUT:
-                return await backend.logout(_token(args))
-            case c.CMD_SEND_TEXT:
-                typing_ms = args.get("typing_ms", 0)
-                if not isinstance(typing_ms, int) or isinstance(typing_ms, bool) or typing_ms < 0:
-                    raise c.EngineError(c.E_INVALID_ARGUMENT, "typing_ms must be a non-negative integer")
-                return await backend.send_text(
-                    _token(args), _text(args, "to"), _text(args, "text"), typing_ms
-                )
-            case c.CMD_CHECK_NUMBERS:
-                results = await backend.check_numbers(_token(args), _text_list(args, "phones"))
-                return {"results": results}
-            case c.CMD_MARK_READ:
-                sender = args.get("sender")
-                if sender is not None and not isinstance(sender, str):
-                    raise c.EngineError(c.E_INVALID_ARGUMENT, "sender must be a string or null")
-                return await backend.mark_read(
-                    _token(args), _text(args, "chat"), sender, _text_list(args, "ids")
-                )
-            case c.CMD_LIST_SESSIONS:
-                return {"sessions": await backend.list_sessions()}
-            case c.CMD_STATUS:
-                return {"devices": await backend.status()}
-            case c.CMD_SANDBOX:
-                op = _text(args, "op")
-                return await backend.control(op, {k: v for k, v in args.items() if k != "op"})
-            case _ if cmd == TEST_CMD_BLOCK_LOOP and self._test_hooks:
-                seconds = float(args.get("seconds", 60))
-                log.warning("test hook: blocking the event loop for %.1f s", seconds)
-                time.sleep(seconds)  # noqa: ASYNC251 -- blocking the loop is the point: a hung worker
-                return None
-        raise c.EngineError(c.E_UNKNOWN_COMMAND, f"unknown command {cmd!r}")
+        if cmd == TEST_CMD_BLOCK_LOOP and self._test_hooks:
+            seconds = float(args.get("seconds", 60))
+            log.warning("test hook: blocking the event loop for %.1f s", seconds)
+            time.sleep(seconds)  # noqa: ASYNC251 -- blocking the loop is the point: a hung worker
+            return None
+        return await dispatch(backend, cmd, args, self._config)
 
     def _emit(self, token: str, event: str, data: dict[str, Any]) -> None:
         if self._closed:
@@ -282,24 +245,6 @@ def _error_reply(request_id: Any, code: str, message: str) -> Message:
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _token(args: dict[str, Any]) -> str:
-    return _text(args, "token")
-
-
-def _text(args: dict[str, Any], key: str) -> str:
-    value = args.get(key)
-    if not isinstance(value, str) or not value:
-        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be a non-empty string")
-    return value
-
-
-def _text_list(args: dict[str, Any], key: str) -> list[str]:
-    value = args.get(key)
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be a list of non-empty strings")
-    return value
 
 
 def _load_backend_factory(config: dict[str, Any], test_hooks: bool) -> c.BackendFactory:

@@ -7,27 +7,18 @@ from typing import Any, Final
 from aiohttp import web
 
 from .. import errors
-from ..body import Body, read_body
+from ..body import read_body
 from ..devices.engine_calls import call_engine
 from ..devices.manager import DeviceManager
 from ..engine import contract as c
-from ..envelope import ok, utc_timestamp
-from ..phone import PhoneRules, is_blank, is_valid_token, user_jid
+from ..envelope import ok
+from ..phone import PhoneRules
 from ..ttlcache import TtlCache
+from .fields import MAX_TEXT_CHARS, body_token, message_text, reply_to, sent
+from .recipients import Recipients, with_mention_tags
 
-# WhatsApp rejects longer texts; failing early gives a clear error instead of an engine failure.
-MAX_TEXT_CHARS: Final = 65536
 ENGINE_REPLY_MARGIN_S: Final = 30.0
 CHECK_TIMEOUT_S: Final = 30.0
-
-
-def _token(body: Body) -> str:
-    token = body.text("token")
-    if not token:
-        raise errors.ApiError(errors.MISSING_TOKEN)
-    if not is_valid_token(token):
-        raise errors.ApiError(errors.INVALID_TOKEN)
-    return token
 
 
 class MessagingApi:
@@ -41,6 +32,7 @@ class MessagingApi:
     ) -> None:
         self._manager = manager
         self._phones = phones
+        self._recipients = Recipients(phones)
         self._cache = cache
         self._typing_ms = typing_delay_ms
 
@@ -53,31 +45,33 @@ class MessagingApi:
 
     async def send_text(self, request: web.Request) -> web.Response:
         body = await read_body(request)
-        token = _token(body)
-        text = body.text("text")
-        to = body.text("to")
+        token = body_token(body)
         # Text before recipient, as the Go gateway checks them.
-        if not text or is_blank(text):
-            raise errors.ApiError(errors.INVALID_MESSAGE)
+        text = message_text(body.text("text"))
+        to = self._recipients.to(body.text("to"))
+        quoted = reply_to(body)
+        mentions = self._recipients.mentions(body.optional("mentions", object))
+        text = with_mention_tags(text, mentions)
         if len(text) > MAX_TEXT_CHARS:
             raise errors.ApiError(errors.MESSAGE_TOO_LONG)
-        phone = self._phones.normalise(to)
-        if phone is None:
-            raise errors.ApiError(errors.INVALID_PHONE)
         self._manager.require_connected(token)
+        args: dict[str, Any] = {"token": token, "to": to, "text": text, "typing_ms": self._typing_ms}
+        if quoted is not None:
+            args["reply_to"] = quoted
+        if mentions:
+            args["mentions"] = mentions
         result = await call_engine(
             self._manager.engine,
             c.CMD_SEND_TEXT,
-            {"token": token, "to": user_jid(phone), "text": text, "typing_ms": self._typing_ms},
+            args,
             within=self._typing_ms / 1000 + ENGINE_REPLY_MARGIN_S,
             failure=errors.SEND_FAILED,
         )
-        data = {"messageId": result["id"], "timestamp": utc_timestamp(float(result["timestamp"]))}
-        return ok(request, data, "Message sent")
+        return ok(request, sent(result), "Message sent")
 
     async def validate_phone(self, request: web.Request) -> web.Response:
         body = await read_body(request)
-        token = _token(body)
+        token = body_token(body)
         phone = self._phones.normalise(body.text("phone"))
         if phone is None:
             raise errors.ApiError(errors.INVALID_PHONE)

@@ -31,11 +31,14 @@ DOCS_ASSETS: Final = {"docs.html": "text/html", "docs.js": "text/javascript", "d
 def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[str]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
+    # A spec module may describe the webhook events its handlers emit, beside them.
+    event_data = dict(webhook_spec.EVENT_DATA)
     for module in spec_modules:
         for path, operations in module.PATHS.items():
             paths.setdefault(path, {}).update(operations)
         schemas.update(module.SCHEMAS)
-    events = {e: webhook_spec.EVENT_DATA.get(e, {"type": ["object", "array"]}) for e in webhook_events}
+        event_data.update(getattr(module, "WEBHOOK_EVENT_DATA", {}))
+    events = {e: event_data[e] for e in webhook_events}
     return {
         "openapi": "3.1.0",
         "info": {"title": "wa-gateway", "version": __version__, "description": DESCRIPTION},

@@ -16,8 +16,14 @@ PATHS: Final[PathSpec] = {
                 obj(
                     {
                         "token": {"type": "string"},
-                        "to": {"type": "string", "description": "Phone number, or a JID"},
+                        "to": {"type": "string", "description": "Phone number, or a phone, LID or group JID"},
                         "text": {"type": "string"},
+                        "replyTo": {"type": "string", "description": "Id of a message to quote"},
+                        "mentions": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "Phone numbers or user JIDs to mention",
+                        },
                     },
                     ("token", "to", "text"),
                 )

@@ -21,24 +21,13 @@ SENDER_EVENT: Final[dict[str, Schema]] = {
     "isGroup": {"type": "boolean"},
 }
 
+# Events of messages and calls are described beside their handlers (messaging/openapi_spec.py).
 EVENT_DATA: Final[dict[str, Schema]] = {
     "device.connected": obj({"jid": {"type": ["string", "null"]}, "pushName": {"type": ["string", "null"]}}),
     "device.disconnected": obj({"reason": STRING}),
     "device.logged_out": obj({"reason": STRING}),
     "device.qr_expired": obj({}),
     "device.banned": obj({"code": {"type": ["integer", "null"]}, "expires": {"type": ["string", "null"]}}),
-    "message.received": obj(
-        {
-            "id": STRING,
-            "from": STRING,
-            "chat": STRING,
-            "pushName": STRING,
-            "text": {"type": ["string", "null"]},
-            "type": STRING,
-            "timestamp": TIMESTAMP,
-            "isGroup": {"type": "boolean"},
-        }
-    ),
     "message.receipt": obj(
         {
             "type": {"enum": ["delivered", "read", "played"]},
@@ -50,7 +39,6 @@ EVENT_DATA: Final[dict[str, Schema]] = {
     ),
     "contacts.new": obj({"name": STRING, "phone": STRING}),
     "contacts.sync": {"type": "array", "items": obj({"name": STRING, "phone": STRING}), "maxItems": 1000},
-    "call.offer": obj({"from": STRING, "callId": STRING, "timestamp": TIMESTAMP}),
 }
 
 

@@ -1,0 +1,170 @@
+"""The worker's command dispatch: wire arguments checked for shape, then handed to the backend typed."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wa_gateway.clock import ManualClock
+from wa_gateway.engine import contract as c
+from wa_gateway.engine.ipc import open_stream, read_frame
+from wa_gateway.engine.sandbox import SandboxBackend
+from wa_gateway.engine.worker import EXIT_OK, WorkerServer
+from wa_gateway.engine.worker_commands import dispatch
+
+TOKEN = "6281234567890"
+ALICE = "628111@s.whatsapp.net"
+
+
+class RecordingBackend:
+    """Answers every messaging command with what it was called with."""
+
+    name = "recording"
+
+    def __getattr__(self, method: str) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return {"method": method, "args": args, "kwargs": kwargs}
+
+        return call
+
+
+async def run(cmd: str, args: dict[str, Any]) -> Any:
+    return await dispatch(RecordingBackend(), cmd, args, {})  # type: ignore[arg-type]
+
+
+async def refused(cmd: str, args: dict[str, Any], code: str = c.E_INVALID_ARGUMENT) -> str:
+    with pytest.raises(c.EngineError) as info:
+        await run(cmd, args)
+    assert info.value.code == code
+    return info.value.message
+
+
+async def test_send_text_gains_reply_and_mentions() -> None:
+    plain = await run(c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "typing_ms": 5})
+    assert plain["args"] == (TOKEN, ALICE, "hi", 5)
+    assert plain["kwargs"] == {"reply_to": None, "mentions": []}
+    full = await run(
+        c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "reply_to": "M1", "mentions": [ALICE]}
+    )
+    assert full["kwargs"] == {"reply_to": "M1", "mentions": [ALICE]}
+    await refused(c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "mentions": "x"})
+    await refused(c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "reply_to": 7})
+
+
+async def test_send_media_becomes_outgoing_media() -> None:
+    args = {
+        "token": TOKEN,
+        "to": ALICE,
+        "kind": "document",
+        "path": "/data/media/outgoing/f1",
+        "mimetype": "application/pdf",
+        "filename": "q3.pdf",
+        "caption": "",
+        "reply_to": None,
+        "typing_ms": 0,
+    }
+    result = await run(c.CMD_SEND_MEDIA, args)
+    assert result["method"] == "send_media"
+    assert result["args"] == (
+        TOKEN,
+        ALICE,
+        c.OutgoingMedia("document", Path("/data/media/outgoing/f1"), "application/pdf", "q3.pdf", None, None),
+        0,
+    )
+    for bad in ({"kind": "gif"}, {"path": ""}, {"mimetype": None}, {"typing_ms": -1}, {"caption": 3}):
+        await refused(c.CMD_SEND_MEDIA, {**args, **bad})
+
+
+async def test_actions_polls_presence_groups_downloads_and_calls() -> None:
+    cases: list[tuple[str, dict[str, Any], str, tuple[Any, ...]]] = [
+        (c.CMD_REACT, {"chat": ALICE, "message_id": "M1", "emoji": ""}, "react", (ALICE, "M1", "", None)),
+        (c.CMD_EDIT, {"chat": ALICE, "message_id": "M1", "text": "fixed"}, "edit", (ALICE, "M1", "fixed")),
+        (c.CMD_REVOKE, {"chat": ALICE, "message_id": "M1"}, "revoke", (ALICE, "M1")),
+        (
+            c.CMD_SEND_POLL,
+            {"to": ALICE, "question": "Q?", "options": ["a", "b"], "multiple": True},
+            "send_poll",
+            (ALICE, "Q?", ["a", "b"], True),
+        ),
+        (c.CMD_SET_PRESENCE, {"state": "available"}, "set_presence", (None, "available")),
+        (c.CMD_SET_PRESENCE, {"to": ALICE, "state": "recording"}, "set_presence", (ALICE, "recording")),
+        (c.CMD_GROUP_INFO, {"jid": "1203@g.us"}, "group_info", ("1203@g.us",)),
+        (c.CMD_DOWNLOAD_MEDIA, {"message_id": "M1"}, "download_media", ("M1",)),
+        (c.CMD_REJECT_CALL, {"from": ALICE, "call_id": "C1"}, "reject_call", (ALICE, "C1")),
+    ]
+    for cmd, args, method, expected in cases:
+        result = await run(cmd, {"token": TOKEN, **args})
+        assert (result["method"], result["args"]) == (method, (TOKEN, *expected)), cmd
+    groups = await run(c.CMD_LIST_GROUPS, {"token": TOKEN})
+    assert groups == {"groups": {"method": "list_groups", "args": (TOKEN,), "kwargs": {}}}
+
+
+@pytest.mark.parametrize(
+    ("cmd", "args"),
+    [
+        (c.CMD_REACT, {"chat": ALICE, "message_id": "M1"}),  # no emoji at all
+        (c.CMD_EDIT, {"chat": ALICE, "message_id": "M1", "text": ""}),
+        (c.CMD_REVOKE, {"chat": ALICE}),
+        (c.CMD_SEND_POLL, {"to": ALICE, "question": "Q?", "options": "a,b"}),
+        (c.CMD_SEND_POLL, {"to": ALICE, "question": "Q?", "options": ["a", "b"], "multiple": "yes"}),
+        (c.CMD_SET_PRESENCE, {"state": "typing"}),
+        (c.CMD_GROUP_INFO, {}),
+        (c.CMD_DOWNLOAD_MEDIA, {"message_id": 5}),
+        (c.CMD_REJECT_CALL, {"from": ALICE}),
+        (c.CMD_LIST_GROUPS, {"token": ""}),
+    ],
+)
+async def test_malformed_requests_never_reach_the_backend(cmd: str, args: dict[str, Any]) -> None:
+    await refused(cmd, {"token": TOKEN, **args})
+
+
+async def test_unknown_commands() -> None:
+    await refused("teleport", {}, c.E_UNKNOWN_COMMAND)
+
+
+async def test_a_poll_over_the_wire_lands_in_the_sandbox_sent_log(tmp_path: Path) -> None:
+    backend = SandboxBackend(tmp_path, clock=ManualClock())
+
+    async def factory(config: dict[str, Any]) -> c.EngineBackend:
+        return backend
+
+    gateway_end, worker_end = socket.socketpair()
+    worker_reader, worker_writer = await open_stream(worker_end)
+    server = WorkerServer(worker_reader, worker_writer, {"engine": "sandbox"}, factory)
+    task = asyncio.create_task(server.run())
+    reader, writer = await open_stream(gateway_end)
+
+    async def call(request_id: int, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
+        await writer.send({"type": "request", "id": request_id, "cmd": cmd, "args": args})
+        while True:
+            frame = await asyncio.wait_for(read_frame(reader), 5)
+            assert frame is not None
+            if frame.get("type") == "reply" and frame["id"] == request_id:
+                return frame
+
+    try:
+        assert (await asyncio.wait_for(read_frame(reader), 5) or {})["type"] == "hello"
+        await call(1, c.CMD_CONNECT, {"token": TOKEN, "method": "code"})
+        await call(2, c.CMD_SANDBOX, {"op": "link", "token": TOKEN})
+        poll = {
+            "token": TOKEN,
+            "to": ALICE,
+            "question": "Lunch?",
+            "options": ["Pizza", "Sushi"],
+            "multiple": False,
+        }
+        reply = await call(3, c.CMD_SEND_POLL, poll)
+        assert reply["ok"] is True
+        short = await call(4, c.CMD_SEND_POLL, {**poll, "options": ["Pizza"]})
+        assert short["error"]["code"] == c.E_INVALID_ARGUMENT
+        log = (await call(5, c.CMD_SANDBOX, {"op": "sent", "token": TOKEN}))["result"]
+        assert [(m["id"], m["kind"], m["options"]) for m in log["messages"]] == [
+            (reply["result"]["id"], "poll", ["Pizza", "Sushi"])
+        ]
+    finally:
+        await writer.close()
+        assert await asyncio.wait_for(task, 5) == EXIT_OK

@@ -1,0 +1,292 @@
+"""OpenAPI spec of the routes for messaging beyond text (media, message actions, polls, presence, groups)
+and of the webhooks they add, in the form ``openapi.document.build_document`` takes."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from ..engine import contract as c
+from ..openapi.builders import (
+    NULLABLE_STRING,
+    TIMESTAMP,
+    PathSpec,
+    Schema,
+    envelope,
+    json_body,
+    obj,
+    operation,
+    path_token,
+    query,
+)
+
+STRING: Final[Schema] = {"type": "string"}
+BOOLEAN: Final[Schema] = {"type": "boolean"}
+TO: Final[Schema] = {
+    "type": "string",
+    "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid, …@g.us)",
+}
+SEND_ERRORS: Final = (400, 401, 404, 409, 413, 429, 500, 504)
+ACTION_ERRORS: Final = (400, 401, 404, 409, 429, 500, 504)
+SENT: Final[dict[str, Schema]] = {"messageId": STRING, "timestamp": TIMESTAMP}
+MESSAGE_ID: Final[Schema] = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "A WhatsApp message id",
+    "schema": STRING,
+}
+
+_MEDIA_FIELDS: Final[dict[str, Schema]] = {
+    "token": STRING,
+    "to": TO,
+    "type": {"enum": list(c.MEDIA_KINDS)},
+    "caption": {"type": "string", "description": "image, video and document only"},
+    "filename": STRING,
+    "mimetype": {"type": "string", "description": "Sniffed from the content when absent"},
+    "replyTo": {"type": "string", "description": "Id of the message to quote"},
+}
+MEDIA_JSON: Final[Schema] = obj(
+    {
+        **_MEDIA_FIELDS,
+        "base64": {"type": "string", "description": "The file, base64 (a data: URL works too)"},
+        "url": {"type": "string", "description": "http(s) URL the gateway downloads"},
+    },
+    ("token", "to", "type"),
+)
+MEDIA_FORM: Final[Schema] = obj(
+    {**_MEDIA_FIELDS, "file": {"type": "string", "contentMediaType": "application/octet-stream"}},
+    ("token", "to", "type", "file"),
+)
+
+GROUP_SUMMARY: Final[Schema] = obj(
+    {"jid": STRING, "subject": STRING, "participants": {"type": "integer"}},
+    ("jid", "subject", "participants"),
+)
+GROUP_DETAILS: Final[Schema] = obj(
+    {
+        "jid": STRING,
+        "subject": STRING,
+        "topic": STRING,
+        "owner": NULLABLE_STRING,
+        "createdAt": {"type": ["string", "null"]},
+        "participants": {
+            "type": "array",
+            "items": obj(
+                {"jid": STRING, "phone": NULLABLE_STRING, "isAdmin": BOOLEAN, "isSuperAdmin": BOOLEAN},
+                ("jid", "isAdmin", "isSuperAdmin"),
+            ),
+        },
+    },
+    ("jid", "subject", "participants"),
+)
+
+
+def _chat_action(summary: str, fields: dict[str, Schema], required: tuple[str, ...]) -> dict[str, Any]:
+    return operation(
+        summary,
+        tag="Messages",
+        params=[MESSAGE_ID],
+        errors=ACTION_ERRORS,
+        body=json_body(obj({"token": STRING, "chat": TO, **fields}, ("token", "chat", *required))),
+        ok=envelope(obj({**SENT, "emoji": STRING}, ("messageId", "timestamp"))),
+    )
+
+
+PATHS: Final[PathSpec] = {
+    "/messages/media": {
+        "post": operation(
+            "Send an image, video, audio, voice note, document or sticker",
+            tag="Messages",
+            description=(
+                "The file comes as a multipart upload (part `file`), `base64` or a `url`: exactly one. "
+                "Limits per type: MEDIA_MAX_*_BYTES. Audio, voice and video need ffmpeg on the host "
+                "(422 FFMPEG_UNAVAILABLE otherwise)."
+            ),
+            errors=SEND_ERRORS,
+            body={
+                "required": True,
+                "content": {
+                    "application/json": {"schema": MEDIA_JSON},
+                    "multipart/form-data": {"schema": MEDIA_FORM},
+                },
+            },
+            ok=envelope(
+                obj(
+                    {
+                        **SENT,
+                        "type": STRING,
+                        "mimetype": STRING,
+                        "size": {"type": "integer"},
+                        "filename": STRING,
+                    },
+                    ("messageId", "timestamp", "type", "mimetype", "size"),
+                )
+            ),
+        )
+    },
+    "/messages/read": {
+        "post": operation(
+            "Mark messages read (blue ticks)",
+            tag="Messages",
+            errors=ACTION_ERRORS,
+            body=json_body(
+                obj(
+                    {
+                        "token": STRING,
+                        "chat": TO,
+                        "messageIds": {"type": "array", "items": STRING, "minItems": 1, "maxItems": 1000},
+                        "sender": {"type": "string", "description": "In a group: who wrote the messages"},
+                    },
+                    ("token", "chat", "messageIds"),
+                )
+            ),
+            ok=envelope(obj({"chat": STRING, "messageIds": {"type": "array", "items": STRING}})),
+        )
+    },
+    "/messages/{id}/reaction": {
+        "post": _chat_action(
+            'React to a message with one emoji ("" removes the reaction)', {"emoji": STRING}, ("emoji",)
+        )
+    },
+    "/messages/{id}": {
+        "patch": _chat_action("Edit a message this device sent", {"text": STRING}, ("text",)),
+        "delete": operation(
+            "Delete a message this device sent, for everyone",
+            tag="Messages",
+            params=[
+                MESSAGE_ID,
+                query("token", STRING, "Device token (or in a JSON body)"),
+                query("chat", STRING, "The chat of the message (or in a JSON body)"),
+            ],
+            errors=ACTION_ERRORS,
+            body=json_body(obj({"token": STRING, "chat": TO}), required=False),
+            ok=envelope(obj(SENT, ("messageId", "timestamp"))),
+        ),
+    },
+    "/messages/{token}/{id}/media": {
+        "get": operation(
+            "Download the file of an incoming media message",
+            tag="Messages",
+            params=[path_token(), MESSAGE_ID],
+            errors=ACTION_ERRORS,
+            ok_content={
+                "*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
+            },
+        )
+    },
+    "/polls": {
+        "post": operation(
+            "Send a poll (2 to 12 options)",
+            tag="Messages",
+            errors=SEND_ERRORS,
+            body=json_body(
+                obj(
+                    {
+                        "token": STRING,
+                        "to": TO,
+                        "question": STRING,
+                        "options": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 12},
+                        "multiple": BOOLEAN,
+                    },
+                    ("token", "to", "question", "options"),
+                )
+            ),
+            ok=envelope(
+                obj(
+                    {**SENT, "options": {"type": "array", "items": STRING}, "multiple": BOOLEAN},
+                    ("messageId", "timestamp"),
+                )
+            ),
+        )
+    },
+    "/presence": {
+        "post": operation(
+            "Set the account's presence, or typing/recording/paused in one chat",
+            tag="Messages",
+            errors=ACTION_ERRORS,
+            body=json_body(
+                obj(
+                    {"token": STRING, "to": TO, "state": {"enum": list(c.PRESENCE_STATES)}},
+                    ("token", "state"),
+                )
+            ),
+            ok=envelope(obj({"state": STRING, "to": NULLABLE_STRING})),
+        )
+    },
+    "/groups/{token}": {
+        "get": operation(
+            "Groups the device is in",
+            tag="Groups",
+            params=[path_token()],
+            errors=ACTION_ERRORS,
+            ok=envelope(
+                obj({"groups": {"type": "array", "items": GROUP_SUMMARY}, "total": {"type": "integer"}})
+            ),
+        )
+    },
+    "/groups/{token}/{gid}": {
+        "get": operation(
+            "One group: subject, topic, owner and participants",
+            tag="Groups",
+            params=[
+                path_token(),
+                {
+                    "name": "gid",
+                    "in": "path",
+                    "required": True,
+                    "description": "Group JID (…@g.us) or its part before @g.us",
+                    "schema": STRING,
+                },
+            ],
+            errors=ACTION_ERRORS,
+            ok=envelope(GROUP_DETAILS),
+        )
+    },
+}
+
+SCHEMAS: Final[dict[str, Schema]] = {}
+
+
+_ABOUT: Final[dict[str, Schema]] = {
+    "chat": STRING,
+    "from": STRING,
+    "timestamp": TIMESTAMP,
+    "isGroup": BOOLEAN,
+}
+MEDIA_INFO: Final[Schema] = {
+    "type": ["object", "null"],
+    "properties": {"mimetype": STRING, "size": {"type": ["integer", "null"]}, "filename": NULLABLE_STRING},
+}
+# ``data`` of the webhooks this part adds or extends (message.received and call.offer gained fields).
+WEBHOOK_EVENT_DATA: Final[dict[str, Schema]] = {
+    "message.received": obj(
+        {
+            "id": STRING,
+            "from": STRING,
+            "chat": STRING,
+            "pushName": STRING,
+            "text": {"type": ["string", "null"]},
+            "type": {"enum": list(c.MESSAGE_TYPES)},
+            "caption": NULLABLE_STRING,
+            "media": MEDIA_INFO,
+            "replyTo": NULLABLE_STRING,
+            "mentions": {"type": "array", "items": STRING},
+            "timestamp": TIMESTAMP,
+            "isGroup": BOOLEAN,
+        }
+    ),
+    "message.reaction": obj({"id": STRING, "targetId": STRING, "emoji": STRING, **_ABOUT}),
+    "message.edited": obj({"id": STRING, "text": STRING, **_ABOUT}),
+    "message.revoked": obj({"id": STRING, **_ABOUT}),
+    "message.poll_vote": obj({"pollId": STRING, "options": {"type": "array", "items": STRING}, **_ABOUT}),
+    "call.offer": obj(
+        {
+            "from": STRING,
+            "callId": STRING,
+            "isVideo": BOOLEAN,
+            "isGroup": BOOLEAN,
+            "rejected": BOOLEAN,
+            "timestamp": TIMESTAMP,
+        }
+    ),
+}

@@ -1,0 +1,51 @@
+"""``POST /presence``: online/offline for the account, or typing/recording/paused in one chat."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from .. import errors
+from ..body import read_body
+from ..devices.engine_calls import call_engine
+from ..devices.manager import DeviceManager
+from ..engine import contract as c
+from ..envelope import ok
+from ..phone import PhoneRules
+from .fields import body_token
+from .recipients import Recipients
+
+PRESENCE_TIMEOUT_S: Final = 30.0
+
+
+class PresenceApi:
+    def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
+        self._manager = manager
+        self._recipients = Recipients(phones)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/presence", self.set_presence)]
+
+    async def set_presence(self, request: web.Request) -> web.Response:
+        body = await read_body(request)
+        token = body_token(body)
+        state = body.text("state")
+        if state not in c.PRESENCE_STATES:
+            raise errors.ApiError(errors.INVALID_PRESENCE)
+        raw_to = body.text("to")
+        # Typing states belong to a chat; online/offline belong to the account (contract CMD_SET_PRESENCE).
+        if state in c.CHAT_PRESENCE_STATES and not raw_to:
+            raise errors.ApiError(errors.PRESENCE_NEEDS_CHAT)
+        if state not in c.CHAT_PRESENCE_STATES and raw_to:
+            raise errors.ApiError(errors.PRESENCE_NO_CHAT)
+        to = self._recipients.to(raw_to) if raw_to else None
+        self._manager.require_connected(token)
+        await call_engine(
+            self._manager.engine,
+            c.CMD_SET_PRESENCE,
+            {"token": token, "to": to, "state": state},
+            within=PRESENCE_TIMEOUT_S,
+            failure=errors.ACTION_FAILED,
+        )
+        return ok(request, {"state": state, "to": to}, "Presence updated")
