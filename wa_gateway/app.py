@@ -113,6 +113,7 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         "sandbox_qr_refresh_ms": settings.sandbox_qr_refresh_ms,
         "sandbox_qr_codes": settings.sandbox_qr_codes,
         "sandbox_reconnect_ms": settings.sandbox_reconnect_ms,
+        "message_cache_size": settings.message_cache_size,
     }
 
 

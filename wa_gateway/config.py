@@ -188,6 +188,12 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("WS_HEARTBEAT_SECONDS", "30", _int(5, 300), "WebSocket ping interval"),
     Variable("WS_QUEUE_SIZE", "256", _int(8, 100000), "Events queued per WS client before it is dropped"),
     Variable("SHUTDOWN_TIMEOUT_SECONDS", "10", _int(1, 300), "Grace period for in-flight requests"),
+    Variable(
+        "MESSAGE_CACHE_SIZE",
+        "5000",
+        _int(100, 1000000),
+        "Recent messages per device kept to reply/react/edit",
+    ),
     Variable("DASHBOARD_ENABLED", "true", _bool, "Serve the browser dashboard at /dashboard"),
     Variable("METRICS_TOKEN", "", _text, "Extra bearer token accepted by /metrics (besides API_KEY)", True),
     Variable("SANDBOX_QR_REFRESH_MS", "20000", _int(10, 600000), "Sandbox: ms between QR codes"),
@@ -243,6 +249,7 @@ class Settings:
     ws_heartbeat_seconds: int
     ws_queue_size: int
     shutdown_timeout_seconds: int
+    message_cache_size: int
     dashboard_enabled: bool
     metrics_token: str
     sandbox_qr_refresh_ms: int
