@@ -1,4 +1,4 @@
-"""Command line: run the gateway (default), ``init``, ``check-config``, ``--version``."""
+"""Command line: run the gateway (default), ``init``, ``check-config``, ``healthcheck``, ``--version``."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import argparse
 import asyncio
 import os
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from . import __version__
+from . import __version__, pyz_runtime
 from .config import ConfigError, Settings, load_settings, read_environment
+from .engine.launcher import ARCHIVE_PATH
 from .envfile import env_file_text, new_api_key
-from .logs import configure_logging
+
+HEALTHCHECK_TIMEOUT_S = 5.0
 
 
 def _settings_or_exit() -> Settings:
@@ -23,15 +27,57 @@ def _settings_or_exit() -> Settings:
         raise SystemExit(1) from None
 
 
+def _pyz_problem() -> str | None:
+    """Why this .pyz cannot run here; checked before anything imports a compiled module."""
+    if ARCHIVE_PATH is None:
+        return None
+    problem = pyz_runtime.interpreter_problem(pyz_runtime.build_target())
+    unpacked = pyz_runtime.unpacked_dir()
+    if problem is None and unpacked is not None:
+        problem = pyz_runtime.unpacked_copy_problem(ARCHIVE_PATH, unpacked)
+    return problem
+
+
 def _run() -> int:
+    problem = _pyz_problem()
+    if problem is not None:
+        print(f"wa-gateway: {problem}", file=sys.stderr)
+        return 1
     settings = _settings_or_exit()
+    # Imported here, not at the top: on the wrong interpreter the check above must speak first.
+    from .logs import configure_logging
+
     configure_logging(
         settings.log_level, settings.log_format, secrets=(settings.api_key, settings.webhook_secret)
     )
+    unpacked = pyz_runtime.unpacked_dir() if ARCHIVE_PATH is not None else None
+    if unpacked is not None:
+        pyz_runtime.remove_stale_copies_in_background(unpacked)
     from .app import create_app
     from .server import serve
 
     return asyncio.run(serve(create_app(settings), settings))
+
+
+def _healthcheck() -> int:
+    """For container HEALTHCHECKs and monitors: GET /health on this machine, with the gateway's own config."""
+    settings = _settings_or_exit()
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    url = f"http://{f'[{host}]' if ':' in host else host}:{settings.port}/health"
+    # Straight to this machine, whatever HTTP_PROXY says.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=HEALTHCHECK_TIMEOUT_S) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except OSError as exc:
+        print(f"unhealthy: {url}: {exc}", file=sys.stderr)
+        return 1
+    if status != 200:
+        print(f"unhealthy: {url} answered {status}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _check_config() -> int:
@@ -56,11 +102,21 @@ def _init(path: Path, force: bool) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wa-gateway", description="Self-hosted WhatsApp gateway.")
-    parser.add_argument("--version", action="version", version=f"wa-gateway {__version__}")
+    parser = argparse.ArgumentParser(
+        prog="wa-gateway",
+        description="Self-hosted WhatsApp gateway.",
+        # Keeps --version on one line whatever the terminal's width.
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=pyz_runtime.version_text(__version__, pyz_runtime.build_target()),
+    )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the gateway (the default)")
     sub.add_parser("check-config", help="validate the configuration and print it, secrets masked")
+    sub.add_parser("healthcheck", help="exit 0 if the gateway on this machine answers GET /health")
     init = sub.add_parser("init", help="write a .env with a freshly generated API key")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.add_argument("--path", type=Path, default=Path(".env"), help="where to write (default .env)")
@@ -80,4 +136,6 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config()
     if args.command == "init":
         return _init(args.path, args.force)
+    if args.command == "healthcheck":
+        return _healthcheck()
     return _run()
