@@ -6,11 +6,11 @@ session storage, sending it only in headers and the WebSocket's first message, n
 
 from __future__ import annotations
 
-import asyncio
-from importlib import resources
 from typing import Final
 
 from aiohttp import web
+
+from ..static_files import StaticFiles
 
 ASSETS: Final = {
     "index.html": "text/html",
@@ -25,14 +25,9 @@ CSP: Final = (
 PUBLIC_ROUTES: Final = frozenset({"/", "/dashboard", "/dashboard/{asset}"})
 
 
-def _read_assets() -> dict[str, bytes]:
-    folder = resources.files(__package__).joinpath("static")
-    return {name: folder.joinpath(name).read_bytes() for name in ASSETS}
-
-
 class DashboardApi:
     def __init__(self) -> None:
-        self._assets: dict[str, bytes] = {}
+        self._files = StaticFiles(__package__ or "wa_gateway.dashboard", ASSETS, CSP)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -43,29 +38,13 @@ class DashboardApi:
 
     async def load(self) -> None:
         """Read the files once, off the event loop (called from the app's startup)."""
-        self._assets = await asyncio.to_thread(_read_assets)
-
-    def _serve(self, name: str) -> web.Response:
-        body = self._assets.get(name)
-        if body is None:
-            raise web.HTTPNotFound()
-        return web.Response(
-            body=body,
-            content_type=ASSETS[name],
-            charset="utf-8",
-            headers={
-                "Content-Security-Policy": CSP,
-                "X-Content-Type-Options": "nosniff",
-                "Referrer-Policy": "no-referrer",
-                "Cache-Control": "no-cache",
-            },
-        )
+        await self._files.load()
 
     async def root(self, request: web.Request) -> web.Response:
         raise web.HTTPFound("/dashboard")
 
     async def page(self, request: web.Request) -> web.Response:
-        return self._serve("index.html")
+        return self._files.response("index.html")
 
     async def asset(self, request: web.Request) -> web.Response:
-        return self._serve(request.match_info["asset"])
+        return self._files.response(request.match_info["asset"])

@@ -145,3 +145,18 @@ def components(schemas: dict[str, Schema]) -> dict[str, Any]:
             **schemas,
         },
     }
+
+
+def asset_operation(summary: str, tag: str) -> Operation:
+    """A public GET of one of a page's script or style files, by name."""
+    return operation(
+        summary,
+        tag=tag,
+        public=True,
+        errors=(404,),
+        params=[{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
+        ok_content={
+            "text/javascript": {"schema": {"type": "string"}},
+            "text/css": {"schema": {"type": "string"}},
+        },
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import PathSpec, Schema, operation
+from .builders import PathSpec, Schema, asset_operation, operation
 
 PATHS: Final[PathSpec] = {
     "/": {
@@ -26,19 +26,7 @@ PATHS: Final[PathSpec] = {
             ok_content={"text/html": {"schema": {"type": "string"}}},
         )
     },
-    "/dashboard/{asset}": {
-        "get": operation(
-            "The dashboard's script and style sheet",
-            tag="Dashboard",
-            public=True,
-            errors=(404,),
-            params=[{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
-            ok_content={
-                "text/javascript": {"schema": {"type": "string"}},
-                "text/css": {"schema": {"type": "string"}},
-            },
-        )
-    },
+    "/dashboard/{asset}": {"get": asset_operation("The dashboard's script and style sheet", tag="Dashboard")},
 }
 
 SCHEMAS: Final[dict[str, Schema]] = {}

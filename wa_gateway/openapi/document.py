@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
-from importlib import resources
 from types import ModuleType
 from typing import Any, Final
 
@@ -12,6 +10,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..envelope import dumps
+from ..static_files import StaticFiles
 from . import webhooks as webhook_spec
 from .builders import components
 
@@ -52,15 +51,10 @@ def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[
     }
 
 
-def _read_docs_assets() -> dict[str, bytes]:
-    folder = resources.files(__package__).joinpath("static")
-    return {name: folder.joinpath(name).read_bytes() for name in DOCS_ASSETS}
-
-
 class OpenApiRoutes:
     def __init__(self, document: dict[str, Any]) -> None:
         self._body = dumps(document)
-        self._assets: dict[str, bytes] = {}
+        self._files = StaticFiles(__package__ or "wa_gateway.openapi", DOCS_ASSETS, DOCS_CSP)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -70,24 +64,13 @@ class OpenApiRoutes:
         ]
 
     async def load(self) -> None:
-        self._assets = await asyncio.to_thread(_read_docs_assets)
+        await self._files.load()
 
     async def document(self, request: web.Request) -> web.Response:
         return web.Response(body=self._body, content_type="application/json")
 
-    def _serve(self, name: str) -> web.Response:
-        body = self._assets.get(name)
-        if body is None:
-            raise web.HTTPNotFound()
-        return web.Response(
-            body=body,
-            content_type=DOCS_ASSETS[name],
-            charset="utf-8",
-            headers={"Content-Security-Policy": DOCS_CSP, "X-Content-Type-Options": "nosniff"},
-        )
-
     async def docs(self, request: web.Request) -> web.Response:
-        return self._serve("docs.html")
+        return self._files.response("docs.html")
 
     async def asset(self, request: web.Request) -> web.Response:
-        return self._serve(request.match_info["asset"])
+        return self._files.response(request.match_info["asset"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import PathSpec, Schema, envelope, obj, operation, ref
+from .builders import PathSpec, Schema, asset_operation, envelope, obj, operation, ref
 
 WS_PROTOCOL: Final = """\
 Upgrade to a WebSocket. The first message must be `{"type":"auth","apiKey":"…"}` within WS_AUTH_TIMEOUT
@@ -102,19 +102,7 @@ PATHS: Final[PathSpec] = {
             ok_content={"text/html": {"schema": {"type": "string"}}},
         )
     },
-    "/docs/{asset}": {
-        "get": operation(
-            "The docs page's script and style sheet",
-            tag="System",
-            public=True,
-            errors=(404,),
-            params=[{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
-            ok_content={
-                "text/javascript": {"schema": {"type": "string"}},
-                "text/css": {"schema": {"type": "string"}},
-            },
-        )
-    },
+    "/docs/{asset}": {"get": asset_operation("The docs page's script and style sheet", tag="System")},
 }
 
 SCHEMAS: Final[dict[str, Schema]] = {"DeviceSummary": DEVICE_SUMMARY}

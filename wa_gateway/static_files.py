@@ -1,0 +1,40 @@
+"""A few small files shipped in the package (dashboard, docs), read once off the loop, served with headers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from importlib import resources
+
+from aiohttp import web
+
+
+class StaticFiles:
+    def __init__(self, package: str, assets: Mapping[str, str], csp: str) -> None:
+        self._package = package
+        self._types = dict(assets)
+        self._csp = csp
+        self._bodies: dict[str, bytes] = {}
+
+    def _read(self) -> dict[str, bytes]:
+        folder = resources.files(self._package).joinpath("static")
+        return {name: folder.joinpath(name).read_bytes() for name in self._types}
+
+    async def load(self) -> None:
+        self._bodies = await asyncio.to_thread(self._read)
+
+    def response(self, name: str) -> web.Response:
+        body = self._bodies.get(name)
+        if body is None:
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=body,
+            content_type=self._types[name],
+            charset="utf-8",
+            headers={
+                "Content-Security-Policy": self._csp,
+                "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer",
+                "Cache-Control": "no-cache",
+            },
+        )
