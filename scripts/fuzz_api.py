@@ -96,8 +96,8 @@ def main() -> int:
                 proc.kill()
                 proc.wait()
             log.close()
-            text = (Path(tmp) / "gateway.log").read_text(errors="replace")
-            if "Traceback" in text:
+            if result.returncode != 0 or proc.returncode != 0:
+                text = (Path(tmp) / "gateway.log").read_text(errors="replace")
                 print(text[-5000:], file=sys.stderr)
         return result.returncode if proc.returncode == 0 else 1
 
