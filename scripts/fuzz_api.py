@@ -66,10 +66,11 @@ def main() -> int:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "gateway.py")], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT
         )
+        fuzz_status = 1
         try:
             wait_healthy(url, proc)
             st = Path(sys.executable).with_name("st")
-            result = subprocess.run(
+            fuzz_status = subprocess.run(
                 [
                     str(st),
                     "run",
@@ -87,7 +88,7 @@ def main() -> int:
                 ],
                 cwd=tmp,
                 check=False,
-            )
+            ).returncode
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -96,10 +97,10 @@ def main() -> int:
                 proc.kill()
                 proc.wait()
             log.close()
-            if result.returncode != 0 or proc.returncode != 0:
+            if fuzz_status != 0 or proc.returncode != 0:
                 text = (Path(tmp) / "gateway.log").read_text(errors="replace")
                 print(text[-5000:], file=sys.stderr)
-        return result.returncode if proc.returncode == 0 else 1
+        return fuzz_status if proc.returncode == 0 else 1
 
 
 if __name__ == "__main__":
