@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt fuzz check clean
+.PHONY: run test lint fmt fuzz bench check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(STAMP)
 # Schemathesis against a running gateway (sandbox engine), from its own OpenAPI document.
 fuzz: $(STAMP)
 	$(PY) scripts/fuzz_api.py
+
+# Benchmarks against a bare aiohttp baseline measured in the same run; writes BENCHMARKS.md (~5 min).
+bench: $(STAMP)
+	$(PY) bench/run.py
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -15,6 +15,8 @@ REDACTED: Final = "[redacted]"
 _STANDARD_ATTRS: Final = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime", "taskName"}
 )
+# Where a record keeps its extra keys; a leading underscore keeps it out of the logged fields.
+_EXTRA_KEYS: Final = "_extra_keys"
 _LEVELS: Final = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -24,15 +26,40 @@ _LEVELS: Final = {
 }
 
 
+def extra_keys(record: logging.LogRecord) -> tuple[str, ...]:
+    """The attributes ``extra=`` put on a record, worked out once per record (the scrubber and the
+    formatter both need them, for every access line)."""
+    fields = vars(record)
+    keys: tuple[str, ...] | None = fields.get(_EXTRA_KEYS)
+    if keys is None:
+        keys = tuple(k for k in fields if k not in _STANDARD_ATTRS and not k.startswith("_"))
+        fields[_EXTRA_KEYS] = keys
+    return keys
+
+
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
+    fields = vars(record)
+    return {key: fields[key] for key in extra_keys(record)}
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        # With one access line per request this is the hottest formatter in the process: the date part
+        # of the timestamp is formatted once per second, not once per line (BENCHMARKS.md, "Findings").
+        self._second = -1
+        self._second_text = ""
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._second_text}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": self._timestamp(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
@@ -63,19 +90,22 @@ class SecretScrubber(logging.Filter):
         # Short values would scrub innocent text; real keys are long (``init`` writes 64 hex chars).
         self._secrets = tuple(s for s in secrets if len(s) >= 4)
 
-    def _scrub(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in self._secrets:
-                value = value.replace(secret, REDACTED)
-        return value
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
         record.msg = self._scrub(record.getMessage())
         record.args = None
-        for key, value in extra_fields(record).items():
-            setattr(record, key, self._scrub(value))
+        fields = vars(record)
+        for key in extra_keys(record):
+            value = fields[key]
+            if isinstance(value, str):
+                fields[key] = self._scrub(value)
         return True
 
 
@@ -90,5 +120,10 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(_LEVELS.get(level, logging.INFO))
+    # No formatter of ours prints thread or process names, and collecting them is a good part of what a
+    # LogRecord costs (logging HOWTO, "Optimization"): an access line per request makes it count.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # aiohttp's own access logger would duplicate ours (the access-log middleware).
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
