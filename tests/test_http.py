@@ -169,6 +169,11 @@ async def test_access_log_line(aiohttp_client: AiohttpClient, make_settings: Set
     )
     assert line.durationMs >= 0
     assert API_KEY not in caplog.text
+    # A healthy /health answer is logged at debug only: probes would drown everything else.
+    await client.get("/health")
+    assert [r.route for r in caplog.records if r.name == "wa_gateway.access"] == ["<unmatched>"]
+    await client.get("/health/detailed", headers=AUTH)
+    assert [r.route for r in caplog.records if r.name == "wa_gateway.access"][-1] == "/health/detailed"
 
 
 async def test_cors_preflight_is_204_without_auth(

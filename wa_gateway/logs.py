@@ -42,6 +42,15 @@ def extra_fields(record: logging.LogRecord) -> dict[str, Any]:
     return {key: fields[key] for key in extra_keys(record)}
 
 
+def exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> str | None:
+    """The record's traceback, as the scrubber left it when it has already formatted (and cleaned) it."""
+    if record.exc_text:
+        return record.exc_text
+    if record.exc_info:
+        return formatter.formatException(record.exc_info)
+    return None
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
@@ -65,8 +74,9 @@ class JsonFormatter(logging.Formatter):
             "msg": record.getMessage(),
         }
         entry.update(extra_fields(record))
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        exc = exception_text(self, record)
+        if exc:
+            entry["exc"] = exc
         return orjson.dumps(entry, default=str).decode()
 
 
@@ -77,8 +87,9 @@ class TextFormatter(logging.Formatter):
         line = f"{stamp} {record.levelname:<7} {record.name}: {record.getMessage()}"
         if extras:
             line = f"{line} {extras}"
-        if record.exc_info:
-            line = f"{line}\n{self.formatException(record.exc_info)}"
+        exc = exception_text(self, record)
+        if exc:
+            line = f"{line}\n{exc}"
         return line
 
 
@@ -96,6 +107,15 @@ class SecretScrubber(logging.Filter):
                 text = text.replace(secret, REDACTED)
         return text
 
+    def _scrub_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._scrub(value)
+        if isinstance(value, dict):
+            return {k: self._scrub_value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._scrub_value(v) for v in value]
+        return value
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self._secrets:
             return True
@@ -104,9 +124,20 @@ class SecretScrubber(logging.Filter):
         fields = vars(record)
         for key in extra_keys(record):
             value = fields[key]
-            if isinstance(value, str):
-                fields[key] = self._scrub(value)
+            if not isinstance(value, int | float | bool | None):
+                fields[key] = self._scrub_value(value)
+        # A traceback can quote the secret too (an exception message, a local's repr): format it here,
+        # clean it, and let the formatters print this text instead of formatting the exception again.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._scrub(record.stack_info)
         return True
+
+
+_TRACEBACKS: Final = logging.Formatter()
 
 
 def configure_logging(

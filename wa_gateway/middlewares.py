@@ -51,6 +51,7 @@ async def error_envelope_middleware(request: web.Request, handler: Handler) -> w
         return error_response(request, spec.status, spec.code, spec.message)
 
 
+QUIET_ROUTES = frozenset({"/health"})
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 
@@ -90,18 +91,24 @@ def make_access_log_middleware(proxies: Sequence[Network]) -> Middleware:
             status = exc.status
             raise
         finally:
-            # The route template, not the raw path: paths carry phone numbers (§19 item 11).
-            access.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "route": route_template(request) or "<unmatched>",
-                    "status": status,
-                    "durationMs": round((time.perf_counter() - started) * 1000, 2),
-                    "ip": request_client_ip(request, proxies),
-                    "requestId": request.get(REQUEST_ID_KEY, ""),
-                },
-            )
+            route = route_template(request)
+            # Health probes (Docker, load balancers, uptime checks) hit /health every few seconds; a
+            # healthy answer is logged at debug so it does not bury the requests that matter.
+            level = logging.DEBUG if route in QUIET_ROUTES and status == 200 else logging.INFO
+            if access.isEnabledFor(level):
+                # The route template, not the raw path: paths carry phone numbers (§19 item 11).
+                access.log(
+                    level,
+                    "request",
+                    extra={
+                        "method": request.method,
+                        "route": route or "<unmatched>",
+                        "status": status,
+                        "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                        "ip": request_client_ip(request, proxies),
+                        "requestId": request.get(REQUEST_ID_KEY, ""),
+                    },
+                )
 
     return access_log_middleware
 

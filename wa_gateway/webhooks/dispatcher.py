@@ -9,6 +9,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 
@@ -79,6 +81,7 @@ class WebhookDispatcher:
             raise ValueError("timeout_s, max_attempts, max_age_s and concurrency must be positive")
         self._outbox = outbox
         self._url = url
+        self._proxy = _proxy_for(url)
         self._secret = secret
         self._signature_format = signature_format
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
@@ -137,9 +140,10 @@ class WebhookDispatcher:
     def _new_session(self) -> aiohttp.ClientSession:
         if self._session_factory is not None:
             return self._session_factory()
-        # trust_env: HTTP(S)_PROXY is honoured, as the Go gateway's client does.
+        # HTTP(S)_PROXY is honoured, as the Go gateway's client does, but looked up once (see
+        # _proxy_for): trust_env=True would re-read the environment and ~/.netrc on every delivery.
         return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._concurrency), timeout=self._timeout, trust_env=True
+            connector=aiohttp.TCPConnector(limit=self._concurrency), timeout=self._timeout
         )
 
     # --- scheduling -------------------------------------------------------------------------------
@@ -219,7 +223,12 @@ class WebhookDispatcher:
         )
         try:
             async with session.post(
-                self._url, data=message.body, headers=headers, allow_redirects=False, timeout=self._timeout
+                self._url,
+                data=message.body,
+                headers=headers,
+                allow_redirects=False,
+                timeout=self._timeout,
+                proxy=self._proxy,
             ) as response:
                 length = response.content_length
                 if length is not None and length <= _DRAIN_MAX_BYTES:
@@ -279,3 +288,11 @@ class WebhookDispatcher:
     def _describe(self, exc: aiohttp.ClientError) -> str:
         # The URL may carry credentials in its query string; it never goes to the log or the API.
         return f"{type(exc).__name__}: {exc}".replace(self._url, "<WEBHOOK_URL>")
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy HTTP(S)_PROXY / NO_PROXY choose for the webhook URL, as curl and Go would."""
+    parts = urlsplit(url)
+    if parts.hostname is None or proxy_bypass(parts.hostname):
+        return None
+    return getproxies().get(parts.scheme)
