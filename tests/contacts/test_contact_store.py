@@ -280,6 +280,28 @@ async def test_iter_all_reads_one_snapshot_while_writes_go_on(
     assert seen == [f"{i:04d}" for i in range(3000)]
 
 
+async def test_iter_csv_matches_the_rows_and_neutralises_names(stores: ContactStores) -> None:
+    store = stores.get(TOKEN)
+    await store.upsert_many([(f"{i:04d}", "=cmd()" if i == 7 else f"N, {i}", "history") for i in range(2100)])
+    chunks = [chunk async for chunk in store.iter_csv(1000)]
+    assert len(chunks) == 3
+    lines = b"".join(chunks).decode().splitlines()
+    rows = [row async for chunk in store.iter_all(1000) for row in chunk]
+    assert [line.split(",", 1)[0] for line in lines] == [row.phone for row in rows]
+    assert f'0001,"N, 1",history,{rows[0].first_seen},' in "\n".join(lines)
+    assert "0007,'=cmd(),history," in "\n".join(lines)
+
+
+async def test_an_abandoned_csv_export_releases_its_connection(stores: ContactStores) -> None:
+    store = stores.get(TOKEN)
+    await store.upsert_many([(f"{i:04d}", "", "history") for i in range(3000)])
+    async with contextlib.aclosing(store.iter_csv(100)) as chunks:
+        async for _ in chunks:
+            break
+    await stores.close(TOKEN)
+    assert not (store.path.with_name(store.path.name + "-wal")).exists()
+
+
 async def test_an_abandoned_export_releases_its_connection(stores: ContactStores) -> None:
     store = stores.get(TOKEN)
     await store.upsert_many([(f"{i:04d}", "", "history") for i in range(3000)])

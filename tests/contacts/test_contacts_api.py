@@ -248,6 +248,10 @@ class FailsMidStream:
         yield [ContactRow("60123456789", "Ann", "message", "t", "t")] * chunk_size
         raise ContactStoreError("disk I/O error")
 
+    async def iter_csv(self, chunk_size: int = 1000) -> AsyncGenerator[bytes, None]:
+        yield b"60123456789,Ann,message,t,t\n" * chunk_size
+        raise ContactStoreError("disk I/O error")
+
 
 class Books:
     def __init__(self, book: ContactBook) -> None:

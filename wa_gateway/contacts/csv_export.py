@@ -51,6 +51,16 @@ def rows_bytes(rows: Iterable[ContactRow]) -> bytes:
     ).encode()
 
 
+def csv_rows(rows: Iterable[tuple[str, str, str, str, str]]) -> bytes:
+    """CSV lines for raw ``(phone, name, source, first_seen, last_seen)`` tuples, as sqlite returns them.
+
+    Sources and the two timestamps are written by the store in fixed forms that never need quoting; the
+    phone and the (stranger-chosen) name go through the full rules.
+    """
+    cell = csv_cell
+    return "".join(f"{cell(p)},{cell(n)},{s},{f},{la}\n" for p, n, s, f, la in rows).encode()
+
+
 def attachment_disposition(token: str) -> str:
     # The token is ^[0-9]{7,15}$ by the time it gets here, so the quoted filename needs no escaping.
     return f'attachment; filename="contacts-{token}.csv"'

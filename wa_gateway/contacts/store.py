@@ -17,6 +17,7 @@ from typing import Any, Final, TypeVar
 from ..clock import Clock
 from ..envelope import utc_timestamp
 from ..phone import is_valid_token
+from .csv_export import csv_rows
 from .model import ContactRow, ContactStoreError, ContactUpsert
 
 log = logging.getLogger("wa_gateway.contacts")
@@ -108,20 +109,39 @@ class ContactStore:
         """Rows ordered by ``last_seen DESC, phone ASC``, and the total count, from one snapshot."""
         return await self._submit(lambda conn: _page(conn, limit, offset), write=False)
 
-    async def iter_all(self, chunk_size: int = DEFAULT_CHUNK_ROWS) -> AsyncGenerator[list[ContactRow], None]:
+    def iter_all(self, chunk_size: int = DEFAULT_CHUNK_ROWS) -> AsyncGenerator[list[ContactRow], None]:
         """Every row in page order, ``chunk_size`` at a time, from one snapshot (one running SELECT).
 
         A separate read connection keeps a long export from holding up writes; WAL lets both run.
         Close the iterator (``contextlib.aclosing``) when stopping early, to release the snapshot.
         """
+        return self._scan(_fetch_rows, chunk_size)
+
+    def iter_csv(self, chunk_size: int = DEFAULT_CHUNK_ROWS) -> AsyncGenerator[bytes, None]:
+        """Like ``iter_all``, as CSV lines (no header) formatted on the reader thread from sqlite's tuples:
+        an export of a million rows is then bound by the socket, not by a row object per contact built
+        on the loop (BENCHMARKS.md, contacts)."""
+        return self._scan(_fetch_csv, chunk_size)
+
+    async def _scan(
+        self, fetch: Callable[[sqlite3.Cursor, int], T], chunk_size: int
+    ) -> AsyncGenerator[T, None]:
         await self._submit(lambda conn: None, write=False)  # the file and its table exist
         reader = await _off_loop(self._open_reader)
         cursor = reader.cursor()
+        ahead: asyncio.Future[T] | None = None
         try:
             await _off_loop(cursor.execute, f"SELECT {_COLUMNS} FROM contacts {_ORDER}")
-            while chunk := await _off_loop(_fetch_rows, cursor, chunk_size):
+            # The next chunk is read while the caller handles this one.
+            ahead = asyncio.ensure_future(_off_loop(fetch, cursor, chunk_size))
+            while chunk := await ahead:
+                ahead = asyncio.ensure_future(_off_loop(fetch, cursor, chunk_size))
                 yield chunk
         finally:
+            if ahead is not None and not ahead.done():
+                # The cursor may be inside a fetch on another thread: let it finish before closing.
+                with contextlib.suppress(ContactStoreError):
+                    await asyncio.shield(ahead)
             await asyncio.shield(_off_loop(_close_reader, cursor, reader))
 
     async def close(self, *, remove_files: bool = False) -> None:
@@ -284,6 +304,10 @@ def _page(conn: sqlite3.Connection, limit: int, offset: int) -> tuple[list[Conta
 
 def _fetch_rows(cursor: sqlite3.Cursor, size: int) -> list[ContactRow]:
     return [_row(values) for values in cursor.fetchmany(size)]
+
+
+def _fetch_csv(cursor: sqlite3.Cursor, size: int) -> bytes:
+    return csv_rows(cursor.fetchmany(size))
 
 
 def _close_reader(cursor: sqlite3.Cursor, reader: sqlite3.Connection) -> None:
