@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any, Final, TextIO
 
 import orjson
+from aiohttp.http_exceptions import HttpProcessingError
 
 REDACTED: Final = "[redacted]"
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
@@ -140,6 +141,20 @@ class SecretScrubber(logging.Filter):
 _TRACEBACKS: Final = logging.Formatter()
 
 
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs a request it cannot even parse (a scanner, a probe with a NUL in a header) at error
+    level with a full traceback; it has already answered 400, so one warning line says all there is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and getattr(exc, "code", None) == 400:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "malformed HTTP request rejected", None
+            record.error = exc.message.strip().splitlines()[0] if exc.message else type(exc).__name__
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def configure_logging(
     level: str, fmt: str, secrets: Iterable[str] = (), stream: TextIO | None = None
 ) -> None:
@@ -158,3 +173,7 @@ def configure_logging(
     logging.logMultiprocessing = False
     # aiohttp's own access logger would duplicate ours (the access-log middleware).
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    server_log = logging.getLogger("aiohttp.server")
+    for old_filter in [f for f in server_log.filters if isinstance(f, MalformedRequestFilter)]:
+        server_log.removeFilter(old_filter)
+    server_log.addFilter(MalformedRequestFilter())
