@@ -19,6 +19,20 @@ from wa_gateway import __version__
 
 from .processes import ROOT, gateway_env, start_gateway, stop, wait_exit, wait_healthy
 
+KEY = "k" * 20
+
+
+def sandbox_env(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+    """A sandbox gateway on 127.0.0.1:port with its data in tmp_path."""
+    return {
+        "API_KEY": KEY,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WA_ENGINE": "sandbox",
+        "DATA_DIR": str(tmp_path / "data"),
+        **extra,
+    }
+
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -81,19 +95,13 @@ def test_bad_config_exits_1_with_one_line(tmp_path: Path, env: dict[str, str], l
 @pytest.mark.slow
 async def test_sigterm_exits_0_quickly(tmp_path: Path, unused_tcp_port: int) -> None:
     port = unused_tcp_port
-    env = {
-        "API_KEY": "k" * 20,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WA_ENGINE": "sandbox",
-        "DATA_DIR": str(tmp_path / "data"),
-    }
+    env = sandbox_env(tmp_path, port)
     proc = start_gateway(env, tmp_path)
     try:
         await wait_healthy(port, proc)
         async with aiohttp.ClientSession() as session:
             ws = await session.ws_connect(f"http://127.0.0.1:{port}/ws")
-            await ws.send_json({"type": "auth", "apiKey": "k" * 20})
+            await ws.send_json({"type": "auth", "apiKey": KEY})
             assert (await ws.receive_json(timeout=5))["success"] is True
             started = time.monotonic()
             proc.send_signal(signal.SIGTERM)
@@ -105,7 +113,7 @@ async def test_sigterm_exits_0_quickly(tmp_path: Path, unused_tcp_port: int) -> 
         stop(proc)
     log = (tmp_path / "gateway.log").read_text()
     assert '"msg":"listening"' in log and '"msg":"stopped"' in log
-    assert "k" * 20 not in log
+    assert KEY not in log
 
 
 @pytest.mark.slow
@@ -113,13 +121,7 @@ async def test_port_in_use_exits_1(tmp_path: Path, unused_tcp_port: int) -> None
     port = unused_tcp_port
     server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", port)
     try:
-        env = {
-            "API_KEY": "k" * 20,
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "WA_ENGINE": "sandbox",
-            "DATA_DIR": str(tmp_path / "data"),
-        }
+        env = sandbox_env(tmp_path, port)
         proc = start_gateway(env, tmp_path)
         try:
             assert await wait_exit(proc, 20) == 1
@@ -135,19 +137,13 @@ async def test_port_in_use_exits_1(tmp_path: Path, unused_tcp_port: int) -> None
 async def test_sigterm_to_gateway_and_worker_at_once_exits_0(tmp_path: Path, unused_tcp_port: int) -> None:
     """systemd's default KillMode=control-group signals every process of the service together."""
     port = unused_tcp_port
-    env = {
-        "API_KEY": "k" * 20,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WA_ENGINE": "sandbox",
-        "DATA_DIR": str(tmp_path / "data"),
-    }
+    env = sandbox_env(tmp_path, port)
     proc = start_gateway(env, tmp_path)
     try:
         await wait_healthy(port, proc)
         async with aiohttp.ClientSession() as session:
             url = f"http://127.0.0.1:{port}/health/detailed"
-            async with session.get(url, headers={"X-API-Key": "k" * 20}) as resp:
+            async with session.get(url, headers={"X-API-Key": KEY}) as resp:
                 worker_pid = (await resp.json())["data"]["worker"]["pid"]
         proc.send_signal(signal.SIGTERM)
         os.kill(worker_pid, signal.SIGTERM)
@@ -161,17 +157,10 @@ async def test_sigterm_to_gateway_and_worker_at_once_exits_0(tmp_path: Path, unu
 
 
 async def _linked_gateway(tmp_path: Path, port: int, typing_ms: int) -> subprocess.Popen[bytes]:
-    env = {
-        "API_KEY": "k" * 20,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WA_ENGINE": "sandbox",
-        "DATA_DIR": str(tmp_path / "data"),
-        "TYPING_DELAY_MS": str(typing_ms),
-    }
+    env = sandbox_env(tmp_path, port, TYPING_DELAY_MS=str(typing_ms))
     proc = start_gateway(env, tmp_path)
     await wait_healthy(port, proc)
-    async with aiohttp.ClientSession(headers={"X-API-Key": "k" * 20}) as session:
+    async with aiohttp.ClientSession(headers={"X-API-Key": KEY}) as session:
         base = f"http://127.0.0.1:{port}"
         for path, body in (("/devices", {"token": "60123456789"}), ("/sandbox/devices/60123456789/link", {})):
             async with session.post(base + path, json=body) as resp:
@@ -182,7 +171,7 @@ async def _linked_gateway(tmp_path: Path, port: int, typing_ms: int) -> subproce
 async def _send_then_signal(
     port: int, proc: subprocess.Popen[bytes], signals: int, log: Path
 ) -> tuple[int, float]:
-    async with aiohttp.ClientSession(headers={"X-API-Key": "k" * 20}) as session:
+    async with aiohttp.ClientSession(headers={"X-API-Key": KEY}) as session:
         send = asyncio.create_task(
             session.post(
                 f"http://127.0.0.1:{port}/messages",
