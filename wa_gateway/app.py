@@ -10,6 +10,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from . import __version__, keys
+from .auth import AuthGuard
 from .clock import Clock, SystemClock
 from .config import Settings
 from .contacts.api import ContactsApi
@@ -133,6 +134,7 @@ def create_app(
     clock = clock or SystemClock()
     proxies = settings.trusted_proxies
     auth_failures = FixedWindowLimiter(settings.rate_limit_auth_failures, clock)
+    guard = AuthGuard(auth_failures, proxies)
     metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -143,9 +145,8 @@ def create_app(
             error_envelope_middleware,
             make_cors_middleware(settings.cors_origins),
             make_auth_middleware(
+                guard,
                 settings.api_key,
-                auth_failures,
-                proxies,
                 PUBLIC_ROUTES | (DASHBOARD_ROUTES if settings.dashboard_enabled else frozenset()),
             ),
             make_rate_limit_middleware(_limiters(settings, clock), proxies),
@@ -260,8 +261,7 @@ def create_app(
         auth_timeout=settings.ws_auth_timeout,
         heartbeat=settings.ws_heartbeat_seconds,
         queue_size=settings.ws_queue_size,
-        auth_failures=auth_failures,
-        proxies=proxies,
+        guard=guard,
         known_events=WS_EVENTS,
     )
     phones = PhoneRules(settings.phone_country_code, settings.phone_min_length, settings.phone_max_length)
@@ -316,8 +316,7 @@ def create_app(
         engine=settings.wa_engine,
         webhook_stats=webhook_stats if outbox is not None else None,
         webhook_attempts=(lambda: dispatcher.attempts) if dispatcher is not None else None,
-        auth_failures=auth_failures,
-        proxies=proxies,
+        guard=guard,
     )
     app.router.add_routes(metrics_api.routes())
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]

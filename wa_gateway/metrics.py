@@ -7,20 +7,18 @@ Counters are kept in memory and start at zero with the process, as Prometheus ex
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from . import __version__, errors, procstats
-from .clientip import Network, request_client_ip
+from . import __version__, procstats
+from .auth import AuthGuard
 from .devices.model import STATUSES
-from .middlewares import presented_api_key, route_template
-from .ratelimit import FixedWindowLimiter
+from .middlewares import route_template
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 SEND_ROUTES: Final = frozenset({("POST", "/messages"), ("POST", "/messages/media"), ("POST", "/polls")})
@@ -139,12 +137,10 @@ class MetricsApi:
         engine: str,
         webhook_stats: GaugeSource | None = None,
         webhook_attempts: Callable[[], Counter[str]] | None = None,
-        auth_failures: FixedWindowLimiter,
-        proxies: Sequence[Network],
+        guard: AuthGuard,
     ) -> None:
         self._metrics = metrics
-        self._failures = auth_failures
-        self._proxies = proxies
+        self._guard = guard
         self._keys = tuple(k.encode() for k in (api_key, metrics_token) if k)
         self._devices = devices
         self._ws_clients = ws_clients
@@ -156,23 +152,9 @@ class MetricsApi:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/metrics", self.scrape)]
 
-    def _authorise(self, request: web.Request) -> None:
-        # /metrics takes the API key or, so that a scraper need not hold the key, METRICS_TOKEN; failed
-        # attempts count against the same per-IP limit as everywhere else.
-        ip = request_client_ip(request, self._proxies)
-        if self._failures.enabled:
-            blocked = self._failures.peek(ip)
-            if not blocked.allowed:
-                raise errors.ApiError(errors.RATE_LIMITED, headers=blocked.headers())
-        key = presented_api_key(request)
-        if key and any(hmac.compare_digest(key.encode(), k) for k in self._keys):
-            return
-        if self._failures.enabled:
-            self._failures.hit(ip)
-        raise errors.ApiError(errors.INVALID_API_KEY if key else errors.MISSING_API_KEY)
-
     async def scrape(self, request: web.Request) -> web.Response:
-        self._authorise(request)
+        # The API key or, so that a scraper need not hold the key, METRICS_TOKEN.
+        self._guard.verify(request, self._keys)
         m = self._metrics
         out = Exposition()
         out.metric(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import time
@@ -13,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from . import errors
+from .auth import AuthGuard
 from .clientip import Network, request_client_ip
 from .cors import CorsPolicy
 from .envelope import REQUEST_ID_KEY, error_response
@@ -134,46 +134,16 @@ def make_cors_middleware(origins: Sequence[str]) -> Middleware:
     return cors_middleware
 
 
-def make_auth_middleware(
-    api_key: str,
-    failures: FixedWindowLimiter,
-    proxies: Sequence[Network],
-    public_routes: frozenset[str],
-) -> Middleware:
-    expected = api_key.encode()
+def make_auth_middleware(guard: AuthGuard, api_key: str, public_routes: frozenset[str]) -> Middleware:
+    accepted = (api_key.encode(),)
 
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if route_template(request) in public_routes:
-            return await handler(request)
-        ip = request_client_ip(request, proxies)
-        if failures.enabled:
-            # Once an IP has used up its failures, no key is even checked: a guesser learns nothing more.
-            blocked = failures.peek(ip)
-            if not blocked.allowed:
-                raise errors.ApiError(errors.RATE_LIMITED, headers=blocked.headers())
-        key = presented_api_key(request)
-        if not key:
-            spec = errors.MISSING_API_KEY
-        elif hmac.compare_digest(key.encode(), expected):
-            return await handler(request)
-        else:
-            spec = errors.INVALID_API_KEY
-        if failures.enabled:
-            failures.hit(ip)
-        raise errors.ApiError(spec)
+        if route_template(request) not in public_routes:
+            guard.verify(request, accepted)
+        return await handler(request)
 
     return auth_middleware
-
-
-def presented_api_key(request: web.Request) -> str | None:
-    """``Authorization: Bearer <key>`` wins even when empty; else a non-empty ``X-API-Key`` (Go §3.5)."""
-    authorization = request.headers.get("Authorization", "")
-    # HTTP strips trailing whitespace from field values (RFC 9110 §5.5), so "Bearer " arrives as "Bearer".
-    if authorization.startswith("Bearer ") or authorization == "Bearer":
-        return authorization[len("Bearer ") :]
-    api_key = request.headers.get("X-API-Key", "")
-    return api_key or None
 
 
 def make_rate_limit_middleware(

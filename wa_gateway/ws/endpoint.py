@@ -7,7 +7,6 @@ keys count against the per-IP auth-failure limit, and ``subscribe`` narrows or w
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from collections.abc import Sequence
@@ -18,9 +17,8 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from .. import errors
-from ..clientip import Network, request_client_ip
+from ..auth import AuthGuard
 from ..envelope import dumps
-from ..ratelimit import FixedWindowLimiter
 from .hub import (
     CLOSE_MESSAGE_TOO_BIG,
     CLOSE_POLICY_VIOLATION,
@@ -97,18 +95,16 @@ class WsEndpoint:
         auth_timeout: float,
         heartbeat: float,
         queue_size: int,
-        auth_failures: FixedWindowLimiter,
-        proxies: Sequence[Network],
+        guard: AuthGuard,
         known_events: frozenset[str],
     ) -> None:
         self._hub = hub
-        self._api_key = api_key.encode()
+        self._api_key = (api_key.encode(),)
         self._origins = frozenset(allowed_origins)
         self._auth_timeout = auth_timeout
         self._heartbeat = heartbeat
         self._queue_size = queue_size
-        self._failures = auth_failures
-        self._proxies = proxies
+        self._guard = guard
         self._known_events = known_events
 
     def routes(self) -> list[web.RouteDef]:
@@ -129,15 +125,11 @@ class WsEndpoint:
         ws = web.WebSocketResponse(heartbeat=self._heartbeat, max_msg_size=READ_LIMIT_BYTES)
         if not ws.can_prepare(request).ok:
             raise errors.ApiError(errors.UPGRADE_REQUIRED)
-        ip = request_client_ip(request, self._proxies)
         origin = request.headers.get("Origin")
         if not self.origin_allowed(origin, request.host):
-            log.warning("websocket origin rejected", extra={"origin": origin, "ip": ip})
+            log.warning("websocket origin rejected", extra={"origin": origin, "ip": request.remote})
             raise errors.ApiError(errors.ORIGIN_NOT_ALLOWED)
-        if self._failures.enabled:
-            blocked = self._failures.peek(ip)
-            if not blocked.allowed:
-                raise errors.ApiError(errors.RATE_LIMITED, headers=blocked.headers())
+        ip = self._guard.admit(request)
         await ws.prepare(request)
         client = WsClient(ws, request, self._queue_size)
         self._hub.add(client)
@@ -177,9 +169,8 @@ class WsEndpoint:
             return await self._fail(client, errors.WS_FIRST_MESSAGE_NOT_AUTH)
         if not api_key:
             return await self._fail(client, errors.WS_API_KEY_REQUIRED)
-        if not hmac.compare_digest(api_key.encode(), self._api_key):
-            if self._failures.enabled:
-                self._failures.hit(ip)
+        if not self._guard.matches(api_key, self._api_key):
+            self._guard.failed(ip)
             return await self._fail(client, errors.WS_INVALID_API_KEY)
         # The reply is queued before the client joins the broadcast set, so it always arrives first.
         client.offer(dumps({"type": "auth", "success": True}))

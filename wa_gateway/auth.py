@@ -1,0 +1,59 @@
+"""API-key checks with per-IP failure limiting, shared by the REST middleware, /metrics and the WebSocket.
+
+Once an IP has used up RATE_LIMIT_AUTH_FAILURES in a window no key is even compared, so a guesser learns
+nothing more (wa-gateway-go-behaviour.md §19 item 1). Keys are compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from . import errors
+from .clientip import Network, request_client_ip
+from .ratelimit import FixedWindowLimiter
+
+
+def presented_api_key(request: web.Request) -> str | None:
+    """``Authorization: Bearer <key>`` wins even when empty; else a non-empty ``X-API-Key`` (Go §3.5)."""
+    authorization = request.headers.get("Authorization", "")
+    # HTTP strips trailing whitespace from field values (RFC 9110 §5.5), so "Bearer " arrives as "Bearer".
+    if authorization.startswith("Bearer ") or authorization == "Bearer":
+        return authorization[len("Bearer ") :]
+    api_key = request.headers.get("X-API-Key", "")
+    return api_key or None
+
+
+class AuthGuard:
+    def __init__(self, failures: FixedWindowLimiter, proxies: Sequence[Network]) -> None:
+        self._failures = failures
+        self._proxies = proxies
+
+    def admit(self, request: web.Request) -> str:
+        """The client's IP; raises 429 while that IP is blocked for too many failures."""
+        ip = request_client_ip(request, self._proxies)
+        if self._failures.enabled:
+            blocked = self._failures.peek(ip)
+            if not blocked.allowed:
+                raise errors.ApiError(errors.RATE_LIMITED, headers=blocked.headers())
+        return ip
+
+    def failed(self, ip: str) -> None:
+        if self._failures.enabled:
+            self._failures.hit(ip)
+
+    @staticmethod
+    def matches(key: str, accepted: Sequence[bytes]) -> bool:
+        presented = key.encode()
+        return any(hmac.compare_digest(presented, k) for k in accepted)
+
+    def verify(self, request: web.Request, accepted: Sequence[bytes]) -> None:
+        """Admit the request's key if it is one of ``accepted``; otherwise count a failure and raise 401."""
+        ip = self.admit(request)
+        key = presented_api_key(request)
+        if key and self.matches(key, accepted):
+            return
+        self.failed(ip)
+        raise errors.ApiError(errors.INVALID_API_KEY if key else errors.MISSING_API_KEY)
