@@ -140,8 +140,7 @@ def create_app(
         client_max_size=settings.max_body_bytes,
         middlewares=[
             request_id_middleware,
-            make_access_log_middleware(proxies),
-            metrics.middleware(),
+            make_access_log_middleware(proxies, observers=[metrics.observe]),
             error_envelope_middleware,
             make_cors_middleware(settings.cors_origins),
             make_auth_middleware(

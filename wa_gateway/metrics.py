@@ -7,18 +7,15 @@ Counters are kept in memory and start at zero with the process, as Prometheus ex
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
 
 from . import __version__, procstats
 from .auth import AuthGuard
 from .devices.model import STATUSES
-from .middlewares import route_template
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 SEND_ROUTES: Final = frozenset({("POST", "/messages"), ("POST", "/messages/media"), ("POST", "/polls")})
@@ -94,25 +91,9 @@ class Metrics:
     def count_event(self, event: str) -> None:
         self.events[event] += 1
 
-    def middleware(self) -> Middleware:
-        @web.middleware
-        async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-            started = time.perf_counter()
-            status = 500
-            try:
-                response = await handler(request)
-                status = response.status
-                return response
-            except web.HTTPException as exc:
-                status = exc.status
-                raise
-            finally:
-                self._observe(request, status, time.perf_counter() - started)
-
-        return metrics_middleware
-
-    def _observe(self, request: web.Request, status: int, seconds: float) -> None:
-        route = route_template(request) or "<unmatched>"
+    def observe(self, request: web.Request, route: str | None, status: int, seconds: float) -> None:
+        """Called by the access-log middleware for every finished request."""
+        route = route or "<unmatched>"
         self.http_requests[(request.method, route, str(status))] += 1
         if status == 429:
             self.rate_limited[route] += 1

@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -76,7 +76,14 @@ def route_template(request: web.Request) -> str | None:
     return resource.canonical if resource is not None else None
 
 
-def make_access_log_middleware(proxies: Sequence[Network]) -> Middleware:
+RequestObserver = Callable[[web.Request, str | None, int, float], None]
+"""``observe(request, route_template, status, seconds)``, called once per finished request."""
+
+
+def make_access_log_middleware(
+    proxies: Sequence[Network], observers: Sequence[RequestObserver] = ()
+) -> Middleware:
+    """One access line per request, and the same outcome handed to ``observers`` (metrics)."""
     access = logging.getLogger("wa_gateway.access")
 
     @web.middleware
@@ -92,6 +99,9 @@ def make_access_log_middleware(proxies: Sequence[Network]) -> Middleware:
             raise
         finally:
             route = route_template(request)
+            seconds = time.perf_counter() - started
+            for observe in observers:
+                observe(request, route, status, seconds)
             # Health probes (Docker, load balancers, uptime checks) hit /health every few seconds; a
             # healthy answer is logged at debug so it does not bury the requests that matter.
             level = logging.DEBUG if route in QUIET_ROUTES and status == 200 else logging.INFO
@@ -104,7 +114,7 @@ def make_access_log_middleware(proxies: Sequence[Network]) -> Middleware:
                         "method": request.method,
                         "route": route or "<unmatched>",
                         "status": status,
-                        "durationMs": round((time.perf_counter() - started) * 1000, 2),
+                        "durationMs": round(seconds * 1000, 2),
                         "ip": request_client_ip(request, proxies),
                         "requestId": request.get(REQUEST_ID_KEY, ""),
                     },
