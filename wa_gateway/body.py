@@ -42,18 +42,26 @@ class Body:
         return value
 
 
+def parse_json_object(raw: bytes, *, allow_empty: bool = False) -> dict[str, Any]:
+    """A JSON object body; ``null`` counts as no fields (as Go's decoder had it), and so does an empty body
+    when ``allow_empty``. Anything else is ``400 INVALID_REQUEST``."""
+    if allow_empty and not raw.strip():
+        return {}
+    try:
+        parsed = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise errors.ApiError(errors.INVALID_REQUEST) from None
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise errors.ApiError(errors.INVALID_REQUEST)
+    return parsed
+
+
 async def read_body(request: web.Request) -> Body:
     raw = await request.read()
     # ``curl -d '{...}'`` labels JSON as a form; a body that starts like a JSON object is read as one.
     if request.content_type in _FORM_TYPES and not raw.lstrip().startswith(b"{"):
         form = await request.post()
         return Body({k: v for k, v in form.items() if isinstance(v, str)})
-    try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise errors.ApiError(errors.INVALID_REQUEST) from None
-    if parsed is None:
-        return Body({})
-    if not isinstance(parsed, dict):
-        raise errors.ApiError(errors.INVALID_REQUEST)
-    return Body(parsed)
+    return Body(parse_json_object(raw))

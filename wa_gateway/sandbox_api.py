@@ -8,30 +8,18 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import orjson
 from aiohttp import web
 
 from . import errors
+from .body import parse_json_object
 from .devices.api import token_from_path
+from .devices.engine_calls import call_engine
 from .devices.manager import DeviceManager
 from .engine import contract as c
 from .envelope import ok
 from .phone import TOKEN_RE
 
 CONTROL_TIMEOUT_S: Final = 30.0
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    try:
-        parsed = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise errors.ApiError(errors.INVALID_REQUEST) from None
-    if not isinstance(parsed, dict):
-        raise errors.ApiError(errors.INVALID_REQUEST)
-    return parsed
 
 
 class SandboxApi:
@@ -52,27 +40,21 @@ class SandboxApi:
         ]
 
     async def _control(self, op: str, args: dict[str, Any]) -> Any:
-        try:
-            return await self._manager.engine.request(c.CMD_SANDBOX, {**args, "op": op}, CONTROL_TIMEOUT_S)
-        except c.EngineError as exc:
-            spec = {
-                c.E_DEVICE_NOT_FOUND: errors.DEVICE_NOT_FOUND,
-                c.E_DEVICE_NOT_CONNECTED: errors.DEVICE_NOT_CONNECTED,
-                c.E_ALREADY_CONNECTED: errors.DEVICE_ALREADY_CONNECTED,
-                "ENGINE_UNAVAILABLE": errors.ENGINE_UNAVAILABLE,
-                "ENGINE_TIMEOUT": errors.ENGINE_TIMEOUT,
-            }.get(exc.code)
-            if spec is not None:
-                raise errors.ApiError(spec) from None
-            if exc.code == c.E_INVALID_ARGUMENT:
-                # The sandbox's own validation text names the field; it is safe and useful to show.
-                raise errors.ApiError(errors.INVALID_REQUEST, exc.message) from None
-            raise errors.ApiError(errors.INTERNAL_ERROR) from None
+        return await call_engine(
+            self._manager.engine,
+            c.CMD_SANDBOX,
+            {**args, "op": op},
+            within=CONTROL_TIMEOUT_S,
+            failure=errors.INTERNAL_ERROR,
+            unavailable=errors.ENGINE_UNAVAILABLE,
+            # Here the sandbox answers for a device it has never heard of.
+            not_found=errors.DEVICE_NOT_FOUND,
+        )
 
     async def _device_op(self, request: web.Request, op: str, with_body: bool = True) -> Any:
         token = token_from_path(request)
         self._manager.require(token)
-        args = await _json_object(request) if with_body else {}
+        args = parse_json_object(await request.read(), allow_empty=True) if with_body else {}
         return await self._control(op, {**args, "token": token})
 
     async def link(self, request: web.Request) -> web.Response:
@@ -104,6 +86,6 @@ class SandboxApi:
         phone = request.match_info["phone"]
         if not TOKEN_RE.fullmatch(phone):
             raise errors.ApiError(errors.INVALID_PHONE)
-        args = await _json_object(request)
+        args = parse_json_object(await request.read(), allow_empty=True)
         data = await self._control("set_number", {"registered": args.get("registered", True), "phone": phone})
         return ok(request, data, "Number updated")

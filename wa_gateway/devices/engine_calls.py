@@ -24,6 +24,7 @@ async def call_engine(
     unavailable: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
     tolerate: tuple[str, ...] = (),
     invalid: errors.ErrorSpec | None = None,
+    not_found: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
 ) -> Any:
     """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT."""
     try:
@@ -35,8 +36,11 @@ async def call_engine(
             raise errors.ApiError(unavailable) from None
         if exc.code == E_ENGINE_TIMEOUT:
             raise errors.ApiError(errors.ENGINE_TIMEOUT) from None
-        if exc.code in (c.E_DEVICE_NOT_CONNECTED, c.E_DEVICE_NOT_FOUND):
+        if exc.code == c.E_DEVICE_NOT_CONNECTED:
             raise errors.ApiError(errors.DEVICE_NOT_CONNECTED) from None
+        if exc.code == c.E_DEVICE_NOT_FOUND:
+            # The gateway knows the device, so usually the engine just has no client for it right now.
+            raise errors.ApiError(not_found) from None
         if exc.code == c.E_ALREADY_CONNECTED:
             raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED) from None
         if exc.code == c.E_MESSAGE_NOT_FOUND:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import orjson
 from aiohttp import web
 
 from .. import errors
-from ..body import Body, read_body
+from ..body import Body, parse_json_object, read_body
 from ..devices.engine_calls import call_engine
 from ..devices.manager import DeviceManager
 from ..engine import contract as c
@@ -25,15 +24,7 @@ async def query_or_body(request: web.Request) -> Body:
     """``DELETE`` takes its fields from the query string or a JSON body; the query wins."""
     fields: dict[str, Any] = {}
     if request.body_exists:
-        raw = await request.read()
-        if raw.strip():
-            try:
-                parsed = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise errors.ApiError(errors.INVALID_REQUEST) from None
-            if not isinstance(parsed, dict):
-                raise errors.ApiError(errors.INVALID_REQUEST)
-            fields.update(parsed)
+        fields.update(parse_json_object(await request.read(), allow_empty=True))
     fields.update(request.query)
     return Body(fields)
 
