@@ -205,11 +205,7 @@ def create_app(
     manager.on_removed(incoming_media.forget_device)
     hub.set_replay(manager.replay)
 
-    app[keys.SETTINGS_KEY] = settings
-    app[keys.CLOCK_KEY] = clock
     app[keys.HUB_KEY] = hub
-    app[keys.AUTH_FAILURES_KEY] = auth_failures
-    app[keys.DEVICES_KEY] = manager
     app[keys.ENGINE_KEY] = supervisor
 
     @contextlib.asynccontextmanager

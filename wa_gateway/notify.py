@@ -43,12 +43,10 @@ class Notifier:
         self,
         hub: WsHub,
         outbox: Outbox | None = None,
-        wake_dispatcher: Callable[[], None] | None = None,
         on_webhook: Callable[[str], None] | None = None,
     ) -> None:
         self._hub = hub
         self._outbox = outbox
-        self._wake = wake_dispatcher
         self._on_webhook = on_webhook
 
     def device_event(self, event: str, token: str, data: Any = None, message: str | None = None) -> None:
@@ -58,9 +56,8 @@ class Notifier:
     async def webhook(self, event: str, token: str, data: Any) -> str:
         """Commit a webhook event, then show it to WebSocket subscribers; returns its id."""
         if self._outbox is not None:
+            # The outbox wakes the dispatcher itself (its listeners).
             event_id = await self._outbox.enqueue(event, token, data)
-            if self._wake is not None:
-                self._wake()
         else:
             event_id = f"evt_{uuid.uuid4().hex}"
         frame = encode_event(event, token, data, id=event_id, timestamp=utc_timestamp())
