@@ -44,11 +44,7 @@ def header_bytes() -> bytes:
 
 
 def rows_bytes(rows: Iterable[ContactRow]) -> bytes:
-    cell = csv_cell
-    return "".join(
-        f"{cell(row.phone)},{cell(row.name)},{cell(row.source)},{cell(row.first_seen)},{cell(row.last_seen)}\n"
-        for row in rows
-    ).encode()
+    return csv_rows((r.phone, r.name, r.source, r.first_seen, r.last_seen) for r in rows)
 
 
 def csv_rows(rows: Iterable[tuple[str, str, str, str, str]]) -> bytes:
