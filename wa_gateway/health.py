@@ -14,7 +14,6 @@ from .clock import Clock
 from .envelope import ok
 
 DeviceList = Callable[[], list[dict[str, Any]]]
-InfoFn = Callable[[], dict[str, Any]]
 
 DEVICE_STATUSES = ("disconnected", "connecting", "pairing", "connected", "logged_out", "banned")
 
@@ -27,8 +26,7 @@ class HealthApi:
         clock: Clock,
         devices: DeviceList,
         ws_clients: Callable[[], int],
-        engine_info: InfoFn | None = None,
-        extra: dict[str, InfoFn] | None = None,
+        engine_info: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -36,7 +34,6 @@ class HealthApi:
         self._devices = devices
         self._ws_clients = ws_clients
         self._engine_info = engine_info
-        self._extra = extra or {}
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/health", self.health), web.get("/health/detailed", self.detailed)]
@@ -63,6 +60,4 @@ class HealthApi:
         }
         if self._engine_info is not None:
             data["worker"] = self._engine_info()
-        for name, fn in self._extra.items():
-            data[name] = fn()
         return ok(request, data, "ok")
