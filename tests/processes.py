@@ -24,7 +24,11 @@ def gateway_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def start_gateway(
-    env: Mapping[str, str], cwd: Path, args: tuple[str, ...] = (), log_path: Path | None = None
+    env: Mapping[str, str],
+    cwd: Path,
+    args: tuple[str, ...] = (),
+    log_path: Path | None = None,
+    umask: int = -1,
 ) -> subprocess.Popen[bytes]:
     log = open(log_path or cwd / "gateway.log", "ab")
     try:
@@ -35,6 +39,7 @@ def start_gateway(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            umask=umask,
         )
     finally:
         log.close()
