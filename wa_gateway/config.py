@@ -211,6 +211,8 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("WS_HEARTBEAT_SECONDS", "30", _int(5, 300), "WebSocket ping interval"),
     Variable("WS_QUEUE_SIZE", "256", _int(8, 100000), "Events queued per WS client before it is dropped"),
     Variable("SHUTDOWN_TIMEOUT_SECONDS", "10", _int(1, 300), "Grace period for in-flight requests"),
+    Variable("HTTP_HEADER_TIMEOUT_SECONDS", "10", _int(1, 3600), "Time for a new connection's first request"),
+    Variable("HTTP_IDLE_TIMEOUT_SECONDS", "75", _int(1, 86400), "Idle keep-alive connection lifetime"),
     Variable(
         "MESSAGE_CACHE_SIZE",
         "5000",
@@ -272,6 +274,8 @@ class Settings:
     ws_heartbeat_seconds: int
     ws_queue_size: int
     shutdown_timeout_seconds: int
+    http_header_timeout_seconds: int
+    http_idle_timeout_seconds: int
     message_cache_size: int
     dashboard_enabled: bool
     metrics_token: str
