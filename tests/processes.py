@@ -24,7 +24,12 @@ def gateway_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def start_gateway(
-    env: Mapping[str, str], cwd: Path, args: tuple[str, ...] = (), log_path: Path | None = None
+    env: Mapping[str, str],
+    cwd: Path,
+    args: tuple[str, ...] = (),
+    log_path: Path | None = None,
+    umask: int = -1,
+    open_files: int | None = None,
 ) -> subprocess.Popen[bytes]:
     log = open(log_path or cwd / "gateway.log", "ab")
     try:
@@ -35,9 +40,18 @@ def start_gateway(
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            umask=umask,
+            preexec_fn=None if open_files is None else lambda: _limit_open_files(open_files),
         )
     finally:
         log.close()
+
+
+def _limit_open_files(limit: int) -> None:
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
 
 
 async def wait_healthy(port: int, proc: subprocess.Popen[bytes], deadline_s: float = 20.0) -> None:

@@ -77,5 +77,7 @@ async def test_metrics_auth_and_token(aiohttp_client: AiohttpClient, make_settin
     assert await scrape(client, Authorization="Bearer scrape-token-123")
     # The metrics token opens /metrics only, not the API.
     assert (await client.get("/devices", headers={"Authorization": "Bearer scrape-token-123"})).status == 401
+    # The missing key above was not a guess; these two wrong keys make three failures with the one above.
+    assert (await client.get("/metrics", headers={"X-API-Key": "guess"})).status == 401
     assert (await client.get("/metrics", headers={"X-API-Key": "guess"})).status == 401
     assert (await client.get("/metrics", headers={"X-API-Key": "guess"})).status == 429

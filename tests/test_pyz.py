@@ -603,6 +603,8 @@ def test_systemd_unit_is_hardened_and_stops_the_worker_through_the_gateway() -> 
     writable = unit["ReadWritePaths"][0].split()
     assert shiv_root in writable and unit["WorkingDirectory"][0] in writable
     assert unit["ExecStart"][0].split() == ["/usr/bin/python3.11", "/opt/wa-gateway/wa-gateway.pyz"]
+    # A few hundred clients exceed the usual soft limit of 1024 descriptors.
+    assert int(unit["LimitNOFILE"][0]) >= 65536
 
 
 def test_systemd_unit_verifies(tmp_path: Path) -> None:

@@ -304,3 +304,41 @@ async def test_same_origin_pages_pass_any_allow_list(
     await ws.close()
     with pytest.raises(aiohttp.WSServerHandshakeError):
         await client.ws_connect("/ws", headers={"Origin": f"http://{client.server.host}:1"})
+
+
+async def test_read_limit_is_4096_bytes_as_in_the_go_gateway(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    _, client = await _client(aiohttp_client, make_settings())
+    # A first message of exactly 4096 bytes is read, and is too large for auth.
+    ws = await client.ws_connect("/ws")
+    await ws.send_str("x" * 4096)
+    assert await ws.receive_json(timeout=5) == {
+        "type": "auth",
+        "success": False,
+        "message": "Message too large",
+    }
+    assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
+    # After auth a 4096-byte message is read and thrown away; the connection stays open.
+    ws = await _authed(client)
+    await ws.send_str(" " * 4096)
+    await ws.send_json({"type": "ping"})
+    assert await ws.receive_json(timeout=5) == {"type": "pong"}
+    # One byte more is over the limit: closed with 1009.
+    await ws.send_str(" " * 4097)
+    assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
+    assert ws.close_code == 1009
+
+
+async def test_a_host_header_does_not_make_an_origin_same_origin(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    _, client = await _client(aiohttp_client, make_settings(WS_ALLOWED_ORIGINS="https://app.example.com"))
+    port = client.server.port
+    for host in (f"evil.example:{port}", f"127.0.0.1.nip.io:{port}"):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await client.ws_connect("/ws", headers={"Origin": f"http://{host}", "Host": host})
+        assert info.value.status == 403
+    # The gateway's own loopback address by name is still the dashboard's origin.
+    ws = await _authed(client, headers={"Origin": f"http://localhost:{port}"})
+    await ws.close()

@@ -46,14 +46,23 @@ class AuthGuard:
 
     @staticmethod
     def matches(key: str, accepted: Sequence[bytes]) -> bool:
-        presented = key.encode()
+        try:
+            # aiohttp decodes header bytes that are not UTF-8 as lone surrogates (surrogateescape); they
+            # turn back into those bytes here, and so can never equal a key: a wrong key, not a crash.
+            presented = key.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return False
         return any(hmac.compare_digest(presented, k) for k in accepted)
 
     def verify(self, request: web.Request, accepted: Sequence[bytes]) -> None:
-        """Admit the request's key if it is one of ``accepted``; otherwise count a failure and raise 401."""
+        """Admit the request's key if it is one of ``accepted``; otherwise raise 401, counting a failure
+        only for a wrong key: a request with no key (a browser's automatic ``/favicon.ico``, a probe) is
+        not a guess, and counting it would lock the real key out of that IP."""
         ip = self.admit(request)
         key = presented_api_key(request)
-        if key and self.matches(key, accepted):
+        if not key:
+            raise errors.ApiError(errors.MISSING_API_KEY)
+        if self.matches(key, accepted):
             return
         self.failed(ip)
-        raise errors.ApiError(errors.INVALID_API_KEY if key else errors.MISSING_API_KEY)
+        raise errors.ApiError(errors.INVALID_API_KEY)

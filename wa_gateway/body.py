@@ -6,14 +6,18 @@ did (wa-gateway-go-behaviour.md §4); every parse error is ``400 INVALID_REQUEST
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 import orjson
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from . import errors
 
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_URLENCODED: Final = "application/x-www-form-urlencoded"
+_MULTIPART: Final = "multipart/form-data"
 
 
 class Body:
@@ -59,9 +63,27 @@ def parse_json_object(raw: bytes, *, allow_empty: bool = False) -> dict[str, Any
 
 
 async def read_body(request: web.Request) -> Body:
-    raw = await request.read()
-    # ``curl -d '{...}'`` labels JSON as a form; a body that starts like a JSON object is read as one.
-    if request.content_type in _FORM_TYPES and not raw.lstrip().startswith(b"{"):
-        form = await request.post()
-        return Body({k: v for k, v in form.items() if isinstance(v, str)})
+    """The body of any POST: JSON, a urlencoded form or multipart form fields (file parts are ignored),
+    as the Go gateway's body parser accepted all three. A body that cannot be read (broken multipart
+    framing, a bad ``Content-Encoding``) is ``400 INVALID_REQUEST``."""
+    try:
+        if request.content_type == _MULTIPART:
+            # A multipart body can be read only once, as a stream: never ``read()`` it first.
+            return _form_body(await request.post())
+        raw = await request.read()
+        # ``curl -d '{...}'`` labels JSON as a form; a body that starts like a JSON object is read as one.
+        if request.content_type == _URLENCODED and not raw.lstrip().startswith(b"{"):
+            return _form_body(await request.post())
+    except RequestPayloadError:
+        # The stream is unusable (a bad Content-Encoding): answer, then close this connection instead of
+        # letting aiohttp try to drain the rest of the body and log the same failure as a traceback.
+        request.content.feed_eof()
+        request.protocol.close()
+        raise errors.ApiError(errors.INVALID_REQUEST) from None
+    except (ValueError, HttpProcessingError):
+        raise errors.ApiError(errors.INVALID_REQUEST) from None
     return Body(parse_json_object(raw))
+
+
+def _form_body(form: Mapping[str, object]) -> Body:
+    return Body({k: v for k, v in form.items() if isinstance(v, str)})

@@ -8,19 +8,25 @@ import os
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__, pyz_runtime
 from .config import ConfigError, Settings, load_settings, read_environment
+from .datadir import check_data_dir, prepare_data_dir
 from .engine.launcher import ARCHIVE_PATH
 from .envfile import env_file_text, new_api_key
 
 HEALTHCHECK_TIMEOUT_S = 5.0
 
 
-def _settings_or_exit() -> Settings:
+def _settings_or_exit(data_dir: Callable[[Path], None] | None = None) -> Settings:
+    """The settings, or one ``config error:`` line and exit 1; ``data_dir`` checks or prepares DATA_DIR."""
     try:
-        return load_settings(read_environment(os.environ))
+        settings = load_settings(read_environment(os.environ))
+        if data_dir is not None:
+            data_dir(settings.data_dir)
+        return settings
     except ConfigError as exc:
         # One line, the Go gateway's prefix, exit 1 (wa-gateway-go-behaviour.md §2.3).
         print(f"config error: {exc}", file=sys.stderr)
@@ -43,7 +49,7 @@ def _run() -> int:
     if problem is not None:
         print(f"wa-gateway: {problem}", file=sys.stderr)
         return 1
-    settings = _settings_or_exit()
+    settings = _settings_or_exit(prepare_data_dir)
     # Imported here, not at the top: on the wrong interpreter the check above must speak first.
     from .logs import configure_logging
 
@@ -81,7 +87,7 @@ def _healthcheck() -> int:
 
 
 def _check_config() -> int:
-    settings = _settings_or_exit()
+    settings = _settings_or_exit(check_data_dir)
     for name, value in settings.describe().items():
         print(f"{name}={value}")
     print("config ok", file=sys.stderr)

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-MASK: Final = "********"
+from .redact import MASK, mask_url
+
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _TRUE: Final = frozenset({"1", "t", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "f", "false", "no", "off"})
@@ -123,6 +124,19 @@ def _webhook_url(name: str, raw: str) -> str:
     return raw
 
 
+def _webhook_secret(name: str, raw: str) -> str:
+    if raw:
+        # Imported here: the webhooks package pulls in aiohttp, which the CLI must not load before it
+        # has checked that this interpreter can run the .pyz at all.
+        from .webhooks.signing import standard_webhooks_key
+
+        try:
+            standard_webhooks_key(raw)  # a whsec_ secret must carry base64, or no webhook can be signed
+        except ValueError as exc:
+            raise ConfigError(f"{name} {str(exc).removeprefix('webhook secret ')}") from None
+    return raw
+
+
 def _proxies(name: str, raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     nets = []
     for entry in (e.strip() for e in raw.split(",")):
@@ -150,6 +164,7 @@ class Variable:
     parse: Callable[[str, str], Any]
     help: str
     secret: bool = False
+    shown: Callable[[str], str] | None = None  # how check-config prints a value that is not a secret
 
 
 VARIABLES: Final[tuple[Variable, ...]] = (
@@ -168,8 +183,16 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("TYPING_DELAY_MS", "1000", _int(0, 60000), "Typing simulation before each message (ms)"),
     Variable("AUTO_READ_RECEIPT", "false", _bool, "Mark incoming messages read"),
     Variable("SEND_PRESENCE_ON_CONNECT", "false", _bool, "Appear online after connect (mutes phone alerts)"),
-    Variable("WEBHOOK_URL", "", _webhook_url, "Where webhook events are POSTed; empty turns webhooks off"),
-    Variable("WEBHOOK_SECRET", "", _text, "HMAC-SHA256 signing secret (whsec_<base64> or any text)", True),
+    Variable(
+        "WEBHOOK_URL",
+        "",
+        _webhook_url,
+        "Where webhook events are POSTed; empty turns webhooks off",
+        shown=mask_url,
+    ),
+    Variable(
+        "WEBHOOK_SECRET", "", _webhook_secret, "HMAC-SHA256 signing secret (whsec_<base64> or any text)", True
+    ),
     Variable("WEBHOOK_TIMEOUT_MS", "5000", _int(100, 120000), "Timeout of one webhook request (ms)"),
     Variable("WEBHOOK_MAX_ATTEMPTS", "150", _int(1, 10000), "Attempts before an event is dead-lettered"),
     Variable(
@@ -188,6 +211,8 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("WS_HEARTBEAT_SECONDS", "30", _int(5, 300), "WebSocket ping interval"),
     Variable("WS_QUEUE_SIZE", "256", _int(8, 100000), "Events queued per WS client before it is dropped"),
     Variable("SHUTDOWN_TIMEOUT_SECONDS", "10", _int(1, 300), "Grace period for in-flight requests"),
+    Variable("HTTP_HEADER_TIMEOUT_SECONDS", "10", _int(1, 3600), "Time for a new connection's first request"),
+    Variable("HTTP_IDLE_TIMEOUT_SECONDS", "75", _int(1, 86400), "Idle keep-alive connection lifetime"),
     Variable(
         "MESSAGE_CACHE_SIZE",
         "5000",
@@ -249,6 +274,8 @@ class Settings:
     ws_heartbeat_seconds: int
     ws_queue_size: int
     shutdown_timeout_seconds: int
+    http_header_timeout_seconds: int
+    http_idle_timeout_seconds: int
     message_cache_size: int
     dashboard_enabled: bool
     metrics_token: str
@@ -273,6 +300,8 @@ class Settings:
             value = getattr(self, var.name.lower())
             if var.secret and value:
                 out[var.name] = MASK
+            elif var.shown is not None and value:
+                out[var.name] = var.shown(value)
             elif isinstance(value, tuple):
                 out[var.name] = ",".join(str(v) for v in value)
             elif isinstance(value, bool):

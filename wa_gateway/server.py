@@ -11,6 +11,7 @@ from aiohttp import web
 
 from . import __version__
 from .config import Settings
+from .connections import ExhaustionLogger, HeaderTimeoutGuard
 
 log = logging.getLogger("wa_gateway")
 
@@ -19,11 +20,19 @@ async def serve(app: web.Application, settings: Settings) -> int:
     # aiohttp's order on cleanup: stop listening, close idle keep-alives, on_shutdown (WebSockets get a
     # going-away close), wait up to shutdown_timeout for in-flight handlers, then cleanup_ctx in reverse.
     runner = web.AppRunner(
-        app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_timeout_seconds
+        app,
+        handle_signals=False,
+        access_log=None,
+        shutdown_timeout=settings.shutdown_timeout_seconds,
+        keepalive_timeout=settings.http_idle_timeout_seconds,
     )
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(ExhaustionLogger())
+    assert runner.server is not None
+    guard = HeaderTimeoutGuard(runner.server, settings.http_header_timeout_seconds)
+    guard.start()
 
     def second_signal(signum: int) -> None:
         log.warning("second signal; exiting now", extra={"signal": signal.Signals(signum).name})
@@ -57,6 +66,7 @@ async def serve(app: web.Application, settings: Settings) -> int:
         )
         await stop.wait()
     finally:
+        await guard.stop()
         await runner.cleanup()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

@@ -27,10 +27,11 @@ class StaticFiles:
         body = self._bodies.get(name)
         if body is None:
             raise web.HTTPNotFound()
+        content_type = self._types[name]
         return web.Response(
             body=body,
-            content_type=self._types[name],
-            charset="utf-8",
+            content_type=content_type,
+            charset="utf-8" if content_type.startswith("text/") else None,
             headers={
                 "Content-Security-Policy": self._csp,
                 "X-Content-Type-Options": "nosniff",

@@ -16,13 +16,15 @@ ASSETS: Final = {
     "index.html": "text/html",
     "app.js": "text/javascript",
     "app.css": "text/css",
+    "favicon.ico": "image/x-icon",
 }
 # No external requests: the gateway often runs on a private network, and the page must not leak the key.
 CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self' ws: wss:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 )
-PUBLIC_ROUTES: Final = frozenset({"/", "/dashboard", "/dashboard/{asset}"})
+# Browsers fetch /favicon.ico on their own, without the key; it must never answer 401.
+PUBLIC_ROUTES: Final = frozenset({"/", "/dashboard", "/dashboard/{asset}", "/favicon.ico"})
 
 
 class DashboardApi:
@@ -34,6 +36,7 @@ class DashboardApi:
             web.get("/", self.root),
             web.get("/dashboard", self.page),
             web.get("/dashboard/{asset}", self.asset),
+            web.get("/favicon.ico", self.favicon),
         ]
 
     async def load(self) -> None:
@@ -45,6 +48,9 @@ class DashboardApi:
 
     async def page(self, request: web.Request) -> web.Response:
         return self._files.response("index.html")
+
+    async def favicon(self, request: web.Request) -> web.Response:
+        return self._files.response("favicon.ico")
 
     async def asset(self, request: web.Request) -> web.Response:
         return self._files.response(request.match_info["asset"])

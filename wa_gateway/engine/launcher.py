@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from wa_gateway import __version__
+from wa_gateway.config import VARIABLES
 
 WORKER_MODULE: Final = "wa_gateway.engine.worker"
 WORKER_SUBCOMMAND: Final = "engine-worker"
@@ -20,6 +21,7 @@ WORKER_SUBCOMMAND: Final = "engine-worker"
 # where the extracted site-packages live.
 _SHIV_PREFIX: Final = "SHIV_"
 _SHIV_KEPT: Final = frozenset({"SHIV_ROOT"})
+GATEWAY_VARIABLES: Final = frozenset(var.name for var in VARIABLES)
 
 
 def archive_path_of(argv0: str) -> str | None:
@@ -62,8 +64,19 @@ def _source_root() -> Path:
 
 
 def worker_env(base: Mapping[str, str], archive: str | None = ARCHIVE_PATH) -> dict[str, str]:
-    """The worker's environment: ``base`` minus shiv overrides; from source, our package made importable."""
-    env = {k: v for k, v in base.items() if not k.startswith(_SHIV_PREFIX) or k in _SHIV_KEPT}
+    """The worker's environment: ``base`` minus shiv overrides and minus every gateway setting; from
+    source, our package made importable.
+
+    The worker gets its settings from the gateway in one JSON variable, so none of the gateway's own
+    variables are needed there, and the secrets among them (API_KEY, WEBHOOK_SECRET, METRICS_TOKEN,
+    a WEBHOOK_URL with a token) would only be one more place to leak from (/proc/<pid>/environ, crash
+    reports, child processes).
+    """
+    env = {
+        k: v
+        for k, v in base.items()
+        if (not k.startswith(_SHIV_PREFIX) or k in _SHIV_KEPT) and k not in GATEWAY_VARIABLES
+    }
     if archive is None:
         root = _source_root()
         # ``python -m`` only searches the working directory and site-packages; a gateway started as

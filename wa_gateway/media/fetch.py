@@ -30,12 +30,39 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IpAddress], bool]
 
 
+# IPv6 ranges that carry an IPv4 address inside, and where: a NAT64 gateway or a dual stack turns
+# them into a connection to that IPv4 address, so it is the one that must be public.
+_NAT64_WELL_KNOWN: Final = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 §2.1
+_NAT64_LOCAL_USE: Final = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215
+_IPV4_COMPATIBLE: Final = ipaddress.ip_network("::/96")  # RFC 4291 §2.5.5.1
+_IPV4_TRANSLATED: Final = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 §2.1
+# RFC 6052 §2.2: where the 32 IPv4 bits sit for each prefix length a local-use NAT64 may be given
+# (bits 64-71, the "u" octet, are never used); a local-use address is allowed only if every reading is.
+_RFC6052_LAYOUTS: Final = {48: (6, 7, 9, 10), 56: (7, 9, 10, 11), 64: (9, 10, 11, 12), 96: (12, 13, 14, 15)}
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    packed = address.packed
+    if address in _NAT64_LOCAL_USE:
+        return [ipaddress.IPv4Address(bytes(packed[i] for i in at)) for at in _RFC6052_LAYOUTS.values()]
+    if address in _NAT64_WELL_KNOWN or address in _IPV4_TRANSLATED:
+        return [ipaddress.IPv4Address(packed[12:])]
+    # :: and ::1 are in ::/96 too, but are IPv6 addresses in their own right (refused as such below).
+    if address in _IPV4_COMPATIBLE and int(address) > 1:
+        return [ipaddress.IPv4Address(packed[12:])]
+    embedded = address.ipv4_mapped or address.sixtofour
+    return [embedded] if embedded is not None else []
+
+
 def public_only(address: IpAddress) -> bool:
-    """Global unicast only: no loopback, private, link-local, CGNAT, multicast, reserved or unspecified."""
+    """Global unicast only: no loopback, private, link-local, CGNAT, multicast, reserved or unspecified,
+    also when an IPv4 address hides inside an IPv6 one (NAT64, IPv4-compatible/mapped/translated, 6to4)."""
     if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped or address.sixtofour
-        if mapped is not None:
-            return public_only(mapped)
+        embedded = _embedded_ipv4(address)
+        if embedded:
+            return all(public_only(v4) for v4 in embedded)
+        if address.is_site_local:  # fec0::/10, deprecated by RFC 3879 but never global
+            return False
     return address.is_global and not address.is_multicast
 
 
@@ -81,6 +108,16 @@ class _VettingResolver(AbstractResolver):
         await self._system.close()
 
 
+def parse_url(raw: str, base: URL | None = None) -> URL:
+    """``raw`` (relative to ``base``) as a URL whose host and port are valid; ValueError otherwise.
+
+    yarl parses lazily: an unclosed ``[``, a port past 65535 or a bad IDNA label (``xn--``) only raise
+    when the host or port is read, which must not happen first inside the HTTP client."""
+    url = URL(raw) if base is None else base.join(URL(raw))
+    _ = (url.host, url.raw_host, url.port, url.host_port_subcomponent)
+    return url
+
+
 def check_url(url: URL, policy: AddressPolicy) -> None:
     if url.scheme not in ("http", "https") or not url.host:
         raise UrlInvalid()
@@ -100,7 +137,7 @@ class UrlFetcher:
     async def fetch(self, raw_url: str, directory: Path, cap: int) -> MediaFile:
         """The body of ``raw_url`` in a new spooled file; raises ``MediaTooLarge`` past ``cap`` bytes."""
         try:
-            url = URL(raw_url)
+            url = parse_url(raw_url)
         except ValueError:
             raise UrlInvalid() from None
         resolver = _VettingResolver(self._policy)
@@ -126,7 +163,12 @@ class UrlFetcher:
             check_url(url, self._policy)
             async with session.get(url, allow_redirects=False) as response:
                 if response.status in _REDIRECTS and "Location" in response.headers:
-                    url = response.url.join(URL(response.headers["Location"]))
+                    try:
+                        url = parse_url(response.headers["Location"], response.url)
+                    except ValueError:
+                        raise UrlFetchFailed("invalid redirect location") from None
+                    if url.scheme not in ("http", "https") or not url.host:
+                        raise UrlFetchFailed("invalid redirect location")
                     continue
                 if response.status != 200:
                     raise UrlFetchFailed(f"HTTP {response.status}")

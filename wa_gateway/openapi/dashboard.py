@@ -27,6 +27,15 @@ PATHS: Final[PathSpec] = {
         )
     },
     "/dashboard/{asset}": {"get": asset_operation("The dashboard's script and style sheet", tag="Dashboard")},
+    "/favicon.ico": {
+        "get": operation(
+            "The dashboard's icon (browsers fetch it without the API key)",
+            tag="Dashboard",
+            public=True,
+            errors=(),
+            ok_content={"image/x-icon": {"schema": {"type": "string", "format": "binary"}}},
+        )
+    },
 }
 
 SCHEMAS: Final[dict[str, Schema]] = {}

@@ -16,6 +16,7 @@ import aiohttp
 
 from .. import __version__
 from ..clock import Clock, SystemClock
+from ..redact import mask_url
 from .outbox import WebhookOutbox
 from .records import OutboxMessage
 from .retry_policy import RETRY_BASE_S, RETRY_CAP_S, Verdict, backoff_delay, classify, parse_retry_after
@@ -286,8 +287,12 @@ class WebhookDispatcher:
         return backoff_delay(failures, self._rng, self._retry_base_s, self._retry_cap_s)
 
     def _describe(self, exc: aiohttp.ClientError) -> str:
-        # The URL may carry credentials in its query string; it never goes to the log or the API.
-        return f"{type(exc).__name__}: {exc}".replace(self._url, "<WEBHOOK_URL>")
+        return self._describe_error(self._url, exc)
+
+    @staticmethod
+    def _describe_error(url: str, exc: aiohttp.ClientError) -> str:
+        # The URL may carry credentials in its query string: shown masked, as check-config shows it.
+        return f"{type(exc).__name__}: {exc}".replace(url, mask_url(url))
 
 
 def _proxy_for(url: str) -> str | None:

@@ -7,6 +7,7 @@ keys count against the per-IP auth-failure limit, and ``subscribe`` narrows or w
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from collections.abc import Sequence
@@ -85,6 +86,43 @@ def parse_subscription(message: dict[str, Any], known_events: frozenset[str]) ->
     )
 
 
+def is_own_origin(origin: str, local_ip: str, local_port: int) -> bool:
+    """A page the gateway served itself (the dashboard), reached by the address it listens on.
+
+    The Host header cannot decide this: a DNS-rebinding page at ``http://evil.example:P`` sends
+    ``Host: evil.example:P`` and would match itself. Only an IP literal equal to the connection's local
+    address, or ``localhost`` on a loopback connection, names this gateway whatever DNS says (browsers
+    never let a site resolve ``localhost``, RFC 6761 §6.3). Other names go in WS_ALLOWED_ORIGINS.
+    """
+    try:
+        parts = urlsplit(origin)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return False
+    host = (parts.hostname or "").lower()
+    if port != local_port or parts.scheme not in ("http", "https"):
+        return False
+    try:
+        own = ipaddress.ip_address(local_ip.split("%", 1)[0])
+    except ValueError:
+        return False
+    own = own.ipv4_mapped or own if isinstance(own, ipaddress.IPv6Address) else own
+    if host == "localhost":
+        return own.is_loopback
+    try:
+        return ipaddress.ip_address(host) == own
+    except ValueError:
+        return False
+
+
+def _local_address(request: web.Request) -> tuple[str, int] | None:
+    transport = request.transport
+    sockname = transport.get_extra_info("sockname") if transport is not None else None
+    if not isinstance(sockname, tuple) or len(sockname) < 2:
+        return None
+    return str(sockname[0]), int(sockname[1])
+
+
 class WsEndpoint:
     def __init__(
         self,
@@ -110,23 +148,23 @@ class WsEndpoint:
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/ws", self.handle, allow_head=False)]
 
-    def origin_allowed(self, origin: str | None, host: str) -> bool:
+    def origin_allowed(self, origin: str | None, local: tuple[str, int] | None) -> bool:
         if "*" in self._origins:
             return True
         if not origin:
             return False
         if origin.lower().rstrip("/") in self._origins:
             return True
-        # A page served by this gateway (the dashboard) is same-origin: it is not a cross-site hijack,
-        # which is all the allow-list guards against, so it needs no entry in WS_ALLOWED_ORIGINS.
-        return urlsplit(origin).netloc.lower() == host.lower()
+        return local is not None and is_own_origin(origin, *local)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=self._heartbeat, max_msg_size=READ_LIMIT_BYTES)
+        # aiohttp refuses a message of max_msg_size bytes or more; the Go gateway's limit is "more than
+        # READ_LIMIT_BYTES" (gorilla/websocket Conn.SetReadLimit), so a 4096-byte message still arrives.
+        ws = web.WebSocketResponse(heartbeat=self._heartbeat, max_msg_size=READ_LIMIT_BYTES + 1)
         if not ws.can_prepare(request).ok:
             raise errors.ApiError(errors.UPGRADE_REQUIRED)
         origin = request.headers.get("Origin")
-        if not self.origin_allowed(origin, request.host):
+        if not self.origin_allowed(origin, _local_address(request)):
             log.warning("websocket origin rejected", extra={"origin": origin, "ip": request.remote})
             raise errors.ApiError(errors.ORIGIN_NOT_ALLOWED)
         ip = self._guard.admit(request)
