@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from pytest_aiohttp import AiohttpServer
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from wa_gateway.media.fetch import (
     UrlFetcher,
@@ -17,6 +17,10 @@ from wa_gateway.media.fetch import (
     any_address,
     public_only,
 )
+
+from .conftest import SettingsFactory
+from .harness import api
+from .messaging_harness import PEER, TOKEN, linked_gateway
 
 EMBEDDED_PRIVATE = [
     "64:ff9b::a9fe:a9fe",  # RFC 6052 well-known NAT64 prefix around 169.254.169.254
@@ -79,3 +83,26 @@ async def test_a_malformed_redirect_location_is_a_fetch_failure(
     fetcher = UrlFetcher(timeout_s=5, policy=any_address)
     with pytest.raises(UrlFetchFailed, match="invalid redirect"):
         await fetcher.fetch(str(server.make_url("/")), tmp_path / "out", 10**6)
+
+
+async def test_the_api_answers_a_malformed_redirect_in_the_envelope(
+    aiohttp_client: AiohttpClient, aiohttp_server: AiohttpServer, make_settings: SettingsFactory
+) -> None:
+    server = await aiohttp_server(_redirector("http://[::1"))
+    linked = await linked_gateway(aiohttp_client, make_settings, MEDIA_ALLOW_PRIVATE_URLS="true")
+    body = {"token": TOKEN, "to": PEER, "type": "image", "url": str(server.make_url("/"))}
+    status, reply = await api(linked.client, "POST", "/messages/media", body)
+    assert (status, reply["error"]["code"]) == (422, "MEDIA_FETCH_FAILED"), reply
+    assert reply["error"]["message"] == "Could not download the media url: invalid redirect location"
+    await linked.close()
+
+
+async def test_the_api_refuses_an_embedded_private_address(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    strict = await linked_gateway(aiohttp_client, make_settings)
+    url = "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/"
+    body = {"token": TOKEN, "to": PEER, "type": "image", "url": url}
+    status, reply = await api(strict.client, "POST", "/messages/media", body)
+    assert (status, reply["error"]["code"]) == (400, "MEDIA_URL_NOT_ALLOWED"), reply
+    await strict.close()

@@ -65,3 +65,28 @@ async def test_deflate_bodies_are_read_and_a_bad_one_is_400(
     assert body["error"]["code"] == "INVALID_REQUEST"
     # A client's bad body is not a server error: no traceback in the log.
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "content_type", "code"),
+    [
+        ("DELETE", "/messages/ABC123", "application/json", "INVALID_REQUEST"),
+        ("PUT", "/sandbox/numbers/60123456789", "application/json", "INVALID_REQUEST"),
+        ("POST", "/messages/media", "multipart/form-data; boundary=b0undary", "INVALID_MEDIA"),
+    ],
+)
+async def test_a_bad_content_encoding_is_400_on_every_route_with_a_body(
+    aiohttp_client: AiohttpClient,
+    make_settings: SettingsFactory,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+    content_type: str,
+    code: str,
+) -> None:
+    client = await aiohttp_client(create_app(make_settings()))
+    headers = {**AUTH, "Content-Type": content_type, "Content-Encoding": "deflate"}
+    resp = await client.request(method, path, data=b"this is not deflate", headers=headers)
+    body = await resp.json()
+    assert resp.status == 400 and body["success"] is False and body["error"]["code"] == code
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -62,6 +62,22 @@ def parse_json_object(raw: bytes, *, allow_empty: bool = False) -> dict[str, Any
     return parsed
 
 
+async def read_raw(request: web.Request) -> bytes:
+    """The whole body; one that cannot be read (a bad ``Content-Encoding``) is ``400 INVALID_REQUEST``."""
+    try:
+        return await request.read()
+    except RequestPayloadError:
+        raise unreadable_body(request) from None
+
+
+def unreadable_body(request: web.Request, spec: errors.ErrorSpec = errors.INVALID_REQUEST) -> errors.ApiError:
+    # The stream is unusable: answer, then close this connection instead of letting aiohttp try to
+    # drain the rest of the body and log the same failure again as a traceback.
+    request.content.feed_eof()
+    request.protocol.close()
+    return errors.ApiError(spec)
+
+
 async def read_body(request: web.Request) -> Body:
     """The body of any POST: JSON, a urlencoded form or multipart form fields (file parts are ignored),
     as the Go gateway's body parser accepted all three. A body that cannot be read (broken multipart
@@ -70,16 +86,12 @@ async def read_body(request: web.Request) -> Body:
         if request.content_type == _MULTIPART:
             # A multipart body can be read only once, as a stream: never ``read()`` it first.
             return _form_body(await request.post())
-        raw = await request.read()
+        raw = await read_raw(request)
         # ``curl -d '{...}'`` labels JSON as a form; a body that starts like a JSON object is read as one.
         if request.content_type == _URLENCODED and not raw.lstrip().startswith(b"{"):
             return _form_body(await request.post())
     except RequestPayloadError:
-        # The stream is unusable (a bad Content-Encoding): answer, then close this connection instead of
-        # letting aiohttp try to drain the rest of the body and log the same failure as a traceback.
-        request.content.feed_eof()
-        request.protocol.close()
-        raise errors.ApiError(errors.INVALID_REQUEST) from None
+        raise unreadable_body(request) from None
     except (ValueError, HttpProcessingError):
         raise errors.ApiError(errors.INVALID_REQUEST) from None
     return Body(parse_json_object(raw))

@@ -7,6 +7,7 @@ closes any connection whose first request head has not arrived within the header
 
 When descriptors do run out, asyncio reports every failed ``accept()`` (once a second per listening
 socket, with a traceback); that is logged here as one line per interval with a count instead.
+The aiohttp and asyncio behaviour this relies on is in docs/hostile-input.md.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from . import errors
-from .body import parse_json_object
+from .body import parse_json_object, read_raw
 from .devices.api import token_from_path
 from .devices.engine_calls import call_engine
 from .devices.manager import DeviceManager
@@ -54,7 +54,7 @@ class SandboxApi:
     async def _device_op(self, request: web.Request, op: str, with_body: bool = True) -> Any:
         token = token_from_path(request)
         self._manager.require(token)
-        args = parse_json_object(await request.read(), allow_empty=True) if with_body else {}
+        args = parse_json_object(await read_raw(request), allow_empty=True) if with_body else {}
         return await self._control(op, {**args, "token": token})
 
     async def link(self, request: web.Request) -> web.Response:
@@ -86,6 +86,6 @@ class SandboxApi:
         phone = request.match_info["phone"]
         if not TOKEN_RE.fullmatch(phone):
             raise errors.ApiError(errors.INVALID_PHONE)
-        args = parse_json_object(await request.read(), allow_empty=True)
+        args = parse_json_object(await read_raw(request), allow_empty=True)
         data = await self._control("set_number", {"registered": args.get("registered", True), "phone": phone})
         return ok(request, data, "Number updated")

@@ -30,8 +30,8 @@ IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IpAddress], bool]
 
 
-# IPv6 ranges that carry an IPv4 address inside, and where: a NAT64 gateway or a dual stack turns
-# them into a connection to that IPv4 address, so it is the one that must be public.
+# IPv6 ranges that carry an IPv4 address inside, and where (docs/hostile-input.md): a NAT64 gateway or
+# a dual stack turns them into a connection to that IPv4 address, so it is the one that must be public.
 _NAT64_WELL_KNOWN: Final = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 §2.1
 _NAT64_LOCAL_USE: Final = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215
 _IPV4_COMPATIBLE: Final = ipaddress.ip_network("::/96")  # RFC 4291 §2.5.5.1

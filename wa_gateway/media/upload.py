@@ -12,9 +12,10 @@ from typing import Final
 
 from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from .. import errors
-from ..body import Body, read_body
+from ..body import Body, read_body, unreadable_body
 from ..engine import contract as c
 from .kinds import MediaLimits, too_large
 from .spool import MediaFile, MediaTooLarge, Spool, remove
@@ -72,6 +73,8 @@ async def _read_multipart(request: web.Request, directory: Path, limits: MediaLi
     except BaseException as exc:
         if upload is not None:
             await remove(upload.path)
+        if isinstance(exc, RequestPayloadError):  # a bad Content-Encoding
+            raise unreadable_body(request, errors.INVALID_MEDIA_UPLOAD) from None
         if isinstance(exc, ValueError | HttpProcessingError):  # broken multipart framing or headers
             raise errors.ApiError(errors.INVALID_MEDIA_UPLOAD) from None
         raise

@@ -7,7 +7,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from .. import errors
-from ..body import Body, parse_json_object, read_body
+from ..body import Body, parse_json_object, read_body, read_raw
 from ..devices.engine_calls import call_engine
 from ..devices.manager import DeviceManager
 from ..engine import contract as c
@@ -24,7 +24,7 @@ async def query_or_body(request: web.Request) -> Body:
     """``DELETE`` takes its fields from the query string or a JSON body; the query wins."""
     fields: dict[str, Any] = {}
     if request.body_exists:
-        fields.update(parse_json_object(await request.read(), allow_empty=True))
+        fields.update(parse_json_object(await read_raw(request), allow_empty=True))
     fields.update(request.query)
     return Body(fields)
 

@@ -16,8 +16,9 @@ Events: `{"event":"qrcode","token","data":"2@…"}`, `{"event":"pairing-code","t
 `{"event":"connection-success","token"}`, `{"event":"connection-error","token","message"}`.
 `{"type":"subscribe","tokens":[…],"events":[…]}` narrows the devices and chooses events, including every
 webhook event (same `id` and payload as the webhook; `"*"` = all). `{"type":"ping"}` → `{"type":"pong"}`.
-Close codes: 1001 shutdown, 1008 auth failure, 1009 too large, 4008 client too slow.
-The `Origin` header must be in WS_ALLOWED_ORIGINS (or be the gateway's own origin): 403 otherwise.
+Close codes: 1001 shutdown, 1008 auth failure, 1009 for a message over 4096 bytes, 4008 client too slow.
+The `Origin` header must be in WS_ALLOWED_ORIGINS, or name the gateway's own listening IP address (or
+`localhost` on loopback) and port; the `Host` header never counts: 403 otherwise.
 """
 
 DEVICE_SUMMARY: Final[Schema] = obj(
