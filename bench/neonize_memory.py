@@ -3,7 +3,7 @@
 ``unshare -n python -m bench.neonize_memory --clients 0,10,100 --workdir DIR``: brings ``lo`` up, starts
 the gateway with ``WA_ENGINE=neonize`` on 127.0.0.1, and reads its engine worker's RSS with the shared
 library loaded and idle, then while and after N devices start a QR pairing. With no route anywhere,
-each client's websocket dial fails at once (neonize-study §3), so these are offline clients: created,
+each client's websocket dial fails at once (docs/neonize.md §3), so these are offline clients: created,
 failed, stopped. No packet can leave the namespace. Prints one JSON result.
 """
 

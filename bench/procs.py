@@ -29,7 +29,8 @@ AUTH: Final = {"Authorization": f"Bearer {API_KEY}"}
 STOP_GRACE_S: Final = 20.0
 _HEALTH_POLL_S: Final = 0.005
 _CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK")
-# With this set every start compiles all modules again (pyz-notes pitfall 4); deployments do not set it.
+# With this set every start compiles all modules again (docs/packaging.md pitfall 4); deployments
+# do not set it.
 _DROPPED_ENV: Final = ("PYTHONDONTWRITEBYTECODE",)
 
 

@@ -4,7 +4,7 @@ From source (``python gateway.py``), and from a .pyz when one is given or found 
 ``SHIV_ROOT`` already extracted) and on first extraction (a fresh ``SHIV_ROOT`` each round). The
 baseline is the bare aiohttp app's start-up. Rounds alternate, and each process is stopped before the
 next starts. ``PYTHONDONTWRITEBYTECODE`` is never passed on (see ``procs``): with it every start would
-compile everything again (pyz-notes pitfall 4), which is not how the gateway runs.
+compile everything again (docs/packaging.md pitfall 4), which is not how the gateway runs.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ from .ws.hub import WsHub
 # /metrics checks the API key or METRICS_TOKEN itself).
 PUBLIC_ROUTES: Final = frozenset({"/health", "/ws", "/metrics"}) | DOCS_ROUTES
 
-# Which seed limit guards which route (wa-gateway-go-behaviour.md §3.2); unlisted routes are not limited.
+# Which seed limit guards which route (docs/go-gateway.md §2); unlisted routes are not limited.
 ROUTE_LIMITS: Final = {
     ("POST", "/devices"): "devices",
     ("DELETE", "/devices/{token}"): "devices",

@@ -1,7 +1,7 @@
 """API-key checks with per-IP failure limiting, shared by the REST middleware, /metrics and the WebSocket.
 
 Once an IP has used up RATE_LIMIT_AUTH_FAILURES in a window no key is even compared, so a guesser learns
-nothing more (wa-gateway-go-behaviour.md §19 item 1). Keys are compared in constant time.
+nothing more (docs/go-gateway.md §6). Keys are compared in constant time.
 """
 
 from __future__ import annotations

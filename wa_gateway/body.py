@@ -1,7 +1,7 @@
 """Request bodies: a JSON object (or a form, as the Go gateway accepted), read field by field.
 
 Keys match case-insensitively and a field of the wrong type is a parse error, as Go's encoding/json
-did (wa-gateway-go-behaviour.md §4); every parse error is ``400 INVALID_REQUEST``.
+did (docs/go-gateway.md §3); every parse error is ``400 INVALID_REQUEST``.
 """
 
 from __future__ import annotations

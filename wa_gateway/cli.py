@@ -28,7 +28,7 @@ def _settings_or_exit(data_dir: Callable[[Path], None] | None = None) -> Setting
             data_dir(settings.data_dir)
         return settings
     except ConfigError as exc:
-        # One line, the Go gateway's prefix, exit 1 (wa-gateway-go-behaviour.md §2.3).
+        # One line, the Go gateway's prefix, exit 1 (docs/go-gateway.md §1).
         print(f"config error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
 

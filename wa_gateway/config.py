@@ -2,7 +2,7 @@
 
 Sources, strongest first: the real environment, then ``./.env`` (python-dotenv). An empty value counts as
 unset, as in the Go gateway. A bad value is a ``ConfigError`` naming the variable and what is accepted;
-there is no silent fallback to a default (wa-gateway-go-behaviour.md §19 item 31).
+there is no silent fallback to a default (docs/go-gateway.md §1).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ _TRUE: Final = frozenset({"1", "t", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "f", "false", "no", "off"})
 LOG_LEVELS: Final = ("debug", "info", "warn", "warning", "error")
 ENGINES: Final = ("neonize", "sandbox")
-# whatsmeow validates the pairing display name as "Browser (OS)" (wa-gateway-go-behaviour.md §19 item 21).
+# whatsmeow validates the pairing display name as "Browser (OS)" (docs/go-gateway.md §6).
 _DEVICE_NAME_RE = re.compile(r"[^()\s][^()]{0,40} \([^()\s][^()]{0,40}\)")
 
 

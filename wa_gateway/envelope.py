@@ -1,6 +1,6 @@
 """The JSON envelope every response carries, and the one orjson ``dumps`` used for all JSON out.
 
-Shape (shared/DESIGN.md "API contract"):
+Shape (docs/architecture.md "API contract"):
 ``{success, data?, message?, error?{code,message}, meta{timestamp, requestId}}``.
 """
 

@@ -1,7 +1,7 @@
 """Every user-facing error code and message, in one place.
 
 The codes, statuses and messages are the compatibility surface with the Go gateway
-(shared/DESIGN.md "API contract"): keep them exact. Handlers raise ``ApiError(CATALOG_ENTRY)``;
+(docs/architecture.md "API contract"): keep them exact. Handlers raise ``ApiError(CATALOG_ENTRY)``;
 the error middleware renders it in the envelope.
 """
 
@@ -35,7 +35,7 @@ class ApiError(Exception):
         super().__init__(f"{self.code}: {self.message}")
 
 
-# Generic HTTP-level failures (the Go gateway sent INTERNAL_ERROR for all of them; see DESIGN.md).
+# Generic HTTP-level failures (the Go gateway sent INTERNAL_ERROR for all of them; see docs/architecture.md).
 NOT_FOUND: Final = ErrorSpec(404, "NOT_FOUND", "Route not found")
 METHOD_NOT_ALLOWED: Final = ErrorSpec(405, "METHOD_NOT_ALLOWED", "Method not allowed")
 PAYLOAD_TOO_LARGE: Final = ErrorSpec(413, "PAYLOAD_TOO_LARGE", "Request body too large")
@@ -74,7 +74,7 @@ ENGINE_TIMEOUT: Final = ErrorSpec(504, "ENGINE_TIMEOUT", "WhatsApp engine did no
 
 # Contacts.
 FETCH_FAILED: Final = ErrorSpec(500, "FETCH_FAILED", "Failed to retrieve contacts")
-# The Go gateway clamped bad paging silently (behaviour §19 item 29); we say what is wrong.
+# The Go gateway clamped bad paging silently (docs/go-gateway.md §4); we say what is wrong.
 INVALID_LIMIT: Final = ErrorSpec(
     400,
     "INVALID_QUERY",

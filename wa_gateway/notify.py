@@ -1,7 +1,7 @@
 """Where device and message events go: WebSocket clients, and the webhook outbox before anyone else.
 
 An event bound for webhooks is committed to the outbox *before* it is shown on the WebSocket, so a
-crash after a client saw it can never lose the webhook (shared/DESIGN.md, "never loses an event").
+crash after a client saw it can never lose the webhook (docs/architecture.md "Webhooks").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Device tokens and phone numbers: ASCII digits only, matched over the whole string.
 
 Python's ``\\d`` matches Unicode digits and ``$`` matches before a trailing newline, so every check here
-uses an explicit ``[0-9]`` class with ``re.fullmatch`` (wa-gateway-go-behaviour.md §19, "Traps").
+uses an explicit ``[0-9]`` class with ``re.fullmatch`` (docs/go-gateway.md §7).
 """
 
 from __future__ import annotations

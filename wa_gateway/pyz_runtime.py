@@ -98,7 +98,7 @@ def damaged_files(archive: str | os.PathLike[str], unpacked: Path) -> list[str]:
 def unpacked_copy_problem(archive: str | os.PathLike[str], unpacked: Path) -> str | None:
     # shiv unpacks only when the directory is missing, so a cleaner that deleted files but kept directories
     # (systemd-tmpfiles on /tmp, say) leaves a copy that imports half-way; neonize would then try to download
-    # its missing library at import (pyz-notes pitfall 5). Refuse to start instead.
+    # its missing library at import (docs/packaging.md pitfall 5). Refuse to start instead.
     damaged = damaged_files(archive, unpacked)
     if not damaged:
         return None
@@ -168,9 +168,9 @@ def _is_stale_copy(entry: Path, archive_name: str) -> bool:
 def remove_stale_copies(current: Path) -> list[Path]:
     """Deletes the other unpacked wa-gateway builds beside ``current`` that no process has loaded.
 
-    shiv never deletes old copies, so every upgrade leaves ~80 MB behind (pyz-notes pitfall 5). A copy is
-    kept while any process maps a file from it (another gateway still running an older build), or while
-    shiv holds its extraction lock. Returns what was removed.
+    shiv never deletes old copies, so every upgrade leaves ~80 MB behind (docs/packaging.md pitfall 5).
+    A copy is kept while any process maps a file from it (another gateway still running an older build),
+    or while shiv holds its extraction lock. Returns what was removed.
     """
     root = current.parent
     used = _mapped_dirs(root)

@@ -1,6 +1,6 @@
 """Hand-rolled fixed-window rate limiting, keyed by client IP and route template.
 
-Fixed 60 s windows as the Go gateway (wa-gateway-go-behaviour.md §3.6), but keyed on the *route template*
+Fixed 60 s windows as the Go gateway (docs/go-gateway.md §2), but keyed on the *route template*
 (``/devices/{token}`` is one bucket, so case or trailing-slash variants cannot buy fresh quota), with the
 usual headers, and with expired windows swept so memory stays bounded however many IPs pass (§19 item 2).
 """

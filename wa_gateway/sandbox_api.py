@@ -1,4 +1,4 @@
-"""Control routes of the sandbox engine (shared/DESIGN.md, "Engines"); mounted only with WA_ENGINE=sandbox.
+"""Control routes of the sandbox engine (docs/architecture.md "Engines"); mounted only with WA_ENGINE=sandbox.
 
 They play the phone and the other side of the conversation: link a device, deliver an incoming message,
 a receipt or a history sync, drop the network, unlink, and show what a device sent.

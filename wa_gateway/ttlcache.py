@@ -1,7 +1,7 @@
 """A TTL dict cache for phone validation answers, one namespace per device.
 
 Per device because a device's answer must not leak to a caller that names another token, and consulted
-only after the device itself was checked (wa-gateway-go-behaviour.md §19 item 10). Negative answers are
+only after the device itself was checked (docs/go-gateway.md §6). Negative answers are
 cached too, with the same TTL.
 """
 

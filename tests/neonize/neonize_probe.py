@@ -72,7 +72,7 @@ async def stress(data_dir: str) -> dict[str, Any]:
     reads = 0
 
     async def hammer() -> None:
-        # The study's crash: map reads racing connect/stop (neonize-study §0.1).
+        # The study's crash: map reads racing connect/stop (docs/neonize.md §0.1).
         nonlocal reads
         while hammering:
             await asyncio.gather(*(ffi.IsConnected(token.encode()) for token in tokens[:8]))

@@ -1,4 +1,4 @@
-"""``GET /contacts/{token}``: a device's contacts as JSON pages or CSV (behaviour §6.7, DESIGN.md)."""
+"""``GET /contacts/{token}``: a device's contacts as JSON pages or CSV (docs/go-gateway.md §4)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class ContactsApi:
 
     async def list_contacts(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
-        # Checked here too, unlike the Go gateway (behaviour §19 item 9): the token names a file.
+        # Checked here too, unlike the Go gateway (docs/go-gateway.md §4): the token names a file.
         if not is_valid_token(token):
             raise ApiError(errors.INVALID_TOKEN)
         if not self._devices.is_known(token):
@@ -69,7 +69,7 @@ class ContactsApi:
 
 
 async def _stream_csv(request: web.Request, token: str, book: ContactBook) -> web.StreamResponse:
-    """All contacts, a chunk at a time: memory stays flat however many there are (DESIGN.md)."""
+    """All contacts, a chunk at a time: memory stays flat however many there are (docs/architecture.md)."""
     chunks = book.iter_csv(STREAM_CHUNK_ROWS)
     async with contextlib.aclosing(chunks):
         # The first chunk is read before the status line goes out, so a broken store is still a 500.

@@ -1,8 +1,8 @@
-"""Which engine events reveal a contact, and under which phone number (DESIGN.md "API contract").
+"""Which engine events reveal a contact, and under which phone number (docs/architecture.md "API contract").
 
 Pure functions from ``EV_MESSAGE`` / ``EV_HISTORY_SYNC`` data (``wa_gateway.engine.contract``) to the
 ``(phone, name, source)`` rows a contact store upserts. They fix what the Go gateway got wrong
-(behaviour §19 item 26): groups, status, broadcast lists, newsletters, our own messages and our own
+(docs/go-gateway.md §4): groups, status, broadcast lists, newsletters, our own messages and our own
 number are not contacts, and a LID is never stored as if it were a phone number.
 """
 
@@ -84,7 +84,7 @@ def contacts_from_history(sync: Mapping[str, Any], own_phones: Collection[str] =
 
 def new_contacts_payload(rows: Iterable[ContactUpsert], new_phones: Iterable[str]) -> list[dict[str, str]]:
     """``[{"name", "phone"}]`` for the phones a store reported as new: the data of ``contacts.new``
-    (one item) and ``contacts.sync`` (the list), as the Go gateway shapes them (behaviour §12.4)."""
+    (one item) and ``contacts.sync`` (the list), as the Go gateway shapes them (docs/go-gateway.md §5a)."""
     names: dict[str, str] = {}
     for phone, name, _ in rows:
         if name or phone not in names:

@@ -11,7 +11,7 @@ from .model import ContactRow
 CSV_HEADER: Final = ("phone", "name", "source", "first_seen", "last_seen")
 CSV_CONTENT_TYPE: Final = "text/csv; charset=utf-8"
 # A spreadsheet reads a cell starting with one of these as a formula; push names are chosen by strangers
-# (behaviour §19 item 7). OWASP "CSV Injection": prefix such cells with a single quote.
+# (docs/go-gateway.md §4). OWASP "CSV Injection": prefix such cells with a single quote.
 FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
 _NEEDS_QUOTES: Final = (",", '"', "\r", "\n")
 # Phones, sources, timestamps and most names need neither treatment; one match says so cheaply, which

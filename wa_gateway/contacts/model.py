@@ -36,7 +36,7 @@ class ContactStoreError(Exception):
 
 
 class ContactBook(Protocol):
-    """One device's contacts. sqlite today; kept this small so PostgreSQL can stand in later (DESIGN.md)."""
+    """One device's contacts. sqlite today; small so PostgreSQL can stand in later (docs/architecture.md)."""
 
     async def upsert_many(self, rows: Sequence[ContactUpsert], now: float | None = None) -> list[str]: ...
 

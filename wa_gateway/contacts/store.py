@@ -33,7 +33,7 @@ MAX_COALESCED_JOBS: Final = 256
 IN_CLAUSE_CHUNK: Final = 500
 SQLITE_FILE_SUFFIXES: Final = ("", "-wal", "-shm", "-journal")
 
-# Same table as the Go gateway (behaviour §9A) so its files open unchanged; the index makes paging
+# Same table as the Go gateway (docs/go-gateway.md §4) so its files open unchanged; the index makes paging
 # `ORDER BY last_seen DESC, phone` a walk instead of a sort, and the tie-break on phone makes it stable.
 _SCHEMA: Final = (
     """CREATE TABLE IF NOT EXISTS contacts (
@@ -47,7 +47,8 @@ _SCHEMA: Final = (
 )
 _COLUMNS: Final = "phone, name, source, first_seen, last_seen"
 _ORDER: Final = "ORDER BY last_seen DESC, phone ASC"
-# First source and first_seen stick; an empty name never wipes one; a non-empty name wins (behaviour §9A).
+# First source and first_seen stick; an empty name never wipes one; a non-empty name wins
+# (docs/go-gateway.md §4).
 _UPSERT: Final = f"""
     INSERT INTO contacts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (phone) DO UPDATE SET

@@ -1,4 +1,4 @@
-"""The engine contract: the only thing the gateway knows about WhatsApp (shared/DESIGN.md "Architecture").
+"""The engine contract: the only thing the gateway knows about WhatsApp (docs/architecture.md "Architecture").
 
 The gateway process sends *commands* to the engine worker and receives *events* from it, as framed
 orjson messages over a socketpair (see ``wa_gateway.engine.ipc``). Both backends (``neonize`` and

@@ -17,7 +17,7 @@ WORKER_SUBCOMMAND: Final = "engine-worker"
 """The CLI subcommand a .pyz must route to ``wa_gateway.engine.worker.main(remaining_argv)``."""
 
 # shiv may force re-extraction or redirect entry points through these; a worker inheriting them would
-# re-extract over the tree the gateway runs from (pyz-notes pitfall 2). SHIV_ROOT must stay: it says
+# re-extract over the tree the gateway runs from (docs/packaging.md pitfall 2). SHIV_ROOT must stay: it says
 # where the extracted site-packages live.
 _SHIV_PREFIX: Final = "SHIV_"
 _SHIV_KEPT: Final = frozenset({"SHIV_ROOT"})
@@ -36,7 +36,7 @@ def archive_path_of(argv0: str) -> str | None:
 
 # shiv sets no variable with the archive path and module ``__file__`` points into the extraction
 # directory, so argv[0] is the only witness; read it at import before anything can rewrite it
-# (pyz-notes pitfall 1).
+# (docs/packaging.md pitfall 1).
 ARCHIVE_PATH: Final = archive_path_of(sys.argv[0] if sys.argv else "")
 
 
@@ -49,7 +49,7 @@ def _build_id(archive: str | None) -> str:
 
 BUILD_ID: Final = _build_id(ARCHIVE_PATH)
 """Identifies the code this process runs; a worker with another id means the .pyz was replaced under us
-(pyz-notes pitfall 6)."""
+(docs/packaging.md pitfall 6)."""
 
 
 def worker_command(archive: str | None = ARCHIVE_PATH) -> list[str]:

@@ -2,7 +2,7 @@
 
 Imported lazily by the engine worker only. Nothing here imports neonize at module level: the shared
 library and libmagic are checked first, so a broken install is one clear error instead of a traceback
-or a download attempt (neonize-study §7).
+or a download attempt (docs/neonize.md §7).
 """
 
 from __future__ import annotations

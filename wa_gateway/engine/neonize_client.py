@@ -1,7 +1,7 @@
 """One neonize client per device, whose Go callbacks do nothing but hand items to the device's inbox.
 
 neonize dispatches each event as its own task on a process-global loop set once, swallows handler
-exceptions and loses order (neonize-study §0.5, §1). This client instead parses on the Go thread (the
+exceptions and loses order (docs/neonize.md §0.5, §1). This client instead parses on the Go thread (the
 buffer is only valid during the callback) and posts one item per callback, in Go's order, to a queue
 that a single consumer task per device drains.
 """
@@ -27,7 +27,7 @@ from wa_gateway.engine.neonize_runtime import DeviceName
 log = logging.getLogger(__name__)
 
 # neonize.events.EVENT_TO_INT codes this engine listens to. Go only sends subscribed codes, and the
-# subscription is fixed at connect() (neonize-study §1).
+# subscription is fixed at connect() (docs/neonize.md §1).
 DEVICE: Final = 0
 PAIR_STATUS: Final = 2
 CONNECTED: Final = 3
@@ -144,9 +144,9 @@ class GatewayClient(NewAClient):  # type: ignore[misc]
         loop: asyncio.AbstractEventLoop,
         post: PostFn,
     ) -> None:
-        # jid=None + one database per device: resume its only session or start pairing (neonize-study §1).
+        # jid=None + one database per device: resume its only session or start pairing (docs/neonize.md §1).
         super().__init__(db_path, jid=None, props=device_props(device), uuid=generation)
-        # Its GC-time Stop(uuid) runs on an arbitrary thread and races the Go maps (neonize-study §1);
+        # Its GC-time Stop(uuid) runs on an arbitrary thread and races the Go maps (docs/neonize.md §1);
         # this engine always stops clients itself, under the lock.
         self._stop_finalizer.detach()
         self._NewAClient__client = ffi
@@ -197,7 +197,7 @@ class GatewayClient(NewAClient):  # type: ignore[misc]
             log.exception("could not read a QR code from the engine for %s", self.generation)
 
     def _NewAClient__onLoginStatus(self, _uuid: int, status: int) -> None:
-        # neonize's own hook is a no-op, so without this a QR timeout produces no signal (neonize-study §2).
+        # neonize's own hook is a no-op, so without this a QR timeout produces no signal (docs/neonize.md §2).
         try:
             self._post_threadsafe(LoginStatus(self.generation, ctypes.string_at(status).decode()))
         except Exception:

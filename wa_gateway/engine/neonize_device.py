@@ -43,7 +43,7 @@ STATUS_LOGGED_OUT: Final = "logged_out"
 STATUS_BANNED: Final = "banned"
 
 # Hold the exclusive Go lock after Neonize() starts until Go shows a sign of life (a QR code, a login
-# status, an event) or fails: it writes its maps right after opening the database (neonize-study §1).
+# status, an event) or fails: it writes its maps right after opening the database (docs/neonize.md §1).
 CONNECT_WINDOW_S: Final = 10.0
 STOP_GRACE_S: Final = 5.0
 MAX_BACKOFF_S: Final = 300.0
@@ -52,7 +52,7 @@ _GENERATIONS = itertools.count(1)
 
 
 def mask(token: str) -> str:
-    """Phone numbers stay out of logs (wa-gateway-go-behaviour §19 item 11)."""
+    """Phone numbers stay out of logs (docs/go-gateway.md §6)."""
     return f"…{token[-4:]}"
 
 
@@ -163,7 +163,7 @@ class DeviceLifecycle:
 
     async def _launch(self) -> None:
         assert self._device is not None
-        # Go's registry key: unique per client (a reused uuid overwrites Go's entries, neonize-study §1),
+        # Go's registry key: unique per client (a reused uuid overwrites Go's entries, docs/neonize.md §1),
         # and without the phone number, which Go and thread names would otherwise spread.
         generation = f"{self.token[-4:]}-{next(_GENERATIONS)}-{secrets.token_hex(4)}"
         loop = asyncio.get_running_loop()
@@ -229,7 +229,7 @@ class DeviceLifecycle:
         if task is not None and not task.done():
             await asyncio.wait({task}, timeout=STOP_GRACE_S)
             if not task.done():
-                # After a QR timeout Go can spin in FetchMe() and ignore Stop (neonize-study §2).
+                # After a QR timeout Go can spin in FetchMe() and ignore Stop (docs/neonize.md §2).
                 log.warning(
                     "the engine thread of %s did not return after stop; left as a daemon", mask(self.token)
                 )
@@ -277,7 +277,7 @@ class DeviceLifecycle:
             await self._forget_unpaired()
             self._fail(reason)
             return
-        # Every connect leaks a database handle (neonize-study §0.4), so retries are bounded.
+        # Every connect leaks a database handle (docs/neonize.md §0.4), so retries are bounded.
         self._attempts += 1
         limit = self._ctx.settings.reconnect_max_attempts
         if self._attempts > limit:

@@ -151,7 +151,7 @@ class NeonizeBackend:
             return []
         client = session.connected_client()
         try:
-            # One usync query for the whole batch (neonize-study §4).
+            # One usync query for the whole batch (docs/neonize.md §4).
             answers = await client.is_on_whatsapp(*(f"+{phone}" for phone in dict.fromkeys(phones)))
         except NeonizeError as exc:
             raise failure(session, "Checking the numbers", exc) from exc
@@ -161,7 +161,7 @@ class NeonizeBackend:
             registered = bool(answer.IsIn)
             jid = translate.jid_string(answer.JID) if registered else ""
             if registered and answer.JID.Server != translate.PN_SERVER:
-                # Recent whatsmeow answers with the LID; the number asked is the phone (neonize-study §4).
+                # Recent whatsmeow answers with the LID; the number asked is the phone (docs/neonize.md §4).
                 jid = f"{phone}@{translate.PN_SERVER}"
             found[phone] = (registered, jid)
         results = []

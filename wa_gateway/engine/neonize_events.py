@@ -12,7 +12,7 @@ from wa_gateway.engine.contract import GroupDetails, GroupParticipant, GroupSumm
 PN_SERVER: Final = "s.whatsapp.net"
 LID_SERVER: Final = "lid"
 PHONE_RE: Final = re.compile(r"[0-9]{5,20}")
-# Timestamps above this are milliseconds (MessageInfo.Timestamp is UnixMilli, neonize-study §5).
+# Timestamps above this are milliseconds (MessageInfo.Timestamp is UnixMilli, docs/neonize.md §5).
 _MILLIS_FLOOR: Final = 100_000_000_000
 
 RECEIPT_TYPES: Final = {
@@ -62,7 +62,7 @@ TEMP_BAN_CODES: Final = {
 def fill_required(message: Any) -> Any:
     """Sets every unset proto2 *required* field to its default, recursively; returns the message.
 
-    Neonize.proto marks most fields required, Go may leave some unset (Receipt.Type, neonize-study §5),
+    Neonize.proto marks most fields required, Go may leave some unset (Receipt.Type, docs/neonize.md §5),
     and neonize serializes what it hands back to Go strictly (``SerializeToString``).
     """
     for field in message.DESCRIPTOR.fields:
@@ -152,7 +152,7 @@ def receipt(event: Any, lid_to_pn: dict[str, str]) -> dict[str, Any] | None:
     """delivered/read/played from someone else; every other receipt is dropped.
 
     neonize's Go encoder reports whatsmeow's PlayedSelf as SERVER_ERROR and leaves Type unset for a real
-    ServerError (neonize-study §5); neither is in RECEIPT_TYPES, and an unset Type must not read as its
+    ServerError (docs/neonize.md §5); neither is in RECEIPT_TYPES, and an unset Type must not read as its
     proto2 default, DELIVERED.
     """
     if not event.HasField("Type"):

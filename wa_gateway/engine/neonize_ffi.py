@@ -1,10 +1,10 @@
 """The FFI boundary to neonize's Go core: a read/write lock over its maps, threads that never starve the loop.
 
 Go keeps three process-wide maps keyed by client uuid with no locking; a connect or stop racing any other
-call aborts the whole process (neonize-study §0.1). Connect (until Go has registered the client) and stop
+call aborts the whole process (docs/neonize.md §0.1). Connect (until Go has registered the client) and stop
 take the lock exclusively, every other call shares it. The blocking ``Neonize()`` session call runs on its
 own daemon thread and every other call on a dedicated pool, never on the loop's default executor, which
-one pinned thread per live client would starve (neonize-study §0.3).
+one pinned thread per live client would starve (docs/neonize.md §0.3).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ class GoFfi:
         return self._gocode
 
     def session_threads(self) -> list[threading.Thread]:
-        """Session threads still inside Go (a QR timeout can leave one spinning, neonize-study §2)."""
+        """Session threads still inside Go (a QR timeout can leave one spinning, docs/neonize.md §2)."""
         self._session_threads = {thread for thread in self._session_threads if thread.is_alive()}
         return sorted(self._session_threads, key=lambda thread: thread.name)
 

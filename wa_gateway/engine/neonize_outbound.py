@@ -253,7 +253,7 @@ class NeonizeMessaging:
 
         async def build(_client: Any) -> Any:
             # neonize.builder's revoke, not the client's: that one asks Go for get_me(), which crashes the
-            # process on a client that is not connected (neonize-study §0.2). The message is known to be
+            # process on a client that is not connected (docs/neonize.md §0.2). The message is known to be
             # ours, so its author is "me" even when it is our LID.
             return build_revoke(target_chat, author, message_id, author)
 

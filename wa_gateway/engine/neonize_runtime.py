@@ -21,13 +21,13 @@ from typing import Any, Final
 log = logging.getLogger(__name__)
 
 NEONIZE_VERSION: Final = "0.5.2"
-# The generated _pb2 modules refuse older runtimes at import (neonize-study §9).
+# The generated _pb2 modules refuse older runtimes at import (docs/neonize.md §9).
 MIN_PROTOBUF: Final = (7, 34, 1)
 LIBMAGIC_NAMES: Final = ("libmagic.so.1", "libmagic.so", "libmagic.1.dylib", "libmagic.dylib")
 DEFAULT_DEVICE_NAME: Final = "Chrome (Linux)"
 
 # Go reads this logger's *own* level once per connect() as the minimum it marshals across the FFI;
-# NOTSET means everything, DEBUG included (neonize-study §8).
+# NOTSET means everything, DEBUG included (docs/neonize.md §8).
 GO_LEVEL_LOGGER: Final = "neonize.utils.log"
 WHATSMEOW_LOGGERS: Final = ("whatsmeow", "Whatsmeow")
 LOG_LEVELS: Final = {
@@ -39,7 +39,7 @@ LOG_LEVELS: Final = {
     "critical": logging.CRITICAL,
 }
 
-# whatsmeow validates the pairing-code display name as `Browser (OS)` (neonize-study §2).
+# whatsmeow validates the pairing-code display name as `Browser (OS)` (docs/neonize.md §2).
 _DEVICE_NAME_RE: Final = re.compile(r"(?P<browser>[A-Za-z][A-Za-z ]{0,29}?) \((?P<os>[^()]{1,40})\)")
 BROWSERS: Final = ("chrome", "firefox", "edge", "safari", "opera", "ie")
 _ARCHES: Final = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -137,7 +137,7 @@ def find_neonize_package() -> Path:
 def check_shared_library(package_dir: Path) -> Path:
     library = package_dir / shared_library_name()
     if not (package_dir / "_binder.py").is_file() or not library.is_file():
-        # Without this check neonize's import would try to download the library (neonize-study §7).
+        # Without this check neonize's import would try to download the library (docs/neonize.md §7).
         raise RuntimeError(
             f"The WhatsApp engine library is missing: {library} does not exist. Reinstall "
             f"neonize=={NEONIZE_VERSION} from its wheel for this platform (a zipapp must be unpacked first)."
@@ -222,7 +222,7 @@ def import_neonize(log_level: str, package_dir: Path | None = None) -> None:
     except ImportError as exc:
         raise RuntimeError(f"neonize could not be imported: {exc}") from exc
     finally:
-        # neonize.utils.log calls logging.basicConfig(level=INFO) at import (neonize-study §8).
+        # neonize.utils.log calls logging.basicConfig(level=INFO) at import (docs/neonize.md §8).
         for handler in root.handlers:
             if handler not in handlers:
                 root.removeHandler(handler)

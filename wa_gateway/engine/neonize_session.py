@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 # A phone of another account linked this device: wait this long for its connection before unlinking.
 REJECT_GRACE_S: Final = 30.0
 LID_MAP_LIMIT: Final = 50_000
-# Callers of recent calls as WhatsApp addressed them: rejecting needs that exact JID (neonize-study §5).
+# Callers of recent calls as WhatsApp addressed them: rejecting needs that exact JID (docs/neonize.md §5).
 RECENT_CALLS: Final = 64
 LOGIN_FAILURES: Final = {
     "err-client-outdated": "Pairing failed: WhatsApp says this client version is outdated",
@@ -117,7 +117,7 @@ class DeviceSession(DeviceLifecycle):
             self._emit(EV_QR, {"code": code})
             return
         # whatsmeow wants PairPhone after the first QR item, which shows the websocket is up; later
-        # codes are not shown for a code pairing (neonize-study §2).
+        # codes are not shown for a code pairing (docs/neonize.md §2).
         if self._pairing_code_requested:
             return
         self._pairing_code_requested = True
@@ -160,7 +160,7 @@ class DeviceSession(DeviceLifecycle):
         if self.status == STATUS_PAIRING:
             self.status = STATUS_CONNECTING
         if event.ID.User != self.token:
-            # Any phone can scan the QR (wa-gateway-go-behaviour §19 item 22); unlink once it is online.
+            # Any phone can scan the QR (docs/go-gateway.md §6); unlink once it is online.
             self._rejected_account = str(event.ID.User)
             self._schedule(REJECT_GRACE_S, "reject")
             return
@@ -219,7 +219,7 @@ class DeviceSession(DeviceLifecycle):
         self.status = STATUS_CONNECTED
         self._emit(EV_CONNECTED, {"jid": self.jid, "pushName": self.push_name})
         if self._ctx.settings.send_presence_on_connect:
-            # Off by default: "available" stops notifications on the phone (wa-gateway-go-behaviour §19.24).
+            # Off by default: "available" stops notifications on the phone (docs/go-gateway.md §6).
             try:
                 await client.send_presence(Presence.AVAILABLE)
             except NeonizeError as exc:

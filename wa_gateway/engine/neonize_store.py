@@ -41,7 +41,7 @@ def is_paired(path: Path) -> bool:
 def remove_session(path: Path) -> bool:
     """Delete the database and its sidecar files; True if anything was removed.
 
-    Go may still hold a handle on the file (every connect leaks one, neonize-study §0.4); unlinking an
+    Go may still hold a handle on the file (every connect leaks one, docs/neonize.md §0.4); unlinking an
     open file is fine on POSIX and the space returns when the worker exits.
     """
     removed = False

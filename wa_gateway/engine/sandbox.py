@@ -1,4 +1,5 @@
-"""The sandbox engine: a simulated WhatsApp network behind the engine contract (DESIGN.md "Engines").
+"""The sandbox engine: a simulated WhatsApp network behind the engine contract
+(docs/architecture.md "Engines").
 
 This module runs devices' lives (pairing, sessions, network drops); ``sandbox_messaging`` is what devices
 send and ``sandbox_peers`` plays the people on the other side.

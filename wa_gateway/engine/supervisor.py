@@ -345,7 +345,7 @@ class EngineSupervisor:
         self._resolve_first_attempt()
         version = hello.get("version")
         if version != BUILD_ID:
-            # The artifact was replaced under a running gateway (pyz-notes pitfall 6).
+            # The artifact was replaced under a running gateway (docs/packaging.md pitfall 6).
             log.warning(
                 "engine worker runs build %s but the gateway runs %s; restart the service", version, BUILD_ID
             )

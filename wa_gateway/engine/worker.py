@@ -303,7 +303,7 @@ async def _serve_then_wind_down(sock: socket.socket, config: dict[str, Any], con
     await loop.shutdown_asyncgens()
     try:
         # Bounded, unlike asyncio.run: a backend may leave an executor thread inside a call that never
-        # returns (neonize-study §0.3, §2).
+        # returns (docs/neonize.md §0.3, §2).
         await asyncio.wait_for(loop.shutdown_default_executor(), EXECUTOR_SHUTDOWN_TIMEOUT)
     except TimeoutError:
         log.warning("executor threads still busy after shutdown; exiting anyway")

@@ -36,7 +36,7 @@ def configure_worker_logging(level_name: str, stream: TextIO | None = None) -> N
     """Send every record of the worker to stderr as JSON lines.
 
     Installed before any backend import: neonize calls ``logging.basicConfig`` at import, which is a
-    no-op once the root logger has a handler (neonize-study §0.8).
+    no-op once the root logger has a handler (docs/neonize.md §0.8).
     """
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonLineFormatter())

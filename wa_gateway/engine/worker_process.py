@@ -65,7 +65,7 @@ class WorkerProcess:
             raise
         finally:
             # Our copy of the child's end must go at once, or we never see EOF when the worker dies
-            # (pyz-notes pitfall 3).
+            # (docs/packaging.md pitfall 3).
             child_end.close()
         return cls(proc, reader, writer)
 
@@ -165,5 +165,5 @@ class WorkerProcess:
             return
         if len(text) > MAX_LINE_CHARS:
             text = text[:MAX_LINE_CHARS] + "…"
-        # Raw lines come from foreign code in the worker (whatsmeow prints to fd 1/2, neonize-study §0.8).
+        # Raw lines come from foreign code in the worker (whatsmeow prints to fd 1/2, docs/neonize.md §0.8).
         engine_log.log(raw_level, "engine output: %s", text, extra=extra)

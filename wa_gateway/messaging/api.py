@@ -1,4 +1,4 @@
-"""``POST /messages``, ``POST /validate/phone``, ``DELETE /cache`` (Go behaviour §6.5-§6.8)."""
+"""``POST /messages``, ``POST /validate/phone``, ``DELETE /cache`` (docs/go-gateway.md §4)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Who a message goes to: a phone number, or a phone, LID or group JID, always as a full JID for the engine.
 
 Every pattern uses ``[0-9]`` and ``re.fullmatch``: Python's ``\\d`` takes Unicode digits and ``$`` a trailing
-newline (wa-gateway-go-behaviour.md §19, "Traps").
+newline (docs/go-gateway.md §7).
 """
 
 from __future__ import annotations

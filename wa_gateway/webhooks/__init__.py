@@ -1,4 +1,4 @@
-"""Signed webhooks delivered at least once from a durable sqlite outbox (shared/DESIGN.md "Webhooks")."""
+"""Signed webhooks delivered at least once from a durable sqlite outbox (docs/architecture.md "Webhooks")."""
 
 from .api import WebhookAdminApi
 from .dispatcher import WebhookDispatcher

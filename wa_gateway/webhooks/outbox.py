@@ -1,7 +1,7 @@
 """The webhook outbox: every event is committed to ``DATA_DIR/webhooks.db`` before anything tries to send it.
 
 A row is ``pending`` until the receiver answers 2xx (``delivered``) or it is given up (``dead``).
-The store runs on one dedicated thread that owns the sqlite connection (shared/DESIGN.md "Storage
+The store runs on one dedicated thread that owns the sqlite connection (docs/architecture.md "Storage
 layout": sqlite is never called on the event loop thread); the loop only awaits its results.
 """
 

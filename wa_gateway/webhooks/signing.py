@@ -28,7 +28,7 @@ def sign_hex(secret: str, body: bytes) -> str:
 def webhook_signature_value(secret: str, body: bytes, fmt: SignatureFormat = "sha256") -> str:
     """The ``X-Webhook-Signature`` value: ``sha256=<hex>`` as the seed README documents, or bare hex.
 
-    Bare hex is what the Go gateway's code really sends (wa-gateway-go-behaviour.md §12.2), kept
+    Bare hex is what the Go gateway's code really sends (docs/go-gateway.md §5), kept
     for receivers written against it.
     """
     digest = sign_hex(secret, body)

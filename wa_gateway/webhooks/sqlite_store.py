@@ -1,7 +1,7 @@
 """All SQL of the webhook outbox, on sqlite: a blocking store used only from the outbox's own thread.
 
 Kept apart from the async ``WebhookOutbox`` so that a PostgreSQL store with the same methods can
-replace it (shared/DESIGN.md "Growth path"); the queries stick to SQL both engines understand.
+replace it (docs/architecture.md "Growth path"); the queries stick to SQL both engines understand.
 """
 
 from __future__ import annotations

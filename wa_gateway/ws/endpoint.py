@@ -1,6 +1,6 @@
-"""``GET /ws``: origin allow-list at upgrade, first-message auth, then events (Go behaviour §10).
+"""``GET /ws``: origin allow-list at upgrade, first-message auth, then events (docs/go-gateway.md §5b).
 
-Deliberate differences from the Go gateway (shared/DESIGN.md): the auth reply is queued *before* the
+Deliberate differences from the Go gateway (docs/go-gateway.md §5b): the auth reply is queued *before* the
 client becomes eligible for broadcasts, close frames carry codes and reasons, the server pings, failed
 keys count against the per-IP auth-failure limit, and ``subscribe`` narrows or widens what a client gets.
 """
