@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import __version__, pyz_runtime
 from .config import ConfigError, Settings, load_settings, read_environment
-from .datadir import check_data_dir, prepare_data_dir
+from .datadir import check_data_dir, own_data_dir
 from .engine.launcher import ARCHIVE_PATH
 from .envfile import env_file_text, new_api_key
 
@@ -49,7 +49,7 @@ def _run() -> int:
     if problem is not None:
         print(f"wa-gateway: {problem}", file=sys.stderr)
         return 1
-    settings = _settings_or_exit(prepare_data_dir)
+    settings = _settings_or_exit(own_data_dir)
     # Imported here, not at the top: on the wrong interpreter the check above must speak first.
     from .logs import configure_logging
 

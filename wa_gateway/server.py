@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 
 from aiohttp import web
 
@@ -16,7 +17,23 @@ from .connections import ExhaustionLogger, HeaderTimeoutGuard
 log = logging.getLogger("wa_gateway")
 
 
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the application starts.
+
+    Starting the application starts the engine worker and reconnects every paired device; a gateway that
+    then fails to listen would have connected sessions for nothing (and, beside a running gateway, fought it
+    for them). Connections that arrive while it starts wait in the backlog.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=1024)
+
+
 async def serve(app: web.Application, settings: Settings) -> int:
+    try:
+        listener = bind_listener(settings.host, settings.port)
+    except OSError as exc:
+        log.error("cannot listen", extra={"host": settings.host, "port": settings.port, "error": str(exc)})
+        return 1
     # aiohttp's order on cleanup: stop listening, close idle keep-alives, on_shutdown (WebSockets get a
     # going-away close), wait up to shutdown_timeout for in-flight handlers, then cleanup_ctx in reverse.
     runner = web.AppRunner(
@@ -47,14 +64,7 @@ async def serve(app: web.Application, settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, first_signal, sig)
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            log.error(
-                "cannot listen", extra={"host": settings.host, "port": settings.port, "error": str(exc)}
-            )
-            return 1
+        await web.SockSite(runner, listener).start()
         log.info(
             "listening",
             extra={
