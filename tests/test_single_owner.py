@@ -1,4 +1,7 @@
-"""One gateway per DATA_DIR, and a taken port fails before the engine starts (docs/architecture.md "One owner per DATA_DIR")."""
+"""One gateway per DATA_DIR, and a taken port fails before the engine starts.
+
+See docs/architecture.md "One owner per DATA_DIR".
+"""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import errors
 from ..engine import contract as c
-from ..engine.supervisor import E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
+from ..engine.supervisor import E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE, EngineUnavailable
 from .model import EngineLink
 
 log = logging.getLogger("wa_gateway.devices")
@@ -25,13 +25,22 @@ async def call_engine(
     tolerate: tuple[str, ...] = (),
     invalid: errors.ErrorSpec | None = None,
     not_found: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
+    sends: bool = False,
 ) -> Any:
-    """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT."""
+    """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT.
+
+    ``sends``: the command puts something on WhatsApp. Once it was handed to the worker, a worker that dies
+    or stops answering may have sent it already: saying "not connected" would make clients retry and the
+    recipient get it twice, so the answer is that the outcome is unknown.
+    """
     try:
         return await engine.request(cmd, args, within)
     except c.EngineError as exc:
         if exc.code in tolerate:
             return None
+        handed = exc.code == E_ENGINE_TIMEOUT or (isinstance(exc, EngineUnavailable) and exc.handed)
+        if sends and handed:
+            raise errors.ApiError(errors.SEND_OUTCOME_UNKNOWN) from None
         if exc.code == E_ENGINE_UNAVAILABLE:
             raise errors.ApiError(unavailable) from None
         if exc.code == E_ENGINE_TIMEOUT:

@@ -37,10 +37,15 @@ _Callback = Callable[..., Awaitable[None] | None]
 
 
 class EngineUnavailable(c.EngineError):
-    """No worker is up, or it died while the request was in flight."""
+    """No worker is up, or it died while the request was in flight.
 
-    def __init__(self, message: str = "engine worker is not running") -> None:
+    ``handed`` says the request had been written to the worker before it went away: the worker may have
+    carried it out, so for a send the outcome is unknown, not a failure.
+    """
+
+    def __init__(self, message: str = "engine worker is not running", *, handed: bool = False) -> None:
         super().__init__(E_ENGINE_UNAVAILABLE, message)
+        self.handed = handed
 
 
 class EngineTimeout(c.EngineError):
@@ -370,7 +375,7 @@ class EngineSupervisor:
         was_live = self._live is session
         self._live = None
         # Fail in-flight requests first so callers learn at once, not after the process is reaped.
-        failure = EngineUnavailable("engine worker went away")
+        failure = EngineUnavailable("engine worker went away", handed=True)
         for future in session.pending.values():
             if not future.done():
                 future.set_exception(failure)

@@ -43,8 +43,14 @@ class MessageActionsApi:
         ]
 
     async def _action(self, cmd: str, args: dict[str, Any]) -> Any:
+        # Reactions, edits and revokes are messages on WhatsApp; a read receipt is not worth a 503.
         return await call_engine(
-            self._manager.engine, cmd, args, within=ACTION_TIMEOUT_S, failure=errors.ACTION_FAILED
+            self._manager.engine,
+            cmd,
+            args,
+            within=ACTION_TIMEOUT_S,
+            failure=errors.ACTION_FAILED,
+            sends=cmd != c.CMD_MARK_READ,
         )
 
     async def react(self, request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ PATHS: Final[PathSpec] = {
         "post": operation(
             "Send a text message (with typing simulation)",
             tag="Messages",
-            errors=(400, 401, 404, 409, 413, 429, 500, 504),
+            errors=(400, 401, 404, 409, 413, 429, 500, 503, 504),
             body=json_body(
                 obj(
                     {
