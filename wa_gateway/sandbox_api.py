@@ -16,7 +16,7 @@ from .devices.api import token_from_path
 from .devices.engine_calls import call_engine
 from .devices.manager import DeviceManager
 from .engine import contract as c
-from .envelope import ok
+from .envelope import ok, utc_timestamp_ms
 from .phone import TOKEN_RE
 
 CONTROL_TIMEOUT_S: Final = 30.0
@@ -80,7 +80,8 @@ class SandboxApi:
         return ok(request, None, "Device unlinked from the phone")
 
     async def sent(self, request: web.Request) -> web.Response:
-        return ok(request, await self._device_op(request, "sent", with_body=False), "Sent log")
+        log = await self._device_op(request, "sent", with_body=False)
+        return ok(request, iso_sent_log(log), "Sent log")
 
     async def set_number(self, request: web.Request) -> web.Response:
         phone = request.match_info["phone"]
@@ -89,3 +90,19 @@ class SandboxApi:
         args = parse_json_object(await request.read(), allow_empty=True)
         data = await self._control("set_number", {"registered": args.get("registered", True), "phone": phone})
         return ok(request, data, "Number updated")
+
+
+def iso_sent_log(log: dict[str, Any]) -> dict[str, Any]:
+    """The engine's Unix times as ISO 8601 strings like the rest of the API, to the millisecond so the
+    typing delay before a send stays visible (docs/dropin.md)."""
+    messages = [
+        {
+            **m,
+            "timestamp": utc_timestamp_ms(m["timestamp"]),
+            "presenceAt": [utc_timestamp_ms(at) for at in m.get("presenceAt", [])],
+        }
+        for m in log.get("messages", [])
+    ]
+    presence = [{**p, "at": utc_timestamp_ms(p["at"])} for p in log.get("presence", [])]
+    calls = [{**call, "at": utc_timestamp_ms(call["at"])} for call in log.get("rejectedCalls", [])]
+    return {**log, "messages": messages, "presence": presence, "rejectedCalls": calls}

@@ -50,9 +50,8 @@ def envelope(data: Schema | None = None) -> Schema:
         "message": {"type": "string"},
         "meta": ref("Meta"),
     }
-    if data is not None:
-        properties["data"] = data
-    return obj(properties, ("success", "meta"))
+    properties["data"] = data if data is not None else {"type": "object"}
+    return obj(properties, ("success", "data", "meta"))
 
 
 def path_token(description: str = "Device token: its phone number with country code") -> Schema:
@@ -112,7 +111,14 @@ def operation(
 ERROR_ENVELOPE: Final[Schema] = obj(
     {
         "success": {"const": False},
-        "error": obj({"code": {"type": "string"}, "message": {"type": "string"}}, ("code", "message")),
+        "error": obj(
+            {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": "string", "description": "The request body field of the wrong type"},
+            },
+            ("code", "message"),
+        ),
         "meta": ref("Meta"),
     },
     ("success", "error", "meta"),
