@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import pytest
@@ -103,3 +104,22 @@ async def test_unparsable_body_has_no_field(
     resp = await client.post("/messages", data=b"[1]", headers={**AUTH, "Content-Type": "application/json"})
     assert resp.status == 400
     assert (await resp.json())["error"] == {"code": "INVALID_REQUEST", "message": "Invalid request body"}
+
+
+async def test_openapi_states_what_the_routes_accept(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    client, _ = await gateway(aiohttp_client, make_settings)
+    doc = await (await client.get("/openapi.json")).json()
+    paths = doc["paths"]
+    for path, ops in paths.items():
+        for op in ops.values():
+            for param in op.get("parameters", []):
+                if param["name"] == "token" and param["in"] == "path":
+                    assert param["schema"]["pattern"] == "^[0-9]{7,15}$", path
+    body = paths["/messages"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert body["token"]["pattern"] == "^[0-9]{7,15}$" and body["text"]["minLength"] == 1
+    (message_id,) = [p for p in paths["/messages/{id}"]["patch"]["parameters"] if p["name"] == "id"]
+    pattern = re.compile(message_id["schema"]["pattern"])
+    assert not pattern.search("media") and not pattern.search("read") and pattern.search("3EB0A1B2")
+    assert pattern.search("mediator") and pattern.search("reader")
