@@ -289,8 +289,8 @@ def create_app(
     if outbox is not None and dispatcher is not None:
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
     if settings.wa_engine == "sandbox":
-        app.router.add_routes(SandboxApi(manager).routes())
-        app.router.add_routes(SandboxMessagingApi(manager).routes())
+        app.router.add_routes(SandboxApi(manager, phones).routes())
+        app.router.add_routes(SandboxMessagingApi(manager, phones).routes())
 
     async def webhook_stats() -> dict[str, Any]:
         assert outbox is not None
