@@ -1,19 +1,25 @@
 # One entry point for the dev loop: `make run` starts the gateway, `make test` runs the tests.
-# Both create .venv and install the project into it on first use (and again when pyproject.toml changes).
+# Both create .venv and install the project into it on first use (and again when pyproject.toml changes):
+# `make run` only what running needs, every other target the development tools too.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint fmt fuzz bench check clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME_STAMP)
 	@test -f .env || $(PY) gateway.py init
 	$(PY) gateway.py
 

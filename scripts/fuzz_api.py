@@ -2,7 +2,9 @@
 """Fuzz the running gateway from its own OpenAPI document with schemathesis (``make fuzz``).
 
 Starts the gateway with the sandbox engine on a free port in a throwaway data directory, runs schemathesis
-against ``/openapi.json`` (no 5xx, every response matching its documented schema), and stops the gateway.
+against ``/openapi.json`` (no 5xx, every response matching its documented schema) in every phase, the
+stateful one included (sequences such as pair, read and delete a device, following the document's links),
+and stops the gateway.
 """
 
 from __future__ import annotations
@@ -77,6 +79,8 @@ def main() -> int:
                     f"{url}/openapi.json",
                     "--header",
                     f"X-API-Key: {API_KEY}",
+                    "--phases",
+                    "examples,coverage,fuzzing,stateful",
                     "--checks",
                     "not_a_server_error,response_schema_conformance",
                     "--max-examples",

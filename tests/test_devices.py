@@ -128,7 +128,8 @@ async def test_device_validation_errors_change_nothing(
     for raw, status, code, message in BAD_DEVICE_BODIES:
         resp = await client.post("/devices", data=raw, headers=headers)
         body = await resp.json()
-        assert (resp.status, body["error"]) == (status, {"code": code, "message": message}), raw
+        error = body["error"]
+        assert (resp.status, error["code"], error["message"]) == (status, code, message), raw
     _, body = await api(client, "GET", "/devices")
     assert body["data"]["devices"] == []
     assert not list((Path(settings.data_dir) / "sessions").glob("*.db"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import datetime
 
 import pytest
 from pytest_aiohttp import AiohttpClient
@@ -45,10 +46,10 @@ async def test_send_with_typing_presence(
         "hello",
     )
     assert message["presence"] == ["composing", "paused"]
-    times = message["presenceAt"]
+    times = [datetime.fromisoformat(at) for at in message["presenceAt"]]
     # The engine really waited TYPING_DELAY_MS between composing and paused, and sent after paused.
-    assert times[1] - times[0] >= 0.3
-    assert message["timestamp"] >= times[1]
+    assert (times[1] - times[0]).total_seconds() >= 0.3
+    assert datetime.fromisoformat(message["timestamp"]) >= times[1]
     await listener.close()
 
 
@@ -73,7 +74,7 @@ async def test_ten_devices_send_at_once_without_delaying_each_other(
     windows = []
     for token in tokens:
         (message,) = (await sent_log(client, token))["messages"]
-        composing, paused = message["presenceAt"]
+        composing, paused = (datetime.fromisoformat(at) for at in message["presenceAt"])
         windows.append((composing, paused))
     # Every device started typing before any device finished: the delays ran concurrently.
     assert max(start for start, _ in windows) < min(end for _, end in windows)

@@ -57,6 +57,7 @@ from .openapi.document import PUBLIC_ROUTES as DOCS_ROUTES
 from .openapi.document import OpenApiRoutes, build_document
 from .phone import PhoneRules
 from .ratelimit import FixedWindowLimiter
+from .routing import LenientPaths
 from .sandbox_api import SandboxApi
 from .ttlcache import TtlCache
 from .webhooks.api import WebhookAdminApi
@@ -288,8 +289,8 @@ def create_app(
     if outbox is not None and dispatcher is not None:
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
     if settings.wa_engine == "sandbox":
-        app.router.add_routes(SandboxApi(manager).routes())
-        app.router.add_routes(SandboxMessagingApi(manager).routes())
+        app.router.add_routes(SandboxApi(manager, phones).routes())
+        app.router.add_routes(SandboxMessagingApi(manager, phones).routes())
 
     async def webhook_stats() -> dict[str, Any]:
         assert outbox is not None
@@ -330,6 +331,8 @@ def create_app(
     async def load_static_pages(app: web.Application) -> None:
         await asyncio.gather(*(pages.load() for pages in static_pages))
 
+    # Registered last and indexed under "/": only requests no route matched exactly reach it.
+    app.router.register_resource(LenientPaths(app.router))
     app.on_startup.append(load_static_pages)
     app.on_shutdown.append(_close_websockets)
     return app

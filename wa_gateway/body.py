@@ -36,13 +36,13 @@ class Body:
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise errors.ApiError(errors.INVALID_REQUEST)
+            raise errors.ApiError(errors.INVALID_REQUEST, field=name)
         return value
 
     def optional(self, name: str, kind: type | tuple[type, ...]) -> Any:
         value = self._get(name)
         if value is not None and (not isinstance(value, kind) or (isinstance(value, bool) and kind is int)):
-            raise errors.ApiError(errors.INVALID_REQUEST)
+            raise errors.ApiError(errors.INVALID_REQUEST, field=name)
         return value
 
 

@@ -119,14 +119,14 @@ def _parser() -> argparse.ArgumentParser:
         action="version",
         version=pyz_runtime.version_text(__version__, pyz_runtime.build_target()),
     )
-    sub = parser.add_subparsers(dest="command")
+    # ``engine-worker`` is internal and dispatched in main() before parsing, so it is not listed here.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run the gateway (the default)")
     sub.add_parser("check-config", help="validate the configuration and print it, secrets masked")
     sub.add_parser("healthcheck", help="exit 0 if the gateway on this machine answers GET /health")
     init = sub.add_parser("init", help="write a .env with a freshly generated API key")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.add_argument("--path", type=Path, default=Path(".env"), help="where to write (default .env)")
-    sub.add_parser("engine-worker", help=argparse.SUPPRESS, add_help=False)
     return parser
 
 

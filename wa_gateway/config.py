@@ -23,6 +23,9 @@ _INT_RE = re.compile(r"[+-]?[0-9]+")
 _TRUE: Final = frozenset({"1", "t", "true", "yes", "on"})
 _FALSE: Final = frozenset({"0", "f", "false", "no", "off"})
 LOG_LEVELS: Final = ("debug", "info", "warn", "warning", "error")
+# Levels only the Go gateway (zerolog) knew, read as the nearest of ours (docs/dropin.md): "disabled"
+# still lets a critical start-up failure through.
+GO_LOG_LEVELS: Final = {"trace": "debug", "fatal": "critical", "panic": "critical", "disabled": "critical"}
 ENGINES: Final = ("neonize", "sandbox")
 # whatsmeow validates the pairing display name as "Browser (OS)" (docs/go-gateway.md §6).
 _DEVICE_NAME_RE = re.compile(r"[^()\s][^()]{0,40} \([^()\s][^()]{0,40}\)")
@@ -61,6 +64,13 @@ def _choice(*options: str) -> Callable[[str, str], str]:
         return low
 
     return parse
+
+
+def _log_level(name: str, raw: str) -> str:
+    low = raw.lower()
+    if low in GO_LOG_LEVELS:
+        return GO_LOG_LEVELS[low]
+    return _choice(*LOG_LEVELS)(name, raw)
 
 
 def _text(name: str, raw: str) -> str:
@@ -171,7 +181,7 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("PORT", "4010", _int(1, 65535), "Server port"),
     Variable("HOST", "0.0.0.0", _text, "Server bind address"),
     Variable("API_KEY", "", _required_text, "Required. API key for REST and WebSocket auth", secret=True),
-    Variable("LOG_LEVEL", "info", _choice(*LOG_LEVELS), "debug, info, warn or error"),
+    Variable("LOG_LEVEL", "info", _log_level, "debug, info, warn or error"),
     Variable("LOG_FORMAT", "json", _choice("json", "text"), "json lines, or text for humans"),
     Variable("CORS_ORIGINS", "*", _origins(True), "Allowed CORS origins: * or a comma-separated list"),
     Variable("PHONE_COUNTRY_CODE", "60", _country_code, "Country code for numbers written with a leading 0"),

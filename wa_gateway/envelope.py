@@ -29,6 +29,13 @@ def utc_timestamp(epoch: float | None = None) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if epoch is None else epoch))
 
 
+def utc_timestamp_ms(epoch: float) -> str:
+    """UTC RFC 3339 with milliseconds, for logs where sub-second order matters (the sandbox sent log)."""
+    whole = int(epoch)
+    millis = min(999, round((epoch - whole) * 1000))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+
+
 def request_id_of(request: web.Request) -> str:
     # A request that never went through the request-id middleware (aiohttp's own 400 for a
     # malformed request line, for one) still gets an id, so the envelope is always complete.
@@ -48,8 +55,12 @@ def body(
     error: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"success": success}
+    # A success always carries ``data`` (``{}`` when there is nothing to return), so clients can read
+    # ``data`` without checking for it; the Go gateway omitted it on such answers (docs/dropin.md).
     if data is not None:
         out["data"] = data
+    elif success:
+        out["data"] = {}
     if message:
         out["message"] = message
     if error is not None:
@@ -78,8 +89,14 @@ def error_response(
     message: str,
     *,
     headers: Mapping[str, str] | None = None,
+    field: str | None = None,
 ) -> web.Response:
-    payload = body(request, success=False, error={"code": code, "message": message})
+    error = (
+        {"code": code, "message": message}
+        if field is None
+        else {"code": code, "message": message, "field": field}
+    )
+    payload = body(request, success=False, error=error)
     return json_response(payload, status=status, headers=headers)
 
 

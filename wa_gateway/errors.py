@@ -27,8 +27,11 @@ class ApiError(Exception):
         message: str | None = None,
         *,
         headers: dict[str, str] | None = None,
+        field: str | None = None,
     ) -> None:
         self.status = spec.status
+        # The body field at fault, sent as ``error.field`` beside Go's unchanged message (docs/dropin.md).
+        self.field = field
         self.code = spec.code
         self.message = message if message is not None else spec.message
         self.headers = headers or {}
@@ -86,6 +89,9 @@ INVALID_LIMIT: Final = ErrorSpec(
     "INVALID_QUERY",
     "Query parameter 'limit' must be a whole number of at least 1 (above 1000 means 1000)",
 )
+# The Go gateway answered JSON for any format but "csv" (XML included); naming the two keeps that for
+# every value Go clients send and says so instead of answering the wrong format.
+INVALID_FORMAT: Final = ErrorSpec(400, "INVALID_QUERY", "Query parameter 'format' must be json or csv")
 INVALID_OFFSET: Final = ErrorSpec(
     400, "INVALID_QUERY", "Query parameter 'offset' must be a whole number from 0 to 9223372036854775807"
 )

@@ -43,7 +43,9 @@ class HealthApi:
 
     async def detailed(self, request: web.Request) -> web.Response:
         uptime = self._clock.monotonic() - self._started
-        rss, threads = await asyncio.to_thread(lambda: (procstats.rss_bytes(), procstats.thread_count()))
+        rss, heap, threads = await asyncio.to_thread(
+            lambda: (procstats.rss_bytes(), procstats.heap_bytes(), procstats.thread_count())
+        )
         devices = sorted(self._devices(), key=lambda d: str(d.get("token", "")))
         counts = Counter(str(d.get("status")) for d in devices)
         data: dict[str, Any] = {
@@ -53,6 +55,11 @@ class HealthApi:
             "uptimeSeconds": round(uptime, 3),
             "memoryRss": rss,
             "threads": threads,
+            # The Go gateway's runtime figures under their names, with the nearest meaning a Python
+            # process has (docs/health.md), so dashboards written for it keep working.
+            "goroutines": threads,
+            "memoryAlloc": heap,
+            "memorySys": rss,
             "wsClients": self._ws_clients(),
             "deviceCount": len(devices),
             "devicesByStatus": {status: counts.get(status, 0) for status in DEVICE_STATUSES},

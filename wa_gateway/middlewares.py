@@ -35,7 +35,9 @@ async def error_envelope_middleware(request: web.Request, handler: Handler) -> w
     try:
         return await handler(request)
     except errors.ApiError as exc:
-        return error_response(request, exc.status, exc.code, exc.message, headers=exc.headers)
+        return error_response(
+            request, exc.status, exc.code, exc.message, headers=exc.headers, field=exc.field
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -15,6 +15,19 @@ def rss_bytes(pid: int | str = "self") -> int:
     return pages * os.sysconf("SC_PAGE_SIZE")
 
 
+def heap_bytes(pid: int | str = "self") -> int:
+    """Anonymous resident memory (``RssAnon``): the interpreter's object arenas, malloc and thread stacks,
+    without the mapped interpreter and libraries: the nearest figure to Go's ``memoryAlloc`` (docs/health.md).
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def thread_count(pid: int | str = "self") -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -16,15 +16,39 @@ from .devices.api import token_from_path
 from .devices.engine_calls import call_engine
 from .devices.manager import DeviceManager
 from .engine import contract as c
-from .envelope import ok
-from .phone import TOKEN_RE
+from .envelope import ok, utc_timestamp_ms
+from .phone import USER_SERVER, PhoneRules
 
 CONTROL_TIMEOUT_S: Final = 30.0
+# Servers of history-sync chats that are not people: the real engine drops them (docs/dropin.md).
+_NOT_A_PERSON: Final = ("g.us", "broadcast", "newsletter", "lid")
 
 
 class SandboxApi:
-    def __init__(self, manager: DeviceManager) -> None:
+    def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
         self._manager = manager
+        self._phones = phones
+
+    def _phone(self, value: Any) -> str:
+        """A number as the API reads one (``PhoneRules``), or a user JID's number."""
+        if not isinstance(value, str):
+            raise errors.ApiError(errors.INVALID_REQUEST, field="from")
+        user, at, server = value.partition("@")
+        phone = self._phones.normalise(user) if not at or server == USER_SERVER else None
+        if phone is None:
+            raise errors.ApiError(errors.INVALID_PHONE)
+        return phone
+
+    def _history_entries(self, entries: Any) -> Any:
+        if not isinstance(entries, list):
+            return entries  # the engine says what is wrong with it
+        kept = []
+        for entry in entries:
+            raw = entry.get("phone") if isinstance(entry, dict) else None
+            if isinstance(raw, str) and raw.partition("@")[2] in _NOT_A_PERSON:
+                continue
+            kept.append({**entry, "phone": self._phone(raw)} if isinstance(entry, dict) else entry)
+        return kept
 
     def routes(self) -> list[web.RouteDef]:
         device = "/sandbox/devices/{token}"
@@ -55,6 +79,11 @@ class SandboxApi:
         token = token_from_path(request)
         self._manager.require(token)
         args = parse_json_object(await read_raw(request), allow_empty=True) if with_body else {}
+        # Numbers are read as the API reads them, so what a control route sets is what the API finds.
+        if "from" in args:
+            args["from"] = self._phone(args["from"])
+        if op == "history_sync" and "contacts" in args:
+            args["contacts"] = self._history_entries(args["contacts"])
         return await self._control(op, {**args, "token": token})
 
     async def link(self, request: web.Request) -> web.Response:
@@ -80,12 +109,29 @@ class SandboxApi:
         return ok(request, None, "Device unlinked from the phone")
 
     async def sent(self, request: web.Request) -> web.Response:
-        return ok(request, await self._device_op(request, "sent", with_body=False), "Sent log")
+        log = await self._device_op(request, "sent", with_body=False)
+        return ok(request, iso_sent_log(log), "Sent log")
 
     async def set_number(self, request: web.Request) -> web.Response:
-        phone = request.match_info["phone"]
-        if not TOKEN_RE.fullmatch(phone):
+        phone = self._phones.normalise(request.match_info["phone"])
+        if phone is None:
             raise errors.ApiError(errors.INVALID_PHONE)
         args = parse_json_object(await read_raw(request), allow_empty=True)
         data = await self._control("set_number", {"registered": args.get("registered", True), "phone": phone})
         return ok(request, data, "Number updated")
+
+
+def iso_sent_log(log: dict[str, Any]) -> dict[str, Any]:
+    """The engine's Unix times as ISO 8601 strings like the rest of the API, to the millisecond so the
+    typing delay before a send stays visible (docs/dropin.md)."""
+    messages = [
+        {
+            **m,
+            "timestamp": utc_timestamp_ms(m["timestamp"]),
+            "presenceAt": [utc_timestamp_ms(at) for at in m.get("presenceAt", [])],
+        }
+        for m in log.get("messages", [])
+    ]
+    presence = [{**p, "at": utc_timestamp_ms(p["at"])} for p in log.get("presence", [])]
+    calls = [{**call, "at": utc_timestamp_ms(call["at"])} for call in log.get("rejectedCalls", [])]
+    return {**log, "messages": messages, "presence": presence, "rejectedCalls": calls}

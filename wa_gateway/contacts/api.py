@@ -23,6 +23,8 @@ DEFAULT_LIMIT: Final = 100
 MAX_LIMIT: Final = 1_000
 MAX_OFFSET: Final = 2**63 - 1  # sqlite's integer range
 STREAM_CHUNK_ROWS: Final = 1_000
+# Exact, lower-case values, as the Go gateway compared them (docs/dropin.md).
+FORMATS: Final = ("json", "csv")
 _INTEGER: Final = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
@@ -49,9 +51,11 @@ class ContactsApi:
         raw_offset = _param(request, "offset")
         limit = _limit(raw_limit)
         offset = _offset(raw_offset)
+        output = request.query.get("format") or "json"
+        if output not in FORMATS:
+            raise ApiError(errors.INVALID_FORMAT)
         book = self._stores.get(token)
-        # Only the exact value selects CSV, as in the Go gateway; anything else is JSON.
-        if request.query.get("format") == "csv":
+        if output == "csv":
             if raw_limit is None and raw_offset is None:
                 return await _stream_csv(request, token, book)
             rows, _ = await _page(book, limit, offset)

@@ -64,6 +64,8 @@ class Device:
         out = self.summary()
         out["qr"] = self.qr if self.status == "pairing" else None
         out["pairingCode"] = self.pairing_code if self.status == "pairing" else None
+        # ``code`` is the name the POST answer and the pairing-code event use (docs/dropin.md).
+        out["code"] = out["pairingCode"]
         out["lastError"] = self.last_error
         out["banExpires"] = utc_timestamp(self.ban_expires) if self.ban_expires else None
         return out

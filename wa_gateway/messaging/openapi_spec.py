@@ -7,8 +7,11 @@ from typing import Any, Final
 
 from ..engine import contract as c
 from ..openapi.builders import (
+    MESSAGE_ID_PATTERN,
+    NON_EMPTY,
     NULLABLE_STRING,
     TIMESTAMP,
+    TOKEN,
     PathSpec,
     Schema,
     envelope,
@@ -22,7 +25,7 @@ from ..openapi.builders import (
 STRING: Final[Schema] = {"type": "string"}
 BOOLEAN: Final[Schema] = {"type": "boolean"}
 TO: Final[Schema] = {
-    "type": "string",
+    **NON_EMPTY,
     "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid, …@g.us)",
 }
 SEND_ERRORS: Final = (400, 401, 404, 409, 413, 429, 500, 503, 504)
@@ -33,11 +36,11 @@ MESSAGE_ID: Final[Schema] = {
     "in": "path",
     "required": True,
     "description": "A WhatsApp message id",
-    "schema": STRING,
+    "schema": {**NON_EMPTY, "pattern": MESSAGE_ID_PATTERN},
 }
 
 _MEDIA_FIELDS: Final[dict[str, Schema]] = {
-    "token": STRING,
+    "token": TOKEN,
     "to": TO,
     "type": {"enum": list(c.MEDIA_KINDS)},
     "caption": {"type": "string", "description": "image, video and document only"},
@@ -87,7 +90,7 @@ def _chat_action(summary: str, fields: dict[str, Schema], required: tuple[str, .
         tag="Messages",
         params=[MESSAGE_ID],
         errors=ACTION_ERRORS,
-        body=json_body(obj({"token": STRING, "chat": TO, **fields}, ("token", "chat", *required))),
+        body=json_body(obj({"token": TOKEN, "chat": TO, **fields}, ("token", "chat", *required))),
         ok=envelope(obj({**SENT, "emoji": STRING}, ("messageId", "timestamp"))),
     )
 
@@ -132,7 +135,7 @@ PATHS: Final[PathSpec] = {
             body=json_body(
                 obj(
                     {
-                        "token": STRING,
+                        "token": TOKEN,
                         "chat": TO,
                         "messageIds": {"type": "array", "items": STRING, "minItems": 1, "maxItems": 1000},
                         "sender": {"type": "string", "description": "In a group: who wrote the messages"},
@@ -159,7 +162,7 @@ PATHS: Final[PathSpec] = {
                 query("chat", STRING, "The chat of the message (or in a JSON body)"),
             ],
             errors=ACTION_ERRORS,
-            body=json_body(obj({"token": STRING, "chat": TO}), required=False),
+            body=json_body(obj({"token": TOKEN, "chat": TO}), required=False),
             ok=envelope(obj(SENT, ("messageId", "timestamp"))),
         ),
     },
@@ -182,7 +185,7 @@ PATHS: Final[PathSpec] = {
             body=json_body(
                 obj(
                     {
-                        "token": STRING,
+                        "token": TOKEN,
                         "to": TO,
                         "question": STRING,
                         "options": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 12},
@@ -206,7 +209,7 @@ PATHS: Final[PathSpec] = {
             errors=ACTION_ERRORS,
             body=json_body(
                 obj(
-                    {"token": STRING, "to": TO, "state": {"enum": list(c.PRESENCE_STATES)}},
+                    {"token": TOKEN, "to": TO, "state": {"enum": list(c.PRESENCE_STATES)}},
                     ("token", "state"),
                 )
             ),

@@ -15,6 +15,11 @@ PathSpec = dict[str, dict[str, Operation]]
 TOKEN_PATTERN: Final = "^[0-9]{7,15}$"
 TIMESTAMP: Final[Schema] = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
 NULLABLE_STRING: Final[Schema] = {"type": ["string", "null"]}
+# What the routes really accept, so generated requests (schemathesis) reach the handlers' logic.
+TOKEN: Final[Schema] = {"type": "string", "pattern": TOKEN_PATTERN}
+NON_EMPTY: Final[Schema] = {"type": "string", "minLength": 1}
+# ``/messages/media`` and ``/messages/read`` are their own routes, so an id never takes those two values.
+MESSAGE_ID_PATTERN: Final = "^(?!(media|read)$)[^/]+$"
 
 ERROR_STATUSES: Final = {
     400: "Invalid input (INVALID_REQUEST, INVALID_TOKEN, INVALID_PHONE, …)",
@@ -51,9 +56,8 @@ def envelope(data: Schema | None = None) -> Schema:
         "message": {"type": "string"},
         "meta": ref("Meta"),
     }
-    if data is not None:
-        properties["data"] = data
-    return obj(properties, ("success", "meta"))
+    properties["data"] = data if data is not None else {"type": "object"}
+    return obj(properties, ("success", "data", "meta"))
 
 
 def path_token(description: str = "Device token: its phone number with country code") -> Schema:
@@ -62,7 +66,7 @@ def path_token(description: str = "Device token: its phone number with country c
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "string"},
+        "schema": TOKEN,
     }
 
 
@@ -113,7 +117,14 @@ def operation(
 ERROR_ENVELOPE: Final[Schema] = obj(
     {
         "success": {"const": False},
-        "error": obj({"code": {"type": "string"}, "message": {"type": "string"}}, ("code", "message")),
+        "error": obj(
+            {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "field": {"type": "string", "description": "The request body field of the wrong type"},
+            },
+            ("code", "message"),
+        ),
         "meta": ref("Meta"),
     },
     ("success", "error", "meta"),

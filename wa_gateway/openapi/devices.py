@@ -13,6 +13,7 @@ DEVICE_DETAIL: Final[Schema] = {
             {
                 "qr": {"type": ["string", "null"], "description": "The current raw QR string while pairing"},
                 "pairingCode": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"], "description": "The same as pairingCode"},
                 "lastError": {"type": ["string", "null"]},
                 "banExpires": {"type": ["string", "null"]},
             }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import TIMESTAMP, PathSpec, Schema, envelope, json_body, obj, operation
+from .builders import NON_EMPTY, TIMESTAMP, TOKEN, PathSpec, Schema, envelope, json_body, obj, operation
 
 PATHS: Final[PathSpec] = {
     "/messages": {
@@ -15,9 +15,9 @@ PATHS: Final[PathSpec] = {
             body=json_body(
                 obj(
                     {
-                        "token": {"type": "string"},
-                        "to": {"type": "string", "description": "Phone number, or a phone, LID or group JID"},
-                        "text": {"type": "string"},
+                        "token": TOKEN,
+                        "to": {**NON_EMPTY, "description": "Phone number, or a phone, LID or group JID"},
+                        "text": NON_EMPTY,
                         "replyTo": {"type": "string", "description": "Id of a message to quote"},
                         "mentions": {
                             "type": "array",
@@ -38,9 +38,7 @@ PATHS: Final[PathSpec] = {
             "Is a number on WhatsApp? (cached per device)",
             tag="Messages",
             errors=(400, 401, 404, 409, 429, 500, 504),
-            body=json_body(
-                obj({"token": {"type": "string"}, "phone": {"type": "string"}}, ("token", "phone"))
-            ),
+            body=json_body(obj({"token": TOKEN, "phone": NON_EMPTY}, ("token", "phone"))),
             ok=envelope(
                 obj(
                     {

@@ -1,0 +1,44 @@
+"""First run: the help text, what `make run` installs, the README's command-line block."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from .processes import ROOT
+from .test_cli import run_cli
+
+
+def test_help_lists_only_user_commands(tmp_path: Path) -> None:
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "SUPPRESS" not in result.stdout and "engine-worker" not in result.stdout
+    for command in ("run", "init", "check-config", "healthcheck"):
+        assert command in result.stdout
+
+
+def make_dry_run(target: str, tmp_path: Path) -> str:
+    """What ``make <target>`` would run on a machine with no venv yet (nothing is executed)."""
+    venv = tmp_path / "venv"
+    result = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), target, f"VENV={venv}"], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_run_installs_only_the_runtime(tmp_path: Path) -> None:
+    run = make_dry_run("run", tmp_path)
+    assert re.search(r"pip install .*-e \.?(\s|$)", run) or "install --quiet -e ." in run, run
+    assert "[dev]" not in run
+    assert "[dev]" in make_dry_run("test", tmp_path)
+
+
+def test_readme_command_line_uses_the_venv_and_names_init_path() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("The command line", 1)[1].split("```", 2)[1]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert lines and all(line.startswith(".venv/bin/python gateway.py") for line in lines), lines
+    assert "init --path" in block
+    assert "WA_ENGINE=sandbox make run" in readme
