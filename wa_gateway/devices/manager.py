@@ -30,6 +30,7 @@ PAIRING_CODE_WAIT_S: Final = 15.0
 RESTORE_CONCURRENCY: Final = 4
 # A synthetic per-token event: the worker that served this device is gone.
 _ENGINE_DOWN: Final = "_engine_down"
+_Queued = tuple[str, dict[str, Any], int]
 SHUTDOWN_REASON: Final = "shutdown"
 
 # What the device received, handed to the inbound handler rather than the state machine.
@@ -66,7 +67,10 @@ class DeviceManager:
         self._device_name = device_name
         self._pairing_code_wait = pairing_code_wait
         self._devices: dict[str, Device] = {}
-        self._queues: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
+        self._queues: dict[str, asyncio.Queue[_Queued]] = {}
+        # Worker deaths so far: a state event a dead worker left queued cannot undo what its death made
+        # true; incoming messages are delivered whatever their epoch.
+        self._epoch = 0
         self._consumers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._inbound: InboundHandler | None = None
@@ -122,44 +126,53 @@ class DeviceManager:
     # --- operations -----------------------------------------------------------------------------
 
     async def connect(self, token: str, method: str) -> dict[str, Any]:
-        created = token not in self._devices
-        device = self._devices.setdefault(token, Device(token))
-        async with device.lock:
-            if device.status == "connected":
-                raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED)
-            if device.status in LIVE:
-                # A second POST while pairing starts over; stop the old flow so its codes stop coming.
-                with contextlib.suppress(c.EngineError):
-                    await self._engine.request(c.CMD_DISCONNECT, {"token": token}, LOGOUT_TIMEOUT_S)
-            device.qr = device.pairing_code = device.last_error = None
-            device.code_arrived.clear()
-            device.method = method
-            device.status = "pairing"
-            try:
-                result = await call_engine(
-                    self._engine,
-                    c.CMD_CONNECT,
-                    {"token": token, "method": method, "device_name": self._device_name},
-                    within=CONNECT_TIMEOUT_S,
-                    failure=errors.CONNECTION_FAILED,
-                    unavailable=errors.ENGINE_UNAVAILABLE,
-                )
-            except errors.ApiError as exc:
-                device.status = "disconnected"
-                device.last_error = exc.message
-                if created:
-                    self._devices.pop(token, None)
-                raise
-            paired = bool(result.get("paired")) if isinstance(result, dict) else False
-            if paired and device.status == "pairing":
-                device.status = "connecting"
-            data: dict[str, Any] = {"token": token, "method": method, "status": device.status}
-            if method == "code" and not paired:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._pairing_code_wait):
-                        await device.code_arrived.wait()
-                data["code"] = device.pairing_code
-            return data
+        while True:
+            created = token not in self._devices
+            device = self._devices.setdefault(token, Device(token))
+            async with device.lock:
+                if self._devices.get(token) is not device:
+                    # A DELETE held the lock and removed this device while we waited: start again from a
+                    # clean device, or this pairing would run on an object nothing can find.
+                    continue
+                return await self._connect_locked(device, method, created)
+
+    async def _connect_locked(self, device: Device, method: str, created: bool) -> dict[str, Any]:
+        token = device.token
+        if device.status == "connected":
+            raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED)
+        if device.status in LIVE:
+            # A second POST while pairing starts over; stop the old flow so its codes stop coming.
+            with contextlib.suppress(c.EngineError):
+                await self._engine.request(c.CMD_DISCONNECT, {"token": token}, LOGOUT_TIMEOUT_S)
+        device.qr = device.pairing_code = device.last_error = None
+        device.code_arrived.clear()
+        device.method = method
+        device.status = "pairing"
+        try:
+            result = await call_engine(
+                self._engine,
+                c.CMD_CONNECT,
+                {"token": token, "method": method, "device_name": self._device_name},
+                within=CONNECT_TIMEOUT_S,
+                failure=errors.CONNECTION_FAILED,
+                unavailable=errors.ENGINE_UNAVAILABLE,
+            )
+        except errors.ApiError as exc:
+            device.status = "disconnected"
+            device.last_error = exc.message
+            if created:
+                self._devices.pop(token, None)
+            raise
+        paired = bool(result.get("paired")) if isinstance(result, dict) else False
+        if paired and device.status == "pairing":
+            device.status = "connecting"
+        data: dict[str, Any] = {"token": token, "method": method, "status": device.status}
+        if method == "code" and not paired:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._pairing_code_wait):
+                    await device.code_arrived.wait()
+            data["code"] = device.pairing_code
+        return data
 
     async def delete(self, token: str) -> None:
         device = self.require(token)
@@ -193,11 +206,18 @@ class DeviceManager:
         if queue is None:
             queue = self._queues[token] = asyncio.Queue()
             self._consumers[token] = asyncio.create_task(self._consume(token, queue), name=f"events-{token}")
-        queue.put_nowait((event, data))
+        queue.put_nowait((event, data, self._epoch))
 
     def on_worker_down(self, reason: str) -> None:
-        for token in list(self._devices):
-            self.on_event(token, _ENGINE_DOWN, {"reason": reason})
+        # Applied now, not behind the events still queued: a restore that starts before the queues drain
+        # must not read "connected" from a device whose client died with the worker.
+        self._epoch += 1
+        for token, device in list(self._devices.items()):
+            was = device.status
+            if was in LIVE:
+                device.status = "disconnected"
+                device.qr = device.pairing_code = None
+            self.on_event(token, _ENGINE_DOWN, {"reason": reason, "was": was})
 
     def on_worker_up(self, first_start: bool) -> None:
         self._spawn(self.restore())
@@ -262,11 +282,12 @@ class DeviceManager:
 
     # --- applying events ------------------------------------------------------------------------
 
-    async def _consume(self, token: str, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+    async def _consume(self, token: str, queue: asyncio.Queue[_Queued]) -> None:
         while True:
-            event, data = await queue.get()
+            event, data, epoch = await queue.get()
             try:
-                await self._apply(token, event, data)
+                if epoch == self._epoch or event in INBOUND_EVENTS:
+                    await self._apply(token, event, data)
             except Exception:
                 log.exception("failed to apply engine event", extra={"event": event})
             finally:
@@ -315,6 +336,9 @@ class DeviceManager:
         reason = str(data.get("reason") or "disconnected")
         if reason == SHUTDOWN_REASON:
             return
+        await self._announce_disconnected(device, reason)
+
+    async def _announce_disconnected(self, device: Device, reason: str) -> None:
         self._notifier.device_event("connection-error", device.token, message=errors.WS_DISCONNECTED)
         await self._notifier.webhook("device.disconnected", device.token, {"reason": reason})
 
@@ -352,12 +376,11 @@ class DeviceManager:
         await self._notifier.webhook("device.banned", device.token, payload)
 
     async def _on_engine_down(self, device: Device, data: dict[str, Any]) -> None:
-        if device.status not in LIVE:
+        if data.get("was") not in LIVE or device.status != "disconnected":
             return
-        reason = str(data.get("reason"))
-        await self._on_disconnected(
-            device, {"reason": SHUTDOWN_REASON if reason == SHUTDOWN_REASON else "engine stopped"}
-        )
+        if str(data.get("reason")) == SHUTDOWN_REASON:
+            return
+        await self._announce_disconnected(device, "engine stopped")
 
 
 async def _ignore(manager: DeviceManager, device: Device, data: dict[str, Any]) -> None:
