@@ -21,6 +21,8 @@ from .devices.api import DevicesApi
 from .devices.manager import DeviceManager
 from .engine.supervisor import EngineSupervisor
 from .health import HealthApi
+from .idempotency.middleware import make_idempotency_middleware
+from .idempotency.store import SqliteIdempotencyStore
 from .inbound import InboundEvents
 from .media.fetch import UrlFetcher, any_address, public_only
 from .media.ffmpeg import FfmpegProbe
@@ -137,6 +139,7 @@ def create_app(
     auth_failures = FixedWindowLimiter(settings.rate_limit_auth_failures, clock)
     guard = AuthGuard(auth_failures, proxies)
     metrics = Metrics()
+    idempotency = SqliteIdempotencyStore(settings.data_dir / "idempotency.db")
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
@@ -150,6 +153,7 @@ def create_app(
                 PUBLIC_ROUTES | (DASHBOARD_ROUTES if settings.dashboard_enabled else frozenset()),
             ),
             make_rate_limit_middleware(_limiters(settings, clock), proxies),
+            make_idempotency_middleware(idempotency, clock),
         ],
     )
     hub = WsHub()
@@ -224,6 +228,14 @@ def create_app(
             await outbox.close()
 
     @contextlib.asynccontextmanager
+    async def idempotency_ctx(app: web.Application) -> AsyncIterator[None]:
+        await idempotency.open()
+        try:
+            yield
+        finally:
+            await idempotency.close()
+
+    @contextlib.asynccontextmanager
     async def contacts_ctx(app: web.Application) -> AsyncIterator[None]:
         try:
             yield
@@ -241,7 +253,9 @@ def create_app(
             await manager.close()
 
     # Cleanup runs in reverse: the engine stops first, its last events reach the outbox, then it closes.
-    app.cleanup_ctx.extend([webhooks_ctx, contacts_ctx, incoming_media.cleanup_ctx, engine_ctx])
+    app.cleanup_ctx.extend(
+        [webhooks_ctx, contacts_ctx, idempotency_ctx, incoming_media.cleanup_ctx, engine_ctx]
+    )
 
     health = HealthApi(
         engine=settings.wa_engine,

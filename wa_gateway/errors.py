@@ -74,6 +74,15 @@ VALIDATION_FAILED: Final = ErrorSpec(500, "VALIDATION_FAILED", "Phone validation
 PHONE_NOT_FOUND: Final = ErrorSpec(404, "NOT_FOUND", "Phone number not found on WhatsApp")
 ENGINE_UNAVAILABLE: Final = ErrorSpec(503, "ENGINE_UNAVAILABLE", "WhatsApp engine is not available")
 ENGINE_TIMEOUT: Final = ErrorSpec(504, "ENGINE_TIMEOUT", "WhatsApp engine did not answer in time")
+INVALID_IDEMPOTENCY_KEY: Final = ErrorSpec(
+    400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1 to 255 printable ASCII characters"
+)
+IDEMPOTENCY_KEY_REUSED: Final = ErrorSpec(
+    422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used for a different request"
+)
+IDEMPOTENCY_IN_PROGRESS: Final = ErrorSpec(
+    409, "IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is still being processed"
+)
 SEND_OUTCOME_UNKNOWN: Final = ErrorSpec(
     503,
     "SEND_OUTCOME_UNKNOWN",
