@@ -42,3 +42,18 @@ def test_readme_command_line_uses_the_venv_and_names_init_path() -> None:
     assert lines and all(line.startswith(".venv/bin/python gateway.py") for line in lines), lines
     assert "init --path" in block
     assert "WA_ENGINE=sandbox make run" in readme
+
+
+def test_systemd_unit_prints_the_shipped_unit(tmp_path: Path) -> None:
+    result = run_cli("systemd-unit", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == (ROOT / "deploy" / "wa-gateway.service").read_text()
+    assert "ExecStart=" in result.stdout
+
+
+def test_docker_image_has_ffmpeg_and_make_has_pyz(tmp_path: Path) -> None:
+    install = next(
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if "apt-get install" in line
+    )
+    assert "ffmpeg" in install.split()
+    assert "./build_pyz.sh" in make_dry_run("pyz", tmp_path)
