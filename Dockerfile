@@ -16,12 +16,13 @@ ARG SOURCE_DATE_EPOCH
 RUN PYTHON=python3.11 bash ./build_pyz.sh -o /out && mv /out/wa-gateway-*.pyz /out/wa-gateway.pyz
 
 FROM python:3.11-slim-bookworm
-# libmagic1: neonize loads it. tini: PID 1 that reaps the short-lived `sh` children neonize leaves behind
+# libmagic1: neonize loads it. ffmpeg: audio, voice notes and video are checked and converted with it.
+# tini: PID 1 that reaps the short-lived `sh` children neonize leaves behind
 # at import, and passes SIGTERM to the gateway, which then stops its engine worker in order.
 # Versions are not pinned: Debian replaces them with security updates inside one release.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libmagic1 tini \
+    && apt-get install -y --no-install-recommends libmagic1 ffmpeg tini \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home --shell /usr/sbin/nologin wa \
     && mkdir -p /data /opt/wa-gateway \

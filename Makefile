@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt fuzz bench check clean
+.PHONY: run test lint fmt fuzz bench check clean pyz
 
 $(RUNTIME_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ fuzz: $(STAMP)
 # Benchmarks against a bare aiohttp baseline measured in the same run; writes BENCHMARKS.md (~5 min).
 bench: $(STAMP)
 	$(PY) bench/run.py
+
+# The single-file build, dist/wa-gateway-<version>-py<X.Y>-linux-<arch>.pyz (needs no venv).
+pyz:
+	./build_pyz.sh
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds wa-gateway as one file with shiv: <dir>/wa-gateway-<version>-py<X.Y>-linux-<arch>.pyz
+# Builds wa-gateway as one file with shiv: <dir>/wa-gateway-<version>-py<X.Y>-<platform>.pyz
 #
 #   ./build_pyz.sh                  for this machine: the python3 on PATH (or $PYTHON) and its platform
 #   ./build_pyz.sh -o DIR           write the .pyz into DIR (default: dist)
@@ -9,6 +9,9 @@
 #                                       --python-version 3.12 --abi cp312 \
 #                                       --platform manylinux_2_34_aarch64 ... --platform manylinux2014_aarch64
 #                                   (every manylinux tag a glibc >= 2.34 system runs, the floor neonize needs)
+#   ./build_pyz.sh --platform linux-aarch64|linux-x86_64|macos-arm64|macos-x86_64|windows-amd64
+#                                   for another operating system or CPU, from that platform's wheels
+#                                   (macOS: macosx_12_0 and later, neonize's floor; Windows: win_amd64)
 #   ./build_pyz.sh --update-lock    re-resolve requirements.lock from pyproject.toml (review, then commit it)
 #
 # A .pyz bundles compiled wheels for one CPython minor version and one platform, so both are in its name,
@@ -34,7 +37,7 @@ readonly MIN_GLIBC_MINOR=34
 readonly BUILD_ROOT=${WA_PYZ_BUILD_ROOT:-/tmp/wa-gateway-pyz-build}
 
 usage() {
-    sed -n '2,12s/^# \{0,1\}//p' "$0"
+    sed -n '2,15s/^# \{0,1\}//p' "$0"
     exit "${1:-0}"
 }
 
@@ -46,12 +49,22 @@ die() {
 out_dir=dist
 target_python=
 target_arch=
+target_os=linux
 update_lock=false
 while (($#)); do
     case $1 in
         -o | --output-dir) out_dir=${2:?-o needs a directory}; shift 2 ;;
         --python-version) target_python=${2:?--python-version needs X.Y}; shift 2 ;;
         --arch) target_arch=${2:?--arch needs x86_64 or aarch64}; shift 2 ;;
+        --platform)
+            case ${2:?--platform needs e.g. linux-aarch64} in
+                linux-x86_64 | linux-aarch64 | macos-x86_64 | macos-arm64 | windows-amd64) ;;
+                *) die "--platform must be linux-x86_64, linux-aarch64, macos-x86_64, macos-arm64 or windows-amd64" ;;
+            esac
+            target_os=${2%%-*}
+            target_arch=${2#*-}
+            shift 2
+            ;;
         --update-lock) update_lock=true; shift ;;
         -h | --help) usage 0 ;;
         *) echo "build_pyz.sh: unknown argument: $1" >&2; usage 2 ;;
@@ -64,8 +77,8 @@ out_dir=$(cd "$out_dir" && pwd)
 python=${PYTHON:-python3}
 command -v "$python" >/dev/null || die "$python not found (set PYTHON to a CPython 3.11+ interpreter)"
 command -v flock >/dev/null || die "flock not found (Debian: util-linux)"
-# neonize's engine library exists for glibc Linux only.
-[[ $(uname -s) == Linux ]] || die "wa-gateway's .pyz is built on and for Linux"
+# Built on Linux (flock, GNU stat); --platform chooses what it is built for.
+[[ $(uname -s) == Linux ]] || die "wa-gateway's .pyz is built on Linux"
 
 # One build at a time on this machine: they share BUILD_ROOT.
 exec 9>"$BUILD_ROOT.lock"
@@ -117,23 +130,30 @@ if [[ -n $target_python || -n $target_arch ]]; then
     [[ -z $target_python || $target_python == "$running_python" ]] && target_python=$running_python_full
     target_arch=${target_arch:-$running_arch}
     [[ $target_python =~ ^3\.[0-9]+(\.[0-9]+)?$ ]] || die "--python-version must look like 3.12 or 3.12.4"
-    [[ $target_arch =~ ^(x86_64|aarch64)$ ]] || die "--arch must be x86_64 or aarch64"
+    [[ $target_os != linux || $target_arch =~ ^(x86_64|aarch64)$ ]] || die "--arch must be x86_64 or aarch64"
     pip_python=$target_python
     target_python=$(cut -d. -f1,2 <<<"$target_python")
-    # pip does not widen an explicit manylinux_2_X tag to older ones, so every accepted tag is listed.
     install_args=(--only-binary=:all: --implementation cp --python-version "$pip_python"
         --abi "cp${target_python/./}")
-    for ((minor = MIN_GLIBC_MINOR; minor >= 17; minor--)); do
-        install_args+=(--platform "manylinux_2_${minor}_${target_arch}")
-    done
-    install_args+=(--platform "manylinux2014_${target_arch}")
+    case $target_os in
+        linux)
+            # pip does not widen an explicit manylinux_2_X tag to older ones, so every accepted tag is listed.
+            for ((minor = MIN_GLIBC_MINOR; minor >= 17; minor--)); do
+                install_args+=(--platform "manylinux_2_${minor}_${target_arch}")
+            done
+            install_args+=(--platform "manylinux2014_${target_arch}")
+            ;;
+        # pip widens a macOS tag to every older release and to universal2 (packaging's mac_platforms).
+        macos) install_args+=(--platform "macosx_15_0_${target_arch}") ;;
+        windows) install_args+=(--platform win_amd64) ;;
+    esac
     download_args=("${install_args[@]}")
 else
     target_python=$running_python
     target_arch=$running_arch
     download_args=(--only-binary=:all:)
 fi
-platform=linux-$target_arch
+platform=$target_os-$target_arch
 name=wa-gateway-$version-py$target_python-$platform.pyz
 
 # Read by `wa-gateway --version` and by the interpreter check at start-up (wa_gateway/pyz_runtime.py).

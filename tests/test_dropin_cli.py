@@ -42,3 +42,39 @@ def test_readme_command_line_uses_the_venv_and_names_init_path() -> None:
     assert lines and all(line.startswith(".venv/bin/python gateway.py") for line in lines), lines
     assert "init --path" in block
     assert "WA_ENGINE=sandbox make run" in readme
+
+
+def test_systemd_unit_prints_the_shipped_unit(tmp_path: Path) -> None:
+    result = run_cli("systemd-unit", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout == (ROOT / "deploy" / "wa-gateway.service").read_text()
+    assert "ExecStart=" in result.stdout
+
+
+def test_docker_image_has_ffmpeg_and_make_has_pyz(tmp_path: Path) -> None:
+    install = next(
+        line for line in (ROOT / "Dockerfile").read_text().splitlines() if "apt-get install" in line
+    )
+    assert "ffmpeg" in install.split()
+    assert "./build_pyz.sh" in make_dry_run("pyz", tmp_path)
+
+
+def test_pyz_platform_names_match_the_running_machine() -> None:
+    from wa_gateway.pyz_runtime import BuildTarget, build_platform, interpreter_problem
+
+    assert build_platform("linux-aarch64") == "linux-aarch64"
+    assert build_platform("macosx-12.0-arm64") == "macos-arm64"
+    assert build_platform("macosx-10.9-x86_64") == "macos-x86_64"
+    assert build_platform("win-amd64") == "windows-amd64"
+    assert interpreter_problem(BuildTarget("3.11", "macos-arm64"), "3.11", "macosx-14.0-arm64") is None
+    assert interpreter_problem(BuildTarget("3.11", "macos-arm64"), "3.11", "macosx-14.0-x86_64") is not None
+
+
+def test_build_script_refuses_an_unknown_platform(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(ROOT / "build_pyz.sh"), "--platform", "linux-riscv64", "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1 and "--platform must be" in result.stderr

@@ -9,6 +9,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 
 from . import __version__, pyz_runtime
@@ -107,6 +108,12 @@ def _init(path: Path, force: bool) -> int:
     return 0
 
 
+def _systemd_unit() -> int:
+    # The package carries a copy of deploy/wa-gateway.service, so a lone .pyz can install its own unit.
+    sys.stdout.write(resources.files("wa_gateway").joinpath("data/wa-gateway.service").read_text())
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wa-gateway",
@@ -124,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the gateway (the default)")
     sub.add_parser("check-config", help="validate the configuration and print it, secrets masked")
     sub.add_parser("healthcheck", help="exit 0 if the gateway on this machine answers GET /health")
+    sub.add_parser("systemd-unit", help="print the systemd unit (deploy/wa-gateway.service) to install")
     init = sub.add_parser("init", help="write a .env with a freshly generated API key")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.add_argument("--path", type=Path, default=Path(".env"), help="where to write (default .env)")
@@ -144,4 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         return _init(args.path, args.force)
     if args.command == "healthcheck":
         return _healthcheck()
+    if args.command == "systemd-unit":
+        return _systemd_unit()
     return _run()

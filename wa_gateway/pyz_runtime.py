@@ -56,6 +56,16 @@ def version_text(version: str, target: BuildTarget | None) -> str:
     )
 
 
+def build_platform(sysconfig_platform: str) -> str:
+    """The name build_pyz.sh --platform gives this machine: sysconfig says ``macosx-12.0-arm64`` or
+    ``win-amd64`` where the archive says ``macos-arm64`` or ``windows-amd64``; Linux names are the same."""
+    if sysconfig_platform.startswith("macosx-"):
+        return "macos-" + sysconfig_platform.rsplit("-", 1)[1]
+    if sysconfig_platform.startswith("win-"):
+        return "windows-" + sysconfig_platform.split("-", 1)[1]
+    return sysconfig_platform
+
+
 def interpreter_problem(
     target: BuildTarget | None, python: str | None = None, machine_platform: str | None = None
 ) -> str | None:
@@ -63,7 +73,7 @@ def interpreter_problem(
     if target is None:
         return None
     running = python or "{}.{}".format(*sys.version_info[:2])
-    here = machine_platform or sysconfig.get_platform()
+    here = build_platform(machine_platform or sysconfig.get_platform())
     if running == target.python and here == target.platform:
         return None
     return (

@@ -13,6 +13,7 @@ from ..envelope import dumps
 from ..static_files import StaticFiles
 from . import webhooks as webhook_spec
 from .builders import components
+from .markdown import add_rendered_descriptions
 
 DESCRIPTION: Final = """\
 Self-hosted WhatsApp gateway. Every JSON response uses the envelope
@@ -38,7 +39,7 @@ def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[
         schemas.update(module.SCHEMAS)
         event_data.update(getattr(module, "WEBHOOK_EVENT_DATA", {}))
     events = {e: event_data[e] for e in webhook_events}
-    return {
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "wa-gateway", "version": __version__, "description": DESCRIPTION},
         "servers": [{"url": "/"}],
@@ -49,6 +50,8 @@ def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[
         "webhooks": webhook_spec.webhooks(events),
         "components": components(schemas),
     }
+    add_rendered_descriptions(document)
+    return document
 
 
 class OpenApiRoutes:

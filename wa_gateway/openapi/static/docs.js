@@ -28,13 +28,20 @@ function pretty(doc, schema, depth = 0) {
   return schema.enum ? { enum: schema.enum } : schema;
 }
 
+// Descriptions are Markdown; the server sends them rendered to escaped HTML (x-description-html), which
+// carries no attributes or scripts, so setting it as innerHTML is safe.
+const described = (item, fallback) => {
+  if (item["x-description-html"]) return el("div", { className: "description", innerHTML: item["x-description-html"] });
+  return fallback === undefined ? null : el("pre", { textContent: fallback });
+};
+
 function renderOperation(doc, path, method, op) {
   const summary = el("summary", {},
     el("span", { className: `method ${method}`, textContent: method.toUpperCase() }),
     el("code", { textContent: path }), " — ", op.summary,
     op.security && op.security.length === 0 ? el("span", { className: "public", textContent: " public " }) : null);
   const details = el("details", { className: "op", id: `${method}-${path}` }, summary);
-  if (op.description) details.append(el("pre", { textContent: op.description }));
+  if (op.description) details.append(described(op, op.description));
   if (op.parameters) {
     const list = el("ul");
     for (const p of op.parameters) list.append(el("li", { textContent: `${p.in} ${p.name}${p.required ? " (required)" : ""}${p.description ? ": " + p.description : ""}` }));
@@ -55,7 +62,8 @@ function renderOperation(doc, path, method, op) {
 
 async function main() {
   const doc = await (await fetch("/openapi.json")).json();
-  document.getElementById("intro").textContent = `${doc.info.description} Version ${doc.info.version}.`;
+  const intro = document.getElementById("intro");
+  intro.replaceChildren(described(doc.info, doc.info.description), el("p", { textContent: `Version ${doc.info.version}.` }));
   const byTag = new Map();
   for (const [path, operations] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(operations)) {
@@ -79,7 +87,7 @@ async function main() {
   for (const [name, item] of Object.entries(doc.webhooks || {})) {
     const schema = item.post.requestBody.content["application/json"].schema;
     hooks.append(el("details", { className: "op" }, el("summary", { textContent: name }),
-      el("pre", { textContent: item.post.description }),
+      described(item.post, item.post.description),
       el("pre", { textContent: JSON.stringify(pretty(doc, schema), null, 2) })));
   }
   content.append(hooks);
