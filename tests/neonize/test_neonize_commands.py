@@ -143,3 +143,12 @@ async def test_disconnect_stops_the_client_and_keeps_the_session(
     assert await backend.status() == []
     await backend.disconnect(TOKEN)  # nothing left to stop
     assert len(fake_go.called("Stop")) == 1
+
+
+async def test_numbers_whatsapp_gives_no_answer_for_are_not_on_whatsapp(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo
+) -> None:
+    fake_go.unanswered = {"1555123"}
+    assert await backend.check_numbers(TOKEN, ["1555123"]) == [
+        {"phone": "1555123", "isOnWhatsApp": False, "jid": ""}
+    ]

@@ -38,6 +38,7 @@ from wa_gateway.engine.neonize_session import DeviceSession
 log = logging.getLogger(__name__)
 
 CONNECT_METHODS: Final = ("qr", "code", "restore")
+NOTHING_RETURNED: Final = "Function returned nothing."
 # A Neonize() call still pending at close is cancelled; neonize's cancel handler then calls Go Stop()
 # itself, so it happens while we hold the exclusive lock.
 CANCEL_GRACE_S: Final = 1.0
@@ -154,7 +155,11 @@ class NeonizeBackend:
             # One usync query for the whole batch (neonize-study §4).
             answers = await client.is_on_whatsapp(*(f"+{phone}" for phone in dict.fromkeys(phones)))
         except NeonizeError as exc:
-            raise failure(session, "Checking the numbers", exc) from exc
+            # WhatsApp answers nothing for numbers it does not know at all; neonize turns the empty
+            # answer into this error (docs/engine.md, "Number checks").
+            if str(exc) != NOTHING_RETURNED:
+                raise failure(session, "Checking the numbers", exc) from exc
+            answers = []
         found: dict[str, tuple[bool, str]] = {}
         for answer in answers:
             phone = "".join(ch for ch in str(answer.Query) if ch.isdigit())
