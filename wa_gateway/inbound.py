@@ -13,6 +13,7 @@ from .engine import contract as c
 from .envelope import utc_timestamp
 from .notify import Notifier
 
+BROADCAST_SUFFIX: Final = "@broadcast"
 log = logging.getLogger("wa_gateway.inbound")
 
 MARK_READ_TIMEOUT_S: Final = 30.0
@@ -88,7 +89,8 @@ class InboundEvents:
             new = await self._upsert(token, [row])
             for contact in new_contacts_payload([row], new):
                 await self._notifier.webhook("contacts.new", token, contact)
-        if self._auto_read and data.get("id"):
+        # Reading a status post would tell its author it was seen (docs/engine.md, "Wrapped messages").
+        if self._auto_read and data.get("id") and not str(data.get("chat", "")).endswith(BROADCAST_SUFFIX):
             await self._mark_read(token, data)
 
     async def _mark_read(self, token: str, data: dict[str, Any]) -> None:

@@ -49,6 +49,7 @@ async def backend(
         yield engine
     finally:
         await engine.close()
+        fake_go.release()
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from wa_gateway.engine import neonize_client as nc
 
 DEVICE, PAIR_STATUS, CONNECTED = nc.DEVICE, nc.PAIR_STATUS, nc.CONNECTED
 TOKEN = "15550000001"
+DOWNLOADABLE_FIELDS = ("imageMessage", "audioMessage", "videoMessage", "documentMessage", "stickerMessage")
 
 
 def make_paired_db(path: Path, jid: str = "15550000001:7@s.whatsapp.net") -> None:
@@ -59,6 +60,34 @@ def device_event(user: str, push_name: str = "Me", device: int = 7) -> Any:
     return P.Device(JID=P.JID(User=user, Device=device, Server="s.whatsapp.net"), PushName=push_name)
 
 
+def _go_zero_values(message: Any) -> None:
+    for spec in message.DESCRIPTOR.fields:
+        if spec.is_repeated:
+            if spec.message_type is not None:
+                for item in getattr(message, spec.name):
+                    _go_zero_values(item)
+        elif spec.message_type is not None:
+            if spec.is_required or message.HasField(spec.name):
+                child = getattr(message, spec.name)
+                _go_zero_values(child)
+                child.SetInParent()
+        elif spec.is_required and not message.HasField(spec.name):
+            setattr(message, spec.name, spec.default_value)
+
+
+def _go_filled(message: Any, unset: tuple[str, ...]) -> Any:
+    filled = type(message)()
+    filled.CopyFrom(message)
+    _go_zero_values(filled)
+    for path in unset:
+        *parents, name = path.split(".")
+        target = filled
+        for parent in parents:
+            target = getattr(target, parent)
+        target.ClearField(name)
+    return filled
+
+
 class FakeSession:
     """One ``Neonize()`` call: what neonize passed to Go, and Go's side of the callbacks."""
 
@@ -67,23 +96,44 @@ class FakeSession:
         self.uuid = args[1].decode()
         self.log_level = args[5]
         self._qr_cb, self._login_cb, self._event_cb = args[6], args[7], args[8]
+        self.log_cb = args[9]
         self.subscribed = set(bytes(args[10])[: args[11]])
         self.device_props = DeviceProps.FromString(args[12][: args[13]])
         self.stopped = threading.Event()
         self.ignore_stop = False
+        self.qr_mode = False  # Neonize() is in its QR channel loop (an unpaired device)
+        self.marshal_error = ""  # why Go's event callback failed and ended the session
+        self.released = threading.Event()  # the test is over: a Go call stuck forever may now return
 
     def qr(self, code: str) -> None:
         buf = ctypes.create_string_buffer(code.encode())
         self._qr_cb(None, ctypes.addressof(buf))
 
     def login(self, status: str) -> None:
+        if status == "success":
+            self.qr_mode = False  # the QR loop ends and Neonize() goes on to the normal session
         buf = ctypes.create_string_buffer(status.encode())
         self._login_cb(None, ctypes.addressof(buf))
 
-    def event(self, code: int, message: Any) -> None:
+    def event(self, code: int, message: Any, unset: tuple[str, ...] = ()) -> bool:
+        """Deliver one event as Go does; False when Go could not marshal it (the session then ends).
+
+        neonize's Go converters (goneonize/utils/proto.go) give every field of the event a value, zero
+        or not, so the fake fills what a test left out. A Go value the converter has no proto value for
+        (a receipt type, ConnectFailure reason or ban code whatsmeow added later) stays unset: name it
+        in ``unset`` (dotted path). proto.Marshal then refuses the required field, the event callback
+        returns the error, and Neonize() ends with it (goneonize/main.go, the event handler).
+        """
+        message = _go_filled(message, unset)
+        if not message.IsInitialized():
+            missing = ", ".join(message.FindInitializationErrors())
+            self.marshal_error = f"proto: required field {missing} not set"
+            self.stopped.set()
+            return False
         data = message.SerializePartialToString()
         buf = ctypes.create_string_buffer(data, max(len(data), 1))
         self._event_cb(self.uuid.encode(), ctypes.addressof(buf), len(data), code)
+        return True
 
 
 @dataclass
@@ -100,6 +150,7 @@ class FakeGo:
 
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # db path -> (user, push name)
     registered: dict[str, str] = field(default_factory=dict)  # digits -> answering JID server
+    unanswered: set[str] = field(default_factory=set)  # digits usync answers nothing for
     session_error: str = ""
     logout_error: str = ""
     script: Callable[[FakeSession], None] | None = None
@@ -107,6 +158,7 @@ class FakeGo:
     groups: list[Any] = field(default_factory=list)  # GroupInfo protos GetJoinedGroups/GetGroupInfo know
     downloads: dict[str, bytes] = field(default_factory=dict)  # directPath -> the media's bytes
     download_error: str = ""
+    uploads: list[tuple[int, bytes]] = field(default_factory=list)  # (MediaType value, data) per Upload
     poll_votes: list[bytes] = field(default_factory=list)  # what DecryptPollVote finds selected
     poll_vote_error: str = ""
     sent_ids: list[str] = field(default_factory=list)  # ids SendMessage answers with, in order
@@ -147,11 +199,22 @@ class FakeGo:
             session.event(DEVICE, device_event(user, push_name))
             session.event(CONNECTED, P.Connected(status=True))
         else:
+            session.qr_mode = True
             session.qr("2@first,AAAA,BBBB,CCCC")
         session.stopped.wait()
-        if session.ignore_stop:
-            threading.Event().wait()  # like Go spinning in FetchMe() after a QR timeout
+        if session.marshal_error:
+            return session.marshal_error.encode()
+        if session.ignore_stop or session.qr_mode:
+            # Stop cancels the session's context, but neonize's Neonize() ranges over whatsmeow's QR
+            # channel and never looks at it (goneonize/main.go, the `for evt := range qrChan` loop):
+            # the call stays blocked, as it does in FetchMe() after a QR timeout.
+            session.released.wait()
         return b""
+
+    def release(self) -> None:
+        """End every Go call that real Go would leave blocked forever (test teardown)."""
+        for session in list(self.sessions.values()):
+            session.released.set()
 
     def Stop(self, uuid: bytes) -> bytes:
         self._record("Stop", (uuid,))
@@ -179,12 +242,17 @@ class FakeGo:
 
     def Upload(self, *args: Any) -> bytes:
         self._record("Upload", args)
-        data = bytes(args[1])
+        data, media_type = bytes(args[1]), int(args[3])
+        with self._mutex:
+            self.uploads.append((media_type, data))
         digest = hashlib.sha256(data).digest()
+        # whatsmeow's Upload derives the encryption keys from the media type's HKDF info string
+        # ("WhatsApp Audio Keys", "WhatsApp Video Keys", ...; whatsmeow upload.go, mediaconn/download.go
+        # getMediaKeys): a file uploaded as video cannot be decrypted by a recipient told it is audio.
         response = P.UploadResponse(
             url=f"https://mmg.whatsapp.net/fake/{digest.hex()[:16]}",
             DirectPath=f"/v/t62/{digest.hex()[:16]}",
-            MediaKey=b"K" * 32,
+            MediaKey=hashlib.sha256(b"keys-for-type-%d" % media_type).digest(),
             FileEncSHA256=b"E" * 32,
             FileSHA256=digest,
             FileLength=len(data),
@@ -194,8 +262,14 @@ class FakeGo:
     def DownloadAny(self, *args: Any) -> bytes:
         self._record("DownloadAny", args)
         message = WAMessage.FromString(args[1])
-        paths = [value.directPath for _, value in message.ListFields() if hasattr(value, "directPath")]
-        if self.download_error or not paths or paths[0] not in self.downloads:
+        # whatsmeow's DownloadAny looks only at these top-level fields, nothing wrapped and no
+        # ptvMessage (whatsmeow download.go, DownloadAny); anything else is ErrNothingDownloadableFound.
+        found = [getattr(message, name) for name in DOWNLOADABLE_FIELDS if message.HasField(name)]
+        if not found:
+            error = "didn't find any attachments in message"
+            return P.DownloadReturnFunction(Error=error).SerializePartialToString()
+        paths = [found[0].directPath]
+        if self.download_error or paths[0] not in self.downloads:
             error = self.download_error or "download failed with status code 404"
             return P.DownloadReturnFunction(Error=error).SerializePartialToString()
         return P.DownloadReturnFunction(Binary=self.downloads[paths[0]]).SerializePartialToString()
@@ -251,7 +325,9 @@ class FakeGo:
         for group in self.groups:
             if group.JID.User == wanted.User:
                 return P.GetGroupInfoReturnFunction(GroupInfo=group).SerializePartialToString()
-        return P.GetGroupInfoReturnFunction(Error="group not found").SerializePartialToString()
+        # whatsmeow maps the 404 answer to ErrGroupNotFound (whatsmeow errors.go, group.go getGroupInfo).
+        error = "that group does not exist"
+        return P.GetGroupInfoReturnFunction(Error=error).SerializePartialToString()
 
     def RejectCall(self, *args: Any) -> bytes:
         self._record("RejectCall", (args[0], args[1], args[2], args[3].value))
@@ -262,12 +338,17 @@ class FakeGo:
         answers = []
         for query in args[1].decode().split(" "):
             digits = query.lstrip("+")
+            if digits in self.unanswered:
+                continue  # usync gives no entry for what is not a phone number (whatsmeow user.go)
             server = self.registered.get(digits)
             if server is None:
                 answers.append(P.IsOnWhatsAppResponse(Query=query, IsIn=False, JID=P.JID()))
             else:
                 user = digits if server == "s.whatsapp.net" else f"9{digits}"
                 answers.append(P.IsOnWhatsAppResponse(Query=query, IsIn=True, JID=build_jid(user, server)))
+        if not answers:
+            # neonize's Go IsOnWhatsApp returns this error for an empty answer (goneonize/main.go).
+            return P.IsOnWhatsAppReturnFunction(Error="Function returned nothing.").SerializePartialToString()
         return P.IsOnWhatsAppReturnFunction(IsOnWhatsAppResponse=answers).SerializePartialToString()
 
     def MarkRead(self, *args: Any) -> bytes:

@@ -9,9 +9,18 @@ from pathlib import Path
 import pytest
 from neonize.proto import Neonize_pb2 as P
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
+from neonize.utils import build_jid
 from neonize.utils.enum import ChatPresence, ChatPresenceMedia
 
-from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, make_paired_db, wait_until
+from tests.neonize.neonize_fakes import (
+    TOKEN,
+    FakeGo,
+    FakeSession,
+    Recorder,
+    make_paired_db,
+    text_message,
+    wait_until,
+)
 from wa_gateway.clock import ManualClock
 from wa_gateway.engine.contract import EngineError
 from wa_gateway.engine.neonize_engine import NeonizeBackend
@@ -143,3 +152,31 @@ async def test_disconnect_stops_the_client_and_keeps_the_session(
     assert await backend.status() == []
     await backend.disconnect(TOKEN)  # nothing left to stop
     assert len(fake_go.called("Stop")) == 1
+
+
+async def test_numbers_whatsapp_gives_no_answer_for_are_not_on_whatsapp(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo
+) -> None:
+    fake_go.unanswered = {"1555123"}
+    assert await backend.check_numbers(TOKEN, ["1555123"]) == [
+        {"phone": "1555123", "isOnWhatsApp": False, "jid": ""}
+    ]
+
+
+async def test_read_receipts_name_chat_and_sender_exactly_as_the_message_arrived(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, recorder: Recorder
+) -> None:
+    group = build_jid("120363025246125486", "g.us")
+    lid = build_jid("987654321012345", "lid")
+    event = text_message("hi all", lid, group, sender_alt=build_jid("15557654321"), is_group=True)
+    await asyncio.to_thread(online.event, 17, event)
+    message = await recorder.wait_for("message")
+    assert message["from"] == ALICE  # the gateway sees the phone ...
+    await backend.mark_read(TOKEN, message["chat"], message["from"], [message["id"]])
+    (receipt,) = fake_go.called("MarkRead")
+    sender = P.JID.FromString(receipt.args[5])
+    assert (sender.User, sender.Server) == ("987654321012345", "lid")  # ... WhatsApp is told the LID
+    assert P.JID.FromString(receipt.args[3]).Server == "g.us"
+    with pytest.raises(EngineError) as no_sender:  # never the group itself as the participant
+        await backend.mark_read(TOKEN, message["chat"], None, ["NOT-HELD"])
+    assert no_sender.value.code == "INVALID_ARGUMENT"

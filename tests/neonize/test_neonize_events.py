@@ -11,10 +11,13 @@ import pytest
 from neonize.proto import Neonize_pb2 as P
 from neonize.proto.waCommon.WACommon_pb2 import MessageKey
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
+    AlbumMessage,
     DocumentMessage,
+    EventMessage,
     ExtendedTextMessage,
     FutureProofMessage,
     ImageMessage,
+    PollCreationMessage,
     ProtocolMessage,
     VideoMessage,
 )
@@ -183,7 +186,6 @@ async def test_receipts_are_normalised_and_the_rest_dropped(online: FakeSession,
         receipt_event(kinds.READ_SELF),
         receipt_event(kinds.PLAYED_SELF),
         receipt_event(kinds.SERVER_ERROR),  # what neonize's Go encoder makes of whatsmeow's PlayedSelf
-        receipt_event(None),  # a real ServerError: Type unset, which must not read as DELIVERED
         receipt_event(kinds.SENDER),
         receipt_event(kinds.RETRY),
         receipt_event(kinds.INACTIVE),
@@ -301,3 +303,41 @@ def test_jid_helpers() -> None:
             translate.parse_jid(bad)
     assert translate.seconds(1_700_000_000_500) == 1_700_000_000.5
     assert translate.seconds(1_700_000_000) == 1_700_000_000.0
+
+
+async def test_a_protocol_message_without_a_type_is_no_revoke_and_an_album_parent_is_silent(
+    online: FakeSession, recorder: Recorder
+) -> None:
+    untyped = text_message("", ALICE, message_id="PROTO")
+    untyped.Message.CopyFrom(WAMessage(protocolMessage=ProtocolMessage(key=MessageKey(ID="3EB0AAA"))))
+    album = text_message("", ALICE, message_id="ALBUM")
+    album.Message.CopyFrom(WAMessage(albumMessage=AlbumMessage(expectedImageCount=2)))
+    for event in (untyped, album):
+        await send(online, nc.MESSAGE, event)
+    await settle(online, recorder)
+    assert recorder.of("message_revoked") == [] and recorder.of("message") == []
+
+
+@pytest.mark.parametrize("field", ["pollCreationMessageV5", "pollCreationMessageV6"])
+async def test_newer_polls_are_polls(online: FakeSession, recorder: Recorder, field: str) -> None:
+    event = text_message("", ALICE)
+    poll = PollCreationMessage(name="Lunch?", options=[PollCreationMessage.Option(optionName="yes")])
+    event.Message.CopyFrom(WAMessage(**{field: poll}))
+    await send(online, nc.MESSAGE, event)
+    data = await recorder.wait_for("message")
+    assert (data["type"], data["text"]) == ("poll", "Lunch?")
+
+
+async def test_an_event_invitation_reads_as_its_name(online: FakeSession, recorder: Recorder) -> None:
+    event = text_message("", ALICE)
+    event.Message.CopyFrom(WAMessage(eventMessage=EventMessage(name="Launch party")))
+    await send(online, nc.MESSAGE, event)
+    data = await recorder.wait_for("message")
+    assert (data["type"], data["text"]) == ("text", "Launch party")
+
+
+async def test_a_status_post_is_not_a_group_message(online: FakeSession, recorder: Recorder) -> None:
+    status = build_jid("status", "broadcast")
+    await send(online, nc.MESSAGE, text_message("my day", ALICE, status, is_group=True))
+    data = await recorder.wait_for("message")
+    assert (data["chat"], data["isGroup"]) == ("status@broadcast", False)

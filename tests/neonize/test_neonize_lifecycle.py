@@ -307,3 +307,12 @@ async def test_restore_leaves_a_device_that_is_already_on_its_way(
     await wait_until(lambda: clock.sleepers == 1, what="backoff timer still pending")
     assert len(fake_go.called("Neonize")) == 1
     assert await status_of(backend) == "connecting"
+
+
+async def test_the_log_callback_outlives_its_session(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo
+) -> None:
+    await backend.disconnect(TOKEN)
+    assert backend.session(TOKEN) is None and not backend.context.live_clients
+    # whatsmeow goroutines may still log into it; freeing it would crash the process.
+    assert any(kept[3] is online.log_cb for kept in backend.context.ffi.kept_callbacks())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ImageMessage
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import FutureProofMessage, ImageMessage, VideoMessage
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
 from neonize.utils import build_jid
 from PIL import Image
@@ -104,7 +104,9 @@ async def test_an_image_with_a_caption_replying_to_a_message(
     assert (image.caption, image.mimetype, image.fileLength) == ("here it is", "image/png", len(data))
     assert image.fileSHA256 == hashlib.sha256(data).digest()
     assert image.directPath.startswith("/v/t62/") and image.URL.startswith("https://")
-    assert image.mediaKey == b"K" * 32 and image.JPEGThumbnail.startswith(b"\xff\xd8")
+    assert fake_go.uploads == [(0, data)]
+    assert image.mediaKey == hashlib.sha256(b"keys-for-type-0").digest()
+    assert image.JPEGThumbnail.startswith(b"\xff\xd8")
     assert (image.contextInfo.stanzaID, image.contextInfo.participant) == ("IN1", ALICE_JID)
     assert await asyncio.to_thread(path.exists), "the gateway removes the file, not the engine"
     assert decoded_on and threading.main_thread() not in decoded_on, "Pillow must not run on the loop"
@@ -260,3 +262,53 @@ async def test_the_cache_of_a_device_goes_with_its_session(
     assert len(backend.context.caches.of(TOKEN)) == 1
     await backend.logout(TOKEN)
     assert len(backend.context.caches.of(TOKEN)) == 0
+
+
+@pytest.mark.usefixtures("fake_ffmpeg")
+@pytest.mark.parametrize(
+    ("kind", "mimetype", "media_type"),
+    [("audio", "audio/mp4", 2), ("voice", "audio/ogg", 2), ("video", "video/mp4", 1)],
+)
+async def test_the_upload_uses_the_keys_of_the_kind_the_message_declares(
+    backend: NeonizeBackend,
+    connected: FakeSession,
+    fake_go: FakeGo,
+    settings: NeonizeSettings,
+    kind: str,
+    mimetype: str,
+    media_type: int,
+) -> None:
+    # An MP4 container: libmagic says video/mp4 even for AAC audio, so a guessed type would be video.
+    path = outgoing(settings, f"{kind}.m4a", b"\x00\x00\x00\x18ftypmp42 an mp4 container")
+    await backend.send_media(TOKEN, ALICE_JID, c.OutgoingMedia(kind, path, mimetype), 0)  # type: ignore[arg-type]
+    assert [uploaded_as for uploaded_as, _ in fake_go.uploads] == [media_type]
+    content = getattr(sent_message(fake_go), "videoMessage" if kind == "video" else "audioMessage")
+    assert content.mediaKey == hashlib.sha256(b"keys-for-type-%d" % media_type).digest()
+
+
+def wrapped_media_event(message_id: str, direct_path: str, wrap: str) -> Any:
+    event = text_message("", ALICE, message_id=message_id)
+    video = VideoMessage(directPath=direct_path, mimetype="video/mp4", fileLength=5, mediaKey=b"v" * 32)
+    if wrap == "ptv":
+        event.Message.CopyFrom(WAMessage(ptvMessage=video))
+    else:
+        inner = WAMessage(videoMessage=video)
+        event.Message.CopyFrom(WAMessage(**{wrap: FutureProofMessage(message=inner)}))
+    return event
+
+
+@pytest.mark.parametrize("wrap", ["ptv", "associatedChildMessage", "groupStatusMessageV2", "viewOnceMessage"])
+async def test_round_videos_album_items_and_wrapped_media_arrive_and_download(
+    backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo, recorder: Recorder, wrap: str
+) -> None:
+    fake_go.downloads["/v/t62/clip"] = b"MP4!"
+    await asyncio.to_thread(connected.event, 17, wrapped_media_event("VID1", "/v/t62/clip", wrap))
+    message = await recorder.wait_for("message")
+    assert (message["type"], message["media"]) == (
+        "video",
+        {"mimetype": "video/mp4", "size": 5, "filename": None},
+    )
+    result = await backend.download_media(TOKEN, "VID1")
+    assert result["size"] == 4
+    (download,) = fake_go.called("DownloadAny")
+    assert WAMessage.FromString(download.args[1]).videoMessage.mediaKey == b"v" * 32

@@ -153,6 +153,9 @@ class GatewayClient(NewAClient):  # type: ignore[misc]
         self.generation = generation
         self.device = device
         self.go_signalled = asyncio.Event()
+        # An unpaired client's Neonize() sits in the QR channel loop, which Stop cannot end
+        # (docs/engine.md, "Stopping"); the loop is left on the "success" login status.
+        self.in_qr_loop = False
         self._loop = loop
         self._post = post
         self.event.execute = self._on_go_event
@@ -199,7 +202,10 @@ class GatewayClient(NewAClient):  # type: ignore[misc]
     def _NewAClient__onLoginStatus(self, _uuid: int, status: int) -> None:
         # neonize's own hook is a no-op, so without this a QR timeout produces no signal (docs/neonize.md §2).
         try:
-            self._post_threadsafe(LoginStatus(self.generation, ctypes.string_at(status).decode()))
+            text = ctypes.string_at(status).decode()
+            if text == "success":
+                self.in_qr_loop = False
+            self._post_threadsafe(LoginStatus(self.generation, text))
         except Exception:
             log.exception("could not read a login status from the engine for %s", self.generation)
 

@@ -77,6 +77,8 @@ class EngineContext:
         self.emit: EmitFn = self._not_started
         # Clients whose Go thread may still call back: their ctypes callbacks must stay alive.
         self.live_clients: set[nc.GatewayClient] = set()
+        # Neonize() calls a Stop could not end: each holds an OS thread, a Go client and a database handle.
+        self.stuck_sessions = 0
 
     @staticmethod
     def _not_started(token: str, event: str, _data: dict[str, Any]) -> None:
@@ -168,6 +170,7 @@ class DeviceLifecycle:
         generation = f"{self.token[-4:]}-{next(_GENERATIONS)}-{secrets.token_hex(4)}"
         loop = asyncio.get_running_loop()
         client = nc.GatewayClient(str(self.path), generation, self._device, self._ctx.ffi, loop, self._post)
+        client.in_qr_loop = not self._paired
         self._ctx.live_clients.add(client)
         self._client, self._generation = client, generation
         self.status = STATUS_CONNECTING if self._paired else STATUS_PAIRING
@@ -227,11 +230,17 @@ class DeviceLifecycle:
             except Exception:
                 log.exception("stopping the engine client of %s failed", mask(self.token))
         if task is not None and not task.done():
-            await asyncio.wait({task}, timeout=STOP_GRACE_S)
+            # A client still showing QR codes never returns from Neonize() (docs/engine.md,
+            # "Stopping"): waiting would only stall the device.
+            if not client.in_qr_loop:
+                await asyncio.wait({task}, timeout=STOP_GRACE_S)
             if not task.done():
                 # After a QR timeout Go can spin in FetchMe() and ignore Stop (docs/neonize.md §2).
+                self._ctx.stuck_sessions += 1
                 log.warning(
-                    "the engine thread of %s did not return after stop; left as a daemon", mask(self.token)
+                    "the engine thread of %s did not return after stop; left as a daemon (%d so far)",
+                    mask(self.token),
+                    self._ctx.stuck_sessions,
                 )
         if task is None or task.done():
             self._ctx.live_clients.discard(client)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
+from neonize.proto import Neonize_pb2 as proto  # type: ignore[import-untyped]
 from neonize.utils.enum import ReceiptType  # type: ignore[import-untyped]
 
 from wa_gateway.clock import Clock, SystemClock
@@ -31,13 +32,14 @@ from wa_gateway.engine.contract import (
 )
 from wa_gateway.engine.neonize_device import STATUS_CONNECTED, EngineContext
 from wa_gateway.engine.neonize_ffi import GoFfi, GoMapLock
-from wa_gateway.engine.neonize_outbound import NeonizeMessaging, failure, jid
+from wa_gateway.engine.neonize_outbound import GROUP_SERVER, NeonizeMessaging, failure, jid
 from wa_gateway.engine.neonize_runtime import DeviceName, NeonizeSettings, parse_device_name
 from wa_gateway.engine.neonize_session import DeviceSession
 
 log = logging.getLogger(__name__)
 
 CONNECT_METHODS: Final = ("qr", "code", "restore")
+NOTHING_RETURNED: Final = "Function returned nothing."
 # A Neonize() call still pending at close is cancelled; neonize's cancel handler then calls Go Stop()
 # itself, so it happens while we hold the exclusive lock.
 CANCEL_GRACE_S: Final = 1.0
@@ -154,7 +156,11 @@ class NeonizeBackend:
             # One usync query for the whole batch (docs/neonize.md §4).
             answers = await client.is_on_whatsapp(*(f"+{phone}" for phone in dict.fromkeys(phones)))
         except NeonizeError as exc:
-            raise failure(session, "Checking the numbers", exc) from exc
+            # WhatsApp answers nothing for numbers it does not know at all; neonize turns the empty
+            # answer into this error (docs/engine.md, "Number checks").
+            if str(exc) != NOTHING_RETURNED:
+                raise failure(session, "Checking the numbers", exc) from exc
+            answers = []
         found: dict[str, tuple[bool, str]] = {}
         for answer in answers:
             phone = "".join(ch for ch in str(answer.Query) if ch.isdigit())
@@ -173,13 +179,32 @@ class NeonizeBackend:
     async def mark_read(self, token: str, chat: str, sender: str | None, ids: list[str]) -> None:
         session = self._session(token)
         chat_jid = jid(chat, "chat")
-        # whatsmeow uses the sender only in groups; a 1:1 chat stands for itself.
-        sender_jid = jid(sender, "sender") if sender else chat_jid
+        given_sender = jid(sender, "sender") if sender else None
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
             raise EngineError(E_INVALID_ARGUMENT, "ids must be a non-empty list of strings")
         client = session.connected_client()
+        # WhatsApp matches a receipt to the message by chat and author exactly as it addressed them
+        # (a group may name its members by LID while the API reports phones), so held messages are
+        # answered from their own source; a group receipt never names the group as its author.
+        batches: dict[tuple[bytes, bytes], tuple[Any, Any, list[str]]] = {}
+        cache = self._ctx.caches.of(token)
+        for message_id in ids:
+            cached = cache.get(message_id)
+            if cached is not None and cached.in_chat(chat):
+                source = proto.Message.FromString(cached.payload).Info.MessageSource
+                target = (source.Chat, source.Sender)
+            elif chat_jid.Server == GROUP_SERVER and given_sender is None:
+                raise EngineError(E_INVALID_ARGUMENT, "sender is required to mark group messages read")
+            else:
+                # whatsmeow uses the sender only in groups; a 1:1 chat stands for itself.
+                target = (chat_jid, given_sender or chat_jid)
+            key = (target[0].SerializeToString(), target[1].SerializeToString())
+            batches.setdefault(key, (*target, []))[2].append(message_id)
         try:
-            await client.mark_read(*ids, chat=chat_jid, sender=sender_jid, receipt=ReceiptType.READ)
+            for target_chat, target_sender, batch in batches.values():
+                await client.mark_read(
+                    *batch, chat=target_chat, sender=target_sender, receipt=ReceiptType.READ
+                )
         except NeonizeError as exc:
             raise failure(session, "Marking messages read", exc) from exc
 

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 FFI_POOL_THREADS: Final = 16
 POOL_SHUTDOWN_S: Final = 5.0
 SESSION_CALL: Final = "Neonize"
+# Neonize(db, uuid, jid, jid_size, new_device, log_level, qr_cb, login_cb, event_cb, log_cb, ...)
+SESSION_CALLBACKS: Final = slice(6, 10)
 # Run by the caller under GoMapLock.exclusive(), so the proxy must not take the lock itself.
 UNLOCKED_CALLS: Final = frozenset({"Stop", "StopAll"})
 
@@ -128,10 +130,16 @@ class GoFfi:
         self._lock = lock
         self._pool = concurrent.futures.ThreadPoolExecutor(FFI_POOL_THREADS, thread_name_prefix="neonize-ffi")
         self._session_threads: set[threading.Thread] = set()
+        # The QR, login, event and log callbacks of every Neonize() call: late whatsmeow goroutines may
+        # still call them after the session ended (docs/engine.md, "Stopping").
+        self._kept_callbacks: list[tuple[Any, ...]] = []
 
     @property
     def gocode(self) -> Any:
         return self._gocode
+
+    def kept_callbacks(self) -> list[tuple[Any, ...]]:
+        return list(self._kept_callbacks)
 
     def session_threads(self) -> list[threading.Thread]:
         """Session threads still inside Go (a QR timeout can leave one spinning, docs/neonize.md §2)."""
@@ -153,6 +161,7 @@ class GoFfi:
         fut: asyncio.Future[Any] = loop.create_future()
         function = getattr(self._gocode, SESSION_CALL)
         uuid = args[1].decode() if len(args) > 1 and isinstance(args[1], bytes) else "?"
+        self._kept_callbacks.append(args[SESSION_CALLBACKS])
 
         def run() -> None:
             result: Any = None

@@ -10,11 +10,15 @@ from __future__ import annotations
 from typing import Any, Final, Literal
 
 from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (  # type: ignore[import-untyped]
+    Message as WAMessage,
+)
+from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     ProtocolMessage,
 )
 
 from wa_gateway.engine.neonize_events import LID_SERVER, jid_string, resolve_person, seconds
 
+BROADCAST_SERVER: Final = "broadcast"
 Action = Literal["message", "reaction", "edit", "revoke", "poll_vote"]
 
 # Content fields of waE2E.Message -> the contract's message type; the first one present wins.
@@ -34,6 +38,10 @@ MESSAGE_TYPES: Final = {
     "pollCreationMessage": "poll",
     "pollCreationMessageV2": "poll",
     "pollCreationMessageV3": "poll",
+    "pollCreationMessageV5": "poll",
+    "pollCreationMessageV6": "poll",
+    # An event invitation has no type of its own in the contract; its name reads as text.
+    "eventMessage": "text",
 }
 MEDIA_FIELDS: Final = (
     "imageMessage",
@@ -43,10 +51,24 @@ MEDIA_FIELDS: Final = (
     "documentMessage",
     "stickerMessage",
 )
-POLL_FIELDS: Final = ("pollCreationMessage", "pollCreationMessageV2", "pollCreationMessageV3")
-# Signalling that rides on Message events but is nothing a person sent.
-SILENT_FIELDS: Final = frozenset({"protocolMessage", "senderKeyDistributionMessage", "messageContextInfo"})
+POLL_FIELDS: Final = (
+    "pollCreationMessage",
+    "pollCreationMessageV2",
+    "pollCreationMessageV3",
+    "pollCreationMessageV5",
+    "pollCreationMessageV6",
+)
+# Signalling that rides on Message events but is nothing a person sent. An album's parent only
+# announces how many items follow; each item comes as its own message (docs/engine.md, "Albums").
+SILENT_FIELDS: Final = frozenset(
+    {"protocolMessage", "senderKeyDistributionMessage", "messageContextInfo", "albumMessage"}
+)
+# FutureProofMessage wrappers whatsmeow's UnwrapRaw leaves in place (docs/engine.md, "Wrapped messages").
 WRAPPER_FIELDS: Final = (
+    "associatedChildMessage",
+    "groupStatusMessage",
+    "groupStatusMessageV2",
+    "pollCreationMessageV4",
     "ephemeralMessage",
     "viewOnceMessage",
     "viewOnceMessageV2",
@@ -57,7 +79,7 @@ WRAPPER_FIELDS: Final = (
 
 
 def unwrap(message: Any) -> Any:
-    for _ in range(3):
+    for _ in range(4):
         for field in WRAPPER_FIELDS:
             wrapper = getattr(message, field)
             if message.HasField(field) and wrapper.HasField("message"):
@@ -66,6 +88,18 @@ def unwrap(message: Any) -> Any:
         else:
             return message
     return message
+
+
+def downloadable(message: Any) -> Any:
+    """What whatsmeow's DownloadAny can fetch: the media at the top level, a round video as a video.
+
+    DownloadAny reads only the top-level image/video/audio/document/sticker fields (whatsmeow
+    download.go), so wrappers are removed and a ptvMessage, which has the video's fields, is renamed.
+    """
+    content = unwrap(message)
+    if content.HasField("ptvMessage"):
+        return WAMessage(videoMessage=content.ptvMessage)
+    return content
 
 
 def _first(message: Any, fields: tuple[str, ...]) -> tuple[str, Any] | None:
@@ -88,7 +122,9 @@ def message_text(message: Any) -> str:
         if message.HasField(field):
             return str(getattr(getattr(message, field), attribute))
     poll = _first(message, POLL_FIELDS)
-    return str(poll[1].name) if poll is not None else ""
+    if poll is not None:
+        return str(poll[1].name)
+    return str(message.eventMessage.name) if message.HasField("eventMessage") else ""
 
 
 def message_type(message: Any) -> str | None:
@@ -113,6 +149,8 @@ def action(message: Any) -> Action | None:
     if content.HasField("pollUpdateMessage"):
         return "poll_vote"
     if content.HasField("protocolMessage"):
+        if not content.protocolMessage.HasField("type"):
+            return None  # proto2 would read the unset type as REVOKE, its zero value
         kind = content.protocolMessage.type
         if kind == ProtocolMessage.MESSAGE_EDIT:
             return "edit"
@@ -172,7 +210,8 @@ def _about(event: Any, lid_to_pn: dict[str, str]) -> dict[str, Any]:
         "chat": jid_string(source.Chat),
         "from": sender,
         "timestamp": seconds(event.Info.Timestamp),
-        "isGroup": bool(source.IsGroup),
+        # whatsmeow marks broadcast chats (status@broadcast, broadcast lists) IsGroup too; they are not.
+        "isGroup": bool(source.IsGroup) and source.Chat.Server != BROADCAST_SERVER,
         "senderPhone": phone,
     }
 

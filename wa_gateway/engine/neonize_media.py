@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 
 from neonize.aioze.client import NewAClient  # type: ignore[import-untyped]
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
+from neonize.utils.enum import MediaType  # type: ignore[import-untyped]
 
 from wa_gateway.engine import command_checks as checks
 from wa_gateway.engine import contract as c
@@ -32,6 +33,16 @@ MEDIA_FIELDS: Final = {
     "document": "documentMessage",
     "sticker": "stickerMessage",
 }
+# The upload's media type picks the encryption keys (docs/engine.md, "Uploads"); it must follow the
+# message kind, never libmagic, which calls AAC audio in an MP4 container video/mp4.
+UPLOAD_TYPES: Final = {
+    "image": MediaType.MediaImage,
+    "sticker": MediaType.MediaImage,
+    "video": MediaType.MediaVideo,
+    "audio": MediaType.MediaAudio,
+    "voice": MediaType.MediaAudio,
+    "document": MediaType.MediaDocument,
+}
 # WhatsApp plays a voice note only when it is declared as Opus in Ogg.
 VOICE_MIMETYPE: Final = "audio/ogg; codecs=opus"
 
@@ -42,15 +53,16 @@ class _ClientStandIn:
     _make_quoted_message = NewAClient._make_quoted_message
     _parse_mention = NewAClient._parse_mention
 
-    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop, media_type: Any) -> None:
         self._client = client
         self._loop = loop
+        self._media_type = media_type
 
     async def _on_client_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self._loop))
 
-    async def upload(self, binary: bytes, media_type: Any = None) -> Any:
-        return await self._on_client_loop(self._client.upload(binary, media_type))
+    async def upload(self, binary: bytes, _guessed: Any = None) -> Any:
+        return await self._on_client_loop(self._client.upload(binary, self._media_type))
 
     async def _parse_group_mention(self, text: str | None = None) -> Any:
         return await self._on_client_loop(self._client._parse_group_mention(text))
@@ -93,7 +105,7 @@ async def build_media_message(client: Any, media: c.OutgoingMedia, data: bytes, 
 
     Raises NeonizeError when Go refuses (upload), EngineError when the file is not what its kind says.
     """
-    stand_in = _ClientStandIn(client, asyncio.get_running_loop())
+    stand_in = _ClientStandIn(client, asyncio.get_running_loop(), UPLOAD_TYPES.get(media.kind))
 
     def run() -> Any:
         return asyncio.run(_build(stand_in, media, data, quoted))

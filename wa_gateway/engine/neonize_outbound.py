@@ -29,6 +29,7 @@ from neonize.utils.enum import (  # type: ignore[import-untyped]
 from wa_gateway.engine import command_checks as checks
 from wa_gateway.engine import contract as c
 from wa_gateway.engine import neonize_events as translate
+from wa_gateway.engine import neonize_incoming as incoming
 from wa_gateway.engine.message_cache import CachedMessage, MessageCache
 from wa_gateway.engine.neonize_device import STATUS_CONNECTED, EngineContext, mask
 from wa_gateway.engine.neonize_media import build_media_message, needs_ffmpeg
@@ -39,7 +40,15 @@ log = logging.getLogger(__name__)
 MAX_TYPING_MS: Final = 600_000
 GROUP_SERVER: Final = "g.us"
 # whatsmeow's errors for a group one cannot see (ErrGroupNotFound, ErrNotInGroup, 401/403/404 answers).
-UNKNOWN_GROUP_ERRORS: Final = ("not found", "not participating", "forbidden", "not-authorized", "404", "403")
+UNKNOWN_GROUP_ERRORS: Final = (
+    "does not exist",
+    "not found",
+    "not participating",
+    "forbidden",
+    "not-authorized",
+    "404",
+    "403",
+)
 # whatsmeow's errors for media WhatsApp no longer keeps (ErrMediaDownloadFailedWith404/410).
 EXPIRED_MEDIA_ERRORS: Final = ("status code 404", "status code 410")
 _CHAT_STATES: Final = {
@@ -330,7 +339,7 @@ class NeonizeMessaging:
         cached = self._cache(session).find(message_id)
         if cached.media is None:
             raise checks.invalid(f"message {message_id} has no media")
-        message = proto.Message.FromString(cached.payload).Message
+        message = incoming.downloadable(proto.Message.FromString(cached.payload).Message)
         try:
             data = await client.download_any(message)
         except DownloadError as exc:
