@@ -19,6 +19,7 @@ from .dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
 from .dashboard.api import DashboardApi
 from .devices.api import DevicesApi
 from .devices.manager import DeviceManager
+from .engine.contract import EV_PRESENCE
 from .engine.supervisor import EngineSupervisor
 from .health import HealthApi
 from .inbound import InboundEvents
@@ -56,6 +57,11 @@ from .openapi import webhooks as webhooks_spec
 from .openapi.document import PUBLIC_ROUTES as DOCS_ROUTES
 from .openapi.document import OpenApiRoutes, build_document
 from .phone import PhoneRules
+from .presence import openapi_spec as presence_spec
+from .presence import sandbox_openapi_spec as sandbox_presence_spec
+from .presence.api import PresenceTrackingApi
+from .presence.sandbox_api import SandboxPresenceApi
+from .presence.tracker import PresenceTracker
 from .ratelimit import FixedWindowLimiter
 from .sandbox_api import SandboxApi
 from .ttlcache import TtlCache
@@ -86,6 +92,8 @@ ROUTE_LIMITS: Final = {
     ("GET", "/groups/{token}"): "messages",
     ("GET", "/groups/{token}/{gid}"): "messages",
     ("GET", "/contacts/{token}"): "messages",
+    ("POST", "/presence/subscribe"): "messages",
+    ("GET", "/presence/{token}/{phone}"): "messages",
     ("POST", "/validate/phone"): "validate",
 }
 # Backoff grows to one hour between attempts; with WEBHOOK_MAX_ATTEMPTS=150 that spans the three days
@@ -191,7 +199,16 @@ def create_app(
         auto_reject_calls=settings.auto_reject_calls,
         auto_reject_message=settings.auto_reject_calls_message,
     )
-    manager.set_inbound_handler(inbound.handle)
+    presence = PresenceTracker(notifier)
+
+    async def handle_inbound(token: str, event: str, data: dict[str, Any]) -> None:
+        if event == EV_PRESENCE:
+            await presence.handle(token, data)
+        else:
+            await inbound.handle(token, event, data)
+
+    manager.set_inbound_handler(handle_inbound)
+    manager.on_removed(presence.forget_device)
     cache: TtlCache[dict[str, Any]] = TtlCache(settings.cache_ttl_seconds, clock)
 
     async def forget_device(token: str) -> None:
@@ -285,11 +302,13 @@ def create_app(
     app.router.add_routes(PollsApi(manager, phones).routes())
     app.router.add_routes(PresenceApi(manager, phones).routes())
     app.router.add_routes(GroupsApi(manager).routes())
+    app.router.add_routes(PresenceTrackingApi(manager, phones, presence).routes())
     if outbox is not None and dispatcher is not None:
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
     if settings.wa_engine == "sandbox":
         app.router.add_routes(SandboxApi(manager).routes())
         app.router.add_routes(SandboxMessagingApi(manager).routes())
+        app.router.add_routes(SandboxPresenceApi(manager).routes())
 
     async def webhook_stats() -> dict[str, Any]:
         assert outbox is not None
@@ -315,10 +334,12 @@ def create_app(
     )
     app.router.add_routes(metrics_api.routes())
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
+    specs.append(presence_spec)
     if outbox is not None:
         specs.append(webhooks_spec)
     if settings.wa_engine == "sandbox":
         specs.extend([sandbox_spec, sandbox_messaging_spec])
+        specs.append(sandbox_presence_spec)
     static_pages: list[DashboardApi | OpenApiRoutes] = []
     if settings.dashboard_enabled:
         specs.append(dashboard_spec)

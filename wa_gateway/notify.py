@@ -29,6 +29,7 @@ WEBHOOK_EVENTS: Final = frozenset(
         "message.edited",
         "message.revoked",
         "message.poll_vote",
+        "presence.update",
     }
 )
 WS_EVENTS: Final = SEED_EVENTS | WEBHOOK_EVENTS

@@ -221,6 +221,17 @@ class NeonizeBackend:
         found = await asyncio.to_thread(store.list_sessions, self._settings.sessions_dir)
         return [{"token": token, "paired": paired} for token, paired in found]
 
+    async def subscribe_presence(self, token: str, to: str) -> None:
+        session = self._session(token)
+        contact = jid(to, "to")
+        if contact.Server == "g.us":
+            raise EngineError(E_INVALID_ARGUMENT, "to must be a contact, not a group")
+        client = session.connected_client()
+        try:
+            await client.subscribe_presence(contact)
+        except NeonizeError as exc:
+            raise failure(session, "Subscribing to the presence", exc) from exc
+
     async def status(self) -> list[dict[str, Any]]:
         return [
             {"token": s.token, "status": s.status, "jid": s.jid, "pushName": s.push_name}

@@ -28,6 +28,7 @@ from wa_gateway.engine.sandbox_device import SandboxDevice
 from wa_gateway.engine.sandbox_ids import pairing_code, qr_payload
 from wa_gateway.engine.sandbox_messaging import SandboxMessaging
 from wa_gateway.engine.sandbox_peers import SandboxPeers
+from wa_gateway.engine.sandbox_presence import SandboxPresence
 from wa_gateway.engine.sandbox_store import SandboxStore
 
 DEFAULT_QR_REFRESH_MS: Final = 20_000
@@ -69,6 +70,7 @@ class SandboxBackend:
         self._closed = False
         self._emit: c.EmitFn = _drop_event
         self._messaging = SandboxMessaging(self)
+        self._presence = SandboxPresence(self)
         self._control_ops: dict[str, _ControlOp] = {
             "link": self._op_link,
             "disconnect": self._op_disconnect,
@@ -76,6 +78,7 @@ class SandboxBackend:
             "set_number": self._op_set_number,
             "sent": self._op_sent,
             **SandboxPeers(self).operations(),
+            **self._presence.operations(),
         }
 
     def emit(self, token: str, event: str, data: dict[str, Any]) -> None:
@@ -200,6 +203,9 @@ class SandboxBackend:
     async def list_sessions(self) -> list[dict[str, Any]]:
         return await self.store.list_sessions()
 
+    async def subscribe_presence(self, token: str, to: str) -> None:
+        await self._presence.subscribe(token, to)
+
     async def status(self) -> list[dict[str, Any]]:
         return [
             {
@@ -252,6 +258,7 @@ class SandboxBackend:
     async def _op_disconnect(self, args: dict[str, Any]) -> None:
         device = await self.connected_for_control(args)
         device.status = "reconnecting"
+        self._presence.forget(device.token)
         self._emit(device.token, c.EV_DISCONNECTED, {"reason": "network connection lost (sandbox)"})
         device.timer = self._timer(self._reconnect_later(device))
 
@@ -294,6 +301,7 @@ class SandboxBackend:
         if self._devices.get(device.token) is device:
             del self._devices[device.token]
         self._cancel_timer(device)
+        self._presence.forget(device.token)
         device.status = "stopped"
 
     def _cancel_timer(self, device: SandboxDevice) -> None:

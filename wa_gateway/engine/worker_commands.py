@@ -110,6 +110,8 @@ async def _dispatch_messaging(backend: c.EngineBackend, cmd: str, args: dict[str
             return await backend.download_media(_token(args), _text(args, "message_id"))
         case c.CMD_REJECT_CALL:
             return await backend.reject_call(_token(args), _text(args, "from"), _text(args, "call_id"))
+        case c.CMD_SUBSCRIBE_PRESENCE:
+            return await backend.subscribe_presence(_token(args), _text(args, "to"))
     raise c.EngineError(c.E_UNKNOWN_COMMAND, f"unknown command {cmd!r}")
 
 
