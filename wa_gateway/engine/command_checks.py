@@ -128,3 +128,12 @@ def write_incoming_media(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+# What PATCH /messages/{id} can change: a text, or the caption of a media kind WhatsApp captions.
+EDITABLE_KINDS: Final = frozenset({"text", "image", "video", "document"})
+
+
+def check_editable(kind: str) -> None:
+    if kind not in EDITABLE_KINDS:
+        raise invalid("only text messages and the captions of images, videos and documents can be edited")

@@ -31,7 +31,7 @@ from wa_gateway.engine import contract as c
 from wa_gateway.engine import neonize_events as translate
 from wa_gateway.engine.message_cache import CachedMessage, MessageCache
 from wa_gateway.engine.neonize_device import STATUS_CONNECTED, EngineContext, mask
-from wa_gateway.engine.neonize_media import build_media_message, needs_ffmpeg
+from wa_gateway.engine.neonize_media import MEDIA_FIELDS, build_media_message, needs_ffmpeg
 from wa_gateway.engine.neonize_session import DeviceSession
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,23 @@ def _target(cached: CachedMessage) -> tuple[Any, Any]:
     """(chat, author) of a cached message, as WhatsApp addressed them."""
     source = proto.Message.FromString(cached.payload).Info.MessageSource
     return source.Chat, source.Sender
+
+
+def _recaptioned(cached: CachedMessage, caption: str) -> Any:
+    """The sent media message with a new caption.
+
+    WhatsApp edits a caption by resending the media message (whatsmeow BuildEdit takes any waE2E.Message);
+    receivers read it as ``editedMessage.<kind>.caption``.
+    """
+    sent = proto.Message.FromString(cached.payload).Message
+    field = MEDIA_FIELDS[cached.kind]
+    if not sent.HasField(field):
+        raise checks.invalid(f"message {cached.id} holds no {cached.kind} to edit")
+    media = WAMessage()
+    getattr(media, field).CopyFrom(getattr(sent, field))
+    getattr(media, field).caption = caption
+    getattr(media, field).ClearField("contextInfo")
+    return media
 
 
 class NeonizeMessaging:
@@ -233,12 +250,12 @@ class NeonizeMessaging:
         session.connected_client()
         cache = self._cache(session)
         cached = cache.find_own(message_id, chat)
-        if cached.kind != "text":
-            raise checks.invalid("only text messages can be edited")
+        checks.check_editable(cached.kind)
         target_chat, _ = _target(cached)
+        edited = WAMessage(conversation=text) if cached.kind == "text" else _recaptioned(cached, text)
 
         async def build(_client: Any) -> Any:
-            return build_edit(target_chat, message_id, WAMessage(conversation=text))
+            return build_edit(target_chat, message_id, edited)
 
         response, timestamp = await self._send(session, target_chat, build)
         cache.replace_text(message_id, text)

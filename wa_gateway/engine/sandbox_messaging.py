@@ -133,9 +133,12 @@ class SandboxMessaging:
         device = self._host.connected(token)
         check_jid(chat, "chat")
         cache = self._cache(device)
-        if cache.find_own(target_id, chat).kind != "text":
-            raise checks.invalid("only text messages can be edited")
-        sent = await self._send(device, chat, text, {"kind": "edit", "targetId": target_id})
+        target = cache.find_own(target_id, chat)
+        checks.check_editable(target.kind)
+        details = {"kind": "edit", "targetId": target_id}
+        if target.kind != "text":
+            details["caption"] = text
+        sent = await self._send(device, chat, text, details)
         cache.replace_text(target_id, text)
         return {"id": sent.id, "timestamp": sent.timestamp}
 
