@@ -30,6 +30,7 @@ WEBHOOK_EVENTS: Final = frozenset(
         "message.revoked",
         "message.poll_vote",
         "presence.update",
+        "status.received",
     }
 )
 WS_EVENTS: Final = SEED_EVENTS | WEBHOOK_EVENTS

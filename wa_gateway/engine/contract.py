@@ -56,6 +56,15 @@ CMD_DOWNLOAD_MEDIA: Final = "download_media"
 CMD_REJECT_CALL: Final = "reject_call"  # {token, from: jid, call_id} -> None
 # {token, to: jid} -> None; afterwards the contact's online/offline arrives as EV_PRESENCE (docs/presence.md)
 CMD_SUBSCRIBE_PRESENCE: Final = "subscribe_presence"
+# {token, text, background_argb: int|None, font: int|None} -> {id, timestamp}: a text status post
+CMD_POST_STATUS: Final = "post_status"
+# {token, kind: "image"|"video", path, mimetype, caption|None} -> {id, timestamp}; path as CMD_SEND_MEDIA
+CMD_POST_STATUS_MEDIA: Final = "post_status_media"
+# Status posts are messages to this chat; contacts' posts arrive as EV_MESSAGE with it as "chat".
+STATUS_CHAT: Final = "status@broadcast"
+STATUS_MEDIA_KINDS: Final = ("image", "video")
+# WhatsApp's status text fonts (waE2E ExtendedTextMessage.FontType).
+STATUS_FONTS: Final = (0, 1, 2, 6, 7, 8, 9, 10)
 
 MediaKind = Literal["image", "video", "audio", "voice", "document", "sticker"]
 MEDIA_KINDS: Final[tuple[MediaKind, ...]] = ("image", "video", "audio", "voice", "document", "sticker")
@@ -344,6 +353,12 @@ class EngineBackend(Protocol):
     async def list_sessions(self) -> list[dict[str, Any]]: ...
 
     async def subscribe_presence(self, token: str, to: str) -> None: ...
+
+    async def post_status(
+        self, token: str, text: str, background_argb: int | None, font: int | None
+    ) -> dict[str, Any]: ...
+
+    async def post_status_media(self, token: str, media: OutgoingMedia) -> dict[str, Any]: ...
 
     async def status(self) -> list[dict[str, Any]]: ...
 

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 from neonize.builder import build_edit, build_revoke  # type: ignore[import-untyped]
@@ -96,6 +97,17 @@ class NeonizeMessaging:
     def __init__(self, ctx: EngineContext, session: Callable[[str], DeviceSession]) -> None:
         self._ctx = ctx
         self._session = session
+
+    def session_of(self, token: str) -> DeviceSession:
+        return self._session(token)
+
+    @property
+    def data_dir(self) -> Path:
+        return self._ctx.settings.data_dir
+
+    async def send_built(self, session: DeviceSession, recipient: Any, build: Build) -> tuple[Any, float]:
+        """One message without a typing simulation (status posts); (SendResponse, unix time)."""
+        return await self._send(session, recipient, build)
 
     def _cache(self, session: DeviceSession) -> MessageCache:
         return self._ctx.caches.of(session.token)

@@ -29,6 +29,7 @@ from wa_gateway.engine.sandbox_ids import pairing_code, qr_payload
 from wa_gateway.engine.sandbox_messaging import SandboxMessaging
 from wa_gateway.engine.sandbox_peers import SandboxPeers
 from wa_gateway.engine.sandbox_presence import SandboxPresence
+from wa_gateway.engine.sandbox_status import SandboxStatus
 from wa_gateway.engine.sandbox_store import SandboxStore
 
 DEFAULT_QR_REFRESH_MS: Final = 20_000
@@ -71,6 +72,7 @@ class SandboxBackend:
         self._emit: c.EmitFn = _drop_event
         self._messaging = SandboxMessaging(self)
         self._presence = SandboxPresence(self)
+        self._status = SandboxStatus(self, self._messaging)
         self._control_ops: dict[str, _ControlOp] = {
             "link": self._op_link,
             "disconnect": self._op_disconnect,
@@ -79,6 +81,7 @@ class SandboxBackend:
             "sent": self._op_sent,
             **SandboxPeers(self).operations(),
             **self._presence.operations(),
+            **self._status.operations(),
         }
 
     def emit(self, token: str, event: str, data: dict[str, Any]) -> None:
@@ -205,6 +208,14 @@ class SandboxBackend:
 
     async def subscribe_presence(self, token: str, to: str) -> None:
         await self._presence.subscribe(token, to)
+
+    async def post_status(
+        self, token: str, text: str, background_argb: int | None, font: int | None
+    ) -> dict[str, Any]:
+        return await self._status.post(token, text, background_argb, font)
+
+    async def post_status_media(self, token: str, media: c.OutgoingMedia) -> dict[str, Any]:
+        return await self._status.post_media(token, media)
 
     async def status(self) -> list[dict[str, Any]]:
         return [

@@ -54,6 +54,12 @@ class SandboxMessaging:
             await host.store.add_sent(device.token, sent)
         return sent
 
+    async def record(
+        self, device: SandboxDevice, to: str, text: str, details: Mapping[str, Any]
+    ) -> SentMessage:
+        """One outgoing message without a typing simulation (status posts)."""
+        return await self._send(device, to, text, details)
+
     def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> None:
         self._cache(device).put(
             CachedMessage(
