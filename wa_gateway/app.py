@@ -19,6 +19,7 @@ from .dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
 from .dashboard.api import DashboardApi
 from .devices.api import DevicesApi
 from .devices.manager import DeviceManager
+from .engine.contract import EV_PRESENCE
 from .engine.supervisor import EngineSupervisor
 from .health import HealthApi
 from .idempotency.middleware import make_idempotency_middleware
@@ -58,9 +59,19 @@ from .openapi import webhooks as webhooks_spec
 from .openapi.document import PUBLIC_ROUTES as DOCS_ROUTES
 from .openapi.document import OpenApiRoutes, build_document
 from .phone import PhoneRules
+from .presence import openapi_spec as presence_spec
+from .presence import sandbox_openapi_spec as sandbox_presence_spec
+from .presence.api import PresenceTrackingApi
+from .presence.sandbox_api import SandboxPresenceApi
+from .presence.tracker import PresenceTracker
 from .ratelimit import FixedWindowLimiter
 from .routing import LenientPaths
 from .sandbox_api import SandboxApi
+from .status import openapi_spec as status_spec
+from .status import sandbox_openapi_spec as sandbox_status_spec
+from .status.api import StatusApi, StatusMediaApi
+from .status.inbound import StatusEvents, is_status
+from .status.sandbox_api import SandboxStatusApi
 from .ttlcache import TtlCache
 from .webhooks.api import WebhookAdminApi
 from .webhooks.dispatcher import WebhookDispatcher
@@ -89,6 +100,10 @@ ROUTE_LIMITS: Final = {
     ("GET", "/groups/{token}"): "messages",
     ("GET", "/groups/{token}/{gid}"): "messages",
     ("GET", "/contacts/{token}"): "messages",
+    ("POST", "/presence/subscribe"): "messages",
+    ("GET", "/presence/{token}/{phone}"): "messages",
+    ("POST", "/status"): "messages",
+    ("POST", "/status/media"): "messages",
     ("POST", "/validate/phone"): "validate",
 }
 # Backoff grows to one hour between attempts; with WEBHOOK_MAX_ATTEMPTS=150 that spans the three days
@@ -196,7 +211,19 @@ def create_app(
         auto_reject_calls=settings.auto_reject_calls,
         auto_reject_message=settings.auto_reject_calls_message,
     )
-    manager.set_inbound_handler(inbound.handle)
+    presence = PresenceTracker(notifier)
+    statuses = StatusEvents(notifier)
+
+    async def handle_inbound(token: str, event: str, data: dict[str, Any]) -> None:
+        if event == EV_PRESENCE:
+            await presence.handle(token, data)
+        elif is_status(event, data):
+            await statuses.handle(token, data)
+        else:
+            await inbound.handle(token, event, data)
+
+    manager.set_inbound_handler(handle_inbound)
+    manager.on_removed(presence.forget_device)
     cache: TtlCache[dict[str, Any]] = TtlCache(settings.cache_ttl_seconds, clock)
 
     async def forget_device(token: str) -> None:
@@ -295,16 +322,33 @@ def create_app(
         typing_delay_ms=settings.typing_delay_ms,
     )
     app.router.add_routes(media_api.routes())
+    status_media_api = StatusMediaApi(
+        manager,
+        phones,
+        limits=MediaLimits.from_settings(settings),
+        fetcher=UrlFetcher(
+            timeout_s=settings.media_url_timeout_seconds,
+            policy=any_address if settings.media_allow_private_urls else public_only,
+        ),
+        ffmpeg=FfmpegProbe(clock=clock),
+        outgoing_dir=incoming_media.outgoing,
+        typing_delay_ms=0,
+    )
+    app.router.add_routes(status_media_api.routes())
+    app.router.add_routes(StatusApi(manager).routes())
     app.router.add_routes(MessageActionsApi(manager, phones).routes())
     app.router.add_routes(MediaDownloadApi(manager, incoming_media).routes())
     app.router.add_routes(PollsApi(manager, phones).routes())
     app.router.add_routes(PresenceApi(manager, phones).routes())
     app.router.add_routes(GroupsApi(manager).routes())
+    app.router.add_routes(PresenceTrackingApi(manager, phones, presence).routes())
     if outbox is not None and dispatcher is not None:
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
     if settings.wa_engine == "sandbox":
         app.router.add_routes(SandboxApi(manager, phones).routes())
         app.router.add_routes(SandboxMessagingApi(manager, phones).routes())
+        app.router.add_routes(SandboxPresenceApi(manager, phones).routes())
+        app.router.add_routes(SandboxStatusApi(manager, phones).routes())
 
     async def webhook_stats() -> dict[str, Any]:
         assert outbox is not None
@@ -330,10 +374,14 @@ def create_app(
     )
     app.router.add_routes(metrics_api.routes())
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
+    specs.append(presence_spec)
+    specs.append(status_spec)
     if outbox is not None:
         specs.append(webhooks_spec)
     if settings.wa_engine == "sandbox":
         specs.extend([sandbox_spec, sandbox_messaging_spec])
+        specs.append(sandbox_presence_spec)
+        specs.append(sandbox_status_spec)
     static_pages: list[DashboardApi | OpenApiRoutes] = []
     if settings.dashboard_enabled:
         specs.append(dashboard_spec)

@@ -194,6 +194,31 @@ INVALID_GROUP: Final = ErrorSpec(400, "INVALID_GROUP", "Invalid group id: use <d
 GROUP_NOT_FOUND: Final = ErrorSpec(404, "GROUP_NOT_FOUND", "Group not found")
 GROUPS_FAILED: Final = ErrorSpec(500, "GROUPS_FAILED", "Failed to retrieve groups")
 
+# Presence tracking (docs/presence.md).
+MISSING_PRESENCE_CONTACT: Final = ErrorSpec(
+    400, "INVALID_PHONE", "to is required: a phone number or a contact JID"
+)
+INVALID_PRESENCE_CONTACT: Final = ErrorSpec(
+    400, "INVALID_PHONE", "Invalid contact: use a phone number or a JID ending in @s.whatsapp.net or @lid"
+)
+PRESENCE_UNKNOWN: Final = ErrorSpec(
+    404, "PRESENCE_UNKNOWN", "No presence known for this contact yet: subscribe with POST /presence/subscribe"
+)
+PRESENCE_SUBSCRIBE_FAILED: Final = ErrorSpec(500, "PRESENCE_FAILED", "Failed to subscribe to the presence")
+
+# Status posts (docs/status.md).
+INVALID_STATUS_TYPE: Final = ErrorSpec(
+    400, "INVALID_MEDIA_TYPE", "A status is an image or a video: type must be image or video"
+)
+INVALID_STATUS_COLOR: Final = ErrorSpec(
+    400, "INVALID_STATUS", "backgroundColor must be a hex colour: #RRGGBB or #AARRGGBB"
+)
+INVALID_STATUS_FONT: Final = ErrorSpec(
+    400, "INVALID_STATUS", "font must be one of WhatsApp's status fonts: 0, 1, 2, 6, 7, 8, 9, 10"
+)
+STATUS_NO_REPLY: Final = ErrorSpec(400, "INVALID_STATUS", "A status cannot quote a message: drop replyTo")
+STATUS_FAILED: Final = ErrorSpec(500, "SEND_FAILED", "Failed to post the status")
+
 # WebSocket first-message auth failures (sent as {"type":"auth","success":false,"message":...}).
 WS_INVALID_API_KEY: Final = "Invalid API key"
 WS_API_KEY_REQUIRED: Final = "API key is required"

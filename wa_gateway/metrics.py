@@ -18,7 +18,10 @@ from .auth import AuthGuard
 from .devices.model import STATUSES
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
-SEND_ROUTES: Final = frozenset({("POST", "/messages"), ("POST", "/messages/media"), ("POST", "/polls")})
+SEND_ROUTES: Final = frozenset(
+    {("POST", "/messages"), ("POST", "/messages/media"), ("POST", "/polls")}
+    | {("POST", "/status"), ("POST", "/status/media")}
+)
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 Labels = tuple[tuple[str, str], ...]

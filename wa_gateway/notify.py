@@ -29,6 +29,8 @@ WEBHOOK_EVENTS: Final = frozenset(
         "message.edited",
         "message.revoked",
         "message.poll_vote",
+        "presence.update",
+        "status.received",
     }
 )
 WS_EVENTS: Final = SEED_EVENTS | WEBHOOK_EVENTS

@@ -136,10 +136,16 @@ async def test_reactions_edits_and_revokes(device: SandboxBackend) -> None:
     assert len((await sent_log(device))["messages"]) == 6
 
 
-async def test_only_text_can_be_edited(device: SandboxBackend, tmp_path: Path) -> None:
+async def test_texts_and_captions_can_be_edited_other_kinds_not(
+    device: SandboxBackend, tmp_path: Path
+) -> None:
     media = c.OutgoingMedia("document", media_file(tmp_path, "d", b"%PDF"), "application/pdf")
     sent = await device.send_media(TOKEN, ALICE, media, 0)
-    assert await code_of(device.edit(TOKEN, ALICE, sent["id"], "caption")) == c.E_INVALID_ARGUMENT
+    await device.edit(TOKEN, ALICE, sent["id"], "caption")
+    edit = (await sent_log(device))["messages"][-1]
+    assert (edit["kind"], edit["targetId"], edit["caption"]) == ("edit", sent["id"], "caption")
+    poll = await device.send_poll(TOKEN, ALICE, "Lunch?", ["Pizza", "Sushi"], False)
+    assert await code_of(device.edit(TOKEN, ALICE, poll["id"], "Dinner?")) == c.E_INVALID_ARGUMENT
 
 
 async def test_polls_and_their_votes(device: SandboxBackend, recorder: EventRecorder) -> None:

@@ -162,6 +162,7 @@ class FakeGo:
     poll_votes: list[bytes] = field(default_factory=list)  # what DecryptPollVote finds selected
     poll_vote_error: str = ""
     sent_ids: list[str] = field(default_factory=list)  # ids SendMessage answers with, in order
+    subscribe_presence_error: str = ""
     calls: list[FakeCall] = field(default_factory=list)
     sessions: dict[str, FakeSession] = field(default_factory=dict)
 
@@ -232,6 +233,12 @@ class FakeGo:
     def SendPresence(self, *args: Any) -> bytes:
         self._record("SendPresence", args)
         return b""
+
+    def SubscribePresence(self, *args: Any) -> bytes:
+        # neonize's SubscribePresence answers whatsmeow's error text, "" on success (aioze/client.py
+        # subscribe_presence decodes it and raises SubscribePresenceError when non-empty).
+        self._record("SubscribePresence", args)
+        return self.subscribe_presence_error.encode()
 
     def SendMessage(self, *args: Any) -> bytes:
         self._record("SendMessage", args)

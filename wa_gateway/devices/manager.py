@@ -44,6 +44,7 @@ INBOUND_EVENTS: Final = frozenset(
         c.EV_MESSAGE_EDITED,
         c.EV_MESSAGE_REVOKED,
         c.EV_POLL_VOTE,
+        c.EV_PRESENCE,
     }
 )
 

@@ -128,3 +128,24 @@ def write_incoming_media(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+# What PATCH /messages/{id} can change: a text, or the caption of a media kind WhatsApp captions.
+EDITABLE_KINDS: Final = frozenset({"text", "image", "video", "document"})
+
+
+def check_editable(kind: str) -> None:
+    if kind not in EDITABLE_KINDS:
+        raise invalid("only text messages and the captions of images, videos and documents can be edited")
+
+
+MAX_ARGB: Final = 0xFFFFFFFF
+
+
+def check_status(text: str, background_argb: int | None, font: int | None) -> None:
+    if not text.strip():
+        raise invalid("text must not be empty")
+    if background_argb is not None and not 0 <= background_argb <= MAX_ARGB:
+        raise invalid("background_argb must be a 32-bit ARGB colour")
+    if font is not None and font not in c.STATUS_FONTS:
+        raise invalid(f"font must be one of {', '.join(map(str, c.STATUS_FONTS))}")

@@ -54,6 +54,17 @@ CMD_GROUP_INFO: Final = "group_info"  # {token, jid} -> GroupDetails; unknown gr
 # {token, message_id} -> {path, mimetype, filename|None, size}: written to DATA_DIR/media/incoming/<token>/
 CMD_DOWNLOAD_MEDIA: Final = "download_media"
 CMD_REJECT_CALL: Final = "reject_call"  # {token, from: jid, call_id} -> None
+# {token, to: jid} -> None; afterwards the contact's online/offline arrives as EV_PRESENCE (docs/presence.md)
+CMD_SUBSCRIBE_PRESENCE: Final = "subscribe_presence"
+# {token, text, background_argb: int|None, font: int|None} -> {id, timestamp}: a text status post
+CMD_POST_STATUS: Final = "post_status"
+# {token, kind: "image"|"video", path, mimetype, caption|None} -> {id, timestamp}; path as CMD_SEND_MEDIA
+CMD_POST_STATUS_MEDIA: Final = "post_status_media"
+# Status posts are messages to this chat; contacts' posts arrive as EV_MESSAGE with it as "chat".
+STATUS_CHAT: Final = "status@broadcast"
+STATUS_MEDIA_KINDS: Final = ("image", "video")
+# WhatsApp's status text fonts (waE2E ExtendedTextMessage.FontType).
+STATUS_FONTS: Final = (0, 1, 2, 6, 7, 8, 9, 10)
 
 MediaKind = Literal["image", "video", "audio", "voice", "document", "sticker"]
 MEDIA_KINDS: Final[tuple[MediaKind, ...]] = ("image", "video", "audio", "voice", "document", "sticker")
@@ -108,6 +119,7 @@ EV_REACTION: Final = "reaction"  # Reaction
 EV_MESSAGE_EDITED: Final = "message_edited"  # MessageEdited
 EV_MESSAGE_REVOKED: Final = "message_revoked"  # MessageRevoked
 EV_POLL_VOTE: Final = "poll_vote"  # PollVote
+EV_PRESENCE: Final = "presence"  # PresenceUpdate: a subscribed contact's presence, or typing in a chat
 
 RECEIPT_TYPES: Final = ("delivered", "read", "played")
 
@@ -206,6 +218,17 @@ PollVote = TypedDict(
         "timestamp": float,
         "isGroup": bool,
         "senderPhone": str,
+    },
+)
+
+PresenceUpdate = TypedDict(
+    "PresenceUpdate",
+    {
+        "from": str,  # phone JID when known, else the LID JID
+        "state": str,  # one of PRESENCE_STATES
+        "lastSeen": float | None,  # with "unavailable", when the contact shares it
+        "chat": str | None,  # the chat of composing/recording/paused; None for the account's presence
+        "timestamp": float,  # when the engine received it
     },
 )
 
@@ -328,6 +351,14 @@ class EngineBackend(Protocol):
     async def reject_call(self, token: str, caller: str, call_id: str) -> None: ...
 
     async def list_sessions(self) -> list[dict[str, Any]]: ...
+
+    async def subscribe_presence(self, token: str, to: str) -> None: ...
+
+    async def post_status(
+        self, token: str, text: str, background_argb: int | None, font: int | None
+    ) -> dict[str, Any]: ...
+
+    async def post_status_media(self, token: str, media: OutgoingMedia) -> dict[str, Any]: ...
 
     async def status(self) -> list[dict[str, Any]]: ...
 

@@ -43,6 +43,8 @@ DISCONNECTED: Final = 12
 HISTORY_SYNC: Final = 13
 MESSAGE: Final = 17
 RECEIPT: Final = 18
+CHAT_PRESENCE: Final = 19
+PRESENCE: Final = 20
 CALL_OFFER: Final = 36
 CALL_OFFER_NOTICE: Final = 40  # how group calls are offered
 SUBSCRIBED: Final = (
@@ -63,6 +65,8 @@ SUBSCRIBED: Final = (
     RECEIPT,
     CALL_OFFER,
     CALL_OFFER_NOTICE,
+    CHAT_PRESENCE,
+    PRESENCE,
 )
 
 # DeviceProps.PlatformType decides the icon and the "Google Chrome (<os>)" label in Linked devices;

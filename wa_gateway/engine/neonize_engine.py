@@ -35,6 +35,7 @@ from wa_gateway.engine.neonize_ffi import GoFfi, GoMapLock
 from wa_gateway.engine.neonize_outbound import GROUP_SERVER, NeonizeMessaging, failure, jid
 from wa_gateway.engine.neonize_runtime import DeviceName, NeonizeSettings, parse_device_name
 from wa_gateway.engine.neonize_session import DeviceSession
+from wa_gateway.engine.neonize_status import NeonizeStatus
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class NeonizeBackend:
         self._ctx = EngineContext(settings, lock, GoFfi(gocode, lock), clock or SystemClock())
         self._sessions: dict[str, DeviceSession] = {}
         self._messaging = NeonizeMessaging(self._ctx, self._session)
+        self._status = NeonizeStatus(self._messaging)
         self._closed = False
 
     @property
@@ -245,6 +247,25 @@ class NeonizeBackend:
     async def list_sessions(self) -> list[dict[str, Any]]:
         found = await asyncio.to_thread(store.list_sessions, self._settings.sessions_dir)
         return [{"token": token, "paired": paired} for token, paired in found]
+
+    async def subscribe_presence(self, token: str, to: str) -> None:
+        session = self._session(token)
+        contact = jid(to, "to")
+        if contact.Server == "g.us":
+            raise EngineError(E_INVALID_ARGUMENT, "to must be a contact, not a group")
+        client = session.connected_client()
+        try:
+            await client.subscribe_presence(contact)
+        except NeonizeError as exc:
+            raise failure(session, "Subscribing to the presence", exc) from exc
+
+    async def post_status(
+        self, token: str, text: str, background_argb: int | None, font: int | None
+    ) -> dict[str, Any]:
+        return await self._status.post(token, text, background_argb, font)
+
+    async def post_status_media(self, token: str, media: OutgoingMedia) -> dict[str, Any]:
+        return await self._status.post_media(token, media)
 
     async def status(self) -> list[dict[str, Any]]:
         return [

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 from neonize.builder import build_edit, build_revoke  # type: ignore[import-untyped]
@@ -32,7 +33,7 @@ from wa_gateway.engine import neonize_events as translate
 from wa_gateway.engine import neonize_incoming as incoming
 from wa_gateway.engine.message_cache import CachedMessage, MessageCache
 from wa_gateway.engine.neonize_device import STATUS_CONNECTED, EngineContext, mask
-from wa_gateway.engine.neonize_media import build_media_message, needs_ffmpeg
+from wa_gateway.engine.neonize_media import MEDIA_FIELDS, build_media_message, needs_ffmpeg
 from wa_gateway.engine.neonize_session import DeviceSession
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,38 @@ def _target(cached: CachedMessage) -> tuple[Any, Any]:
     return source.Chat, source.Sender
 
 
+def _recaptioned(cached: CachedMessage, caption: str) -> Any:
+    """The sent media message with a new caption.
+
+    WhatsApp edits a caption by resending the media message (whatsmeow BuildEdit takes any waE2E.Message);
+    receivers read it as ``editedMessage.<kind>.caption``.
+    """
+    sent = proto.Message.FromString(cached.payload).Message
+    field = MEDIA_FIELDS[cached.kind]
+    if not sent.HasField(field):
+        raise checks.invalid(f"message {cached.id} holds no {cached.kind} to edit")
+    media = WAMessage()
+    getattr(media, field).CopyFrom(getattr(sent, field))
+    getattr(media, field).caption = caption
+    getattr(media, field).ClearField("contextInfo")
+    return media
+
+
 class NeonizeMessaging:
     def __init__(self, ctx: EngineContext, session: Callable[[str], DeviceSession]) -> None:
         self._ctx = ctx
         self._session = session
+
+    def session_of(self, token: str) -> DeviceSession:
+        return self._session(token)
+
+    @property
+    def data_dir(self) -> Path:
+        return self._ctx.settings.data_dir
+
+    async def send_built(self, session: DeviceSession, recipient: Any, build: Build) -> tuple[Any, float]:
+        """One message without a typing simulation (status posts); (SendResponse, unix time)."""
+        return await self._send(session, recipient, build)
 
     def _cache(self, session: DeviceSession) -> MessageCache:
         return self._ctx.caches.of(session.token)
@@ -242,12 +271,12 @@ class NeonizeMessaging:
         session.connected_client()
         cache = self._cache(session)
         cached = cache.find_own(message_id, chat)
-        if cached.kind != "text":
-            raise checks.invalid("only text messages can be edited")
+        checks.check_editable(cached.kind)
         target_chat, _ = _target(cached)
+        edited = WAMessage(conversation=text) if cached.kind == "text" else _recaptioned(cached, text)
 
         async def build(_client: Any) -> Any:
-            return build_edit(target_chat, message_id, WAMessage(conversation=text))
+            return build_edit(target_chat, message_id, edited)
 
         response, timestamp = await self._send(session, target_chat, build)
         cache.replace_text(message_id, text)

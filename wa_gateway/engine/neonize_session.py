@@ -18,6 +18,7 @@ from neonize.utils.enum import Presence  # type: ignore[import-untyped]
 
 from wa_gateway.engine import neonize_client as nc
 from wa_gateway.engine import neonize_events as translate
+from wa_gateway.engine import neonize_presence
 from wa_gateway.engine.contract import (
     EV_BANNED,
     EV_CALL_OFFER,
@@ -26,6 +27,7 @@ from wa_gateway.engine.contract import (
     EV_HISTORY_SYNC,
     EV_LOGGED_OUT,
     EV_PAIRING_CODE,
+    EV_PRESENCE,
     EV_QR,
     EV_QR_TIMEOUT,
     EV_RECEIPT,
@@ -86,6 +88,8 @@ class DeviceSession(DeviceLifecycle):
             nc.RECEIPT: self._on_receipt,
             nc.CALL_OFFER: self._on_call_offer,
             nc.CALL_OFFER_NOTICE: self._on_call_offer,
+            nc.PRESENCE: self._on_presence,
+            nc.CHAT_PRESENCE: self._on_chat_presence,
         }
         super().__init__(token, ctx)
 
@@ -303,3 +307,12 @@ class DeviceSession(DeviceLifecycle):
         while len(self.callers) > RECENT_CALLS:
             self.callers.popitem(last=False)
         self._emit(EV_CALL_OFFER, translate.call_offer(event, self._lid_to_pn))
+
+    async def _on_presence(self, event: Any) -> None:
+        data = neonize_presence.presence(event, self._lid_to_pn, self._ctx.clock.time())
+        self._emit(EV_PRESENCE, dict(data))
+
+    async def _on_chat_presence(self, event: Any) -> None:
+        data = neonize_presence.chat_presence(event, self._lid_to_pn, self._ctx.clock.time())
+        if data is not None:
+            self._emit(EV_PRESENCE, dict(data))

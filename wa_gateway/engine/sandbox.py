@@ -29,6 +29,8 @@ from wa_gateway.engine.sandbox_device import SandboxDevice
 from wa_gateway.engine.sandbox_ids import pairing_code, qr_payload
 from wa_gateway.engine.sandbox_messaging import SandboxMessaging
 from wa_gateway.engine.sandbox_peers import SandboxPeers
+from wa_gateway.engine.sandbox_presence import SandboxPresence
+from wa_gateway.engine.sandbox_status import SandboxStatus
 from wa_gateway.engine.sandbox_store import SandboxStore
 
 DEFAULT_QR_REFRESH_MS: Final = 20_000
@@ -70,6 +72,8 @@ class SandboxBackend:
         self._closed = False
         self._emit: c.EmitFn = _drop_event
         self._messaging = SandboxMessaging(self)
+        self._presence = SandboxPresence(self)
+        self._status = SandboxStatus(self, self._messaging)
         self._control_ops: dict[str, _ControlOp] = {
             "link": self._op_link,
             "disconnect": self._op_disconnect,
@@ -77,6 +81,8 @@ class SandboxBackend:
             "set_number": self._op_set_number,
             "sent": self._op_sent,
             **SandboxPeers(self).operations(),
+            **self._presence.operations(),
+            **self._status.operations(),
         }
 
     def emit(self, token: str, event: str, data: dict[str, Any]) -> None:
@@ -201,6 +207,17 @@ class SandboxBackend:
     async def list_sessions(self) -> list[dict[str, Any]]:
         return await self.store.list_sessions()
 
+    async def subscribe_presence(self, token: str, to: str) -> None:
+        await self._presence.subscribe(token, to)
+
+    async def post_status(
+        self, token: str, text: str, background_argb: int | None, font: int | None
+    ) -> dict[str, Any]:
+        return await self._status.post(token, text, background_argb, font)
+
+    async def post_status_media(self, token: str, media: c.OutgoingMedia) -> dict[str, Any]:
+        return await self._status.post_media(token, media)
+
     async def status(self) -> list[dict[str, Any]]:
         return [
             {
@@ -253,6 +270,7 @@ class SandboxBackend:
     async def _op_disconnect(self, args: dict[str, Any]) -> None:
         device = await self.connected_for_control(args)
         device.status = "reconnecting"
+        self._presence.forget(device.token)
         self._emit(device.token, c.EV_DISCONNECTED, {"reason": "network connection lost (sandbox)"})
         device.timer = self._timer(self._reconnect_later(device))
 
@@ -295,6 +313,7 @@ class SandboxBackend:
         if self._devices.get(device.token) is device:
             del self._devices[device.token]
         self._cancel_timer(device)
+        self._presence.forget(device.token)
         device.status = "stopped"
 
     def _cancel_timer(self, device: SandboxDevice) -> None:

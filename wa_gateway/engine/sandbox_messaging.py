@@ -54,6 +54,12 @@ class SandboxMessaging:
             await host.store.add_sent(device.token, sent)
         return sent
 
+    async def record(
+        self, device: SandboxDevice, to: str, text: str, details: Mapping[str, Any]
+    ) -> SentMessage:
+        """One outgoing message without a typing simulation (status posts)."""
+        return await self._send(device, to, text, details)
+
     def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> None:
         self._cache(device).put(
             CachedMessage(
@@ -133,9 +139,12 @@ class SandboxMessaging:
         device = self._host.connected(token)
         check_jid(chat, "chat")
         cache = self._cache(device)
-        if cache.find_own(target_id, chat).kind != "text":
-            raise checks.invalid("only text messages can be edited")
-        sent = await self._send(device, chat, text, {"kind": "edit", "targetId": target_id})
+        target = cache.find_own(target_id, chat)
+        checks.check_editable(target.kind)
+        details = {"kind": "edit", "targetId": target_id}
+        if target.kind != "text":
+            details["caption"] = text
+        sent = await self._send(device, chat, text, details)
         cache.replace_text(target_id, text)
         return {"id": sent.id, "timestamp": sent.timestamp}
 

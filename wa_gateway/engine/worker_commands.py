@@ -110,6 +110,26 @@ async def _dispatch_messaging(backend: c.EngineBackend, cmd: str, args: dict[str
             return await backend.download_media(_token(args), _text(args, "message_id"))
         case c.CMD_REJECT_CALL:
             return await backend.reject_call(_token(args), _text(args, "from"), _text(args, "call_id"))
+        case c.CMD_SUBSCRIBE_PRESENCE:
+            return await backend.subscribe_presence(_token(args), _text(args, "to"))
+        case c.CMD_POST_STATUS:
+            return await backend.post_status(
+                _token(args),
+                _text(args, "text"),
+                _optional_int(args, "background_argb"),
+                _optional_int(args, "font"),
+            )
+        case c.CMD_POST_STATUS_MEDIA:
+            kind = args.get("kind")
+            if kind not in c.STATUS_MEDIA_KINDS:
+                raise _invalid(f"kind must be one of {', '.join(c.STATUS_MEDIA_KINDS)}")
+            media = c.OutgoingMedia(
+                kind=cast(c.MediaKind, kind),
+                path=Path(_text(args, "path")),
+                mimetype=_text(args, "mimetype"),
+                caption=_optional_text(args, "caption"),
+            )
+            return await backend.post_status_media(_token(args), media)
     raise c.EngineError(c.E_UNKNOWN_COMMAND, f"unknown command {cmd!r}")
 
 
@@ -150,3 +170,12 @@ def _typing_ms(args: dict[str, Any]) -> int:
     if not isinstance(typing_ms, int) or isinstance(typing_ms, bool) or typing_ms < 0:
         raise _invalid("typing_ms must be a non-negative integer")
     return typing_ms
+
+
+def _optional_int(args: dict[str, Any], key: str) -> int | None:
+    value = args.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _invalid(f"{key} must be a non-negative integer or null")
+    return value

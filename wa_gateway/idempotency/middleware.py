@@ -34,6 +34,8 @@ SENDING_ROUTES: Final = frozenset(
         ("POST", "/messages/{id}/reaction"),
         ("PATCH", "/messages/{id}"),
         ("DELETE", "/messages/{id}"),
+        ("POST", "/status"),
+        ("POST", "/status/media"),
     }
 )
 _MULTIPART: Final = "multipart/form-data"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from aiohttp import web
 
@@ -51,6 +51,8 @@ class _MediaFields:
 
 
 class MediaApi:
+    SENT_MESSAGE: ClassVar[str] = "Media sent"
+
     def __init__(
         self,
         manager: DeviceManager,
@@ -78,7 +80,7 @@ class MediaApi:
         media = parsed.upload
         try:
             fields = _fields(parsed.body, uploaded=media is not None)
-            to = self._recipients.to(parsed.body.text("to"))
+            to = self._recipient(parsed.body, fields.kind)
             quoted = reply_to(parsed.body)
             self._manager.require_connected(fields.token)
             if needs_ffmpeg(fields.kind) and not await self._ffmpeg.available():
@@ -98,21 +100,27 @@ class MediaApi:
                 "reply_to": quoted,
                 "typing_ms": self._typing_ms,
             }
-            result = await call_engine(
-                self._manager.engine,
-                c.CMD_SEND_MEDIA,
-                args,
-                within=self._typing_ms / 1000 + MEDIA_SEND_TIMEOUT_S,
-                failure=errors.SEND_FAILED,
-                sends=True,
-            )
+            result = await self._deliver(args)
         finally:
             if media is not None:
                 await remove(media.path)
         data = {**sent(result), "type": fields.kind, "mimetype": mimetype, "size": media.size}
         if filename is not None:
             data["filename"] = filename
-        return ok(request, data, "Media sent")
+        return ok(request, data, self.SENT_MESSAGE)
+
+    def _recipient(self, body: Body, kind: str) -> str:
+        return self._recipients.to(body.text("to"))
+
+    async def _deliver(self, args: dict[str, Any]) -> Any:
+        return await call_engine(
+            self._manager.engine,
+            c.CMD_SEND_MEDIA,
+            args,
+            within=self._typing_ms / 1000 + MEDIA_SEND_TIMEOUT_S,
+            failure=errors.SEND_FAILED,
+            sends=True,
+        )
 
     async def _materialise(self, fields: _MediaFields, limit: int) -> MediaFile:
         try:

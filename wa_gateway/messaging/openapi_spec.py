@@ -152,7 +152,11 @@ PATHS: Final[PathSpec] = {
         )
     },
     "/messages/{id}": {
-        "patch": _chat_action("Edit a message this device sent", {"text": STRING}, ("text",)),
+        "patch": _chat_action(
+            "Edit a text, or the caption of an image, video or document, this device sent",
+            {"text": STRING},
+            ("text",),
+        ),
         "delete": operation(
             "Delete a message this device sent, for everyone",
             tag="Messages",

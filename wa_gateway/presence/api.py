@@ -1,0 +1,65 @@
+"""``POST /presence/subscribe`` and ``GET /presence/{token}/{phone}``: others' presence (docs/presence.md)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from aiohttp import web
+
+from .. import errors
+from ..body import read_body
+from ..devices.api import token_from_path
+from ..devices.engine_calls import call_engine
+from ..devices.manager import DeviceManager
+from ..engine import contract as c
+from ..envelope import ok
+from ..messaging.fields import body_token
+from ..messaging.recipients import Recipients
+from ..phone import PhoneRules
+from .tracker import PresenceTracker
+
+SUBSCRIBE_TIMEOUT_S: Final = 30.0
+
+
+class PresenceTrackingApi:
+    def __init__(self, manager: DeviceManager, phones: PhoneRules, tracker: PresenceTracker) -> None:
+        self._manager = manager
+        self._recipients = Recipients(phones)
+        self._tracker = tracker
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/presence/subscribe", self.subscribe),
+            web.get("/presence/{token}/{phone}", self.last_known),
+        ]
+
+    def _contact(self, raw: str) -> str:
+        if not raw:
+            raise errors.ApiError(errors.MISSING_PRESENCE_CONTACT)
+        jid = self._recipients.user(raw)
+        if jid is None:
+            raise errors.ApiError(errors.INVALID_PRESENCE_CONTACT)
+        return jid
+
+    async def subscribe(self, request: web.Request) -> web.Response:
+        body = await read_body(request)
+        token = body_token(body)
+        contact = self._contact(body.text("to"))
+        self._manager.require_connected(token)
+        await call_engine(
+            self._manager.engine,
+            c.CMD_SUBSCRIBE_PRESENCE,
+            {"token": token, "to": contact},
+            within=SUBSCRIBE_TIMEOUT_S,
+            failure=errors.PRESENCE_SUBSCRIBE_FAILED,
+        )
+        return ok(request, {"to": contact, "subscribed": True}, "Subscribed to presence")
+
+    async def last_known(self, request: web.Request) -> web.Response:
+        token = token_from_path(request)
+        contact = self._contact(request.match_info["phone"])
+        self._manager.require(token)
+        known = self._tracker.last(token, contact)
+        if known is None:
+            raise errors.ApiError(errors.PRESENCE_UNKNOWN)
+        return ok(request, known, "Presence retrieved")

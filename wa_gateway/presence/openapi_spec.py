@@ -1,0 +1,96 @@
+"""OpenAPI spec of presence tracking: its routes, its sandbox route and the ``presence.update`` webhook."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ..engine import contract as c
+from ..openapi.builders import (
+    NULLABLE_STRING,
+    TIMESTAMP,
+    PathSpec,
+    Schema,
+    envelope,
+    json_body,
+    obj,
+    operation,
+    path_token,
+)
+
+STRING: Final[Schema] = {"type": "string"}
+ERRORS: Final = (400, 401, 404, 409, 429, 500, 504)
+CONTACT: Final[Schema] = {"type": "string", "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid)"}
+PRESENCE: Final[Schema] = obj(
+    {
+        "from": STRING,
+        "state": {"enum": list(c.PRESENCE_STATES)},
+        "lastSeen": {**NULLABLE_STRING, "description": "With unavailable, when the contact shares it"},
+        "chat": {**NULLABLE_STRING, "description": "The chat of composing, recording and paused"},
+        "timestamp": TIMESTAMP,
+    },
+    ("from", "state", "lastSeen", "chat", "timestamp"),
+)
+
+PATHS: Final[PathSpec] = {
+    "/presence/subscribe": {
+        "post": operation(
+            "Subscribe to a contact's presence",
+            tag="Presence",
+            description=(
+                "Afterwards the contact's online/offline arrives as `presence.update`. WhatsApp keeps "
+                "subscriptions per connection: subscribe again after each `device.connected`."
+            ),
+            errors=ERRORS,
+            body=json_body(obj({"token": STRING, "to": CONTACT}, ("token", "to"))),
+            ok=envelope(obj({"to": STRING, "subscribed": {"type": "boolean"}})),
+        )
+    },
+    "/presence/{token}/{phone}": {
+        "get": operation(
+            "The last presence this device saw of a contact (404 PRESENCE_UNKNOWN before any)",
+            tag="Presence",
+            params=[
+                path_token(),
+                {
+                    "name": "phone",
+                    "in": "path",
+                    "required": True,
+                    "description": "The contact",
+                    "schema": CONTACT,
+                },
+            ],
+            errors=(400, 401, 404, 429),
+            ok=envelope(PRESENCE),
+        )
+    },
+}
+
+SANDBOX_PATHS: Final[PathSpec] = {
+    "/sandbox/devices/{token}/presence": {
+        "post": operation(
+            "A contact goes online or offline, or types in a chat",
+            tag="Sandbox",
+            description=(
+                "available/unavailable reach the device only when it subscribed to the contact "
+                "(`delivered: false` otherwise); composing, recording and paused always do."
+            ),
+            params=[path_token()],
+            errors=(400, 401, 404, 409),
+            body=json_body(
+                obj(
+                    {
+                        "from": {"type": "string", "description": "Digits of the contact"},
+                        "state": {"enum": list(c.PRESENCE_STATES)},
+                        "lastSeen": {"type": "string", "description": "ISO 8601, with unavailable"},
+                        "chat": {"type": "string", "description": "Digits or a group JID; typing only"},
+                    },
+                    ("from", "state"),
+                )
+            ),
+            ok=envelope(obj({"delivered": {"type": "boolean"}})),
+        )
+    },
+}
+
+SCHEMAS: Final[dict[str, Schema]] = {}
+WEBHOOK_EVENT_DATA: Final[dict[str, Schema]] = {"presence.update": PRESENCE}

@@ -1,0 +1,94 @@
+"""``POST /status`` (a text status) and ``POST /status/media`` (an image or video status)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+from aiohttp import web
+
+from .. import errors
+from ..body import Body, read_body
+from ..devices.engine_calls import call_engine
+from ..devices.manager import DeviceManager
+from ..engine import contract as c
+from ..envelope import ok
+from ..messaging.fields import body_token, message_text, sent
+from ..messaging.media_api import MEDIA_SEND_TIMEOUT_S, MediaApi
+
+STATUS_TIMEOUT_S: Final = 60.0
+COLOR_RE: Final = re.compile(r"#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})")
+OPAQUE: Final = 0xFF000000
+
+
+def background_argb(raw: str) -> int | None:
+    """``#RRGGBB`` (opaque) or ``#AARRGGBB`` as the ARGB integer WhatsApp stores."""
+    if not raw:
+        return None
+    if COLOR_RE.fullmatch(raw) is None:
+        raise errors.ApiError(errors.INVALID_STATUS_COLOR)
+    value = int(raw[1:], 16)
+    return value | OPAQUE if len(raw) == 7 else value
+
+
+def font(body: Body) -> int | None:
+    value = body.optional("font", int)
+    if value is not None and value not in c.STATUS_FONTS:
+        raise errors.ApiError(errors.INVALID_STATUS_FONT)
+    return value if isinstance(value, int) else None
+
+
+class StatusApi:
+    def __init__(self, manager: DeviceManager) -> None:
+        self._manager = manager
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/status", self.post)]
+
+    async def post(self, request: web.Request) -> web.Response:
+        body = await read_body(request)
+        token = body_token(body)
+        text = message_text(body.text("text"))
+        args: dict[str, Any] = {
+            "token": token,
+            "text": text,
+            "background_argb": background_argb(body.text("backgroundColor")),
+            "font": font(body),
+        }
+        self._manager.require_connected(token)
+        result = await call_engine(
+            self._manager.engine,
+            c.CMD_POST_STATUS,
+            args,
+            within=STATUS_TIMEOUT_S,
+            failure=errors.STATUS_FAILED,
+            sends=True,
+        )
+        return ok(request, sent(result), "Status posted")
+
+
+class StatusMediaApi(MediaApi):
+    """``/messages/media`` for the ``status@broadcast`` chat: same sources, limits and checks."""
+
+    SENT_MESSAGE = "Status posted"
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post("/status/media", self.send_media)]
+
+    def _recipient(self, body: Body, kind: str) -> str:
+        if kind not in c.STATUS_MEDIA_KINDS:
+            raise errors.ApiError(errors.INVALID_STATUS_TYPE)
+        if body.text("replyTo"):
+            raise errors.ApiError(errors.STATUS_NO_REPLY)
+        return c.STATUS_CHAT
+
+    async def _deliver(self, args: dict[str, Any]) -> Any:
+        status_args = {key: args[key] for key in ("token", "kind", "path", "mimetype", "caption")}
+        return await call_engine(
+            self._manager.engine,
+            c.CMD_POST_STATUS_MEDIA,
+            status_args,
+            within=MEDIA_SEND_TIMEOUT_S,
+            failure=errors.STATUS_FAILED,
+            sends=True,
+        )
