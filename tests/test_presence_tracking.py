@@ -124,7 +124,6 @@ async def test_bad_input_is_refused_and_changes_nothing(
 
     bad_controls = [
         {"from": PEER, "state": "asleep"},
-        {"from": "x", "state": "available"},
         {"from": PEER, "state": "available", "chat": PEER},
         {"from": PEER, "state": "composing", "lastSeen": "2026-01-31T12:00:00Z"},
         {"from": PEER, "state": "unavailable", "lastSeen": "yesterday"},
@@ -133,6 +132,9 @@ async def test_bad_input_is_refused_and_changes_nothing(
     for body_in in bad_controls:
         status, body = await api(client, "POST", CONTROL, body_in)
         assert (status, body["error"]["code"]) == (400, "INVALID_REQUEST"), (body_in, body)
+    # Control routes read numbers as the API does, so a bad sender is the API's error.
+    status, body = await api(client, "POST", CONTROL, {"from": "x", "state": "available"})
+    assert (status, body["error"]["code"]) == (400, "INVALID_PHONE"), body
     # None of them produced an event: the next one the WebSocket sees is this one.
     status, _ = await api(client, "POST", CONTROL, {"from": PEER, "state": "composing"})
     assert status == 200
