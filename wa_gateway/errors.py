@@ -71,6 +71,10 @@ VALIDATION_FAILED: Final = ErrorSpec(500, "VALIDATION_FAILED", "Phone validation
 PHONE_NOT_FOUND: Final = ErrorSpec(404, "NOT_FOUND", "Phone number not found on WhatsApp")
 ENGINE_UNAVAILABLE: Final = ErrorSpec(503, "ENGINE_UNAVAILABLE", "WhatsApp engine is not available")
 ENGINE_TIMEOUT: Final = ErrorSpec(504, "ENGINE_TIMEOUT", "WhatsApp engine did not answer in time")
+# The send reached the engine, which then died or did not answer: it may have gone out (docs/durability.md).
+SEND_OUTCOME_UNKNOWN: Final = ErrorSpec(
+    503, "SEND_OUTCOME_UNKNOWN", "The message may have been sent; the engine stopped before confirming it"
+)
 
 # Contacts.
 FETCH_FAILED: Final = ErrorSpec(500, "FETCH_FAILED", "Failed to retrieve contacts")

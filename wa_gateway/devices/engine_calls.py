@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import errors
 from ..engine import contract as c
-from ..engine.supervisor import E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
+from ..engine.supervisor import E_ENGINE_LOST, E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
 from .model import EngineLink
 
 log = logging.getLogger("wa_gateway.devices")
@@ -25,14 +25,21 @@ async def call_engine(
     tolerate: tuple[str, ...] = (),
     invalid: errors.ErrorSpec | None = None,
     not_found: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
+    sends: bool = False,
 ) -> Any:
-    """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT."""
+    """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT.
+
+    ``sends``: the command sends something to WhatsApp, so once the worker has it, a death or a timeout
+    means it may have gone out: SEND_OUTCOME_UNKNOWN, never an error that invites a blind retry.
+    """
     try:
         return await engine.request(cmd, args, within)
     except c.EngineError as exc:
         if exc.code in tolerate:
             return None
-        if exc.code == E_ENGINE_UNAVAILABLE:
+        if sends and exc.code in (E_ENGINE_LOST, E_ENGINE_TIMEOUT):
+            raise errors.ApiError(errors.SEND_OUTCOME_UNKNOWN) from None
+        if exc.code in (E_ENGINE_UNAVAILABLE, E_ENGINE_LOST):
             raise errors.ApiError(unavailable) from None
         if exc.code == E_ENGINE_TIMEOUT:
             raise errors.ApiError(errors.ENGINE_TIMEOUT) from None

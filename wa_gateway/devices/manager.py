@@ -1,8 +1,11 @@
 """``DeviceManager``: one state machine per token, serialised operations, restore, and engine events.
 
 Engine events for a token are applied by one consumer task per token, in the order the engine sent them,
-so one device's slow work (a large history sync) never delays another's. Worker loss and restart travel
-through the same per-token queues, so a stale "connected" can never overwrite a later "disconnected".
+so one device's slow work (a large history sync) never delays another's. A journaled event is
+acknowledged to the engine once applied (its webhooks and contacts committed; docs/durability.md).
+Worker loss goes ahead of whatever the dead worker left queued: those events are dropped (the next worker
+replays the journaled ones) and the devices it served are marked disconnected at once, so restore never
+reads a status the death made stale.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, Final
 from .. import errors
 from ..clock import Clock
 from ..engine import contract as c
+from ..event_ids import CURRENT_ORIGIN, EventOrigin
 from ..notify import Notifier
 from ..phone import is_valid_token
 from ..ws.hub import encode_event
@@ -48,6 +52,8 @@ INBOUND_EVENTS: Final = frozenset(
 
 InboundHandler = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 RemovedHook = Callable[[str], Awaitable[None]]
+AckFn = Callable[[list[int]], None]
+_Queued = tuple[str, dict[str, Any], c.EventStamp | None]
 
 
 class DeviceManager:
@@ -59,6 +65,7 @@ class DeviceManager:
         clock: Clock,
         device_name: str,
         pairing_code_wait: float = PAIRING_CODE_WAIT_S,
+        ack: AckFn | None = None,
     ) -> None:
         self._engine = engine
         self._notifier = notifier
@@ -66,7 +73,9 @@ class DeviceManager:
         self._device_name = device_name
         self._pairing_code_wait = pairing_code_wait
         self._devices: dict[str, Device] = {}
-        self._queues: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
+        self._queues: dict[str, asyncio.Queue[_Queued]] = {}
+        self._ack = ack
+        self._acks: list[int] = []
         self._consumers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._inbound: InboundHandler | None = None
@@ -188,16 +197,27 @@ class DeviceManager:
 
     # --- engine lifecycle (called by the supervisor, in order) -----------------------------------
 
-    def on_event(self, token: str, event: str, data: dict[str, Any]) -> None:
+    def on_event(
+        self, token: str, event: str, data: dict[str, Any], stamp: c.EventStamp | None = None
+    ) -> None:
         queue = self._queues.get(token)
         if queue is None:
             queue = self._queues[token] = asyncio.Queue()
             self._consumers[token] = asyncio.create_task(self._consume(token, queue), name=f"events-{token}")
-        queue.put_nowait((event, data))
+        queue.put_nowait((event, data, stamp))
 
     def on_worker_down(self, reason: str) -> None:
-        for token in list(self._devices):
-            self.on_event(token, _ENGINE_DOWN, {"reason": reason})
+        for queue in self._queues.values():
+            # Stale: state events of a dead connection, and journaled events the next worker replays.
+            while not queue.empty():
+                queue.get_nowait()
+                queue.task_done()
+        for token, device in list(self._devices.items()):
+            was_live = device.status in LIVE
+            if was_live:
+                device.status = "disconnected"
+                device.qr = device.pairing_code = None
+            self.on_event(token, _ENGINE_DOWN, {"reason": reason, "wasLive": was_live})
 
     def on_worker_up(self, first_start: bool) -> None:
         self._spawn(self.restore())
@@ -218,6 +238,11 @@ class DeviceManager:
             device = self._devices.setdefault(token, Device(token))
             if session.get("paired") and device.status not in ("logged_out", "banned"):
                 paired.append(device)
+        # Now that every device is known, what an earlier run left unacknowledged can be applied.
+        try:
+            await self._engine.request(c.CMD_REPLAY_EVENTS, {}, CONNECT_TIMEOUT_S)
+        except c.EngineError as exc:
+            log.warning("could not replay journaled events", extra={"error": exc.message})
         gate = asyncio.Semaphore(RESTORE_CONCURRENCY)
 
         async def reconnect(device: Device) -> None:
@@ -262,15 +287,34 @@ class DeviceManager:
 
     # --- applying events ------------------------------------------------------------------------
 
-    async def _consume(self, token: str, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+    async def _consume(self, token: str, queue: asyncio.Queue[_Queued]) -> None:
         while True:
-            event, data = await queue.get()
+            event, data, stamp = await queue.get()
+            origin = CURRENT_ORIGIN.set(EventOrigin(stamp.event_id) if stamp is not None else None)
             try:
                 await self._apply(token, event, data)
             except Exception:
+                # Not acknowledged: the journal keeps it, and the next worker replays it.
                 log.exception("failed to apply engine event", extra={"event": event})
+            else:
+                if stamp is not None:
+                    self._acknowledge(stamp.seq)
             finally:
+                CURRENT_ORIGIN.reset(origin)
                 queue.task_done()
+
+    def _acknowledge(self, seq: int) -> None:
+        if self._ack is None:
+            return
+        if not self._acks:
+            # Acks of one loop iteration travel in one frame.
+            asyncio.get_running_loop().call_soon(self._flush_acks)
+        self._acks.append(seq)
+
+    def _flush_acks(self) -> None:
+        seqs, self._acks = self._acks, []
+        if self._ack is not None:
+            self._ack(seqs)
 
     async def _apply(self, token: str, event: str, data: dict[str, Any]) -> None:
         if event in INBOUND_EVENTS:
@@ -352,12 +396,11 @@ class DeviceManager:
         await self._notifier.webhook("device.banned", device.token, payload)
 
     async def _on_engine_down(self, device: Device, data: dict[str, Any]) -> None:
-        if device.status not in LIVE:
+        # on_worker_down already marked the device disconnected; this tells the clients, in event order.
+        if not data.get("wasLive") or str(data.get("reason")) == SHUTDOWN_REASON:
             return
-        reason = str(data.get("reason"))
-        await self._on_disconnected(
-            device, {"reason": SHUTDOWN_REASON if reason == SHUTDOWN_REASON else "engine stopped"}
-        )
+        self._notifier.device_event("connection-error", device.token, message=errors.WS_DISCONNECTED)
+        await self._notifier.webhook("device.disconnected", device.token, {"reason": "engine stopped"})
 
 
 async def _ignore(manager: DeviceManager, device: Device, data: dict[str, Any]) -> None:

@@ -54,6 +54,9 @@ CMD_GROUP_INFO: Final = "group_info"  # {token, jid} -> GroupDetails; unknown gr
 # {token, message_id} -> {path, mimetype, filename|None, size}: written to DATA_DIR/media/incoming/<token>/
 CMD_DOWNLOAD_MEDIA: Final = "download_media"
 CMD_REJECT_CALL: Final = "reject_call"  # {token, from: jid, call_id} -> None
+# {} -> {"replayed": n}: the worker sends again, once, the journaled events earlier runs left unacked
+# (docs/durability.md); the gateway asks once it knows the devices, so none is dropped as unknown.
+CMD_REPLAY_EVENTS: Final = "replay_events"
 
 MediaKind = Literal["image", "video", "audio", "voice", "document", "sticker"]
 MEDIA_KINDS: Final[tuple[MediaKind, ...]] = ("image", "video", "audio", "voice", "document", "sticker")
@@ -259,6 +262,15 @@ Receipt = TypedDict(
         "timestamp": float,
     },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class EventStamp:
+    """A journaled event's identity (docs/durability.md): ack ``seq`` once committed; ``event_id``
+    is the same on every replay."""
+
+    seq: int
+    event_id: str
 
 
 class EngineError(Exception):

@@ -66,6 +66,7 @@ class MessagingApi:
             args,
             within=self._typing_ms / 1000 + ENGINE_REPLY_MARGIN_S,
             failure=errors.SEND_FAILED,
+            sends=True,
         )
         return ok(request, sent(result), "Message sent")
 

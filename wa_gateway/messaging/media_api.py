@@ -104,6 +104,7 @@ class MediaApi:
                 args,
                 within=self._typing_ms / 1000 + MEDIA_SEND_TIMEOUT_S,
                 failure=errors.SEND_FAILED,
+                sends=True,
             )
         finally:
             if media is not None:

@@ -59,6 +59,11 @@ class PollsApi:
         self._manager.require_connected(token)
         args = {"token": token, "to": to, "question": question, "options": options, "multiple": multiple}
         result = await call_engine(
-            self._manager.engine, c.CMD_SEND_POLL, args, within=POLL_TIMEOUT_S, failure=errors.SEND_FAILED
+            self._manager.engine,
+            c.CMD_SEND_POLL,
+            args,
+            within=POLL_TIMEOUT_S,
+            failure=errors.SEND_FAILED,
+            sends=True,
         )
         return ok(request, {**sent(result), "options": options, "multiple": multiple}, "Poll sent")
