@@ -44,6 +44,14 @@ def _run() -> int:
         print(f"wa-gateway: {problem}", file=sys.stderr)
         return 1
     settings = _settings_or_exit()
+    from .datadir_lock import lock_data_dir
+
+    try:
+        # Held until the process exits: the kernel releases it, whatever the way out.
+        lock_data_dir(settings.data_dir)
+    except (ConfigError, OSError) as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 1
     # Imported here, not at the top: on the wrong interpreter the check above must speak first.
     from .logs import configure_logging
 

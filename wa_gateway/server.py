@@ -6,6 +6,8 @@ import asyncio
 import logging
 import os
 import signal
+import socket
+from typing import Final
 
 from aiohttp import web
 
@@ -13,11 +15,19 @@ from . import __version__
 from .config import Settings
 
 log = logging.getLogger("wa_gateway")
+LISTEN_BACKLOG: Final = 128  # aiohttp's default for TCPSite
 
 
 async def serve(app: web.Application, settings: Settings) -> int:
     # aiohttp's order on cleanup: stop listening, close idle keep-alives, on_shutdown (WebSockets get a
     # going-away close), wait up to shutdown_timeout for in-flight handlers, then cleanup_ctx in reverse.
+    try:
+        # Bound before the app starts (engine worker, session restore), so a taken port fails before any
+        # device connects.
+        sock = _bind(settings.host, settings.port)
+    except OSError as exc:
+        log.error("cannot listen", extra={"host": settings.host, "port": settings.port, "error": str(exc)})
+        return 1
     runner = web.AppRunner(
         app, handle_signals=False, access_log=None, shutdown_timeout=settings.shutdown_timeout_seconds
     )
@@ -38,14 +48,8 @@ async def serve(app: web.Application, settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, first_signal, sig)
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        try:
-            await site.start()
-        except OSError as exc:
-            log.error(
-                "cannot listen", extra={"host": settings.host, "port": settings.port, "error": str(exc)}
-            )
-            return 1
+        site = web.SockSite(runner, sock)
+        await site.start()
         log.info(
             "listening",
             extra={
@@ -58,7 +62,18 @@ async def serve(app: web.Application, settings: Settings) -> int:
         await stop.wait()
     finally:
         await runner.cleanup()
+        sock.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket as aiohttp's TCPSite would make it (SO_REUSEADDR, first address of ``host``)."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.create_server(address, family=family, backlog=LISTEN_BACKLOG)
+    sock.setblocking(False)
+    return sock
