@@ -25,8 +25,8 @@ TO: Final[Schema] = {
     "type": "string",
     "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid, …@g.us)",
 }
-SEND_ERRORS: Final = (400, 401, 404, 409, 413, 429, 500, 504)
-ACTION_ERRORS: Final = (400, 401, 404, 409, 429, 500, 504)
+SEND_ERRORS: Final = (400, 401, 404, 409, 413, 429, 500, 503, 504)
+ACTION_ERRORS: Final = (400, 401, 404, 409, 429, 500, 503, 504)
 SENT: Final[dict[str, Schema]] = {"messageId": STRING, "timestamp": TIMESTAMP}
 MESSAGE_ID: Final[Schema] = {
     "name": "id",
