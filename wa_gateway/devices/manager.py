@@ -131,44 +131,51 @@ class DeviceManager:
     # --- operations -----------------------------------------------------------------------------
 
     async def connect(self, token: str, method: str) -> dict[str, Any]:
-        created = token not in self._devices
-        device = self._devices.setdefault(token, Device(token))
-        async with device.lock:
-            if device.status == "connected":
-                raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED)
-            if device.status in LIVE:
-                # A second POST while pairing starts over; stop the old flow so its codes stop coming.
-                with contextlib.suppress(c.EngineError):
-                    await self._engine.request(c.CMD_DISCONNECT, {"token": token}, LOGOUT_TIMEOUT_S)
-            device.qr = device.pairing_code = device.last_error = None
-            device.code_arrived.clear()
-            device.method = method
-            device.status = "pairing"
-            try:
-                result = await call_engine(
-                    self._engine,
-                    c.CMD_CONNECT,
-                    {"token": token, "method": method, "device_name": self._device_name},
-                    within=CONNECT_TIMEOUT_S,
-                    failure=errors.CONNECTION_FAILED,
-                    unavailable=errors.ENGINE_UNAVAILABLE,
-                )
-            except errors.ApiError as exc:
-                device.status = "disconnected"
-                device.last_error = exc.message
-                if created:
-                    self._devices.pop(token, None)
-                raise
-            paired = bool(result.get("paired")) if isinstance(result, dict) else False
-            if paired and device.status == "pairing":
-                device.status = "connecting"
-            data: dict[str, Any] = {"token": token, "method": method, "status": device.status}
-            if method == "code" and not paired:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._pairing_code_wait):
-                        await device.code_arrived.wait()
-                data["code"] = device.pairing_code
-            return data
+        while True:
+            created = token not in self._devices
+            device = self._devices.setdefault(token, Device(token))
+            async with device.lock:
+                if self._devices.get(token) is not device:
+                    # A DELETE removed it while this waited: start over from a clean state.
+                    continue
+                return await self._connect_locked(device, token, method, created)
+
+    async def _connect_locked(self, device: Device, token: str, method: str, created: bool) -> dict[str, Any]:
+        if device.status == "connected":
+            raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED)
+        if device.status in LIVE:
+            # A second POST while pairing starts over; stop the old flow so its codes stop coming.
+            with contextlib.suppress(c.EngineError):
+                await self._engine.request(c.CMD_DISCONNECT, {"token": token}, LOGOUT_TIMEOUT_S)
+        device.qr = device.pairing_code = device.last_error = None
+        device.code_arrived.clear()
+        device.method = method
+        device.status = "pairing"
+        try:
+            result = await call_engine(
+                self._engine,
+                c.CMD_CONNECT,
+                {"token": token, "method": method, "device_name": self._device_name},
+                within=CONNECT_TIMEOUT_S,
+                failure=errors.CONNECTION_FAILED,
+                unavailable=errors.ENGINE_UNAVAILABLE,
+            )
+        except errors.ApiError as exc:
+            device.status = "disconnected"
+            device.last_error = exc.message
+            if created:
+                self._devices.pop(token, None)
+            raise
+        paired = bool(result.get("paired")) if isinstance(result, dict) else False
+        if paired and device.status == "pairing":
+            device.status = "connecting"
+        data: dict[str, Any] = {"token": token, "method": method, "status": device.status}
+        if method == "code" and not paired:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._pairing_code_wait):
+                    await device.code_arrived.wait()
+            data["code"] = device.pairing_code
+        return data
 
     async def delete(self, token: str) -> None:
         device = self.require(token)
