@@ -197,12 +197,14 @@ def create_app(
         settings.wa_engine,
         {**worker_config(settings), **(worker_overrides or {})},
         clock=clock,
-        on_event=lambda token, event, data: manager.on_event(token, event, data),
+        on_event=lambda token, event, data, stamp: manager.on_event(token, event, data, stamp),
         on_worker_up=lambda first_start: manager.on_worker_up(first_start),
         on_worker_down=lambda reason: manager.on_worker_down(reason),
         **(engine_options or {}),
     )
-    manager = DeviceManager(supervisor, notifier, clock=clock, device_name=settings.device_name)
+    manager = DeviceManager(
+        supervisor, notifier, clock=clock, device_name=settings.device_name, ack=supervisor.ack
+    )
     inbound = InboundEvents(
         manager,
         notifier,

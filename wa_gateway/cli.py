@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import __version__, pyz_runtime
 from .config import ConfigError, Settings, load_settings, read_environment
-from .datadir import check_data_dir, own_data_dir
+from .datadir import check_data_dir, prepare_data_dir
 from .engine.launcher import ARCHIVE_PATH
 from .envfile import env_file_text, new_api_key
 
@@ -50,7 +50,15 @@ def _run() -> int:
     if problem is not None:
         print(f"wa-gateway: {problem}", file=sys.stderr)
         return 1
-    settings = _settings_or_exit(own_data_dir)
+    settings = _settings_or_exit(prepare_data_dir)
+    from .datadir_lock import lock_data_dir
+
+    try:
+        # Held until the process exits: the kernel releases it, whatever the way out.
+        lock_data_dir(settings.data_dir)
+    except (ConfigError, OSError) as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 1
     # Imported here, not at the top: on the wrong interpreter the check above must speak first.
     from .logs import configure_logging
 

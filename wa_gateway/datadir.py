@@ -7,7 +7,6 @@ engine worker and the Go code inside neonize, which create most of the files).
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 from typing import Final
@@ -51,38 +50,3 @@ def prepare_data_dir(path: Path) -> None:
         os.chmod(path, DIR_MODE)
     except OSError as exc:
         raise ConfigError(f"DATA_DIR {str(path)!r} cannot be used: {exc.strerror or exc}") from None
-
-
-LOCK_FILE: Final = ".lock"
-# The open lock file lives as long as the process: the kernel drops the lock when the process ends, however it
-# ends (kill -9 included), so a stale lock can never keep the next start out.
-_held: list[int] = []
-
-
-def lock_data_dir(path: Path) -> None:
-    """Make this process the only wa-gateway on ``path``, or raise ``ConfigError`` naming the owner.
-
-    Two gateways on one DATA_DIR would both reconnect the same WhatsApp sessions (two whatsmeow clients on
-    one session store kick each other off) and both dispatch the same webhook outbox. ``flock`` is
-    advisory and per open file, which is exactly one owner per directory on a local filesystem.
-    """
-    lock_path = path / LOCK_FILE
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        owner = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-        os.close(fd)
-        raise ConfigError(f"DATA_DIR {path} is in use by another wa-gateway (pid {owner})") from None
-    except OSError as exc:
-        os.close(fd)
-        raise ConfigError(f"DATA_DIR {str(path)!r} cannot be locked: {exc.strerror or exc}") from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    _held.append(fd)
-
-
-def own_data_dir(path: Path) -> None:
-    """Everything the gateway does with DATA_DIR before anything else starts: prepare it, then own it."""
-    prepare_data_dir(path)
-    lock_data_dir(path)

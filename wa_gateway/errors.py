@@ -83,11 +83,9 @@ IDEMPOTENCY_KEY_REUSED: Final = ErrorSpec(
 IDEMPOTENCY_IN_PROGRESS: Final = ErrorSpec(
     409, "IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is still being processed"
 )
+# The send reached the engine, which then died or did not answer: it may have gone out (docs/durability.md).
 SEND_OUTCOME_UNKNOWN: Final = ErrorSpec(
-    503,
-    "SEND_OUTCOME_UNKNOWN",
-    "The WhatsApp engine stopped answering after the message was handed to it; "
-    "the message may have been sent",
+    503, "SEND_OUTCOME_UNKNOWN", "The message may have been sent; the engine stopped before confirming it"
 )
 
 # Contacts.

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 from .envelope import utc_timestamp
+from .event_ids import CURRENT_ORIGIN
 from .ws.hub import SEED_EVENTS, WsHub, encode_event
 
 WEBHOOK_EVENTS: Final = frozenset(
@@ -37,7 +38,7 @@ WS_EVENTS: Final = SEED_EVENTS | WEBHOOK_EVENTS
 
 
 class Outbox(Protocol):
-    async def enqueue(self, event: str, token: str, data: Any) -> str: ...
+    async def enqueue(self, event: str, token: str, data: Any, event_id: str | None = None) -> str: ...
 
 
 class Notifier:
@@ -57,11 +58,13 @@ class Notifier:
 
     async def webhook(self, event: str, token: str, data: Any) -> str:
         """Commit a webhook event, then show it to WebSocket subscribers; returns its id."""
+        origin = CURRENT_ORIGIN.get()
+        derived = origin.next_id() if origin is not None else None
         if self._outbox is not None:
             # The outbox wakes the dispatcher itself (its listeners).
-            event_id = await self._outbox.enqueue(event, token, data)
+            event_id = await self._outbox.enqueue(event, token, data, derived)
         else:
-            event_id = f"evt_{uuid.uuid4().hex}"
+            event_id = derived or f"evt_{uuid.uuid4().hex}"
         frame = encode_event(event, token, data, id=event_id, timestamp=utc_timestamp())
         self._hub.publish(event, token, frame)
         if self._on_webhook is not None:

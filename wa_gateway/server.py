@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+from typing import Final
 
 from aiohttp import web
 
@@ -15,27 +16,19 @@ from .config import Settings
 from .connections import ExhaustionLogger, HeaderTimeoutGuard
 
 log = logging.getLogger("wa_gateway")
-
-
-def bind_listener(host: str, port: int) -> socket.socket:
-    """The listening socket, bound before the application starts.
-
-    Starting the application starts the engine worker and reconnects every paired device; a gateway that
-    then fails to listen would have connected sessions for nothing (and, beside a running gateway, fought it
-    for them). Connections that arrive while it starts wait in the backlog.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=1024)
+LISTEN_BACKLOG: Final = 128  # aiohttp's default for TCPSite
 
 
 async def serve(app: web.Application, settings: Settings) -> int:
+    # aiohttp's order on cleanup: stop listening, close idle keep-alives, on_shutdown (WebSockets get a
+    # going-away close), wait up to shutdown_timeout for in-flight handlers, then cleanup_ctx in reverse.
     try:
-        listener = bind_listener(settings.host, settings.port)
+        # Bound before the app starts (engine worker, session restore), so a taken port fails before any
+        # device connects.
+        sock = _bind(settings.host, settings.port)
     except OSError as exc:
         log.error("cannot listen", extra={"host": settings.host, "port": settings.port, "error": str(exc)})
         return 1
-    # aiohttp's order on cleanup: stop listening, close idle keep-alives, on_shutdown (WebSockets get a
-    # going-away close), wait up to shutdown_timeout for in-flight handlers, then cleanup_ctx in reverse.
     runner = web.AppRunner(
         app,
         handle_signals=False,
@@ -64,7 +57,8 @@ async def serve(app: web.Application, settings: Settings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, first_signal, sig)
     try:
-        await web.SockSite(runner, listener).start()
+        site = web.SockSite(runner, sock)
+        await site.start()
         log.info(
             "listening",
             extra={
@@ -78,7 +72,18 @@ async def serve(app: web.Application, settings: Settings) -> int:
     finally:
         await guard.stop()
         await runner.cleanup()
+        sock.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
     log.info("stopped")
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket as aiohttp's TCPSite would make it (SO_REUSEADDR, first address of ``host``)."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.create_server(address, family=family, backlog=LISTEN_BACKLOG)
+    sock.setblocking(False)
+    return sock

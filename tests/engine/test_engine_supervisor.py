@@ -18,7 +18,7 @@ from wa_gateway.clock import SystemClock
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.ipc import open_stream, read_frame
 from wa_gateway.engine.launcher import worker_command, worker_env
-from wa_gateway.engine.supervisor import EngineSupervisor, EngineTimeout, EngineUnavailable
+from wa_gateway.engine.supervisor import E_ENGINE_LOST, EngineSupervisor, EngineTimeout, EngineUnavailable
 from wa_gateway.engine.worker import CONFIG_ENV
 
 from .conftest import wait_until
@@ -34,7 +34,7 @@ class Calls:
         self.ups: list[bool] = []
         self.downs: list[str] = []
 
-    def on_event(self, token: str, event: str, data: dict[str, Any]) -> None:
+    def on_event(self, token: str, event: str, data: dict[str, Any], stamp: Any = None) -> None:
         self.events.append((token, event, data))
 
     async def on_worker_up(self, first_start: bool) -> None:
@@ -183,8 +183,10 @@ async def test_killed_worker_fails_pending_requests_and_is_restarted(make: Make)
     await wait_until(lambda: supervisor.info()["pendingRequests"] == 1, what="the request in flight")
     killed_at = time.monotonic()
     os.kill(old_pid, signal.SIGKILL)
-    with pytest.raises(EngineUnavailable):
+    with pytest.raises(EngineUnavailable) as raised:
         await pending
+    # The worker had the send: it may have gone out, which callers must be able to tell apart.
+    assert raised.value.code == E_ENGINE_LOST
     assert time.monotonic() - killed_at < 2
     await wait_until(lambda: calls.ups == [True, False], what="on_worker_up(first_start=False)")
     assert calls.downs == ["engine worker killed by SIGKILL"]

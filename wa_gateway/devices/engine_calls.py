@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import errors
 from ..engine import contract as c
-from ..engine.supervisor import E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE, EngineUnavailable
+from ..engine.supervisor import E_ENGINE_LOST, E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
 from .model import EngineLink
 
 log = logging.getLogger("wa_gateway.devices")
@@ -29,19 +29,17 @@ async def call_engine(
 ) -> Any:
     """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT.
 
-    ``sends``: the command puts something on WhatsApp. Once it was handed to the worker, a worker that dies
-    or stops answering may have sent it already: saying "not connected" would make clients retry and the
-    recipient get it twice, so the answer is that the outcome is unknown.
+    ``sends``: the command sends something to WhatsApp, so once the worker has it, a death or a timeout
+    means it may have gone out: SEND_OUTCOME_UNKNOWN, never an error that invites a blind retry.
     """
     try:
         return await engine.request(cmd, args, within)
     except c.EngineError as exc:
         if exc.code in tolerate:
             return None
-        handed = exc.code == E_ENGINE_TIMEOUT or (isinstance(exc, EngineUnavailable) and exc.handed)
-        if sends and handed:
+        if sends and exc.code in (E_ENGINE_LOST, E_ENGINE_TIMEOUT):
             raise errors.ApiError(errors.SEND_OUTCOME_UNKNOWN) from None
-        if exc.code == E_ENGINE_UNAVAILABLE:
+        if exc.code in (E_ENGINE_UNAVAILABLE, E_ENGINE_LOST):
             raise errors.ApiError(unavailable) from None
         if exc.code == E_ENGINE_TIMEOUT:
             raise errors.ApiError(errors.ENGINE_TIMEOUT) from None

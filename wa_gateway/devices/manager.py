@@ -1,8 +1,11 @@
 """``DeviceManager``: one state machine per token, serialised operations, restore, and engine events.
 
 Engine events for a token are applied by one consumer task per token, in the order the engine sent them,
-so one device's slow work (a large history sync) never delays another's. Worker loss and restart travel
-through the same per-token queues, so a stale "connected" can never overwrite a later "disconnected".
+so one device's slow work (a large history sync) never delays another's. A journaled event is
+acknowledged to the engine once applied (its webhooks and contacts committed; docs/durability.md).
+Worker loss goes ahead of whatever the dead worker left queued: those events are dropped (the next worker
+replays the journaled ones) and the devices it served are marked disconnected at once, so restore never
+reads a status the death made stale.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, Final
 from .. import errors
 from ..clock import Clock
 from ..engine import contract as c
+from ..event_ids import CURRENT_ORIGIN, EventOrigin
 from ..notify import Notifier
 from ..phone import is_valid_token
 from ..ws.hub import encode_event
@@ -30,7 +34,6 @@ PAIRING_CODE_WAIT_S: Final = 15.0
 RESTORE_CONCURRENCY: Final = 4
 # A synthetic per-token event: the worker that served this device is gone.
 _ENGINE_DOWN: Final = "_engine_down"
-_Queued = tuple[str, dict[str, Any], int]
 SHUTDOWN_REASON: Final = "shutdown"
 
 # What the device received, handed to the inbound handler rather than the state machine.
@@ -50,6 +53,8 @@ INBOUND_EVENTS: Final = frozenset(
 
 InboundHandler = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 RemovedHook = Callable[[str], Awaitable[None]]
+AckFn = Callable[[list[int]], None]
+_Queued = tuple[str, dict[str, Any], c.EventStamp | None]
 
 
 class DeviceManager:
@@ -61,6 +66,7 @@ class DeviceManager:
         clock: Clock,
         device_name: str,
         pairing_code_wait: float = PAIRING_CODE_WAIT_S,
+        ack: AckFn | None = None,
     ) -> None:
         self._engine = engine
         self._notifier = notifier
@@ -69,9 +75,8 @@ class DeviceManager:
         self._pairing_code_wait = pairing_code_wait
         self._devices: dict[str, Device] = {}
         self._queues: dict[str, asyncio.Queue[_Queued]] = {}
-        # Worker deaths so far: a state event a dead worker left queued cannot undo what its death made
-        # true; incoming messages are delivered whatever their epoch.
-        self._epoch = 0
+        self._ack = ack
+        self._acks: list[int] = []
         self._consumers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._inbound: InboundHandler | None = None
@@ -132,13 +137,11 @@ class DeviceManager:
             device = self._devices.setdefault(token, Device(token))
             async with device.lock:
                 if self._devices.get(token) is not device:
-                    # A DELETE held the lock and removed this device while we waited: start again from a
-                    # clean device, or this pairing would run on an object nothing can find.
+                    # A DELETE removed it while this waited: start over from a clean state.
                     continue
-                return await self._connect_locked(device, method, created)
+                return await self._connect_locked(device, token, method, created)
 
-    async def _connect_locked(self, device: Device, method: str, created: bool) -> dict[str, Any]:
-        token = device.token
+    async def _connect_locked(self, device: Device, token: str, method: str, created: bool) -> dict[str, Any]:
         if device.status == "connected":
             raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED)
         if device.status in LIVE:
@@ -202,23 +205,27 @@ class DeviceManager:
 
     # --- engine lifecycle (called by the supervisor, in order) -----------------------------------
 
-    def on_event(self, token: str, event: str, data: dict[str, Any]) -> None:
+    def on_event(
+        self, token: str, event: str, data: dict[str, Any], stamp: c.EventStamp | None = None
+    ) -> None:
         queue = self._queues.get(token)
         if queue is None:
             queue = self._queues[token] = asyncio.Queue()
             self._consumers[token] = asyncio.create_task(self._consume(token, queue), name=f"events-{token}")
-        queue.put_nowait((event, data, self._epoch))
+        queue.put_nowait((event, data, stamp))
 
     def on_worker_down(self, reason: str) -> None:
-        # Applied now, not behind the events still queued: a restore that starts before the queues drain
-        # must not read "connected" from a device whose client died with the worker.
-        self._epoch += 1
+        for queue in self._queues.values():
+            # Stale: state events of a dead connection, and journaled events the next worker replays.
+            while not queue.empty():
+                queue.get_nowait()
+                queue.task_done()
         for token, device in list(self._devices.items()):
-            was = device.status
-            if was in LIVE:
+            was_live = device.status in LIVE
+            if was_live:
                 device.status = "disconnected"
                 device.qr = device.pairing_code = None
-            self.on_event(token, _ENGINE_DOWN, {"reason": reason, "was": was})
+            self.on_event(token, _ENGINE_DOWN, {"reason": reason, "wasLive": was_live})
 
     def on_worker_up(self, first_start: bool) -> None:
         self._spawn(self.restore())
@@ -239,6 +246,11 @@ class DeviceManager:
             device = self._devices.setdefault(token, Device(token))
             if session.get("paired") and device.status not in ("logged_out", "banned"):
                 paired.append(device)
+        # Now that every device is known, what an earlier run left unacknowledged can be applied.
+        try:
+            await self._engine.request(c.CMD_REPLAY_EVENTS, {}, CONNECT_TIMEOUT_S)
+        except c.EngineError as exc:
+            log.warning("could not replay journaled events", extra={"error": exc.message})
         gate = asyncio.Semaphore(RESTORE_CONCURRENCY)
 
         async def reconnect(device: Device) -> None:
@@ -285,14 +297,32 @@ class DeviceManager:
 
     async def _consume(self, token: str, queue: asyncio.Queue[_Queued]) -> None:
         while True:
-            event, data, epoch = await queue.get()
+            event, data, stamp = await queue.get()
+            origin = CURRENT_ORIGIN.set(EventOrigin(stamp.event_id) if stamp is not None else None)
             try:
-                if epoch == self._epoch or event in INBOUND_EVENTS:
-                    await self._apply(token, event, data)
+                await self._apply(token, event, data)
             except Exception:
+                # Not acknowledged: the journal keeps it, and the next worker replays it.
                 log.exception("failed to apply engine event", extra={"event": event})
+            else:
+                if stamp is not None:
+                    self._acknowledge(stamp.seq)
             finally:
+                CURRENT_ORIGIN.reset(origin)
                 queue.task_done()
+
+    def _acknowledge(self, seq: int) -> None:
+        if self._ack is None:
+            return
+        if not self._acks:
+            # Acks of one loop iteration travel in one frame.
+            asyncio.get_running_loop().call_soon(self._flush_acks)
+        self._acks.append(seq)
+
+    def _flush_acks(self) -> None:
+        seqs, self._acks = self._acks, []
+        if self._ack is not None:
+            self._ack(seqs)
 
     async def _apply(self, token: str, event: str, data: dict[str, Any]) -> None:
         if event in INBOUND_EVENTS:
@@ -377,11 +407,11 @@ class DeviceManager:
         await self._notifier.webhook("device.banned", device.token, payload)
 
     async def _on_engine_down(self, device: Device, data: dict[str, Any]) -> None:
-        if data.get("was") not in LIVE or device.status != "disconnected":
+        # on_worker_down already marked the device disconnected; this tells the clients, in event order.
+        if not data.get("wasLive") or str(data.get("reason")) == SHUTDOWN_REASON:
             return
-        if str(data.get("reason")) == SHUTDOWN_REASON:
-            return
-        await self._announce_disconnected(device, "engine stopped")
+        self._notifier.device_event("connection-error", device.token, message=errors.WS_DISCONNECTED)
+        await self._notifier.webhook("device.disconnected", device.token, {"reason": "engine stopped"})
 
 
 async def _ignore(manager: DeviceManager, device: Device, data: dict[str, Any]) -> None:

@@ -65,6 +65,9 @@ STATUS_CHAT: Final = "status@broadcast"
 STATUS_MEDIA_KINDS: Final = ("image", "video")
 # WhatsApp's status text fonts (waE2E ExtendedTextMessage.FontType).
 STATUS_FONTS: Final = (0, 1, 2, 6, 7, 8, 9, 10)
+# {} -> {"replayed": n}: the worker sends again, once, the journaled events earlier runs left unacked
+# (docs/durability.md); the gateway asks once it knows the devices, so none is dropped as unknown.
+CMD_REPLAY_EVENTS: Final = "replay_events"
 
 MediaKind = Literal["image", "video", "audio", "voice", "document", "sticker"]
 MEDIA_KINDS: Final[tuple[MediaKind, ...]] = ("image", "video", "audio", "voice", "document", "sticker")
@@ -282,6 +285,15 @@ Receipt = TypedDict(
         "timestamp": float,
     },
 )
+
+
+@dataclass(frozen=True, slots=True)
+class EventStamp:
+    """A journaled event's identity (docs/durability.md): ack ``seq`` once committed; ``event_id``
+    is the same on every replay."""
+
+    seq: int
+    event_id: str
 
 
 class EngineError(Exception):

@@ -23,6 +23,8 @@ from wa_gateway.engine.worker_process import ENGINE_LOGGER, WorkerProcess
 
 E_ENGINE_UNAVAILABLE: Final = "ENGINE_UNAVAILABLE"
 E_ENGINE_TIMEOUT: Final = "ENGINE_TIMEOUT"
+# The request was written to the worker, which died before answering: it may have run.
+E_ENGINE_LOST: Final = "ENGINE_LOST"
 
 EXIT_GRACE: Final = 2.0
 CALLBACK_DRAIN_TIMEOUT: Final = 5.0
@@ -30,22 +32,25 @@ CALLBACK_DRAIN_TIMEOUT: Final = 5.0
 log = logging.getLogger(ENGINE_LOGGER)
 
 SupervisorState = Literal["idle", "starting", "up", "backoff", "stopping", "stopped"]
-OnEvent = Callable[[str, str, dict[str, Any]], Awaitable[None] | None]
+# (token, event, data, stamp): ``stamp`` is set for journaled events, which the gateway must ``ack``.
+OnEvent = Callable[[str, str, dict[str, Any], c.EventStamp | None], Awaitable[None] | None]
 OnWorkerUp = Callable[[bool], Awaitable[None] | None]
 OnWorkerDown = Callable[[str], Awaitable[None] | None]
 _Callback = Callable[..., Awaitable[None] | None]
 
 
 class EngineUnavailable(c.EngineError):
-    """No worker is up, or it died while the request was in flight.
+    """No worker is up, or it died while the request was in flight."""
 
-    ``handed`` says the request had been written to the worker before it went away: the worker may have
-    carried it out, so for a send the outcome is unknown, not a failure.
-    """
-
-    def __init__(self, message: str = "engine worker is not running", *, handed: bool = False) -> None:
+    def __init__(self, message: str = "engine worker is not running") -> None:
         super().__init__(E_ENGINE_UNAVAILABLE, message)
-        self.handed = handed
+
+
+class EngineLost(EngineUnavailable):
+    """The worker received the request and went away before answering; its outcome is unknown."""
+
+    def __init__(self) -> None:
+        c.EngineError.__init__(self, E_ENGINE_LOST, "engine worker went away after receiving the request")
 
 
 class EngineTimeout(c.EngineError):
@@ -222,7 +227,22 @@ class EngineSupervisor:
             raise c.EngineError(c.E_INVALID_ARGUMENT, f"request too large: {exc}") from None
         except (ConnectionError, OSError):
             raise EngineUnavailable("engine worker connection lost") from None
-        return await reply
+        try:
+            return await reply
+        except EngineUnavailable:
+            raise EngineLost() from None
+
+    def ack(self, seqs: list[int]) -> None:
+        """Tells the live worker these journaled events are committed; it deletes them from its journal.
+
+        Sequence numbers belong to the journal file, not to one worker, so a successor may take them.
+        Without a live worker the ack is dropped: the next worker replays and the outbox deduplicates.
+        """
+        live = self._live
+        if live is None or not seqs:
+            return
+        with contextlib.suppress(ConnectionError, OSError):
+            live.process.writer.send_nowait({"type": "ack", "seqs": seqs})
 
     def _on_frame(self, session: _Session, message: Message) -> None:
         session.last_seen = self._clock.monotonic()
@@ -246,7 +266,11 @@ class EngineSupervisor:
         elif kind == "event":
             token, event, data = message.get("token"), message.get("event"), message.get("data")
             if isinstance(token, str) and isinstance(event, str) and isinstance(data, dict):
-                self._schedule(self._on_event, token, event, data)
+                seq, event_id = message.get("seq"), message.get("eventId")
+                stamp = None
+                if isinstance(seq, int) and isinstance(event_id, str):
+                    stamp = c.EventStamp(seq, event_id)
+                self._schedule(self._on_event, token, event, data, stamp)
             else:
                 log.warning("ignoring malformed engine event %r", message)
         elif kind == "hello":
@@ -375,7 +399,7 @@ class EngineSupervisor:
         was_live = self._live is session
         self._live = None
         # Fail in-flight requests first so callers learn at once, not after the process is reaped.
-        failure = EngineUnavailable("engine worker went away", handed=True)
+        failure = EngineUnavailable("engine worker went away")
         for future in session.pending.values():
             if not future.done():
                 future.set_exception(failure)

@@ -18,6 +18,8 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final
 
 import orjson
@@ -32,6 +34,7 @@ from wa_gateway.engine.ipc import (
     open_stream,
     read_frame,
 )
+from wa_gateway.engine.journal import JOURNAL_FILE, EventJournal
 from wa_gateway.engine.launcher import BUILD_ID
 from wa_gateway.engine.worker_commands import dispatch
 from wa_gateway.engine.worker_log import configure_worker_logging
@@ -78,6 +81,7 @@ class WorkerServer:
         self._stop = asyncio.Event()
         self._closed = False
         self._test_hooks = config.get("test_hooks") is True
+        self._journal = _journal_for(config, self._enqueue)
 
     def request_stop(self) -> None:
         """Ends serving as if the gateway had asked for shutdown (SIGTERM)."""
@@ -89,6 +93,7 @@ class WorkerServer:
         shutdown_id: int | None = None
         try:
             try:
+                await self._journal.open()
                 backend = await self._create_backend()
             except Exception as exc:
                 log.exception("engine backend failed to start")
@@ -157,7 +162,11 @@ class WorkerServer:
                 log.info("gateway closed the connection; exiting")
                 return EXIT_OK, None
             kind = message.get("type")
-            if kind == "ping":
+            if kind == "ack":
+                seqs = message.get("seqs")
+                if isinstance(seqs, list):
+                    self._journal.ack(seqs)
+            elif kind == "ping":
                 self._enqueue({"type": "pong", "id": message.get("id")})
             elif kind == "request":
                 if message.get("cmd") == c.CMD_SHUTDOWN and isinstance(message.get("id"), int):
@@ -181,6 +190,9 @@ class WorkerServer:
             if not isinstance(args, dict):
                 raise c.EngineError(c.E_INVALID_ARGUMENT, "args must be an object")
             result = await self._dispatch(backend, cmd, args)
+            # Whatever the command made the backend emit (a sandbox message, say) is on disk before
+            # the caller hears back: the acknowledgement of an event's source follows its journal write.
+            await self._journal.flushed()
             reply: Message = {"type": "reply", "id": request_id, "ok": True, "result": result}
         except c.EngineError as exc:
             reply = _error_reply(request_id, exc.code, exc.message)
@@ -195,13 +207,18 @@ class WorkerServer:
             log.warning("test hook: blocking the event loop for %.1f s", seconds)
             time.sleep(seconds)  # noqa: ASYNC251 -- blocking the loop is the point: a hung worker
             return None
+        if cmd == c.CMD_REPLAY_EVENTS:
+            replayed = await self._journal.replay()
+            if replayed:
+                log.info("replaying %d unacknowledged events", replayed)
+            return {"replayed": replayed}
         return await dispatch(backend, cmd, args, self._config)
 
     def _emit(self, token: str, event: str, data: dict[str, Any]) -> None:
         if self._closed:
             log.debug("dropping %s event for %s emitted after close", event, token)
             return
-        self._enqueue({"type": "event", "token": token, "event": event, "data": data})
+        self._journal.emit(token, event, data)
 
     def _enqueue(self, message: Message) -> None:
         self._outbox.put_nowait(message)
@@ -236,6 +253,16 @@ class WorkerServer:
                 await asyncio.wait_for(backend.close(), BACKEND_CLOSE_TIMEOUT)
             except Exception:
                 log.exception("engine backend did not close cleanly")
+        try:
+            await self._journal.close()
+        except Exception:
+            log.exception("event journal did not close cleanly")
+
+
+def _journal_for(config: dict[str, Any], send: Callable[[Message], None]) -> EventJournal:
+    data_dir = config.get("data_dir")
+    path = Path(data_dir) / JOURNAL_FILE if isinstance(data_dir, str) and data_dir else None
+    return EventJournal(path, send, lambda: int(time.time() * 1000))
 
 
 def _error_reply(request_id: Any, code: str, message: str) -> Message:

@@ -42,15 +42,14 @@ class MessageActionsApi:
             web.delete("/messages/{id}", self.revoke),
         ]
 
-    async def _action(self, cmd: str, args: dict[str, Any]) -> Any:
-        # Reactions, edits and revokes are messages on WhatsApp; a read receipt is not worth a 503.
+    async def _action(self, cmd: str, args: dict[str, Any], *, sends: bool = True) -> Any:
         return await call_engine(
             self._manager.engine,
             cmd,
             args,
             within=ACTION_TIMEOUT_S,
             failure=errors.ACTION_FAILED,
-            sends=cmd != c.CMD_MARK_READ,
+            sends=sends,
         )
 
     async def react(self, request: web.Request) -> web.Response:
@@ -97,7 +96,9 @@ class MessageActionsApi:
         if raw_sender and sender is None:
             raise errors.ApiError(errors.INVALID_SENDER)
         self._manager.require_connected(token)
-        await self._action(c.CMD_MARK_READ, {"token": token, "chat": chat, "sender": sender, "ids": ids})
+        await self._action(
+            c.CMD_MARK_READ, {"token": token, "chat": chat, "sender": sender, "ids": ids}, sends=False
+        )
         return ok(request, {"chat": chat, "messageIds": ids}, "Messages marked as read")
 
 

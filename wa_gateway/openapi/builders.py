@@ -32,8 +32,7 @@ ERROR_STATUSES: Final = {
     426: "Not a WebSocket upgrade (UPGRADE_REQUIRED)",
     429: "Rate limited (RATE_LIMITED); see Retry-After",
     500: "Unexpected failure (INTERNAL_ERROR, SEND_FAILED, …)",
-    503: "Engine not available (ENGINE_UNAVAILABLE), or it went away after a send was handed to it "
-    "(SEND_OUTCOME_UNKNOWN: the message may have been sent)",
+    503: "Engine not available (ENGINE_UNAVAILABLE), or it stopped holding a send (SEND_OUTCOME_UNKNOWN)",
     504: "Engine did not answer in time (ENGINE_TIMEOUT)",
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,17 +106,24 @@ class WebhookOutbox:
 
     # --- producers --------------------------------------------------------------------------------
 
-    async def enqueue(self, event: str, token: str, data: Any) -> str:
-        """Store one event; returns its id once the row is committed."""
-        return (await self.enqueue_many([(event, token, data)]))[0]
+    async def enqueue(self, event: str, token: str, data: Any, event_id: str | None = None) -> str:
+        """Store one event; returns its id once the row is committed.
 
-    async def enqueue_many(self, events: Iterable[tuple[str, str, Any]]) -> list[str]:
+        ``event_id`` (derived from a journaled engine event) makes a replay a no-op: a row with that id
+        already stored is kept as it is (docs/durability.md).
+        """
+        return (await self.enqueue_many([(event, token, data)], [event_id]))[0]
+
+    async def enqueue_many(
+        self, events: Iterable[tuple[str, str, Any]], event_ids: Sequence[str | None] = ()
+    ) -> list[str]:
         """Store several events in order, committed together; returns their ids."""
         now = self._clock.time()
         timestamp = utc_timestamp(now)
         rows: list[Row] = []
-        for event, token, data in events:
-            msg_id = new_event_id(now)
+        for index, (event, token, data) in enumerate(events):
+            given = event_ids[index] if index < len(event_ids) else None
+            msg_id = given or new_event_id(now)
             # Serialised once: these exact bytes are stored, signed and sent on every attempt.
             body = dumps({"id": msg_id, "event": event, "token": token, "data": data, "timestamp": timestamp})
             rows.append((msg_id, event, token, body))

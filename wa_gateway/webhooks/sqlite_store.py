@@ -122,10 +122,13 @@ class SqliteOutboxStore:
                 conn.execute("PRAGMA synchronous = FULL")
 
     def insert(self, rows: list[tuple[str, str, str, bytes]], now: float) -> None:
-        """Rows of (id, event, token, body), committed in one transaction, in list order."""
+        """Rows of (id, event, token, body), committed in one transaction, in list order.
+
+        An id already stored is skipped: a replayed engine event carries the id it had the first time.
+        """
         with self._write() as conn:
             conn.executemany(
-                "INSERT INTO webhook_outbox (id, event, token, body, status, attempts, created_at,"
+                "INSERT OR IGNORE INTO webhook_outbox (id, event, token, body, status, attempts, created_at,"
                 " window_start, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
                 [(msg_id, event, token, body, now, now, now, now) for msg_id, event, token, body in rows],
             )
