@@ -324,19 +324,7 @@ def create_app(
         typing_delay_ms=settings.typing_delay_ms,
     )
     app.router.add_routes(media_api.routes())
-    status_media_api = StatusMediaApi(
-        manager,
-        phones,
-        limits=MediaLimits.from_settings(settings),
-        fetcher=UrlFetcher(
-            timeout_s=settings.media_url_timeout_seconds,
-            policy=any_address if settings.media_allow_private_urls else public_only,
-        ),
-        ffmpeg=FfmpegProbe(clock=clock),
-        outgoing_dir=incoming_media.outgoing,
-        typing_delay_ms=0,
-    )
-    app.router.add_routes(status_media_api.routes())
+    app.router.add_routes(StatusMediaApi(media_api).routes())
     app.router.add_routes(StatusApi(manager).routes())
     app.router.add_routes(MessageActionsApi(manager, phones).routes())
     app.router.add_routes(MediaDownloadApi(manager, incoming_media).routes())

@@ -72,6 +72,12 @@ class StatusMediaApi(MediaApi):
 
     SENT_MESSAGE = "Status posted"
 
+    def __init__(self, media: MediaApi) -> None:
+        # The same limits, URL fetcher, ffmpeg probe and spool directory as POST /messages/media: a status
+        # must be refused or accepted exactly as that message would be. Nobody sees a status being typed.
+        vars(self).update(vars(media))
+        self._typing_ms = 0
+
     def routes(self) -> list[web.RouteDef]:
         return [web.post("/status/media", self.send_media)]
 
