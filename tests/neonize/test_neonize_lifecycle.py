@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from neonize.proto import Neonize_pb2 as P
@@ -316,3 +317,20 @@ async def test_the_log_callback_outlives_its_session(
     assert backend.session(TOKEN) is None and not backend.context.live_clients
     # whatsmeow goroutines may still log into it; freeing it would crash the process.
     assert any(kept[3] is online.log_cb for kept in backend.context.ffi.kept_callbacks())
+
+
+async def test_an_event_go_cannot_marshal_ends_the_session_and_it_comes_back_at_once(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, recorder: Recorder, caplog: Any
+) -> None:
+    # A receipt type whatsmeow added later (e.g. server-error) has no value in neonize's proto.
+    source = P.MessageSource(Chat=P.JID(User="15557654321", Server="s.whatsapp.net"))
+    receipt = P.Receipt(MessageSource=source, MessageIDs=["3EB0AAA"], Timestamp=1_700_000_100)
+    delivered = await asyncio.to_thread(online.event, nc.RECEIPT, receipt, ("Type",))
+    assert delivered is False
+    # No backoff timer: the session was fine, only one event was lost, so it reconnects right away.
+    await recorder.wait_for("connected", count=2)
+    assert len(fake_go.called("Neonize")) == 2
+    assert backend.context.lost_event_sessions == 1
+    failure = await recorder.wait_for("connect_failure")
+    assert failure["retrying"] is True and "required field Type" in failure["reason"]
+    assert any("events may have been lost" in r.getMessage() for r in caplog.records)

@@ -48,6 +48,9 @@ CONNECT_WINDOW_S: Final = 10.0
 STOP_GRACE_S: Final = 5.0
 MAX_BACKOFF_S: Final = 300.0
 REASON_LIMIT: Final = 300
+# Go's proto.Marshal error for an event with an unset required field, which ends Neonize()
+# (docs/engine.md, "Events").
+MARSHAL_FAILURE: Final = "required field"
 _GENERATIONS = itertools.count(1)
 
 
@@ -77,6 +80,8 @@ class EngineContext:
         self.emit: EmitFn = self._not_started
         # Clients whose Go thread may still call back: their ctypes callbacks must stay alive.
         self.live_clients: set[nc.GatewayClient] = set()
+        # Sessions Go ended because it could not marshal an event (the events it still held are lost).
+        self.lost_event_sessions = 0
         # Neonize() calls a Stop could not end: each holds an OS thread, a Go client and a database handle.
         self.stuck_sessions = 0
 
@@ -285,7 +290,21 @@ class DeviceLifecycle:
             await self._forget_unpaired()
             self._fail(reason)
             return
-        # Every connect leaks a database handle (neonize-study §0.4), so retries are bounded.
+        if error is not None and MARSHAL_FAILURE in str(error):
+            # The connection itself was fine: reconnect at once, and say that events were lost.
+            self._ctx.lost_event_sessions += 1
+            log.error(
+                "the engine could not deliver an event to %s and ended its session; events may have "
+                "been lost (%d such sessions): %s",
+                mask(self.token),
+                self._ctx.lost_event_sessions,
+                reason,
+            )
+            self.status = STATUS_CONNECTING
+            self._fail(f"{reason}; events may have been lost; reconnecting", retrying=True)
+            await self._reconnect()
+            return
+        # Every connect leaks a database handle (docs/engine.md, "Stopping"), so retries are bounded.
         self._attempts += 1
         limit = self._ctx.settings.reconnect_max_attempts
         if self._attempts > limit:
