@@ -159,6 +159,7 @@ class FakeGo:
     downloads: dict[str, bytes] = field(default_factory=dict)  # directPath -> the media's bytes
     download_error: str = ""
     uploads: list[tuple[int, bytes]] = field(default_factory=list)  # (MediaType value, data) per Upload
+    transfer_gate: threading.Event | None = None  # when set, Upload/DownloadAny wait for it (a slow network)
     poll_votes: list[bytes] = field(default_factory=list)  # what DecryptPollVote finds selected
     poll_vote_error: str = ""
     sent_ids: list[str] = field(default_factory=list)  # ids SendMessage answers with, in order
@@ -242,6 +243,8 @@ class FakeGo:
 
     def Upload(self, *args: Any) -> bytes:
         self._record("Upload", args)
+        if self.transfer_gate is not None:
+            self.transfer_gate.wait(10)
         data, media_type = bytes(args[1]), int(args[3])
         with self._mutex:
             self.uploads.append((media_type, data))
