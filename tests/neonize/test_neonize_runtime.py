@@ -74,7 +74,7 @@ async def test_missing_libmagic_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
 async def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="data_dir is required"):
         await create_backend({})
-    with pytest.raises(RuntimeError, match=r"reconnect_max_attempts=-1: expected a number from 0 to 100"):
+    with pytest.raises(RuntimeError, match=r"reconnect_max_attempts=-1: expected a number from 0 to 1e\+06"):
         await create_backend({"data_dir": str(tmp_path), "reconnect_max_attempts": -1})
     with pytest.raises(RuntimeError, match="must have the form 'Browser \\(OS\\)'"):
         await create_backend({"data_dir": str(tmp_path), "device_name": "wa-gateway"})
@@ -117,8 +117,9 @@ def test_settings_and_device_names(tmp_path: Path) -> None:
     assert (settings.device_name, settings.qr_watchdog_s, settings.reconnect_max_attempts) == (
         "Chrome (Linux)",
         170.0,
-        5,
+        0,  # retry while the session is valid
     )
+    assert (settings.reconnect_max_backoff_s, settings.reconnect_jitter) == (300.0, 0.2)
     assert settings.sessions_dir == tmp_path / "sessions"
     name = parse_device_name("Internet Explorer (Windows 11)")
     assert (name.display, name.browser, name.os) == ("Internet Explorer (Windows 11)", "ie", "Windows 11")
