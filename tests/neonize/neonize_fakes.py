@@ -163,6 +163,7 @@ class FakeGo:
     poll_votes: list[bytes] = field(default_factory=list)  # what DecryptPollVote finds selected
     poll_vote_error: str = ""
     sent_ids: list[str] = field(default_factory=list)  # ids SendMessage answers with, in order
+    send_error: str = ""  # what SendMessage fails with
     calls: list[FakeCall] = field(default_factory=list)
     sessions: dict[str, FakeSession] = field(default_factory=dict)
 
@@ -236,6 +237,8 @@ class FakeGo:
 
     def SendMessage(self, *args: Any) -> bytes:
         self._record("SendMessage", args)
+        if self.send_error:
+            return P.SendMessageReturnFunction(Error=self.send_error).SerializePartialToString()
         with self._mutex:
             message_id = self.sent_ids.pop(0) if self.sent_ids else "3EB0FAKE0001"
         response = P.SendResponse(ID=message_id, Timestamp=1_700_000_123, ServerID=0)
