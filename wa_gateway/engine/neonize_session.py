@@ -29,6 +29,7 @@ from wa_gateway.engine.contract import (
     EV_QR,
     EV_QR_TIMEOUT,
     EV_RECEIPT,
+    ConnectMethod,
 )
 from wa_gateway.engine.neonize_device import (
     STATUS_BANNED,
@@ -43,7 +44,8 @@ from wa_gateway.engine.neonize_device import (
     mask,
 )
 from wa_gateway.engine.neonize_inbound import InboundMessages
-from wa_gateway.engine.neonize_store import remove_session
+from wa_gateway.engine.neonize_runtime import DeviceName
+from wa_gateway.engine.neonize_store import load_lids, remove_session, save_lids
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,12 @@ class DeviceSession(DeviceLifecycle):
             nc.CALL_OFFER_NOTICE: self._on_call_offer,
         }
         super().__init__(token, ctx)
+
+    async def start(self, method: ConnectMethod, device: DeviceName, paired: bool) -> None:
+        # Receipts and calls after a restart still report phones (docs/engine.md, "LIDs").
+        if not self._lid_to_pn:
+            self._lid_to_pn.update(await asyncio.to_thread(load_lids, self.path))
+        await super().start(method, device, paired)
 
     def _reset_attempt(self) -> None:
         self._pairing_code_requested = self._qr_expired = False
@@ -291,9 +299,12 @@ class DeviceSession(DeviceLifecycle):
             self._emit(EV_RECEIPT, data)
 
     async def _on_history_sync(self, event: Any) -> None:
+        before = dict(self._lid_to_pn)
         contacts = translate.history_contacts(event.Data, self.token, self._lid_to_pn)
         for lid in list(itertools.islice(self._lid_to_pn, max(0, len(self._lid_to_pn) - LID_MAP_LIMIT))):
             del self._lid_to_pn[lid]
+        if self._lid_to_pn != before:
+            await asyncio.to_thread(save_lids, self.path, dict(self._lid_to_pn))
         if contacts:
             self._emit(EV_HISTORY_SYNC, {"contacts": contacts})
 
