@@ -375,3 +375,13 @@ async def test_by_default_a_paired_device_retries_for_as_long_as_its_session_is_
         assert len(fake_go.called("Neonize")) == 7
     finally:
         await engine.close()
+
+
+async def test_every_connect_refreshes_the_own_push_name(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, recorder: Recorder, session_db: Path
+) -> None:
+    await asyncio.to_thread(online.event, nc.DISCONNECTED, P.Disconnected(status=True))
+    await recorder.wait_for("disconnected")
+    fake_go.accounts[str(session_db)] = (TOKEN, "Shop renamed")  # changed on the phone meanwhile
+    await asyncio.to_thread(online.event, nc.CONNECTED, P.Connected(status=True))
+    assert (await recorder.wait_for("connected", count=2))["pushName"] == "Shop renamed"

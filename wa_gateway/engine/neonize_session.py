@@ -208,12 +208,14 @@ class DeviceSession(DeviceLifecycle):
         client = self._client
         assert client is not None
         me = client.me if client.me is not None and client.me.JID.User else None
-        if me is None:
-            # Safe here: Go registered this client and only a lifecycle holder may stop it.
-            try:
-                me = await client.get_me()
-            except NeonizeError as exc:
-                log.warning("could not read the account of %s: %s", mask(self.token), exc)
+        # Asked on every connect: the push name may have changed on the phone since the Device event.
+        # Safe here: Go registered this client and only a lifecycle holder may stop it.
+        try:
+            fresh = await client.get_me()
+            if fresh is not None and fresh.JID.User:
+                me = fresh
+        except NeonizeError as exc:
+            log.warning("could not read the account of %s: %s", mask(self.token), exc)
         if me is not None and me.JID.User:
             if me.JID.User != self.token and self._rejected_account is None:
                 self._rejected_account = str(me.JID.User)
