@@ -133,6 +133,7 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         "sandbox_qr_codes": settings.sandbox_qr_codes,
         "sandbox_reconnect_ms": settings.sandbox_reconnect_ms,
         "message_cache_size": settings.message_cache_size,
+        "reconnect_max_backoff_seconds": settings.reconnect_max_backoff_seconds,
     }
 
 

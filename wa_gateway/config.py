@@ -229,6 +229,12 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         _int(100, 1000000),
         "Recent messages per device kept to reply/react/edit",
     ),
+    Variable(
+        "RECONNECT_MAX_BACKOFF_SECONDS",
+        "300",
+        _int(1, 86400),
+        "Longest wait between reconnect attempts of a paired device (it retries while its session is valid)",
+    ),
     Variable("DASHBOARD_ENABLED", "true", _bool, "Serve the browser dashboard at /dashboard"),
     Variable("METRICS_TOKEN", "", _text, "Extra bearer token accepted by /metrics (besides API_KEY)", True),
     Variable("SANDBOX_QR_REFRESH_MS", "20000", _int(10, 600000), "Sandbox: ms between QR codes"),
@@ -287,6 +293,7 @@ class Settings:
     http_header_timeout_seconds: int
     http_idle_timeout_seconds: int
     message_cache_size: int
+    reconnect_max_backoff_seconds: int
     dashboard_enabled: bool
     metrics_token: str
     sandbox_qr_refresh_ms: int

@@ -171,6 +171,11 @@ FFMPEG_UNAVAILABLE: Final = ErrorSpec(
     "FFMPEG_UNAVAILABLE",
     "Audio, voice and video need ffmpeg and ffprobe, which are not installed on the gateway host",
 )
+REACHOUT_LIMITED: Final = ErrorSpec(
+    429,
+    "REACHOUT_LIMITED",
+    "WhatsApp is limiting messages from this account to new contacts for now; try again later",
+)
 MEDIA_NOT_AVAILABLE: Final = ErrorSpec(404, "MEDIA_NOT_FOUND", "No downloadable media for this message")
 MEDIA_DOWNLOAD_FAILED: Final = ErrorSpec(500, "DOWNLOAD_FAILED", "Failed to download media")
 INVALID_POLL_QUESTION: Final = ErrorSpec(

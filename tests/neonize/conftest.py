@@ -20,7 +20,9 @@ from wa_gateway.engine.neonize_engine import NeonizeBackend  # noqa: E402
 
 @pytest.fixture
 def settings(tmp_path: Path) -> NeonizeSettings:
-    return NeonizeSettings.from_config({"data_dir": str(tmp_path), "reconnect_backoff_s": 2})
+    return NeonizeSettings.from_config(
+        {"data_dir": str(tmp_path), "reconnect_backoff_s": 2, "reconnect_jitter": 0}
+    )
 
 
 @pytest.fixture

@@ -159,10 +159,12 @@ class FakeGo:
     downloads: dict[str, bytes] = field(default_factory=dict)  # directPath -> the media's bytes
     download_error: str = ""
     uploads: list[tuple[int, bytes]] = field(default_factory=list)  # (MediaType value, data) per Upload
+    transfer_gate: threading.Event | None = None  # when set, Upload/DownloadAny wait for it (a slow network)
     poll_votes: list[bytes] = field(default_factory=list)  # what DecryptPollVote finds selected
     poll_vote_error: str = ""
     sent_ids: list[str] = field(default_factory=list)  # ids SendMessage answers with, in order
     subscribe_presence_error: str = ""
+    send_error: str = ""  # what SendMessage fails with
     calls: list[FakeCall] = field(default_factory=list)
     sessions: dict[str, FakeSession] = field(default_factory=dict)
 
@@ -242,6 +244,8 @@ class FakeGo:
 
     def SendMessage(self, *args: Any) -> bytes:
         self._record("SendMessage", args)
+        if self.send_error:
+            return P.SendMessageReturnFunction(Error=self.send_error).SerializePartialToString()
         with self._mutex:
             message_id = self.sent_ids.pop(0) if self.sent_ids else "3EB0FAKE0001"
         response = P.SendResponse(ID=message_id, Timestamp=1_700_000_123, ServerID=0)
@@ -249,6 +253,8 @@ class FakeGo:
 
     def Upload(self, *args: Any) -> bytes:
         self._record("Upload", args)
+        if self.transfer_gate is not None:
+            self.transfer_gate.wait(10)
         data, media_type = bytes(args[1]), int(args[3])
         with self._mutex:
             self.uploads.append((media_type, data))

@@ -180,3 +180,17 @@ async def test_read_receipts_name_chat_and_sender_exactly_as_the_message_arrived
     with pytest.raises(EngineError) as no_sender:  # never the group itself as the participant
         await backend.mark_read(TOKEN, message["chat"], None, ["NOT-HELD"])
     assert no_sender.value.code == "INVALID_ARGUMENT"
+
+
+async def test_whatsapps_reachout_limit_is_its_own_error(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo
+) -> None:
+    # whatsmeow's send.go wraps the server's error code into ErrServerReturnedError.
+    fake_go.send_error = "server returned error 463"
+    with pytest.raises(EngineError) as limited:
+        await backend.send_text(TOKEN, ALICE, "hello stranger", 0)
+    assert limited.value.code == "REACHOUT_LIMITED"
+    fake_go.send_error = "server returned error 500"
+    with pytest.raises(EngineError) as other:
+        await backend.send_text(TOKEN, ALICE, "hello", 0)
+    assert other.value.code == "ENGINE_FAILURE"

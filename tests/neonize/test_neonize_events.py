@@ -341,3 +341,21 @@ async def test_a_status_post_is_not_a_group_message(online: FakeSession, recorde
     await send(online, nc.MESSAGE, text_message("my day", ALICE, status, is_group=True))
     data = await recorder.wait_for("message")
     assert (data["chat"], data["isGroup"]) == ("status@broadcast", False)
+
+
+async def test_learned_lids_survive_a_restart_of_the_device(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, recorder: Recorder
+) -> None:
+    mapping = PhoneNumberToLIDMapping(pnJID="15559990000@s.whatsapp.net", lidJID="555666777888999@lid")
+    data = HistorySync(
+        syncType=HistorySync.HistorySyncType.INITIAL_BOOTSTRAP, phoneNumberToLidMappings=[mapping]
+    )
+    await send(online, nc.HISTORY_SYNC, P.HistorySync(Data=data))
+    await settle(online, recorder)
+    await backend.disconnect(TOKEN)  # the in-memory map goes with the device
+    await backend.connect(TOKEN, "restore", "")
+    again = await fake_go.next_session()
+    await recorder.wait_for("connected", count=2)
+    await send(again, nc.MESSAGE, text_message("hi", build_jid("555666777888999", "lid"), message_id="AFTER"))
+    message = await recorder.wait_for("message")
+    assert (message["id"], message["senderPhone"]) == ("AFTER", "15559990000")

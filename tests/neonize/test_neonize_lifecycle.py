@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from neonize.proto import Neonize_pb2 as P
@@ -154,7 +156,12 @@ async def test_a_failing_paired_device_retries_with_backoff_then_gives_up(
     tmp_path: Path, fake_go: FakeGo, clock: ManualClock
 ) -> None:
     settings = NeonizeSettings.from_config(
-        {"data_dir": str(tmp_path), "reconnect_max_attempts": 2, "reconnect_backoff_s": 2}
+        {
+            "data_dir": str(tmp_path),
+            "reconnect_max_attempts": 2,
+            "reconnect_backoff_s": 2,
+            "reconnect_jitter": 0,
+        }
     )
     make_paired_db(settings.sessions_dir / f"{TOKEN}.db")
     fake_go.session_error = DIAL_ERROR
@@ -316,3 +323,65 @@ async def test_the_log_callback_outlives_its_session(
     assert backend.session(TOKEN) is None and not backend.context.live_clients
     # whatsmeow goroutines may still log into it; freeing it would crash the process.
     assert any(kept[3] is online.log_cb for kept in backend.context.ffi.kept_callbacks())
+
+
+async def test_an_event_go_cannot_marshal_ends_the_session_and_it_comes_back_at_once(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, recorder: Recorder, caplog: Any
+) -> None:
+    # A receipt type whatsmeow added later (e.g. server-error) has no value in neonize's proto.
+    source = P.MessageSource(Chat=P.JID(User="15557654321", Server="s.whatsapp.net"))
+    receipt = P.Receipt(MessageSource=source, MessageIDs=["3EB0AAA"], Timestamp=1_700_000_100)
+    delivered = await asyncio.to_thread(online.event, nc.RECEIPT, receipt, ("Type",))
+    assert delivered is False
+    # No backoff timer: the session was fine, only one event was lost, so it reconnects right away.
+    await recorder.wait_for("connected", count=2)
+    assert len(fake_go.called("Neonize")) == 2
+    assert backend.context.lost_event_sessions == 1
+    failure = await recorder.wait_for("connect_failure")
+    assert failure["retrying"] is True and "required field Type" in failure["reason"]
+    assert any("events may have been lost" in r.getMessage() for r in caplog.records)
+
+
+class FixedRandom(random.Random):
+    def random(self) -> float:
+        return 0.5
+
+
+async def test_by_default_a_paired_device_retries_for_as_long_as_its_session_is_valid(
+    tmp_path: Path, fake_go: FakeGo, clock: ManualClock
+) -> None:
+    settings = NeonizeSettings.from_config(
+        {"data_dir": str(tmp_path), "reconnect_backoff_s": 2, "reconnect_max_backoff_seconds": 10}
+    )
+    make_paired_db(settings.sessions_dir / f"{TOKEN}.db")
+    fake_go.session_error = DIAL_ERROR
+    recorder = Recorder()
+    engine = NeonizeBackend(settings, gocode=fake_go, clock=clock)
+    engine.context.random = FixedRandom()
+    fake_go.lock = engine.context.lock
+    await engine.start(recorder)
+    try:
+        await engine.connect(TOKEN, "restore", "")
+        # 2, 4, 8, then capped at 10; jitter takes up to 20 % off each wait (half of it here).
+        for attempt, wait in enumerate([1.8, 3.6, 7.2, 9.0, 9.0, 9.0], start=1):
+            failure = await recorder.wait_for("connect_failure", count=attempt)
+            assert failure["retrying"] is True
+            assert failure["reason"].endswith(f"reconnect attempt {attempt} in {wait:g} s"), failure
+            await wait_until(lambda: clock.sleepers == 1, what="backoff timer")
+            session = engine.session(TOKEN)
+            assert session is not None and session.reconnect_attempts == attempt
+            clock.advance(wait)
+        await recorder.wait_for("connect_failure", count=7)
+        assert len(fake_go.called("Neonize")) == 7
+    finally:
+        await engine.close()
+
+
+async def test_every_connect_refreshes_the_own_push_name(
+    backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, recorder: Recorder, session_db: Path
+) -> None:
+    await asyncio.to_thread(online.event, nc.DISCONNECTED, P.Disconnected(status=True))
+    await recorder.wait_for("disconnected")
+    fake_go.accounts[str(session_db)] = (TOKEN, "Shop renamed")  # changed on the phone meanwhile
+    await asyncio.to_thread(online.event, nc.CONNECTED, P.Connected(status=True))
+    assert (await recorder.wait_for("connected", count=2))["pushName"] == "Shop renamed"

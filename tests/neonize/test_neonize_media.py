@@ -18,7 +18,15 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
 from neonize.utils import build_jid
 from PIL import Image
 
-from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, text_message
+from tests.neonize.neonize_fakes import (
+    TOKEN,
+    FakeGo,
+    FakeSession,
+    Recorder,
+    make_paired_db,
+    text_message,
+    wait_until,
+)
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.neonize_engine import NeonizeBackend
 from wa_gateway.engine.neonize_runtime import NeonizeSettings
@@ -312,3 +320,29 @@ async def test_round_videos_album_items_and_wrapped_media_arrive_and_download(
     assert result["size"] == 4
     (download,) = fake_go.called("DownloadAny")
     assert WAMessage.FromString(download.args[1]).videoMessage.mediaKey == b"v" * 32
+
+
+async def test_a_slow_upload_does_not_hold_back_other_devices(
+    backend: NeonizeBackend,
+    connected: FakeSession,
+    fake_go: FakeGo,
+    recorder: Recorder,
+    settings: NeonizeSettings,
+) -> None:
+    gate = fake_go.transfer_gate = threading.Event()
+    try:
+        media = c.OutgoingMedia("image", outgoing(settings, "big.png", png()), "image/png")
+        sending = asyncio.create_task(backend.send_media(TOKEN, ALICE_JID, media, 0))
+        await wait_until(lambda: bool(fake_go.called("Upload")), what="the upload started")
+        other = "15550000002"
+        other_db = settings.sessions_dir / f"{other}.db"
+        make_paired_db(other_db, f"{other}:7@s.whatsapp.net")
+        fake_go.accounts[str(other_db)] = (other, "Other")
+        # Connecting takes the Go lock exclusively; then the other device sends.
+        await asyncio.wait_for(backend.connect(other, "restore", ""), 5)
+        await recorder.wait_for("connected", other)
+        await asyncio.wait_for(backend.send_text(other, ALICE_JID, "not stuck", 0), 5)
+        assert not sending.done(), "the upload is still in progress"
+    finally:
+        gate.set()
+    assert (await sending)["id"]

@@ -14,6 +14,7 @@ from tests.neonize.neonize_fakes import Recorder
 from wa_gateway.engine import neonize_runtime as runtime
 from wa_gateway.engine.neonize_backend import create_backend
 from wa_gateway.engine.neonize_runtime import NeonizeSettings, parse_device_name
+from wa_gateway.engine.worker_log import parse_worker_log_line, scrub_phones
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,7 +75,7 @@ async def test_missing_libmagic_is_a_clear_error(monkeypatch: pytest.MonkeyPatch
 async def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="data_dir is required"):
         await create_backend({})
-    with pytest.raises(RuntimeError, match=r"reconnect_max_attempts=-1: expected a number from 0 to 100"):
+    with pytest.raises(RuntimeError, match=r"reconnect_max_attempts=-1: expected a number from 0 to 1e\+06"):
         await create_backend({"data_dir": str(tmp_path), "reconnect_max_attempts": -1})
     with pytest.raises(RuntimeError, match="must have the form 'Browser \\(OS\\)'"):
         await create_backend({"data_dir": str(tmp_path), "device_name": "wa-gateway"})
@@ -117,8 +118,9 @@ def test_settings_and_device_names(tmp_path: Path) -> None:
     assert (settings.device_name, settings.qr_watchdog_s, settings.reconnect_max_attempts) == (
         "Chrome (Linux)",
         170.0,
-        5,
+        0,  # retry while the session is valid
     )
+    assert (settings.reconnect_max_backoff_s, settings.reconnect_jitter) == (300.0, 0.2)
     assert settings.sessions_dir == tmp_path / "sessions"
     name = parse_device_name("Internet Explorer (Windows 11)")
     assert (name.display, name.browser, name.os) == ("Internet Explorer (Windows 11)", "ie", "Windows 11")
@@ -127,3 +129,17 @@ def test_settings_and_device_names(tmp_path: Path) -> None:
             parse_device_name(bad)
     with pytest.raises(ValueError, match="send_presence_on_connect"):
         NeonizeSettings.from_config({"data_dir": str(tmp_path), "send_presence_on_connect": "yes"})
+
+
+def test_phone_numbers_in_whatsmeow_lines_are_masked() -> None:
+    lines = {
+        "Sending message to 15557654321@s.whatsapp.net": "Sending message to …4321@s.whatsapp.net",
+        "Login event: 15557654321:7@s.whatsapp.net": "Login event: …4321:7@s.whatsapp.net",
+        "SendMessage: Error to +15557654321 failed": "SendMessage: Error to +…4321 failed",
+        "Got 12 receipts in 3 chats": "Got 12 receipts in 3 chats",
+    }
+    assert {line: scrub_phones(line) for line in lines} == lines
+    parsed = parse_worker_log_line(
+        '{"kind":"engine-log","level":"INFO","logger":"whatsmeow.Client","message":"from 15557654321@lid"}'
+    )
+    assert parsed is not None and parsed.message == "from …4321@lid"

@@ -54,6 +54,8 @@ async def call_engine(
             raise errors.ApiError(errors.MESSAGE_NOT_FOUND) from None
         if exc.code == c.E_FFMPEG_UNAVAILABLE:
             raise errors.ApiError(errors.FFMPEG_UNAVAILABLE) from None
+        if exc.code == c.E_REACHOUT_LIMITED:
+            raise errors.ApiError(errors.REACHOUT_LIMITED) from None
         if exc.code == c.E_INVALID_ARGUMENT:
             if invalid is not None:
                 raise errors.ApiError(invalid) from None

@@ -137,6 +137,8 @@ E_ENGINE_FAILURE: Final = "ENGINE_FAILURE"  # the backend raised; message is saf
 E_MESSAGE_NOT_FOUND: Final = "MESSAGE_NOT_FOUND"
 # Audio, voice and video need ffmpeg/ffprobe on the worker's PATH (duration, thumbnail).
 E_FFMPEG_UNAVAILABLE: Final = "FFMPEG_UNAVAILABLE"
+# WhatsApp refuses messages to new contacts for a while (its "reachout timelock", error 463).
+E_REACHOUT_LIMITED: Final = "REACHOUT_LIMITED"
 
 
 class NumberCheck(TypedDict):

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import random
 import secrets
 from functools import partial
 from typing import Any, Final
@@ -46,8 +47,10 @@ STATUS_BANNED: Final = "banned"
 # status, an event) or fails: it writes its maps right after opening the database (docs/neonize.md §1).
 CONNECT_WINDOW_S: Final = 10.0
 STOP_GRACE_S: Final = 5.0
-MAX_BACKOFF_S: Final = 300.0
 REASON_LIMIT: Final = 300
+# Go's proto.Marshal error for an event with an unset required field, which ends Neonize()
+# (docs/engine.md, "Events").
+MARSHAL_FAILURE: Final = "required field"
 _GENERATIONS = itertools.count(1)
 
 
@@ -77,8 +80,11 @@ class EngineContext:
         self.emit: EmitFn = self._not_started
         # Clients whose Go thread may still call back: their ctypes callbacks must stay alive.
         self.live_clients: set[nc.GatewayClient] = set()
+        # Sessions Go ended because it could not marshal an event (the events it still held are lost).
+        self.lost_event_sessions = 0
         # Neonize() calls a Stop could not end: each holds an OS thread, a Go client and a database handle.
         self.stuck_sessions = 0
+        self.random = random.Random()  # reconnect jitter; tests put a fixed one here
 
     @staticmethod
     def _not_started(token: str, event: str, _data: dict[str, Any]) -> None:
@@ -112,6 +118,11 @@ class DeviceLifecycle:
     def running(self) -> bool:
         """A client is live or a reconnect is pending."""
         return self._generation is not None
+
+    @property
+    def reconnect_attempts(self) -> int:
+        """Failed connects in a row; 0 once connected."""
+        return self._attempts
 
     @property
     def paired(self) -> bool:
@@ -286,18 +297,38 @@ class DeviceLifecycle:
             await self._forget_unpaired()
             self._fail(reason)
             return
-        # Every connect leaks a database handle (docs/neonize.md §0.4), so retries are bounded.
+        if error is not None and MARSHAL_FAILURE in str(error):
+            # The connection itself was fine: reconnect at once, and say that events were lost.
+            self._ctx.lost_event_sessions += 1
+            log.error(
+                "the engine could not deliver an event to %s and ended its session; events may have "
+                "been lost (%d such sessions): %s",
+                mask(self.token),
+                self._ctx.lost_event_sessions,
+                reason,
+            )
+            self.status = STATUS_CONNECTING
+            self._fail(f"{reason}; events may have been lost; reconnecting", retrying=True)
+            await self._reconnect()
+            return
+        # Every connect leaks a database handle (docs/engine.md, "Stopping"); retries are unbounded by
+        # default, so the waits grow to a cap and spread out with jitter.
         self._attempts += 1
-        limit = self._ctx.settings.reconnect_max_attempts
-        if self._attempts > limit:
+        settings = self._ctx.settings
+        limit = settings.reconnect_max_attempts
+        if limit and self._attempts > limit:
             self.status = STATUS_DISCONNECTED
             self._fail(f"{reason}; gave up after {limit} reconnect attempts")
             return
-        delay = min(self._ctx.settings.reconnect_backoff_s * 2 ** (self._attempts - 1), MAX_BACKOFF_S)
+        delay = min(
+            settings.reconnect_backoff_s * 2 ** min(self._attempts - 1, 32), settings.reconnect_max_backoff_s
+        )
+        delay = round(delay * (1 - settings.reconnect_jitter * self._ctx.random.random()), 3)
         self.status = STATUS_CONNECTING
         self._generation = f"retry-{next(_GENERATIONS)}"
         self._schedule(delay, "reconnect")
-        self._fail(f"{reason}; reconnect attempt {self._attempts} of {limit} in {delay:g} s", retrying=True)
+        of = f" of {limit}" if limit else ""
+        self._fail(f"{reason}; reconnect attempt {self._attempts}{of} in {delay:g} s", retrying=True)
 
     async def _reconnect(self) -> None:
         self._generation = None

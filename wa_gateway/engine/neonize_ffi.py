@@ -26,6 +26,10 @@ POOL_SHUTDOWN_S: Final = 5.0
 SESSION_CALL: Final = "Neonize"
 # Neonize(db, uuid, jid, jid_size, new_device, log_level, qr_cb, login_cb, event_cb, log_cb, ...)
 SESSION_CALLBACKS: Final = slice(6, 10)
+# Media transfers read Go's client map once, on entry, then move bytes for as long as the network takes
+# (docs/engine.md, "Media transfers"). They keep the shared lock only until Go is past that lookup.
+TRANSFER_CALLS: Final = frozenset({"Upload", "DownloadAny", "DownloadMediaWithPath", "UploadNewsletter"})
+MAP_LOOKUP_S: Final = 0.05
 # Run by the caller under GoMapLock.exclusive(), so the proxy must not take the lock itself.
 UNLOCKED_CALLS: Final = frozenset({"Stop", "StopAll"})
 
@@ -153,6 +157,8 @@ class GoFfi:
             return self._start_session
         if name in UNLOCKED_CALLS:
             return partial(self.call_unlocked, name)
+        if name in TRANSFER_CALLS:
+            return partial(self.call_transfer, name)
         return partial(self.call_shared, name)
 
     def _start_session(self, *args: Any) -> asyncio.Future[Any]:
@@ -181,6 +187,38 @@ class GoFfi:
     async def call_shared(self, name: str, *args: Any) -> Any:
         await self._lock.acquire(False)
         return await self._submit(name, args, partial(self._lock.release, False))
+
+    async def call_transfer(self, name: str, *args: Any) -> Any:
+        """A shared call whose lock goes back once Go has had time to look the client up."""
+        await self._lock.acquire(False)
+        loop = asyncio.get_running_loop()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._lock.release(False)
+
+        function = getattr(self._gocode, name)
+
+        def run(*call_args: Any) -> Any:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(loop.call_later, MAP_LOOKUP_S, release)
+            return function(*call_args)
+
+        try:
+            job = self._pool.submit(run, *args)
+        except BaseException:
+            release()
+            raise
+
+        def done(_: concurrent.futures.Future[Any]) -> None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(release)
+
+        job.add_done_callback(done)
+        return await asyncio.wrap_future(job)
 
     async def call_unlocked(self, name: str, *args: Any) -> Any:
         return await self._submit(name, args, None)

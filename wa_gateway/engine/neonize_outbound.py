@@ -50,6 +50,9 @@ UNKNOWN_GROUP_ERRORS: Final = (
     "404",
     "403",
 )
+# The server's answer to a message to a new contact while the account is reachout-timelocked, as
+# whatsmeow's send.go reports it (docs/engine.md, "Reachout limit").
+REACHOUT_ERROR: Final = "server returned error 463"
 # whatsmeow's errors for media WhatsApp no longer keeps (ErrMediaDownloadFailedWith404/410).
 EXPIRED_MEDIA_ERRORS: Final = ("status code 404", "status code 410")
 _CHAT_STATES: Final = {
@@ -71,6 +74,8 @@ def jid(text: str, field: str) -> Any:
 def failure(session: DeviceSession, action: str, exc: Exception) -> c.EngineError:
     if session.status != STATUS_CONNECTED:
         return c.EngineError(c.E_DEVICE_NOT_CONNECTED, "Device not connected")
+    if REACHOUT_ERROR in str(exc):
+        return c.EngineError(c.E_REACHOUT_LIMITED, f"{action} failed: WhatsApp limits new contacts ({exc})")
     return c.EngineError(c.E_ENGINE_FAILURE, f"{action} failed: {exc}")
 
 

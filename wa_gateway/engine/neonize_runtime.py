@@ -83,8 +83,10 @@ class NeonizeSettings:
     log_level: str = "info"
     device_name: str = DEFAULT_DEVICE_NAME
     send_presence_on_connect: bool = False
-    reconnect_max_attempts: int = 5
+    reconnect_max_attempts: int = 0  # 0: for as long as the session is valid
     reconnect_backoff_s: float = 2.0
+    reconnect_max_backoff_s: float = 300.0
+    reconnect_jitter: float = 0.2  # each wait is shortened by up to this fraction, so devices spread out
     qr_watchdog_s: float = 170.0
     message_cache_size: int = 5_000  # recent messages per device, see message_cache
 
@@ -111,8 +113,10 @@ class NeonizeSettings:
             log_level=log_level,
             device_name=device_name,
             send_presence_on_connect=presence,
-            reconnect_max_attempts=int(_number(config, "reconnect_max_attempts", 5, 0, 100)),
+            reconnect_max_attempts=int(_number(config, "reconnect_max_attempts", 0, 0, 1_000_000)),
             reconnect_backoff_s=_number(config, "reconnect_backoff_s", 2.0, 0, 3600),
+            reconnect_max_backoff_s=_number(config, "reconnect_max_backoff_seconds", 300.0, 1, 86400),
+            reconnect_jitter=_number(config, "reconnect_jitter", 0.2, 0, 1),
             qr_watchdog_s=_number(config, "qr_watchdog_s", 170.0, 1, 3600),
             message_cache_size=int(_number(config, "message_cache_size", 5_000, 1, 1_000_000)),
         )

@@ -31,6 +31,7 @@ from wa_gateway.engine.contract import (
     EV_QR,
     EV_QR_TIMEOUT,
     EV_RECEIPT,
+    ConnectMethod,
 )
 from wa_gateway.engine.neonize_device import (
     STATUS_BANNED,
@@ -45,7 +46,8 @@ from wa_gateway.engine.neonize_device import (
     mask,
 )
 from wa_gateway.engine.neonize_inbound import InboundMessages
-from wa_gateway.engine.neonize_store import remove_session
+from wa_gateway.engine.neonize_runtime import DeviceName
+from wa_gateway.engine.neonize_store import load_lids, remove_session, save_lids
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,12 @@ class DeviceSession(DeviceLifecycle):
             nc.CHAT_PRESENCE: self._on_chat_presence,
         }
         super().__init__(token, ctx)
+
+    async def start(self, method: ConnectMethod, device: DeviceName, paired: bool) -> None:
+        # Receipts and calls after a restart still report phones (docs/engine.md, "LIDs").
+        if not self._lid_to_pn:
+            self._lid_to_pn.update(await asyncio.to_thread(load_lids, self.path))
+        await super().start(method, device, paired)
 
     def _reset_attempt(self) -> None:
         self._pairing_code_requested = self._qr_expired = False
@@ -204,12 +212,14 @@ class DeviceSession(DeviceLifecycle):
         client = self._client
         assert client is not None
         me = client.me if client.me is not None and client.me.JID.User else None
-        if me is None:
-            # Safe here: Go registered this client and only a lifecycle holder may stop it.
-            try:
-                me = await client.get_me()
-            except NeonizeError as exc:
-                log.warning("could not read the account of %s: %s", mask(self.token), exc)
+        # Asked on every connect: the push name may have changed on the phone since the Device event.
+        # Safe here: Go registered this client and only a lifecycle holder may stop it.
+        try:
+            fresh = await client.get_me()
+            if fresh is not None and fresh.JID.User:
+                me = fresh
+        except NeonizeError as exc:
+            log.warning("could not read the account of %s: %s", mask(self.token), exc)
         if me is not None and me.JID.User:
             if me.JID.User != self.token and self._rejected_account is None:
                 self._rejected_account = str(me.JID.User)
@@ -295,9 +305,12 @@ class DeviceSession(DeviceLifecycle):
             self._emit(EV_RECEIPT, data)
 
     async def _on_history_sync(self, event: Any) -> None:
+        before = dict(self._lid_to_pn)
         contacts = translate.history_contacts(event.Data, self.token, self._lid_to_pn)
         for lid in list(itertools.islice(self._lid_to_pn, max(0, len(self._lid_to_pn) - LID_MAP_LIMIT))):
             del self._lid_to_pn[lid]
+        if self._lid_to_pn != before:
+            await asyncio.to_thread(save_lids, self.path, dict(self._lid_to_pn))
         if contacts:
             self._emit(EV_HISTORY_SYNC, {"contacts": contacts})
 

@@ -6,14 +6,20 @@ Every function here blocks (file system, sqlite): call it through ``asyncio.to_t
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
+import os
 import re
 import sqlite3
 from pathlib import Path
 from typing import Final
 
 TOKEN_RE: Final = re.compile(r"[0-9]{7,15}")
-SESSION_SUFFIXES: Final = ("", "-journal", "-wal", "-shm")
+# The last one is ours: the LID -> phone map learned from history syncs, kept beside whatsmeow's files.
+LIDS_SUFFIX: Final = "-lids.json"
+SESSION_SUFFIXES: Final = ("", "-journal", "-wal", "-shm", LIDS_SUFFIX)
 _BUSY_TIMEOUT_S: Final = 5.0
+log = logging.getLogger(__name__)
 
 
 def session_path(sessions_dir: Path, token: str) -> Path:
@@ -61,3 +67,25 @@ def list_sessions(sessions_dir: Path) -> list[tuple[str, bool]]:
         if path.is_file() and TOKEN_RE.fullmatch(path.stem):
             found.append((path.stem, is_paired(path)))
     return found
+
+
+def load_lids(path: Path) -> dict[str, str]:
+    """The LID -> phone JID map saved for the session at ``path``; empty when none or unreadable."""
+    try:
+        data = json.loads(Path(f"{path}{LIDS_SUFFIX}").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        log.warning("the saved LID map of a session is unreadable; starting without it: %s", exc)
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def save_lids(path: Path, lids: dict[str, str]) -> None:
+    """Replace the saved map atomically, so a crash leaves the old or the new one, never half."""
+    target = Path(f"{path}{LIDS_SUFFIX}")
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(json.dumps(lids, separators=(",", ":")), encoding="utf-8")
+    os.replace(temporary, target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Final, NamedTuple, TextIO
 
@@ -11,6 +12,15 @@ import orjson
 LOG_LINE_KIND: Final = "engine-log"
 # A line longer than this is not one of ours and is cut before it is re-logged.
 MAX_LINE_CHARS: Final = 8192
+# Phone numbers (and LIDs) as whatsmeow's INFO lines and Go's prints show them: 7 to 15 digits standing
+# alone; only the last four stay, as in the gateway's own log lines.
+_PHONE_RE: Final = re.compile(r"(?<![0-9A-Za-z])[0-9]{3,11}([0-9]{4})(?![0-9A-Za-z])")
+FOREIGN_LOGGERS: Final = ("whatsmeow", "Whatsmeow")
+
+
+def scrub_phones(text: str) -> str:
+    """Mask the phone numbers in a line written by code we do not control."""
+    return _PHONE_RE.sub(r"…\1", text)
 
 
 class WorkerLogLine(NamedTuple):
@@ -68,4 +78,6 @@ def parse_worker_log_line(line: str) -> WorkerLogLine | None:
     exc = obj.get("exc")
     if isinstance(exc, str) and exc:
         message = f"{message}\n{exc}"
+    if logger.startswith(FOREIGN_LOGGERS):
+        message = scrub_phones(message)
     return WorkerLogLine(parse_level(level), logger, message)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from wa_gateway.engine.ipc import FrameWriter, Message, ProtocolError, open_stream, read_frame
-from wa_gateway.engine.worker_log import MAX_LINE_CHARS, parse_worker_log_line
+from wa_gateway.engine.worker_log import MAX_LINE_CHARS, parse_worker_log_line, scrub_phones
 
 ENGINE_LOGGER: Final = "wa_gateway.engine"
 _PIPE_CHUNK: Final = 65536
@@ -166,4 +166,4 @@ class WorkerProcess:
         if len(text) > MAX_LINE_CHARS:
             text = text[:MAX_LINE_CHARS] + "…"
         # Raw lines come from foreign code in the worker (whatsmeow prints to fd 1/2, docs/neonize.md §0.8).
-        engine_log.log(raw_level, "engine output: %s", text, extra=extra)
+        engine_log.log(raw_level, "engine output: %s", scrub_phones(text), extra=extra)

@@ -30,7 +30,7 @@ ERROR_STATUSES: Final = {
     409: "Device state does not allow it (DEVICE_NOT_CONNECTED, DEVICE_ALREADY_CONNECTED)",
     413: "Body too large (PAYLOAD_TOO_LARGE)",
     426: "Not a WebSocket upgrade (UPGRADE_REQUIRED)",
-    429: "Rate limited (RATE_LIMITED); see Retry-After",
+    429: "Rate limited (RATE_LIMITED, see Retry-After; REACHOUT_LIMITED: WhatsApp limits new contacts)",
     500: "Unexpected failure (INTERNAL_ERROR, SEND_FAILED, …)",
     503: "Engine not available (ENGINE_UNAVAILABLE), or it stopped holding a send (SEND_OUTCOME_UNKNOWN)",
     504: "Engine did not answer in time (ENGINE_TIMEOUT)",
