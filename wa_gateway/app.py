@@ -9,7 +9,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from . import __version__, keys
+from . import __version__, errors, keys
+from .apikeys.api import KeysApi
+from .apikeys.keyring import Keyring
+from .apikeys.principal import ADMIN
+from .apikeys.store import KEYS_FILE, SqliteKeyStore
 from .auth import AuthGuard
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -49,6 +53,7 @@ from .notify import WEBHOOK_EVENTS, WS_EVENTS, Notifier
 from .openapi import contacts as contacts_spec
 from .openapi import dashboard as dashboard_spec
 from .openapi import devices as devices_spec
+from .openapi import keys as keys_spec
 from .openapi import messaging as messaging_spec
 from .openapi import sandbox as sandbox_spec
 from .openapi import system as system_spec
@@ -135,6 +140,7 @@ def create_app(
     proxies = settings.trusted_proxies
     auth_failures = FixedWindowLimiter(settings.rate_limit_auth_failures, clock)
     guard = AuthGuard(auth_failures, proxies)
+    keyring = Keyring(SqliteKeyStore(settings.data_dir / KEYS_FILE), settings.api_key, clock)
     metrics = Metrics()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -145,7 +151,7 @@ def create_app(
             make_cors_middleware(settings.cors_origins),
             make_auth_middleware(
                 guard,
-                settings.api_key,
+                keyring.lookup,
                 PUBLIC_ROUTES | (DASHBOARD_ROUTES if settings.dashboard_enabled else frozenset()),
             ),
             make_rate_limit_middleware(_limiters(settings, clock), proxies),
@@ -240,7 +246,16 @@ def create_app(
             await manager.close()
 
     # Cleanup runs in reverse: the engine stops first, its last events reach the outbox, then it closes.
+    @contextlib.asynccontextmanager
+    async def keys_ctx(app: web.Application) -> AsyncIterator[None]:
+        await keyring.open()
+        try:
+            yield
+        finally:
+            await keyring.close()
+
     app.cleanup_ctx.extend([webhooks_ctx, contacts_ctx, incoming_media.cleanup_ctx, engine_ctx])
+    app.cleanup_ctx.insert(0, keys_ctx)
 
     health = HealthApi(
         engine=settings.wa_engine,
@@ -251,7 +266,7 @@ def create_app(
     )
     ws = WsEndpoint(
         hub,
-        api_key=settings.api_key,
+        lookup=keyring.lookup,
         allowed_origins=settings.ws_allowed_origins,
         auth_timeout=settings.ws_auth_timeout,
         heartbeat=settings.ws_heartbeat_seconds,
@@ -301,6 +316,9 @@ def create_app(
             "oldestPendingAgeSeconds": stats.oldest_pending_age_s,
         }
 
+    def metrics_token_matches(key: str) -> bool:
+        return bool(settings.metrics_token) and guard.matches(key, (settings.metrics_token.encode(),))
+
     metrics_api = MetricsApi(
         metrics,
         api_key=settings.api_key,
@@ -312,9 +330,13 @@ def create_app(
         webhook_stats=webhook_stats if outbox is not None else None,
         webhook_attempts=(lambda: dispatcher.attempts) if dispatcher is not None else None,
         guard=guard,
+        lookup=lambda key: ADMIN if metrics_token_matches(key) else keyring.lookup(key),
     )
     app.router.add_routes(metrics_api.routes())
+    app.router.add_routes(KeysApi(keyring).routes())
+    keyring.on_revoked(lambda key_id: hub.close_key(key_id, errors.WS_KEY_REVOKED))
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
+    specs.append(keys_spec)
     if outbox is not None:
         specs.append(webhooks_spec)
     if settings.wa_engine == "sandbox":
