@@ -52,6 +52,7 @@ from .middlewares import (
 from .notify import WEBHOOK_EVENTS, WS_EVENTS, Notifier
 from .openapi import contacts as contacts_spec
 from .openapi import dashboard as dashboard_spec
+from .openapi import device_webhooks as device_webhooks_spec
 from .openapi import devices as devices_spec
 from .openapi import keys as keys_spec
 from .openapi import messaging as messaging_spec
@@ -65,8 +66,11 @@ from .ratelimit import FixedWindowLimiter
 from .sandbox_api import SandboxApi
 from .ttlcache import TtlCache
 from .webhooks.api import WebhookAdminApi
+from .webhooks.device_api import DeviceWebhookApi
 from .webhooks.dispatcher import WebhookDispatcher
 from .webhooks.outbox import WebhookOutbox
+from .webhooks.per_device import DeviceWebhooks, WebhookFanOut
+from .webhooks.targets import TARGETS_FILE, SqliteTargetStore, WebhookTarget
 from .ws.endpoint import WsEndpoint
 from .ws.hub import WsHub
 
@@ -158,13 +162,14 @@ def create_app(
         ],
     )
     hub = WsHub()
-    outbox = WebhookOutbox(settings.data_dir / "webhooks.db", clock=clock) if settings.webhook_url else None
-    notifier = Notifier(hub, outbox, on_webhook=metrics.count_event)
-    dispatcher = (
-        WebhookDispatcher(
-            outbox,
-            settings.webhook_url,
-            secret=settings.webhook_secret,
+    global_webhook = settings.webhook_url
+    outbox = WebhookOutbox(settings.data_dir / "webhooks.db", clock=clock) if global_webhook else None
+
+    def make_dispatcher(box: WebhookOutbox, url: str, secret: str) -> WebhookDispatcher:
+        return WebhookDispatcher(
+            box,
+            url,
+            secret=secret,
             signature_format="hex" if settings.webhook_signature_format == "hex" else "sha256",
             timeout_s=settings.webhook_timeout_ms / 1000,
             max_attempts=settings.webhook_max_attempts,
@@ -173,8 +178,17 @@ def create_app(
             user_agent=f"wa-gateway/{__version__}",
             retry_cap_s=WEBHOOK_RETRY_CAP_S,
         )
-        if outbox is not None
-        else None
+
+    def make_device_dispatcher(box: WebhookOutbox, target: WebhookTarget) -> WebhookDispatcher:
+        return make_dispatcher(box, target.url, target.secret)
+
+    device_webhooks = DeviceWebhooks(
+        SqliteTargetStore(settings.data_dir / TARGETS_FILE), settings.data_dir, make_device_dispatcher, clock
+    )
+    fan_out = WebhookFanOut(outbox, device_webhooks, clock, global_gets_all=settings.webhook_global)
+    notifier = Notifier(hub, fan_out, on_webhook=metrics.count_event)
+    dispatcher = (
+        make_dispatcher(outbox, global_webhook, settings.webhook_secret) if outbox is not None else None
     )
     contacts = ContactStores(settings.data_dir, clock)
     # The supervisor is the manager's engine link and the manager takes the supervisor's callbacks;
@@ -257,6 +271,16 @@ def create_app(
     app.cleanup_ctx.extend([webhooks_ctx, contacts_ctx, incoming_media.cleanup_ctx, engine_ctx])
     app.cleanup_ctx.insert(0, keys_ctx)
 
+    @contextlib.asynccontextmanager
+    async def device_webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+        await device_webhooks.open()
+        try:
+            yield
+        finally:
+            await device_webhooks.close()
+
+    app.cleanup_ctx.insert(1, device_webhooks_ctx)
+
     health = HealthApi(
         engine=settings.wa_engine,
         clock=clock,
@@ -334,9 +358,14 @@ def create_app(
     )
     app.router.add_routes(metrics_api.routes())
     app.router.add_routes(KeysApi(keyring).routes())
+    device_webhook_api = DeviceWebhookApi(
+        device_webhooks, guard_policy=None if settings.webhook_allow_private_urls else public_only
+    )
+    app.router.add_routes(device_webhook_api.routes())
     keyring.on_revoked(lambda key_id: hub.close_key(key_id, errors.WS_KEY_REVOKED))
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
     specs.append(keys_spec)
+    specs.append(device_webhooks_spec)
     if outbox is not None:
         specs.append(webhooks_spec)
     if settings.wa_engine == "sandbox":

@@ -208,3 +208,18 @@ KEY_EXCEEDS_CALLER: Final = ErrorSpec(
 ADMIN_KEY_NOT_REVOCABLE: Final = ErrorSpec(400, "INVALID_KEY", "The API_KEY admin key cannot be revoked")
 WS_KEY_REVOKED: Final = "API key revoked"
 WS_DEVICE_FORBIDDEN: Final = "This API key may not use device {token}"
+
+# Per-device webhooks (docs/device-webhooks.md).
+INVALID_WEBHOOK_URL: Final = ErrorSpec(400, "INVALID_WEBHOOK", "url must be an http:// or https:// URL")
+WEBHOOK_URL_NOT_ALLOWED: Final = ErrorSpec(
+    400, "WEBHOOK_URL_NOT_ALLOWED", "url points to a private, loopback or reserved address"
+)
+INVALID_WEBHOOK_SECRET: Final = ErrorSpec(
+    400, "INVALID_WEBHOOK", "secret must be a non-empty string (whsec_ secrets need valid base64)"
+)
+INVALID_WEBHOOK_EVENTS: Final = ErrorSpec(
+    400,
+    "INVALID_WEBHOOK",
+    "events must be a non-empty list of event names or patterns with * (like message.* or *)",
+)
+DEVICE_WEBHOOK_NOT_FOUND: Final = ErrorSpec(404, "WEBHOOK_NOT_FOUND", "No webhook is set for this device")
