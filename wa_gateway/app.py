@@ -70,6 +70,7 @@ from .webhooks.device_api import DeviceWebhookApi
 from .webhooks.dispatcher import WebhookDispatcher
 from .webhooks.outbox import WebhookOutbox
 from .webhooks.per_device import DeviceWebhooks, WebhookFanOut
+from .webhooks.redeliver_api import RedeliverApi
 from .webhooks.targets import TARGETS_FILE, SqliteTargetStore, WebhookTarget
 from .ws.endpoint import WsEndpoint
 from .ws.hub import WsHub
@@ -362,6 +363,11 @@ def create_app(
         device_webhooks, guard_policy=None if settings.webhook_allow_private_urls else public_only
     )
     app.router.add_routes(device_webhook_api.routes())
+
+    def all_outboxes() -> list[WebhookOutbox]:
+        return ([outbox] if outbox is not None else []) + device_webhooks.outboxes()
+
+    app.router.add_routes(RedeliverApi(all_outboxes).routes())
     keyring.on_revoked(lambda key_id: hub.close_key(key_id, errors.WS_KEY_REVOKED))
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
     specs.append(keys_spec)

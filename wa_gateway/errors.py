@@ -223,3 +223,6 @@ INVALID_WEBHOOK_EVENTS: Final = ErrorSpec(
     "events must be a non-empty list of event names or patterns with * (like message.* or *)",
 )
 DEVICE_WEBHOOK_NOT_FOUND: Final = ErrorSpec(404, "WEBHOOK_NOT_FOUND", "No webhook is set for this device")
+WEBHOOK_EVENT_NOT_FOUND: Final = ErrorSpec(
+    404, "WEBHOOK_NOT_FOUND", "No delivered webhook event with this id (delivered events are kept 3 days)"
+)

@@ -168,3 +168,39 @@ async def test_bad_webhook_requests_change_nothing(
     assert (await api(client, "GET", f"/devices/{MINE}/webhook"))[0] == 404
     status, reply = await api(client, "PUT", "/devices/12/webhook", {"url": "https://example.com/h"})
     assert (status, reply["error"]["code"]) == (400, "INVALID_TOKEN")
+
+
+async def test_redeliver_sends_a_delivered_event_again_with_its_id(
+    aiohttp_client: AiohttpClient, aiohttp_server: AiohttpServer, make_settings: SettingsFactory
+) -> None:
+    everything, own = await receiver_on(aiohttp_server), await receiver_on(aiohttp_server)
+    client, _ = await gateway(aiohttp_client, make_settings, WEBHOOK_URL=everything.url)
+    await linked(client)
+    status, body = await api(client, "PUT", f"/devices/{OTHER}/webhook", {"url": own.url})
+    assert status == 200, body
+    await incoming(client, MINE, "global only")
+    await incoming(client, OTHER, "device target")
+    await until(lambda: texts(everything, MINE) == ["global only"], what="MINE's message")
+    await until(lambda: texts(own, OTHER) == ["device target"], what="OTHER's message")
+    first = next(r for r in everything.delivered() if r.payload["event"] == "message.received")
+    at_target = next(r for r in own.delivered() if r.payload["event"] == "message.received")
+
+    status, body = await api(client, "POST", f"/webhooks/events/{first.id}/redeliver")
+    assert status == 200 and body["data"] == {"id": first.id, "token": MINE}, body
+    await until(lambda: [r.id for r in everything.delivered()].count(first.id) == 2, what="the redelivery")
+    again = [r for r in everything.delivered() if r.id == first.id]
+    assert again[0].body == again[1].body
+
+    status, body = await api(
+        client, "POST", "/keys", {"name": "c", "scopes": ["webhooks:admin"], "devices": [MINE]}
+    )
+    key = {"Authorization": f"Bearer {body['data']['key']}"}
+    status, body = await api(client, "POST", f"/webhooks/events/{at_target.id}/redeliver", headers=key)
+    assert (status, body["error"]["code"]) == (404, "WEBHOOK_NOT_FOUND")
+    status, body = await api(client, "POST", f"/webhooks/events/{at_target.id}/redeliver")
+    assert status == 200 and body["data"]["token"] == OTHER, body
+    await until(
+        lambda: [r.id for r in own.delivered()].count(at_target.id) == 2, what="the target's redelivery"
+    )
+    status, body = await api(client, "POST", "/webhooks/events/evt_missing/redeliver")
+    assert (status, body["error"]["code"]) == (404, "WEBHOOK_NOT_FOUND")

@@ -42,6 +42,7 @@ ROUTE_SCOPES: Final[dict[tuple[str, str], str]] = {
     ("GET", "/webhooks/dead"): "webhooks:admin",
     ("POST", "/webhooks/dead/retry"): "webhooks:admin",
     ("POST", "/webhooks/dead/{id}/retry"): "webhooks:admin",
+    ("POST", "/webhooks/events/{id}/redeliver"): "webhooks:admin",
     ("PUT", "/devices/{token}/webhook"): "webhooks:admin",
     ("GET", "/devices/{token}/webhook"): "webhooks:admin",
     ("DELETE", "/devices/{token}/webhook"): "webhooks:admin",

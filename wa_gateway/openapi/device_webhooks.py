@@ -60,7 +60,18 @@ PATHS: Final[PathSpec] = {
             errors=(400, 401, 403, 404),
             ok=envelope(obj({"token": STRING}, ("token",))),
         ),
-    }
+    },
+    "/webhooks/events/{id}/redeliver": {
+        "post": operation(
+            "Send a delivered webhook event again, with its original id and body",
+            tag="Webhooks",
+            description="Needs `webhooks:admin`. Searches WEBHOOK_URL's outbox and every device webhook's; "
+            "delivered events are kept 3 days.",
+            params=[{"name": "id", "in": "path", "required": True, "schema": STRING}],
+            errors=(401, 403, 404),
+            ok=envelope(obj({"id": STRING, "token": STRING}, ("id", "token"))),
+        )
+    },
 }
 
 SCHEMAS: Final[dict[str, Schema]] = {"DeviceWebhook": TARGET}
