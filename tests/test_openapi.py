@@ -66,5 +66,7 @@ async def test_docs_page_is_self_contained(
     html = await page.text()
     assert "/docs/docs.js" in html and "http" not in html.replace("http-equiv", "")
     script = await client.get("/docs/docs.js")
-    assert script.status == 200 and 'fetch("/openapi.json")' in await script.text()
+    assert script.status == 200 and 'url: "/openapi.json"' in await script.text()
+    bundle = await client.get("/docs/swagger-ui-bundle.js")
+    assert bundle.status == 200 and "SwaggerUIBundle" in await bundle.text()
     assert "default-src 'none'" in page.headers["Content-Security-Policy"]

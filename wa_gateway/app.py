@@ -9,7 +9,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from . import __version__, keys
+from . import __version__, errors, keys
+from .apikeys.api import KeysApi
+from .apikeys.keyring import Keyring
+from .apikeys.principal import ADMIN
+from .apikeys.store import KEYS_FILE, SqliteKeyStore
 from .auth import AuthGuard
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -51,7 +55,9 @@ from .middlewares import (
 from .notify import WEBHOOK_EVENTS, WS_EVENTS, Notifier
 from .openapi import contacts as contacts_spec
 from .openapi import dashboard as dashboard_spec
+from .openapi import device_webhooks as device_webhooks_spec
 from .openapi import devices as devices_spec
+from .openapi import keys as keys_spec
 from .openapi import messaging as messaging_spec
 from .openapi import sandbox as sandbox_spec
 from .openapi import system as system_spec
@@ -74,8 +80,12 @@ from .status.inbound import StatusEvents, is_status
 from .status.sandbox_api import SandboxStatusApi
 from .ttlcache import TtlCache
 from .webhooks.api import WebhookAdminApi
+from .webhooks.device_api import DeviceWebhookApi
 from .webhooks.dispatcher import WebhookDispatcher
 from .webhooks.outbox import WebhookOutbox
+from .webhooks.per_device import DeviceWebhooks, WebhookFanOut
+from .webhooks.redeliver_api import RedeliverApi
+from .webhooks.targets import TARGETS_FILE, SqliteTargetStore, WebhookTarget
 from .ws.endpoint import WsEndpoint
 from .ws.hub import WsHub
 
@@ -154,6 +164,7 @@ def create_app(
     proxies = settings.trusted_proxies
     auth_failures = FixedWindowLimiter(settings.rate_limit_auth_failures, clock)
     guard = AuthGuard(auth_failures, proxies)
+    keyring = Keyring(SqliteKeyStore(settings.data_dir / KEYS_FILE), settings.api_key, clock)
     metrics = Metrics()
     idempotency = SqliteIdempotencyStore(settings.data_dir / "idempotency.db")
     app = web.Application(
@@ -165,7 +176,7 @@ def create_app(
             make_cors_middleware(settings.cors_origins),
             make_auth_middleware(
                 guard,
-                settings.api_key,
+                keyring.lookup,
                 PUBLIC_ROUTES | (DASHBOARD_ROUTES if settings.dashboard_enabled else frozenset()),
             ),
             make_rate_limit_middleware(_limiters(settings, clock), proxies),
@@ -173,13 +184,14 @@ def create_app(
         ],
     )
     hub = WsHub()
-    outbox = WebhookOutbox(settings.data_dir / "webhooks.db", clock=clock) if settings.webhook_url else None
-    notifier = Notifier(hub, outbox, on_webhook=metrics.count_event)
-    dispatcher = (
-        WebhookDispatcher(
-            outbox,
-            settings.webhook_url,
-            secret=settings.webhook_secret,
+    global_webhook = settings.webhook_url
+    outbox = WebhookOutbox(settings.data_dir / "webhooks.db", clock=clock) if global_webhook else None
+
+    def make_dispatcher(box: WebhookOutbox, url: str, secret: str) -> WebhookDispatcher:
+        return WebhookDispatcher(
+            box,
+            url,
+            secret=secret,
             signature_format="hex" if settings.webhook_signature_format == "hex" else "sha256",
             timeout_s=settings.webhook_timeout_ms / 1000,
             max_attempts=settings.webhook_max_attempts,
@@ -188,8 +200,17 @@ def create_app(
             user_agent=f"wa-gateway/{__version__}",
             retry_cap_s=WEBHOOK_RETRY_CAP_S,
         )
-        if outbox is not None
-        else None
+
+    def make_device_dispatcher(box: WebhookOutbox, target: WebhookTarget) -> WebhookDispatcher:
+        return make_dispatcher(box, target.url, target.secret)
+
+    device_webhooks = DeviceWebhooks(
+        SqliteTargetStore(settings.data_dir / TARGETS_FILE), settings.data_dir, make_device_dispatcher, clock
+    )
+    fan_out = WebhookFanOut(outbox, device_webhooks, clock, global_gets_all=settings.webhook_global)
+    notifier = Notifier(hub, fan_out, on_webhook=metrics.count_event)
+    dispatcher = (
+        make_dispatcher(outbox, global_webhook, settings.webhook_secret) if outbox is not None else None
     )
     contacts = ContactStores(settings.data_dir, clock)
     # The supervisor is the manager's engine link and the manager takes the supervisor's callbacks;
@@ -283,9 +304,28 @@ def create_app(
             await manager.close()
 
     # Cleanup runs in reverse: the engine stops first, its last events reach the outbox, then it closes.
+    @contextlib.asynccontextmanager
+    async def keys_ctx(app: web.Application) -> AsyncIterator[None]:
+        await keyring.open()
+        try:
+            yield
+        finally:
+            await keyring.close()
+
     app.cleanup_ctx.extend(
         [webhooks_ctx, contacts_ctx, idempotency_ctx, incoming_media.cleanup_ctx, engine_ctx]
     )
+    app.cleanup_ctx.insert(0, keys_ctx)
+
+    @contextlib.asynccontextmanager
+    async def device_webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+        await device_webhooks.open()
+        try:
+            yield
+        finally:
+            await device_webhooks.close()
+
+    app.cleanup_ctx.insert(1, device_webhooks_ctx)
 
     health = HealthApi(
         engine=settings.wa_engine,
@@ -296,7 +336,7 @@ def create_app(
     )
     ws = WsEndpoint(
         hub,
-        api_key=settings.api_key,
+        lookup=keyring.lookup,
         allowed_origins=settings.ws_allowed_origins,
         auth_timeout=settings.ws_auth_timeout,
         heartbeat=settings.ws_heartbeat_seconds,
@@ -351,6 +391,9 @@ def create_app(
             "oldestPendingAgeSeconds": stats.oldest_pending_age_s,
         }
 
+    def metrics_token_matches(key: str) -> bool:
+        return bool(settings.metrics_token) and guard.matches(key, (settings.metrics_token.encode(),))
+
     metrics_api = MetricsApi(
         metrics,
         api_key=settings.api_key,
@@ -362,11 +405,25 @@ def create_app(
         webhook_stats=webhook_stats if outbox is not None else None,
         webhook_attempts=(lambda: dispatcher.attempts) if dispatcher is not None else None,
         guard=guard,
+        lookup=lambda key: ADMIN if metrics_token_matches(key) else keyring.lookup(key),
     )
     app.router.add_routes(metrics_api.routes())
+    app.router.add_routes(KeysApi(keyring).routes())
+    device_webhook_api = DeviceWebhookApi(
+        device_webhooks, guard_policy=None if settings.webhook_allow_private_urls else public_only
+    )
+    app.router.add_routes(device_webhook_api.routes())
+
+    def all_outboxes() -> list[WebhookOutbox]:
+        return ([outbox] if outbox is not None else []) + device_webhooks.outboxes()
+
+    app.router.add_routes(RedeliverApi(all_outboxes).routes())
+    keyring.on_revoked(lambda key_id: hub.close_key(key_id, errors.WS_KEY_REVOKED))
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
     specs.append(presence_spec)
     specs.append(status_spec)
+    specs.append(keys_spec)
+    specs.append(device_webhooks_spec)
     if outbox is not None:
         specs.append(webhooks_spec)
     if settings.wa_engine == "sandbox":

@@ -7,11 +7,12 @@ nothing more (docs/go-gateway.md §6). Keys are compared in constant time.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
 from . import errors
+from .apikeys.principal import Principal
 from .clientip import Network, request_client_ip
 from .ratelimit import FixedWindowLimiter
 
@@ -24,6 +25,10 @@ def presented_api_key(request: web.Request) -> str | None:
         return authorization[len("Bearer ") :]
     api_key = request.headers.get("X-API-Key", "")
     return api_key or None
+
+
+KeyLookup = Callable[[str], Principal | None]
+"""The principal a presented key stands for, or None when no key matches."""
 
 
 class AuthGuard:
@@ -64,5 +69,18 @@ class AuthGuard:
             raise errors.ApiError(errors.MISSING_API_KEY)
         if self.matches(key, accepted):
             return
+        self.failed(ip)
+        raise errors.ApiError(errors.INVALID_API_KEY)
+
+    def identify(self, request: web.Request, lookup: KeyLookup) -> Principal:
+        """The principal of the request's key; an unknown key counts a failure and raises 401."""
+        ip = self.admit(request)
+        key = presented_api_key(request)
+        if not key:
+            # Not a guess (see ``verify``): not counted.
+            raise errors.ApiError(errors.MISSING_API_KEY)
+        principal = lookup(key)
+        if principal is not None:
+            return principal
         self.failed(ip)
         raise errors.ApiError(errors.INVALID_API_KEY)

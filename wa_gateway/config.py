@@ -252,6 +252,15 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("MEDIA_RETENTION_SECONDS", "3600", _int(1, 2592000), "How long downloaded media stays on disk"),
     Variable("AUTO_REJECT_CALLS", "false", _bool, "Reject incoming WhatsApp calls"),
     Variable("AUTO_REJECT_CALLS_MESSAGE", "", _text, "Text sent to a caller after an automatic rejection"),
+    Variable(
+        "WEBHOOK_GLOBAL", "true", _bool, "false: devices with their own webhook are left out of WEBHOOK_URL"
+    ),
+    Variable(
+        "WEBHOOK_ALLOW_PRIVATE_URLS",
+        "false",
+        _bool,
+        "Let scoped keys set device webhooks to private addresses",
+    ),
 )
 
 
@@ -309,6 +318,8 @@ class Settings:
     media_retention_seconds: int
     auto_reject_calls: bool
     auto_reject_calls_message: str
+    webhook_global: bool = True
+    webhook_allow_private_urls: bool = False
 
     def describe(self) -> dict[str, str]:
         """The effective configuration as environment-style text, secrets masked (for ``check-config``)."""

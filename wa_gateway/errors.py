@@ -234,3 +234,44 @@ WS_AUTH_TIMEOUT: Final = "Authentication timeout"
 WS_DISCONNECTED: Final = "Disconnected"
 WS_LOGGED_OUT: Final = "Logged out"
 WS_QR_EXPIRED: Final = "QR code expired"
+
+# Scoped API keys (docs/api-keys.md). A 403 here never counts against RATE_LIMIT_AUTH_FAILURES.
+SCOPE_FORBIDDEN: Final = ErrorSpec(403, "FORBIDDEN", "This API key lacks the scope this route needs: {scope}")
+DEVICE_FORBIDDEN: Final = ErrorSpec(403, "FORBIDDEN", "This API key may not use this device")
+KEY_NOT_FOUND: Final = ErrorSpec(404, "KEY_NOT_FOUND", "API key not found")
+INVALID_KEY_NAME: Final = ErrorSpec(
+    400, "INVALID_KEY", "name must be 1-100 characters without control characters"
+)
+INVALID_KEY_SCOPES: Final = ErrorSpec(
+    400,
+    "INVALID_KEY",
+    "scopes must be a non-empty list of: admin, contacts:read, devices:read, devices:write, keys:admin,"
+    " messages:read, messages:send, webhooks:admin",
+)
+INVALID_KEY_DEVICES: Final = ErrorSpec(
+    400, "INVALID_KEY", "devices must be a non-empty list of device tokens (7-15 digits), or omitted for all"
+)
+KEY_EXCEEDS_CALLER: Final = ErrorSpec(
+    403, "FORBIDDEN", "A key can only grant scopes and devices the key creating it has"
+)
+ADMIN_KEY_NOT_REVOCABLE: Final = ErrorSpec(400, "INVALID_KEY", "The API_KEY admin key cannot be revoked")
+WS_KEY_REVOKED: Final = "API key revoked"
+WS_DEVICE_FORBIDDEN: Final = "This API key may not use device {token}"
+
+# Per-device webhooks (docs/device-webhooks.md).
+INVALID_WEBHOOK_URL: Final = ErrorSpec(400, "INVALID_WEBHOOK", "url must be an http:// or https:// URL")
+WEBHOOK_URL_NOT_ALLOWED: Final = ErrorSpec(
+    400, "WEBHOOK_URL_NOT_ALLOWED", "url points to a private, loopback or reserved address"
+)
+INVALID_WEBHOOK_SECRET: Final = ErrorSpec(
+    400, "INVALID_WEBHOOK", "secret must be a non-empty string (whsec_ secrets need valid base64)"
+)
+INVALID_WEBHOOK_EVENTS: Final = ErrorSpec(
+    400,
+    "INVALID_WEBHOOK",
+    "events must be a non-empty list of event names or patterns with * (like message.* or *)",
+)
+DEVICE_WEBHOOK_NOT_FOUND: Final = ErrorSpec(404, "WEBHOOK_NOT_FOUND", "No webhook is set for this device")
+WEBHOOK_EVENT_NOT_FOUND: Final = ErrorSpec(
+    404, "WEBHOOK_NOT_FOUND", "No delivered webhook event with this id (delivered events are kept 3 days)"
+)

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from . import __version__, procstats
+from .apikeys.policy import visible_devices
 from .clock import Clock
 from .envelope import ok
 
@@ -46,7 +47,7 @@ class HealthApi:
         rss, heap, threads = await asyncio.to_thread(
             lambda: (procstats.rss_bytes(), procstats.heap_bytes(), procstats.thread_count())
         )
-        devices = sorted(self._devices(), key=lambda d: str(d.get("token", "")))
+        devices = sorted(visible_devices(request, self._devices()), key=lambda d: str(d.get("token", "")))
         counts = Counter(str(d.get("status")) for d in devices)
         data: dict[str, Any] = {
             "version": __version__,

@@ -13,8 +13,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from . import __version__, procstats
-from .auth import AuthGuard
+from . import __version__, errors, procstats
+from .auth import AuthGuard, KeyLookup
 from .devices.model import STATUSES
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -122,9 +122,11 @@ class MetricsApi:
         webhook_stats: GaugeSource | None = None,
         webhook_attempts: Callable[[], Counter[str]] | None = None,
         guard: AuthGuard,
+        lookup: KeyLookup | None = None,
     ) -> None:
         self._metrics = metrics
         self._guard = guard
+        self._lookup = lookup
         self._keys = tuple(k.encode() for k in (api_key, metrics_token) if k)
         self._devices = devices
         self._ws_clients = ws_clients
@@ -138,7 +140,12 @@ class MetricsApi:
 
     async def scrape(self, request: web.Request) -> web.Response:
         # The API key or, so that a scraper need not hold the key, METRICS_TOKEN.
-        self._guard.verify(request, self._keys)
+        if self._lookup is None:
+            self._guard.verify(request, self._keys)
+        elif not self._guard.identify(request, self._lookup).is_admin:
+            raise errors.ApiError(
+                errors.SCOPE_FORBIDDEN, errors.SCOPE_FORBIDDEN.message.format(scope="admin")
+            )
         m = self._metrics
         out = Exposition()
         out.metric(

@@ -12,7 +12,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from . import errors
-from .auth import AuthGuard
+from .apikeys import policy
+from .auth import AuthGuard, KeyLookup
 from .clientip import Network, request_client_ip
 from .cors import CorsPolicy
 from .envelope import REQUEST_ID_KEY, error_response
@@ -146,14 +147,19 @@ def make_cors_middleware(origins: Sequence[str]) -> Middleware:
     return cors_middleware
 
 
-def make_auth_middleware(guard: AuthGuard, api_key: str, public_routes: frozenset[str]) -> Middleware:
-    accepted = (api_key.encode(),)
-
+def make_auth_middleware(guard: AuthGuard, lookup: KeyLookup, public_routes: frozenset[str]) -> Middleware:
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if route_template(request) not in public_routes:
-            guard.verify(request, accepted)
-        return await handler(request)
+        template = route_template(request)
+        if template in public_routes:
+            return await handler(request)
+        principal = guard.identify(request, lookup)
+        policy.authorize(request, principal, template)
+        entered = policy.enter(request, principal)
+        try:
+            return await handler(request)
+        finally:
+            policy.leave(entered)
 
     return auth_middleware
 

@@ -38,7 +38,8 @@ async def test_a_caption_edit_resends_the_media_with_the_new_caption(
     assert (protocol.key.ID, protocol.key.fromMe, protocol.key.remoteJID) == ("IMG1", True, ALICE_JID)
     edited = protocol.editedMessage.imageMessage
     assert edited.caption == "new caption"
-    assert (edited.directPath, edited.mediaKey) == (original.imageMessage.directPath, original.imageMessage.mediaKey)
+    assert edited.directPath == original.imageMessage.directPath
+    assert edited.mediaKey == original.imageMessage.mediaKey
     assert not protocol.editedMessage.HasField("conversation")
 
     document = c.OutgoingMedia(

@@ -10,6 +10,7 @@ import segno
 from aiohttp import web
 
 from .. import errors
+from ..apikeys.policy import require_device, visible_devices
 from ..body import read_body
 from ..envelope import ok
 from ..phone import is_valid_token
@@ -59,6 +60,7 @@ class DevicesApi:
             raise errors.ApiError(errors.MISSING_TOKEN_DEVICE)
         if not is_valid_token(token):
             raise errors.ApiError(errors.INVALID_TOKEN)
+        require_device(token)
         if method not in METHODS:
             raise errors.ApiError(errors.INVALID_METHOD)
         data = await self._manager.connect(token, method)
@@ -68,7 +70,9 @@ class DevicesApi:
         return ok(request, data, message)
 
     async def list_devices(self, request: web.Request) -> web.Response:
-        return ok(request, {"devices": self._manager.summaries()}, "Devices retrieved")
+        return ok(
+            request, {"devices": visible_devices(request, self._manager.summaries())}, "Devices retrieved"
+        )
 
     async def show(self, request: web.Request) -> web.Response:
         device = self._manager.require(token_from_path(request))

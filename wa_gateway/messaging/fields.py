@@ -6,6 +6,7 @@ import re
 from typing import Any, Final
 
 from .. import errors
+from ..apikeys.policy import require_device
 from ..body import Body
 from ..envelope import utc_timestamp
 from ..phone import is_blank, is_valid_token
@@ -24,6 +25,7 @@ def body_token(body: Body) -> str:
         raise errors.ApiError(errors.MISSING_TOKEN)
     if not is_valid_token(token):
         raise errors.ApiError(errors.INVALID_TOKEN)
+    require_device(token)
     return token
 
 

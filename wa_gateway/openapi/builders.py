@@ -24,7 +24,7 @@ MESSAGE_ID_PATTERN: Final = "^(?!(media|read)$)[^/]+$"
 ERROR_STATUSES: Final = {
     400: "Invalid input (INVALID_REQUEST, INVALID_TOKEN, INVALID_PHONE, …)",
     401: "Missing or invalid API key (UNAUTHORIZED)",
-    403: "Origin not allowed (FORBIDDEN)",
+    403: "Origin not allowed, or the API key lacks the scope or the device (FORBIDDEN)",
     404: "Unknown route or resource (NOT_FOUND, DEVICE_NOT_FOUND, …)",
     405: "Method not allowed (METHOD_NOT_ALLOWED)",
     409: "Device state does not allow it (DEVICE_NOT_CONNECTED, DEVICE_ALREADY_CONNECTED)",

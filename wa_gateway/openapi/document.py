@@ -25,7 +25,15 @@ DOCS_CSP: Final = (
     "frame-ancestors 'none'; base-uri 'none'"
 )
 PUBLIC_ROUTES: Final = frozenset({"/openapi.json", "/docs", "/docs/{asset}"})
-DOCS_ASSETS: Final = {"docs.html": "text/html", "docs.js": "text/javascript", "docs.css": "text/css"}
+DOCS_ASSETS: Final = {
+    "docs.html": "text/html",
+    "docs.js": "text/javascript",
+    "docs.css": "text/css",
+    # Swagger UI from the npm package swagger-ui-dist, unchanged (docs/api-docs.md).
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui.css": "text/css",
+    "swagger-ui-LICENSE.txt": "text/plain",
+}
 
 
 def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[str]) -> dict[str, Any]:

@@ -223,6 +223,16 @@ class WebhookOutbox:
         """Put every dead row back in its queue; returns how many."""
         return await self._requeue_dead(None)
 
+    async def redeliver(self, msg_id: str) -> bool:
+        """Send a delivered event again with its original id and body; False when no such delivered row.
+
+        The row keeps its place in the device's queue, so it goes out before that device's pending rows.
+        """
+        count = await self._run(self._db().requeue_delivered, msg_id, self._now())
+        if count:
+            self._rows_became_due()
+        return count > 0
+
     async def _requeue_dead(self, msg_id: str | None) -> int:
         count = await self._run(self._db().requeue_dead, msg_id, self._now())
         if count:

@@ -222,6 +222,15 @@ class SqliteOutboxStore:
                 (now, now, now, msg_id, msg_id),
             ).rowcount
 
+    def requeue_delivered(self, msg_id: str, now: float) -> int:
+        """A delivered row back to pending, same id and body, with a fresh retry budget."""
+        with self._write() as conn:
+            return conn.execute(
+                "UPDATE webhook_outbox SET status = 'pending', attempts = 0, window_start = ?,"
+                " next_attempt_at = ?, updated_at = ? WHERE status = 'delivered' AND id = ?",
+                (now, now, now, msg_id),
+            ).rowcount
+
 
 def _record(row: tuple[Any, ...]) -> OutboxRecord:
     # Column order is _RECORD_COLUMNS, which is OutboxRecord's field order.

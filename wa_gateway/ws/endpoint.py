@@ -18,7 +18,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from .. import errors
-from ..auth import AuthGuard
+from ..auth import AuthGuard, KeyLookup
 from ..envelope import dumps
 from .hub import (
     CLOSE_MESSAGE_TOO_BIG,
@@ -128,7 +128,7 @@ class WsEndpoint:
         self,
         hub: WsHub,
         *,
-        api_key: str,
+        lookup: KeyLookup,
         allowed_origins: Sequence[str],
         auth_timeout: float,
         heartbeat: float,
@@ -137,7 +137,7 @@ class WsEndpoint:
         known_events: frozenset[str],
     ) -> None:
         self._hub = hub
-        self._api_key = (api_key.encode(),)
+        self._lookup = lookup
         self._origins = frozenset(allowed_origins)
         self._auth_timeout = auth_timeout
         self._heartbeat = heartbeat
@@ -207,9 +207,11 @@ class WsEndpoint:
             return await self._fail(client, errors.WS_FIRST_MESSAGE_NOT_AUTH)
         if not api_key:
             return await self._fail(client, errors.WS_API_KEY_REQUIRED)
-        if not self._guard.matches(api_key, self._api_key):
+        principal = self._lookup(api_key)
+        if principal is None:
             self._guard.failed(ip)
             return await self._fail(client, errors.WS_INVALID_API_KEY)
+        client.principal = principal
         # The reply is queued before the client joins the broadcast set, so it always arrives first.
         client.offer(dumps({"type": "auth", "success": True}))
         self._hub.authenticate(client)
@@ -237,6 +239,11 @@ class WsEndpoint:
             subscription = parse_subscription(message, self._known_events)
         except ValueError as exc:
             client.offer(dumps({"type": "subscribe", "success": False, "message": str(exc)}))
+            return
+        forbidden = sorted(t for t in subscription.tokens or () if not client.principal.may_use(t))
+        if forbidden:
+            reason = errors.WS_DEVICE_FORBIDDEN.format(token=forbidden[0])
+            client.offer(dumps({"type": "subscribe", "success": False, "message": reason}))
             return
         client.subscription = subscription
         client.offer(

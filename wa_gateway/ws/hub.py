@@ -15,6 +15,8 @@ from typing import Any, Final
 
 from aiohttp import WSMsgType, web
 
+from ..apikeys.policy import may_receive
+from ..apikeys.principal import ADMIN, Principal
 from ..envelope import dumps
 
 log = logging.getLogger("wa_gateway.ws")
@@ -60,9 +62,13 @@ class WsClient:
         self.request = request
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(queue_size)
         self.subscription = Subscription()
+        self.principal: Principal = ADMIN
         self.authenticated = False
         self.closing = False
         self._writer: asyncio.Task[None] | None = None
+
+    def wants(self, token: str, event: str) -> bool:
+        return self.subscription.wants(token, event) and may_receive(self.principal, token, event)
 
     def start_writer(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name="ws-writer")
@@ -140,7 +146,7 @@ class WsHub:
         self._authenticated.add(client)
         if self._replay is not None:
             for token, event, frame in self._replay():
-                if client.subscription.wants(token, event):
+                if client.wants(token, event):
                     client.offer(frame)
 
     def discard(self, client: WsClient) -> None:
@@ -151,7 +157,7 @@ class WsHub:
         """Send an encoded frame to every authenticated client that wants it; returns how many got it."""
         delivered = 0
         for client in list(self._authenticated):
-            if not client.subscription.wants(token, event):
+            if not client.wants(token, event):
                 continue
             if client.offer(frame):
                 delivered += 1
@@ -166,6 +172,14 @@ class WsHub:
         task = asyncio.create_task(client.close(CLOSE_TOO_SLOW, "Client too slow"))
         self._closers.add(task)
         task.add_done_callback(self._closers.discard)
+
+    def close_key(self, key_id: str, reason: str) -> None:
+        """Disconnect every client authenticated with a key that has just been revoked."""
+        for client in [c for c in self._authenticated if c.principal.id == key_id]:
+            self.discard(client)
+            task = asyncio.create_task(client.close(CLOSE_POLICY_VIOLATION, reason))
+            self._closers.add(task)
+            task.add_done_callback(self._closers.discard)
 
     async def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "Server shutting down") -> None:
         clients = list(self._clients)

@@ -1,0 +1,90 @@
+"""Every accepted key in memory, so checking one is a dictionary lookup; writes go through the store."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Final
+
+from ..clock import Clock
+from ..envelope import utc_timestamp
+from .principal import ADMIN, Principal
+from .store import KeyRecord, KeyStore
+
+KEY_PREFIX: Final = "wag_"
+_SHOWN_PREFIX_CHARS: Final = len(KEY_PREFIX) + 6
+
+RevokeListener = Callable[[str], None]
+
+
+def key_hash(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def principal_of(record: KeyRecord) -> Principal:
+    return Principal(record.id, record.name, record.scopes, record.devices)
+
+
+class Keyring:
+    def __init__(self, store: KeyStore, admin_key: str, clock: Clock) -> None:
+        self._store = store
+        self._admin = admin_key.encode()
+        self._clock = clock
+        self._by_hash: dict[bytes, KeyRecord] = {}
+        self._listeners: list[RevokeListener] = []
+
+    async def open(self) -> None:
+        await self._store.open()
+        self._by_hash = {r.key_hash: r for r in await self._store.all()}
+
+    async def close(self) -> None:
+        await self._store.close()
+
+    def on_revoked(self, listener: RevokeListener) -> None:
+        self._listeners.append(listener)
+
+    def lookup(self, key: str) -> Principal | None:
+        """The principal a presented key stands for, or None for an unknown key."""
+        if hmac.compare_digest(key.encode(), self._admin):
+            return ADMIN
+        # A lookup by hash leaks, through timing, at most something about the hash, never the key.
+        record = self._by_hash.get(key_hash(key))
+        return principal_of(record) if record is not None else None
+
+    def records(self) -> list[KeyRecord]:
+        return sorted(self._by_hash.values(), key=lambda r: (r.created_at, r.id))
+
+    def get(self, key_id: str) -> KeyRecord | None:
+        return next((r for r in self._by_hash.values() if r.id == key_id), None)
+
+    async def create(
+        self, name: str, scopes: frozenset[str], devices: frozenset[str] | None
+    ) -> tuple[KeyRecord, str]:
+        """A new key; the plain key is returned here and never again."""
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        record = KeyRecord(
+            id=f"key_{uuid.uuid4().hex[:16]}",
+            name=name,
+            key_hash=key_hash(key),
+            prefix=key[:_SHOWN_PREFIX_CHARS],
+            scopes=scopes,
+            devices=devices,
+            created_at=utc_timestamp(self._clock.time()),
+        )
+        await self._store.add(record)
+        self._by_hash[record.key_hash] = record
+        return record, key
+
+    async def revoke(self, key_id: str) -> bool:
+        record = self.get(key_id)
+        if record is None:
+            return False
+        # Forget it first: from here on no request or socket can authenticate with it.
+        del self._by_hash[record.key_hash]
+        await self._store.remove(key_id)
+        for listener in self._listeners:
+            listener(key_id)
+        return True
