@@ -48,7 +48,12 @@ class Keyring:
 
     def lookup(self, key: str) -> Principal | None:
         """The principal a presented key stands for, or None for an unknown key."""
-        if hmac.compare_digest(key.encode(), self._admin):
+        try:
+            presented = key.encode()
+        except UnicodeEncodeError:
+            # Header bytes that are not UTF-8 arrive as lone surrogates: no key of ours looks like that.
+            return None
+        if hmac.compare_digest(presented, self._admin):
             return ADMIN
         # A lookup by hash leaks, through timing, at most something about the hash, never the key.
         record = self._by_hash.get(key_hash(key))
