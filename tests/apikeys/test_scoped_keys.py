@@ -251,3 +251,13 @@ async def test_revoking_a_key_closes_its_sockets(
     await retry.send_json({"type": "auth", "apiKey": doomed["key"]})
     assert (await retry.receive_json(timeout=5))["success"] is False
     await asyncio.gather(ws_kept.close(), retry.close())
+
+
+async def test_clearing_every_devices_cache_needs_admin(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    client, _ = await gateway(aiohttp_client, make_settings)
+    key = (await new_key(client, ["devices:write", "devices:read"], [MINE]))["key"]
+    status, body = await as_key(client, key, "DELETE", "/cache")
+    assert status == 403 and "admin" in body["error"]["message"]
+    assert (await api(client, "DELETE", "/cache"))[0] == 200
