@@ -14,6 +14,7 @@ from wa_gateway.config import Settings
 
 from ..conftest import SettingsFactory
 from ..harness import FAST_ENGINE, WsListener, api, gateway, link_device
+from ..media_samples import png
 
 MINE = "60123456789"
 OTHER = "60111111111"
@@ -251,3 +252,31 @@ async def test_revoking_a_key_closes_its_sockets(
     await retry.send_json({"type": "auth", "apiKey": doomed["key"]})
     assert (await retry.receive_json(timeout=5))["success"] is False
     await asyncio.gather(ws_kept.close(), retry.close())
+
+
+async def test_clearing_every_devices_cache_needs_admin(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    client, _ = await gateway(aiohttp_client, make_settings)
+    key = (await new_key(client, ["devices:write", "devices:read"], [MINE]))["key"]
+    status, body = await as_key(client, key, "DELETE", "/cache")
+    assert status == 403 and "admin" in body["error"]["message"]
+    assert (await api(client, "DELETE", "/cache"))[0] == 200
+
+
+async def test_device_limit_holds_for_multipart_uploads(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    client, _ = await gateway(aiohttp_client, make_settings)
+    await two_linked_devices(client)
+    key = (await new_key(client, ["messages:send"], [MINE]))["key"]
+    outcomes = {}
+    for token in (OTHER, MINE):
+        form = aiohttp.FormData()
+        form.add_field("token", token)
+        form.add_field("to", PEER)
+        form.add_field("type", "image")
+        form.add_field("file", png(), filename="dot.png", content_type="image/png")
+        resp = await client.post("/messages/media", data=form, headers=bearer(key))
+        outcomes[token] = (resp.status, (await resp.json()).get("error", {}).get("code"))
+    assert outcomes == {OTHER: (403, "FORBIDDEN"), MINE: (200, None)}
