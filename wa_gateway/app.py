@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
@@ -21,6 +22,9 @@ from .devices.api import DevicesApi
 from .devices.manager import DeviceManager
 from .engine.supervisor import EngineSupervisor
 from .health import HealthApi
+from .idempotency.middleware import STORE_KEY as IDEMPOTENCY_STORE_KEY
+from .idempotency.middleware import make_idempotency_middleware
+from .idempotency.store import SqliteIdempotencyStore
 from .inbound import InboundEvents
 from .media.fetch import UrlFetcher, any_address, public_only
 from .media.ffmpeg import FfmpegProbe
@@ -149,8 +153,12 @@ def create_app(
                 PUBLIC_ROUTES | (DASHBOARD_ROUTES if settings.dashboard_enabled else frozenset()),
             ),
             make_rate_limit_middleware(_limiters(settings, clock), proxies),
+            make_idempotency_middleware(clock),
         ],
     )
+    # The owner tells a key this process is still running from one a crashed process left behind.
+    idempotency = SqliteIdempotencyStore(settings.data_dir / "idempotency.db", owner=secrets.token_hex(8))
+    app[IDEMPOTENCY_STORE_KEY] = idempotency
     hub = WsHub()
     outbox = WebhookOutbox(settings.data_dir / "webhooks.db", clock=clock) if settings.webhook_url else None
     notifier = Notifier(hub, outbox, on_webhook=metrics.count_event)
@@ -242,7 +250,17 @@ def create_app(
             await manager.close()
 
     # Cleanup runs in reverse: the engine stops first, its last events reach the outbox, then it closes.
-    app.cleanup_ctx.extend([webhooks_ctx, contacts_ctx, incoming_media.cleanup_ctx, engine_ctx])
+    @contextlib.asynccontextmanager
+    async def idempotency_ctx(app: web.Application) -> AsyncIterator[None]:
+        await idempotency.open()
+        try:
+            yield
+        finally:
+            await idempotency.close()
+
+    app.cleanup_ctx.extend(
+        [idempotency_ctx, webhooks_ctx, contacts_ctx, incoming_media.cleanup_ctx, engine_ctx]
+    )
 
     health = HealthApi(
         engine=settings.wa_engine,

@@ -71,6 +71,16 @@ VALIDATION_FAILED: Final = ErrorSpec(500, "VALIDATION_FAILED", "Phone validation
 PHONE_NOT_FOUND: Final = ErrorSpec(404, "NOT_FOUND", "Phone number not found on WhatsApp")
 ENGINE_UNAVAILABLE: Final = ErrorSpec(503, "ENGINE_UNAVAILABLE", "WhatsApp engine is not available")
 ENGINE_TIMEOUT: Final = ErrorSpec(504, "ENGINE_TIMEOUT", "WhatsApp engine did not answer in time")
+# Idempotency-Key (docs/durability.md).
+INVALID_IDEMPOTENCY_KEY: Final = ErrorSpec(
+    400, "INVALID_IDEMPOTENCY_KEY", "Idempotency-Key must be 1-255 printable characters"
+)
+IDEMPOTENCY_KEY_REUSED: Final = ErrorSpec(
+    422, "IDEMPOTENCY_KEY_REUSED", "This Idempotency-Key was already used with a different request"
+)
+IDEMPOTENCY_IN_PROGRESS: Final = ErrorSpec(
+    409, "IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is still being processed"
+)
 # The send reached the engine, which then died or did not answer: it may have gone out (docs/durability.md).
 SEND_OUTCOME_UNKNOWN: Final = ErrorSpec(
     503, "SEND_OUTCOME_UNKNOWN", "The message may have been sent; the engine stopped before confirming it"

@@ -1,0 +1,1 @@
+"""Idempotent sends (``Idempotency-Key``, IETF draft-ietf-httpapi-idempotency-key-header)."""
