@@ -107,7 +107,18 @@ class JournalFile:
             raise
 
     def delete(self, seqs: list[int]) -> None:
-        self._conn.executemany("DELETE FROM journal WHERE seq = ?", [(seq,) for seq in seqs])
+        # Not fsynced: a delete lost to a crash only means one replay, which the outbox deduplicates.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany("DELETE FROM journal WHERE seq = ?", [(seq,) for seq in seqs])
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        finally:
+            self._conn.execute("PRAGMA synchronous=FULL")
 
     def close(self) -> None:
         self._conn.close()
@@ -129,7 +140,9 @@ class EventJournal:
         self._next_seq = 1
         self._replay_upto = 0
         self._pending: list[_Entry] = []
-        self._waiters: list[asyncio.Future[None]] = []
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._emitted = 0
+        self._forwarded = 0
         self._acks: list[int] = []
         self._flush_task: asyncio.Task[None] | None = None
         self._ack_task: asyncio.Task[None] | None = None
@@ -161,6 +174,7 @@ class EventJournal:
         if event in DURABLE_EVENTS and self._file is not None:
             seq, self._next_seq = self._next_seq, self._next_seq + 1
         self._pending.append(_Entry(token, event, data, seq, self._now_ms()))
+        self._emitted += 1
         self._wake()
 
     async def flushed(self) -> None:
@@ -168,7 +182,8 @@ class EventJournal:
         if not self._pending and self._flush_task is None:
             return
         waiter = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
+        # Resolved by the commit that covers the last event emitted so far, not by a later one.
+        self._waiters.append((self._emitted, waiter))
         self._wake()
         await asyncio.shield(waiter)
 
@@ -196,7 +211,6 @@ class EventJournal:
             await asyncio.sleep(0)
             while self._pending:
                 batch, self._pending = self._pending, []
-                waiters, self._waiters = self._waiters, []
                 rows = [
                     (e.seq, e.token, e.event, orjson.dumps(e.data), e.created_ms)
                     for e in batch
@@ -206,20 +220,27 @@ class EventJournal:
                     await self._run(self._file.append, rows)
                 for entry in batch:
                     self._send(self._frame(entry))
-                for waiter in waiters:
-                    if not waiter.done():
-                        waiter.set_result(None)
-            for waiter in self._waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
-            self._waiters = []
+                self._forwarded += len(batch)
+                self._release(lambda target: target <= self._forwarded)
+            self._release(lambda target: True)
         except BaseException as exc:
-            for waiter in self._waiters:
+            failure = exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+            for _, waiter in self._waiters:
                 if not waiter.done():
-                    waiter.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+                    waiter.set_exception(failure)
+            self._waiters = []
             raise
         finally:
             self._flush_task = None
+
+    def _release(self, covered: Callable[[int], bool]) -> None:
+        keep: list[tuple[int, asyncio.Future[None]]] = []
+        for target, waiter in self._waiters:
+            if not covered(target):
+                keep.append((target, waiter))
+            elif not waiter.done():
+                waiter.set_result(None)
+        self._waiters = keep
 
     async def _delete_acked(self) -> None:
         try:

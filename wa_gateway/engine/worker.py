@@ -54,6 +54,8 @@ EXIT_BACKEND: Final = 3
 # whose event loop is stuck (a Go call that never returns on the loop thread, for one).
 TEST_CMD_BLOCK_LOOP: Final = "_test_block_loop"
 TEST_BACKEND_MODULE_KEY: Final = "test_backend_module"
+# Measures what the journal costs (bench/journal_cost.py); never set in production.
+NO_JOURNAL_KEY: Final = "test_no_journal"
 
 BACKEND_CLOSE_TIMEOUT: Final = 15.0
 OUTBOX_FLUSH_TIMEOUT: Final = 5.0
@@ -262,6 +264,8 @@ class WorkerServer:
 def _journal_for(config: dict[str, Any], send: Callable[[Message], None]) -> EventJournal:
     data_dir = config.get("data_dir")
     path = Path(data_dir) / JOURNAL_FILE if isinstance(data_dir, str) and data_dir else None
+    if config.get(NO_JOURNAL_KEY) is True and config.get("test_hooks") is True:
+        path = None
     return EventJournal(path, send, lambda: int(time.time() * 1000))
 
 

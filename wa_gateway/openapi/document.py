@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .. import __version__
 from ..envelope import dumps
+from ..idempotency.middleware import SENDING_ROUTES
 from ..static_files import StaticFiles
 from . import webhooks as webhook_spec
 from .builders import components
@@ -24,6 +25,17 @@ DOCS_CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "frame-ancestors 'none'; base-uri 'none'"
 )
+IDEMPOTENCY_KEY_PARAM: Final = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "1-255 printable characters. A repeat of the same request within 24 h gets the first 2xx answer "
+        "again (header `Idempotent-Replayed: true`) and sends nothing; another body with the same key is "
+        "422 IDEMPOTENCY_KEY_REUSED; a repeat while the first runs is 409 IDEMPOTENCY_IN_PROGRESS."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 PUBLIC_ROUTES: Final = frozenset({"/openapi.json", "/docs", "/docs/{asset}"})
 DOCS_ASSETS: Final = {
     "docs.html": "text/html",
@@ -46,6 +58,15 @@ def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[
             paths.setdefault(path, {}).update(operations)
         schemas.update(module.SCHEMAS)
         event_data.update(getattr(module, "WEBHOOK_EVENT_DATA", {}))
+    for method, path in SENDING_ROUTES:
+        op = paths.get(path, {}).get(method.lower())
+        if op is not None:
+            # A copy: the spec modules' operations are shared by every document built.
+            paths[path][method.lower()] = {
+                **op,
+                "parameters": [*op.get("parameters", []), IDEMPOTENCY_KEY_PARAM],
+                "responses": {"422": {"$ref": "#/components/responses/Error422"}, **op["responses"]},
+            }
     events = {e: event_data[e] for e in webhook_events}
     document = {
         "openapi": "3.1.0",

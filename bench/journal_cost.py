@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""What the worker's event journal costs: ``python3 bench/journal_cost.py [--quick]``.
+
+Runs the gateway in-process on 127.0.0.1 (sandbox engine, real worker process, webhooks to a local
+receiver) twice, with and without the journal, and prints incoming messages/s (sandbox control route,
+each answered after its journal commit) and POST /messages requests/s at concurrency 16.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+from aiohttp.test_utils import TestServer  # noqa: E402
+
+from wa_gateway.app import create_app  # noqa: E402
+from wa_gateway.config import load_settings  # noqa: E402
+from wa_gateway.engine.worker import NO_JOURNAL_KEY  # noqa: E402
+
+API_KEY = "bench-key"
+TOKEN = "60123456789"
+CONCURRENCY = 16
+
+
+async def _receiver() -> TestServer:
+    async def hook(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server
+
+
+async def _rate(session: aiohttp.ClientSession, url: str, bodies: list[dict[str, Any]]) -> float:
+    queue = list(reversed(bodies))
+    headers = {"X-API-Key": API_KEY}
+
+    async def worker() -> None:
+        while queue:
+            body = queue.pop()
+            async with session.post(url, json=body, headers=headers) as resp:
+                await resp.read()
+                if resp.status != 200:
+                    raise RuntimeError(f"{url} answered {resp.status}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return len(bodies) / (time.perf_counter() - started)
+
+
+async def measure(journal: bool, count: int, directory: Path) -> tuple[float, float]:
+    receiver = await _receiver()
+    settings = load_settings(
+        {
+            "API_KEY": API_KEY,
+            "WA_ENGINE": "sandbox",
+            "DATA_DIR": str(directory),
+            "WEBHOOK_URL": str(receiver.make_url("/hook")),
+            "TYPING_DELAY_MS": "0",
+            "RATE_LIMIT_DEVICES": "0",
+            "RATE_LIMIT_MESSAGES": "0",
+            "LOG_LEVEL": "warn",
+        }
+    )
+    overrides = {"test_hooks": True, NO_JOURNAL_KEY: not journal}
+    server = TestServer(create_app(settings, worker_overrides=overrides), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as session:
+            headers = {"X-API-Key": API_KEY}
+            await session.post(server.make_url("/devices"), json={"token": TOKEN}, headers=headers)
+            await session.post(server.make_url(f"/sandbox/devices/{TOKEN}/link"), headers=headers)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                async with session.get(server.make_url(f"/devices/{TOKEN}"), headers=headers) as resp:
+                    if (await resp.json())["data"]["status"] == "connected":
+                        break
+                await asyncio.sleep(0.05)
+            incoming = [{"from": "60198765432", "text": f"m{i}"} for i in range(count)]
+            sends = [{"token": TOKEN, "to": "60198765432", "text": f"s{i}"} for i in range(count)]
+            in_rate = await _rate(
+                session, str(server.make_url(f"/sandbox/devices/{TOKEN}/messages")), incoming
+            )
+            out_rate = await _rate(session, str(server.make_url("/messages")), sends)
+    finally:
+        await server.close()
+        await receiver.close()
+    return in_rate, out_rate
+
+
+async def main(quick: bool) -> None:
+    count = 300 if quick else 3000
+    with tempfile.TemporaryDirectory() as scratch:
+        results: dict[bool, list[tuple[float, float]]] = {}
+        for index, journal in enumerate((False, True, False, True)):
+            run = Path(scratch) / f"run-{index}-{'journal' if journal else 'none'}"
+            results.setdefault(journal, []).append(await measure(journal, count, run))
+    best = {j: (max(r[0] for r in runs), max(r[1] for r in runs)) for j, runs in results.items()}
+    (in_off, out_off), (in_on, out_on) = best[False], best[True]
+    print(f"incoming messages/s: without journal {in_off:.0f}, with {in_on:.0f} ({in_on / in_off - 1:+.0%})")
+    print(
+        f"POST /messages /s:   without journal {out_off:.0f}, with {out_on:.0f} ({out_on / out_off - 1:+.0%})"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main("--quick" in sys.argv))
