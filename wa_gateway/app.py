@@ -29,6 +29,7 @@ from .health import HealthApi
 from .idempotency.middleware import make_idempotency_middleware
 from .idempotency.store import SqliteIdempotencyStore
 from .inbound import InboundEvents
+from .lifecycle import opened
 from .media.fetch import UrlFetcher, any_address, public_only
 from .media.ffmpeg import FfmpegProbe
 from .media.incoming import IncomingMedia
@@ -71,6 +72,7 @@ from .presence.api import PresenceTrackingApi
 from .presence.sandbox_api import SandboxPresenceApi
 from .presence.tracker import PresenceTracker
 from .ratelimit import FixedWindowLimiter
+from .route_limits import route_limiters
 from .routing import LenientPaths
 from .sandbox_api import SandboxApi
 from .status import openapi_spec as status_spec
@@ -93,44 +95,11 @@ from .ws.hub import WsHub
 # /metrics checks the API key or METRICS_TOKEN itself).
 PUBLIC_ROUTES: Final = frozenset({"/health", "/ws", "/metrics"}) | DOCS_ROUTES
 
-# Which seed limit guards which route (docs/go-gateway.md §2); unlisted routes are not limited.
-ROUTE_LIMITS: Final = {
-    ("POST", "/devices"): "devices",
-    ("DELETE", "/devices/{token}"): "devices",
-    ("DELETE", "/cache"): "devices",
-    ("POST", "/messages"): "messages",
-    ("POST", "/messages/media"): "messages",
-    ("POST", "/messages/read"): "messages",
-    ("POST", "/messages/{id}/reaction"): "messages",
-    ("PATCH", "/messages/{id}"): "messages",
-    ("DELETE", "/messages/{id}"): "messages",
-    ("GET", "/messages/{token}/{id}/media"): "messages",
-    ("POST", "/polls"): "messages",
-    ("POST", "/presence"): "messages",
-    ("GET", "/groups/{token}"): "messages",
-    ("GET", "/groups/{token}/{gid}"): "messages",
-    ("GET", "/contacts/{token}"): "messages",
-    ("POST", "/presence/subscribe"): "messages",
-    ("GET", "/presence/{token}/{phone}"): "messages",
-    ("POST", "/status"): "messages",
-    ("POST", "/status/media"): "messages",
-    ("POST", "/validate/phone"): "validate",
-}
 # Backoff grows to one hour between attempts; with WEBHOOK_MAX_ATTEMPTS=150 that spans the three days
 # of WEBHOOK_MAX_AGE_SECONDS, the window Standard Webhooks recommends for retries.
 WEBHOOK_RETRY_CAP_S: Final = 3600.0
 # Per-token events still queued at shutdown get this long to reach the outbox.
 EVENT_DRAIN_SECONDS: Final = 5.0
-
-
-def _limiters(settings: Settings, clock: Clock) -> dict[tuple[str, str], FixedWindowLimiter]:
-    by_group = {
-        "devices": settings.rate_limit_devices,
-        "messages": settings.rate_limit_messages,
-        "validate": settings.rate_limit_validate,
-    }
-    # One limiter per route, as the Go gateway had: routes never share a counter.
-    return {route: FixedWindowLimiter(by_group[group], clock) for route, group in ROUTE_LIMITS.items()}
 
 
 def worker_config(settings: Settings) -> dict[str, Any]:
@@ -179,7 +148,7 @@ def create_app(
                 keyring.lookup,
                 PUBLIC_ROUTES | (DASHBOARD_ROUTES if settings.dashboard_enabled else frozenset()),
             ),
-            make_rate_limit_middleware(_limiters(settings, clock), proxies),
+            make_rate_limit_middleware(route_limiters(settings, clock), proxies),
             make_idempotency_middleware(idempotency, clock),
         ],
     )
@@ -279,21 +248,6 @@ def create_app(
             await outbox.close()
 
     @contextlib.asynccontextmanager
-    async def idempotency_ctx(app: web.Application) -> AsyncIterator[None]:
-        await idempotency.open()
-        try:
-            yield
-        finally:
-            await idempotency.close()
-
-    @contextlib.asynccontextmanager
-    async def contacts_ctx(app: web.Application) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await contacts.close_all()
-
-    @contextlib.asynccontextmanager
     async def engine_ctx(app: web.Application) -> AsyncIterator[None]:
         await supervisor.start()
         try:
@@ -303,29 +257,18 @@ def create_app(
             await manager.drain(EVENT_DRAIN_SECONDS)
             await manager.close()
 
-    # Cleanup runs in reverse: the engine stops first, its last events reach the outbox, then it closes.
-    @contextlib.asynccontextmanager
-    async def keys_ctx(app: web.Application) -> AsyncIterator[None]:
-        await keyring.open()
-        try:
-            yield
-        finally:
-            await keyring.close()
-
+    # Cleanup runs in reverse: the engine stops first, its last events reach the outboxes, then they close.
     app.cleanup_ctx.extend(
-        [webhooks_ctx, contacts_ctx, idempotency_ctx, incoming_media.cleanup_ctx, engine_ctx]
+        [
+            opened(keyring.open, keyring.close),
+            opened(device_webhooks.open, device_webhooks.close),
+            webhooks_ctx,
+            opened(None, contacts.close_all),
+            opened(idempotency.open, idempotency.close),
+            incoming_media.cleanup_ctx,
+            engine_ctx,
+        ]
     )
-    app.cleanup_ctx.insert(0, keys_ctx)
-
-    @contextlib.asynccontextmanager
-    async def device_webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-        await device_webhooks.open()
-        try:
-            yield
-        finally:
-            await device_webhooks.close()
-
-    app.cleanup_ctx.insert(1, device_webhooks_ctx)
 
     health = HealthApi(
         engine=settings.wa_engine,

@@ -1,0 +1,27 @@
+"""A resource opened at start-up and closed at shutdown, as one aiohttp ``cleanup_ctx`` entry."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+CleanupCtx = Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]
+
+
+def opened(
+    open_: Callable[[], Awaitable[object]] | None, close: Callable[[], Awaitable[object]]
+) -> CleanupCtx:
+    """``open_`` before the server starts serving (skipped when None), ``close`` after it stopped."""
+
+    @contextlib.asynccontextmanager
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if open_ is not None:
+            await open_()
+        try:
+            yield
+        finally:
+            await close()
+
+    return ctx
