@@ -70,6 +70,12 @@ async def test_worker_killed_mid_send_is_survived(
     send = asyncio.create_task(
         api(client, "POST", "/messages", {"token": TOKEN, "to": "60198765432", "text": "hi"})
     )
+
+    async def in_flight() -> bool:
+        return (await worker_info(client))["pendingRequests"] == 1
+
+    # Killed once the worker has the send; before that, 409 would be the right answer.
+    await wait_for(in_flight, what="the send handed to the worker")
     started = time.monotonic()
     os.kill(before["pid"], signal.SIGKILL)
     status, body = await send
