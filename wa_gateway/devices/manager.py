@@ -37,19 +37,7 @@ _ENGINE_DOWN: Final = "_engine_down"
 SHUTDOWN_REASON: Final = "shutdown"
 
 # What the device received, handed to the inbound handler rather than the state machine.
-INBOUND_EVENTS: Final = frozenset(
-    {
-        c.EV_MESSAGE,
-        c.EV_RECEIPT,
-        c.EV_HISTORY_SYNC,
-        c.EV_CALL_OFFER,
-        c.EV_REACTION,
-        c.EV_MESSAGE_EDITED,
-        c.EV_MESSAGE_REVOKED,
-        c.EV_POLL_VOTE,
-        c.EV_PRESENCE,
-    }
-)
+INBOUND_EVENTS: Final = c.RECEIVED_EVENTS | {c.EV_PRESENCE}
 
 InboundHandler = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 RemovedHook = Callable[[str], Awaitable[None]]

@@ -124,6 +124,20 @@ EV_MESSAGE_REVOKED: Final = "message_revoked"  # MessageRevoked
 EV_POLL_VOTE: Final = "poll_vote"  # PollVote
 EV_PRESENCE: Final = "presence"  # PresenceUpdate: a subscribed contact's presence, or typing in a chat
 
+# What a device received: lost, it is lost for good (WhatsApp does not send it again), so it is journaled.
+RECEIVED_EVENTS: Final = frozenset(
+    {
+        EV_MESSAGE,
+        EV_RECEIPT,
+        EV_HISTORY_SYNC,
+        EV_CALL_OFFER,
+        EV_REACTION,
+        EV_MESSAGE_EDITED,
+        EV_MESSAGE_REVOKED,
+        EV_POLL_VOTE,
+    }
+)
+
 RECEIPT_TYPES: Final = ("delivered", "read", "played")
 
 # --- error codes a reply can carry (mapped to API errors by the gateway) --------------------------

@@ -26,20 +26,9 @@ from . import contract as c
 JOURNAL_FILE: Final = "event-journal.db"
 BUSY_TIMEOUT_MS: Final = 5000
 
-# What a device received: lost, it is lost for good (WhatsApp does not send it again). State events
-# (connected, QR codes) describe one worker's live connection and are produced afresh by the next one.
-DURABLE_EVENTS: Final = frozenset(
-    {
-        c.EV_MESSAGE,
-        c.EV_RECEIPT,
-        c.EV_HISTORY_SYNC,
-        c.EV_CALL_OFFER,
-        c.EV_REACTION,
-        c.EV_MESSAGE_EDITED,
-        c.EV_MESSAGE_REVOKED,
-        c.EV_POLL_VOTE,
-    }
-)
+# State events (connected, QR codes) describe one worker's live connection and are produced afresh by
+# the next one; only what the device received must outlive a crash.
+DURABLE_EVENTS: Final = c.RECEIVED_EVENTS
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS journal_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
