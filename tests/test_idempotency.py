@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 import pytest
 from pytest_aiohttp import AiohttpClient
@@ -11,6 +12,7 @@ from wa_gateway.app import create_app
 
 from .conftest import SettingsFactory
 from .harness import AUTH, FAST_ENGINE, WsListener, api, device_status, gateway, link_device, wait_for
+from .media_samples import png
 
 pytestmark = pytest.mark.slow
 
@@ -109,4 +111,24 @@ async def test_a_failed_send_keeps_nothing_and_a_bad_key_is_400(
         status, body, _ = await _send(client, _message("no"), bad)
         assert (status, body["error"]["code"]) == (400, "INVALID_IDEMPOTENCY_KEY"), bad
     assert await _sent_texts(client) == ["early"]
+    await listener.close()
+
+
+async def test_a_media_send_with_a_key_goes_out_once(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    client, _ = await gateway(aiohttp_client, make_settings)
+    listener = await WsListener.open(client)
+    await link_device(client, TOKEN, listener)
+    image = base64.b64encode(png()).decode()
+    body = {"token": TOKEN, "to": PEER, "type": "image", "base64": image, "caption": "pic"}
+    answers = []
+    for _ in range(2):
+        resp = await client.post("/messages/media", json=body, headers={**AUTH, "Idempotency-Key": "m"})
+        answers.append((resp.status, await resp.json()))
+    assert [status for status, _ in answers] == [200, 200], answers
+    assert answers[0][1]["data"]["messageId"] == answers[1][1]["data"]["messageId"]
+    status, sent = await api(client, "GET", f"/sandbox/devices/{TOKEN}/sent")
+    assert status == 200
+    assert len(sent["data"]["messages"]) == 1
     await listener.close()

@@ -38,6 +38,9 @@ SENDING_ROUTES: Final = frozenset(
         ("POST", "/status/media"),
     }
 )
+# Routes whose handlers read the body themselves, with their own size limit (media can be larger than
+# MAX_BODY_BYTES) and as a stream: the middleware must not read it first.
+STREAMED_ROUTES: Final = frozenset({("POST", "/messages/media"), ("POST", "/status/media")})
 _MULTIPART: Final = "multipart/form-data"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -67,12 +70,12 @@ def _device_token(request: web.Request, body: bytes) -> str:
     return token if isinstance(token, str) else ""
 
 
-def _fingerprint(request: web.Request, route: str, body: bytes) -> str:
+def _fingerprint(request: web.Request, route: str, body: bytes | None) -> str:
     digest = hashlib.sha256()
     for part in (request.method, route, request.path_qs, request.content_type):
         digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
-    if request.content_type == _MULTIPART:
-        # An upload is streamed to disk by its handler and cannot be read twice; its size and framing
+    if body is None:
+        # A media body is streamed to disk by its handler and cannot be read twice; its size and framing
         # stand in for its bytes.
         digest.update(request.headers.get("Content-Type", "").encode() + b"\0")
         digest.update(request.headers.get("Content-Length", "").encode())
@@ -92,9 +95,10 @@ def make_idempotency_middleware(
             return await handler(request)
         if not _valid_key(key):
             raise errors.ApiError(errors.INVALID_IDEMPOTENCY_KEY)
-        body = b"" if request.content_type == _MULTIPART else await request.read()
+        streamed = request.content_type == _MULTIPART or (request.method, route) in STREAMED_ROUTES
+        body = None if streamed else await request.read()
         api_key = (presented_api_key(request) or "").encode("utf-8", "surrogateescape")
-        scope = hashlib.sha256(api_key).hexdigest() + ":" + _device_token(request, body)
+        scope = hashlib.sha256(api_key).hexdigest() + ":" + _device_token(request, body or b"")
         claim = await store.begin(scope, key, _fingerprint(request, route, body), clock.time())
         if claim.outcome == "reused":
             raise errors.ApiError(errors.IDEMPOTENCY_KEY_REUSED)
