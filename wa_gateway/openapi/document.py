@@ -14,7 +14,6 @@ from ..idempotency.middleware import SENDING_ROUTES
 from ..static_files import StaticFiles
 from . import webhooks as webhook_spec
 from .builders import components
-from .markdown import add_rendered_descriptions
 
 DESCRIPTION: Final = """\
 Self-hosted WhatsApp gateway. Every JSON response uses the envelope
@@ -79,7 +78,6 @@ def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[
         "webhooks": webhook_spec.webhooks(events),
         "components": components(schemas),
     }
-    add_rendered_descriptions(document)
     return document
 
 
