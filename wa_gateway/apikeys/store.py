@@ -6,17 +6,14 @@ Only the SHA-256 of a key is stored: keys are 256 random bits, so a fast hash is
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol, TypeVar
+from typing import Final, Protocol
 
 import orjson
 
-T = TypeVar("T")
+from ..sqlite_thread import SqliteThread
 
 KEYS_FILE: Final = "keys.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_keys (
@@ -64,41 +61,15 @@ def _row(row: tuple[str, str, bytes, str, str, str | None, str]) -> KeyRecord:
 
 
 class SqliteKeyStore:
-    """One connection owned by one worker thread, so sqlite never runs on the event loop."""
-
     def __init__(self, path: Path) -> None:
-        self._path = path
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._db: sqlite3.Connection | None = None
-
-    async def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._executor is not None, "store is not open"
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: job(self._conn()))
-
-    def _conn(self) -> sqlite3.Connection:
-        assert self._db is not None
-        return self._db
-
-    def _connect(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(_SCHEMA)
-        self._db = db
+        self._db = SqliteThread(path, _SCHEMA, "keys-db")
+        self._run = self._db.run
 
     async def open(self) -> None:
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="keys-db")
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._connect)
+        await self._db.open()
 
     async def close(self) -> None:
-        if self._executor is None:
-            return
-        if self._db is not None:
-            await self._run(lambda db: db.close())
-            self._db = None
-        self._executor.shutdown(wait=True)
-        self._executor = None
+        await self._db.close()
 
     async def all(self) -> list[KeyRecord]:
         def job(db: sqlite3.Connection) -> list[KeyRecord]:

@@ -7,12 +7,12 @@ key and the device token, and forgotten after ``ttl_s`` (24 h), as the IETF ``Id
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import Final, Literal, Protocol
+
+from ..sqlite_thread import SqliteThread
 
 TTL_S: Final = 24 * 3600.0
 
@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);
 """
+# Requests that were running when the last process ended can never finish; dropping them at start lets
+# their retries run (the README says that such a retry may send again).
+_FORGET_RUNNING: Final = "DELETE FROM idempotency WHERE state = 'running';"
 
 
 @dataclass(frozen=True)
@@ -50,32 +53,16 @@ class IdempotencyStore(Protocol):
 
 class SqliteIdempotencyStore:
     def __init__(self, path: Path, ttl_s: float = TTL_S) -> None:
-        self._path = path
         self._ttl_s = ttl_s
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idempotency")
-        self._db: sqlite3.Connection | None = None
-
-    async def _call(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            db = sqlite3.connect(self._path, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=5000")
-            db.executescript(_SCHEMA)
-            # Requests that were running when the last process ended can never finish; dropping them lets
-            # their retries run (the README says that such a retry may send again).
-            db.execute("DELETE FROM idempotency WHERE state = 'running'")
-            self._db = db
-        return self._db
+        self._db = SqliteThread(path, _SCHEMA + _FORGET_RUNNING, "idempotency")
 
     async def open(self) -> None:
-        await self._call(self._conn)
+        await self._db.open()
 
-    def _begin(self, scope: str, key: str, fingerprint: str, now: float) -> Claim:
-        db = self._conn()
+    async def close(self) -> None:
+        await self._db.close()
+
+    def _begin(self, db: sqlite3.Connection, scope: str, key: str, fingerprint: str, now: float) -> Claim:
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("DELETE FROM idempotency WHERE created < ?", (now - self._ttl_s,))
@@ -103,29 +90,17 @@ class SqliteIdempotencyStore:
             raise
 
     async def begin(self, scope: str, key: str, fingerprint: str, now: float) -> Claim:
-        claim: Claim = await self._call(self._begin, scope, key, fingerprint, now)
-        return claim
-
-    def _finish(self, scope: str, key: str, status: int, body: bytes) -> None:
-        self._conn().execute(
-            "UPDATE idempotency SET state = 'done', status = ?, body = ? WHERE scope = ? AND key = ?",
-            (status, body, scope, key),
-        )
+        return await self._db.run(lambda db: self._begin(db, scope, key, fingerprint, now))
 
     async def finish(self, scope: str, key: str, status: int, body: bytes) -> None:
-        await self._call(self._finish, scope, key, status, body)
-
-    def _abandon(self, scope: str, key: str) -> None:
-        self._conn().execute("DELETE FROM idempotency WHERE scope = ? AND key = ?", (scope, key))
+        await self._db.run(
+            lambda db: db.execute(
+                "UPDATE idempotency SET state = 'done', status = ?, body = ? WHERE scope = ? AND key = ?",
+                (status, body, scope, key),
+            )
+        )
 
     async def abandon(self, scope: str, key: str) -> None:
-        await self._call(self._abandon, scope, key)
-
-    def _close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    async def close(self) -> None:
-        await self._call(self._close)
-        self._executor.shutdown(wait=True)
+        await self._db.run(
+            lambda db: db.execute("DELETE FROM idempotency WHERE scope = ? AND key = ?", (scope, key))
+        )
