@@ -25,7 +25,7 @@ from aiohttp.test_utils import TestServer  # noqa: E402
 
 from wa_gateway.app import create_app  # noqa: E402
 from wa_gateway.config import load_settings  # noqa: E402
-from wa_gateway.engine.worker import NO_JOURNAL_KEY  # noqa: E402
+from wa_gateway.worker.main import NO_JOURNAL_KEY  # noqa: E402
 
 API_KEY = "bench-key"
 TOKEN = "60123456789"

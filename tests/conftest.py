@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.servers import NatsServer, PostgresServer
 from wa_gateway.config import Settings, load_settings
 
 API_KEY = "test-api-key-0123456789"
@@ -24,3 +26,29 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
         return load_settings(values)
 
     return factory
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run; each test gets a database of its own from ``postgres_url``."""
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture(scope="session")
+def nats_server() -> Iterator[NatsServer]:
+    server = NatsServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

@@ -13,7 +13,7 @@ from pytest_aiohttp import AiohttpClient
 from wa_gateway import keys
 from wa_gateway.app import create_app
 from wa_gateway.engine.supervisor import EngineUnavailable
-from wa_gateway.engine.worker import TEST_CMD_BLOCK_LOOP
+from wa_gateway.worker.main import TEST_CMD_BLOCK_LOOP
 
 from .conftest import SettingsFactory
 from .harness import FAST_ENGINE, WsListener, api, device_status, gateway, link_device, wait_for

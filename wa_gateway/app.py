@@ -9,43 +9,48 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from . import __version__, errors, keys
-from .apikeys.api import KeysApi
-from .apikeys.keyring import Keyring
-from .apikeys.principal import ADMIN
-from .apikeys.store import KEYS_FILE, SqliteKeyStore
-from .auth import AuthGuard
-from .clock import Clock, SystemClock
-from .config import Settings
-from .contacts.api import ContactsApi
-from .contacts.store import ContactStores
-from .dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
-from .dashboard.api import DashboardApi
-from .devices.api import DevicesApi
-from .devices.manager import DeviceManager
-from .engine.contract import EV_PRESENCE
-from .engine.supervisor import EngineSupervisor
-from .health import HealthApi
-from .idempotency.middleware import make_idempotency_middleware
-from .idempotency.store import SqliteIdempotencyStore
-from .inbound import InboundEvents
-from .lifecycle import opened
-from .media.fetch import UrlFetcher, any_address, public_only
-from .media.ffmpeg import FfmpegProbe
-from .media.incoming import IncomingMedia
-from .media.kinds import MediaLimits
-from .messaging import openapi_spec as messaging_extra_spec
-from .messaging import sandbox_openapi_spec as sandbox_messaging_spec
-from .messaging.actions_api import MessageActionsApi
-from .messaging.api import MessagingApi
-from .messaging.download_api import MediaDownloadApi
-from .messaging.groups_api import GroupsApi
-from .messaging.media_api import MediaApi
-from .messaging.polls_api import PollsApi
-from .messaging.presence_api import PresenceApi
-from .messaging.sandbox_api import SandboxMessagingApi
-from .metrics import Metrics, MetricsApi
-from .middlewares import (
+from wa_gateway import __version__, errors, keys
+from wa_gateway.apikeys.api import KeysApi
+from wa_gateway.apikeys.keyring import Keyring
+from wa_gateway.apikeys.principal import ADMIN
+from wa_gateway.apikeys.store import KEYS_FILE, SqliteKeyStore
+from wa_gateway.auth import AuthGuard
+from wa_gateway.backends.sandbox.control import messaging_spec as sandbox_messaging_spec
+from wa_gateway.backends.sandbox.control import presence_spec as sandbox_presence_spec
+from wa_gateway.backends.sandbox.control import status_spec as sandbox_status_spec
+from wa_gateway.backends.sandbox.control.devices_api import SandboxApi
+from wa_gateway.backends.sandbox.control.messaging_api import SandboxMessagingApi
+from wa_gateway.backends.sandbox.control.presence_api import SandboxPresenceApi
+from wa_gateway.backends.sandbox.control.status_api import SandboxStatusApi
+from wa_gateway.clock import Clock, SystemClock
+from wa_gateway.config import Settings
+from wa_gateway.contacts.api import ContactsApi
+from wa_gateway.contacts.store import ContactStores
+from wa_gateway.dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
+from wa_gateway.dashboard.api import DashboardApi
+from wa_gateway.devices.api import DevicesApi
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine.contract import EV_PRESENCE
+from wa_gateway.engine.supervisor import EngineSupervisor
+from wa_gateway.health import HealthApi
+from wa_gateway.idempotency.middleware import make_idempotency_middleware
+from wa_gateway.idempotency.store import SqliteIdempotencyStore
+from wa_gateway.inbound import InboundEvents
+from wa_gateway.lifecycle import opened
+from wa_gateway.media.fetch import UrlFetcher, any_address, public_only
+from wa_gateway.media.ffmpeg import FfmpegProbe
+from wa_gateway.media.incoming import IncomingMedia
+from wa_gateway.media.kinds import MediaLimits
+from wa_gateway.messaging import openapi_spec as messaging_extra_spec
+from wa_gateway.messaging.actions_api import MessageActionsApi
+from wa_gateway.messaging.api import MessagingApi
+from wa_gateway.messaging.download_api import MediaDownloadApi
+from wa_gateway.messaging.groups_api import GroupsApi
+from wa_gateway.messaging.media_api import MediaApi
+from wa_gateway.messaging.polls_api import PollsApi
+from wa_gateway.messaging.presence_api import PresenceApi
+from wa_gateway.metrics import Metrics, MetricsApi
+from wa_gateway.middlewares import (
     error_envelope_middleware,
     make_access_log_middleware,
     make_auth_middleware,
@@ -53,43 +58,38 @@ from .middlewares import (
     make_rate_limit_middleware,
     request_id_middleware,
 )
-from .notify import WEBHOOK_EVENTS, WS_EVENTS, Notifier
-from .openapi import contacts as contacts_spec
-from .openapi import dashboard as dashboard_spec
-from .openapi import device_webhooks as device_webhooks_spec
-from .openapi import devices as devices_spec
-from .openapi import keys as keys_spec
-from .openapi import messaging as messaging_spec
-from .openapi import sandbox as sandbox_spec
-from .openapi import system as system_spec
-from .openapi import webhooks as webhooks_spec
-from .openapi.document import PUBLIC_ROUTES as DOCS_ROUTES
-from .openapi.document import OpenApiRoutes, build_document
-from .phone import PhoneRules
-from .presence import openapi_spec as presence_spec
-from .presence import sandbox_openapi_spec as sandbox_presence_spec
-from .presence.api import PresenceTrackingApi
-from .presence.sandbox_api import SandboxPresenceApi
-from .presence.tracker import PresenceTracker
-from .ratelimit import FixedWindowLimiter
-from .route_limits import route_limiters
-from .routing import LenientPaths
-from .sandbox_api import SandboxApi
-from .status import openapi_spec as status_spec
-from .status import sandbox_openapi_spec as sandbox_status_spec
-from .status.api import StatusApi, StatusMediaApi
-from .status.inbound import StatusEvents, is_status
-from .status.sandbox_api import SandboxStatusApi
-from .ttlcache import TtlCache
-from .webhooks.api import WebhookAdminApi
-from .webhooks.device_api import DeviceWebhookApi
-from .webhooks.dispatcher import WebhookDispatcher
-from .webhooks.outbox import WebhookOutbox
-from .webhooks.per_device import DeviceWebhooks, WebhookFanOut
-from .webhooks.redeliver_api import RedeliverApi
-from .webhooks.targets import TARGETS_FILE, SqliteTargetStore, WebhookTarget
-from .ws.endpoint import WsEndpoint
-from .ws.hub import WsHub
+from wa_gateway.notify import WEBHOOK_EVENTS, WS_EVENTS, Notifier
+from wa_gateway.openapi import contacts as contacts_spec
+from wa_gateway.openapi import dashboard as dashboard_spec
+from wa_gateway.openapi import device_webhooks as device_webhooks_spec
+from wa_gateway.openapi import devices as devices_spec
+from wa_gateway.openapi import keys as keys_spec
+from wa_gateway.openapi import messaging as messaging_spec
+from wa_gateway.openapi import sandbox as sandbox_spec
+from wa_gateway.openapi import system as system_spec
+from wa_gateway.openapi import webhooks as webhooks_spec
+from wa_gateway.openapi.document import PUBLIC_ROUTES as DOCS_ROUTES
+from wa_gateway.openapi.document import OpenApiRoutes, build_document
+from wa_gateway.phone import PhoneRules
+from wa_gateway.presence import openapi_spec as presence_spec
+from wa_gateway.presence.api import PresenceTrackingApi
+from wa_gateway.presence.tracker import PresenceTracker
+from wa_gateway.ratelimit import FixedWindowLimiter
+from wa_gateway.route_limits import route_limiters
+from wa_gateway.routing import LenientPaths
+from wa_gateway.status import openapi_spec as status_spec
+from wa_gateway.status.api import StatusApi, StatusMediaApi
+from wa_gateway.status.inbound import StatusEvents, is_status
+from wa_gateway.ttlcache import TtlCache
+from wa_gateway.webhooks.api import WebhookAdminApi
+from wa_gateway.webhooks.device_api import DeviceWebhookApi
+from wa_gateway.webhooks.dispatcher import WebhookDispatcher
+from wa_gateway.webhooks.outbox import WebhookOutbox
+from wa_gateway.webhooks.per_device import DeviceWebhooks, WebhookFanOut
+from wa_gateway.webhooks.redeliver_api import RedeliverApi
+from wa_gateway.webhooks.targets import TARGETS_FILE, SqliteTargetStore, WebhookTarget
+from wa_gateway.ws.endpoint import WsEndpoint
+from wa_gateway.ws.hub import WsHub
 
 # Routes reachable without the API key (the WebSocket authenticates with its first message, and
 # /metrics checks the API key or METRICS_TOKEN itself).

@@ -11,10 +11,10 @@ from collections.abc import Callable, Sequence
 
 from aiohttp import web
 
-from . import errors
-from .apikeys.principal import Principal
-from .clientip import Network, request_client_ip
-from .ratelimit import FixedWindowLimiter
+from wa_gateway import errors
+from wa_gateway.apikeys.principal import Principal
+from wa_gateway.clientip import Network, request_client_ip
+from wa_gateway.ratelimit import FixedWindowLimiter
 
 
 def presented_api_key(request: web.Request) -> str | None:

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from . import __version__, pyz_runtime
-from .config import ConfigError, Settings, load_settings, read_environment
-from .datadir import check_data_dir, prepare_data_dir
-from .engine.launcher import ARCHIVE_PATH
-from .envfile import env_file_text, new_api_key
+from wa_gateway import __version__, pyz_runtime
+from wa_gateway.config import ConfigError, Settings, load_settings, read_environment
+from wa_gateway.datadir import check_data_dir, prepare_data_dir
+from wa_gateway.engine.launcher import ARCHIVE_PATH
+from wa_gateway.envfile import env_file_text, new_api_key
 
 HEALTHCHECK_TIMEOUT_S = 5.0
 
@@ -51,7 +51,7 @@ def _run() -> int:
         print(f"wa-gateway: {problem}", file=sys.stderr)
         return 1
     settings = _settings_or_exit(prepare_data_dir)
-    from .datadir_lock import lock_data_dir
+    from wa_gateway.datadir_lock import lock_data_dir
 
     try:
         # Held until the process exits: the kernel releases it, whatever the way out.
@@ -60,7 +60,7 @@ def _run() -> int:
         print(f"config error: {exc}", file=sys.stderr)
         return 1
     # Imported here, not at the top: on the wrong interpreter the check above must speak first.
-    from .logs import configure_logging
+    from wa_gateway.logs import configure_logging
 
     configure_logging(
         settings.log_level, settings.log_format, secrets=(settings.api_key, settings.webhook_secret)
@@ -68,8 +68,8 @@ def _run() -> int:
     unpacked = pyz_runtime.unpacked_dir() if ARCHIVE_PATH is not None else None
     if unpacked is not None:
         pyz_runtime.remove_stale_copies_in_background(unpacked)
-    from .app import create_app
-    from .server import serve
+    from wa_gateway.app import create_app
+    from wa_gateway.server import serve
 
     return asyncio.run(serve(create_app(settings), settings))
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else argv
     if args_list[:1] == ["engine-worker"]:
         # The engine worker re-invokes this same program (source or .pyz); see engine/launcher.py.
-        from .engine.worker import main as worker_main
+        from wa_gateway.worker.main import main as worker_main
 
         return worker_main(args_list[1:])
     args = _parser().parse_args(args_list)

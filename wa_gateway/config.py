@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from .redact import MASK, mask_url
+from wa_gateway.redact import MASK, mask_url
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _TRUE: Final = frozenset({"1", "t", "true", "yes", "on"})
@@ -138,7 +138,7 @@ def _webhook_secret(name: str, raw: str) -> str:
     if raw:
         # Imported here: the webhooks package pulls in aiohttp, which the CLI must not load before it
         # has checked that this interpreter can run the .pyz at all.
-        from .webhooks.signing import standard_webhooks_key
+        from wa_gateway.webhooks.signing import standard_webhooks_key
 
         try:
             standard_webhooks_key(raw)  # a whsec_ secret must carry base64, or no webhook can be signed

@@ -22,7 +22,7 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from .clock import Clock, SystemClock
+from wa_gateway.clock import Clock, SystemClock
 
 log = logging.getLogger("wa_gateway.http")
 

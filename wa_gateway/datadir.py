@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from .config import ConfigError
+from wa_gateway.config import ConfigError
 
 DIR_MODE: Final = 0o700
 PRIVATE_UMASK: Final = 0o077

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Final
 
-from .config import ConfigError
+from wa_gateway.config import ConfigError
 
 LOCK_FILE: Final = ".lock"
 

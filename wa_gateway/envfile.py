@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from .config import VARIABLES
+from wa_gateway.config import VARIABLES
 
 
 def new_api_key() -> str:

@@ -9,10 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from . import __version__, procstats
-from .apikeys.policy import visible_devices
-from .clock import Clock
-from .envelope import ok
+from wa_gateway import __version__, procstats
+from wa_gateway.apikeys.policy import visible_devices
+from wa_gateway.clock import Clock
+from wa_gateway.envelope import ok
 
 DeviceList = Callable[[], list[dict[str, Any]]]
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from .contacts.capture import contact_from_message, contacts_from_history, new_contacts_payload, phone_of_jid
-from .contacts.model import ContactBooks, ContactStoreError
-from .devices.manager import DeviceManager
-from .engine import contract as c
-from .envelope import utc_timestamp
-from .notify import Notifier
+from wa_gateway.contacts.capture import (
+    contact_from_message,
+    contacts_from_history,
+    new_contacts_payload,
+    phone_of_jid,
+)
+from wa_gateway.contacts.model import ContactBooks, ContactStoreError
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import utc_timestamp
+from wa_gateway.notify import Notifier
 
 BROADCAST_SUFFIX: Final = "@broadcast"
 log = logging.getLogger("wa_gateway.inbound")

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .ws.hub import WsHub
+from wa_gateway.ws.hub import WsHub
 
 if TYPE_CHECKING:
-    from .engine.supervisor import EngineSupervisor
+    from wa_gateway.engine.supervisor import EngineSupervisor
 
 HUB_KEY = web.AppKey("hub", WsHub)
 ENGINE_KEY: web.AppKey[EngineSupervisor] = web.AppKey("engine")

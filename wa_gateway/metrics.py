@@ -13,9 +13,9 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from . import __version__, errors, procstats
-from .auth import AuthGuard, KeyLookup
-from .devices.model import STATUSES
+from wa_gateway import __version__, errors, procstats
+from wa_gateway.auth import AuthGuard, KeyLookup
+from wa_gateway.devices.model import STATUSES
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 SEND_ROUTES: Final = frozenset(

@@ -11,13 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from . import errors
-from .apikeys import policy
-from .auth import AuthGuard, KeyLookup
-from .clientip import Network, request_client_ip
-from .cors import CorsPolicy
-from .envelope import REQUEST_ID_KEY, error_response
-from .ratelimit import FixedWindowLimiter
+from wa_gateway import errors
+from wa_gateway.apikeys import policy
+from wa_gateway.auth import AuthGuard, KeyLookup
+from wa_gateway.clientip import Network, request_client_ip
+from wa_gateway.cors import CorsPolicy
+from wa_gateway.envelope import REQUEST_ID_KEY, error_response
+from wa_gateway.ratelimit import FixedWindowLimiter
 
 log = logging.getLogger("wa_gateway.http")
 

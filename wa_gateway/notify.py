@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from .envelope import utc_timestamp
-from .event_ids import CURRENT_ORIGIN
-from .ws.hub import SEED_EVENTS, WsHub, encode_event
+from wa_gateway.envelope import utc_timestamp
+from wa_gateway.event_ids import CURRENT_ORIGIN
+from wa_gateway.ws.hub import SEED_EVENTS, WsHub, encode_event
 
 WEBHOOK_EVENTS: Final = frozenset(
     {

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from .clock import Clock
+from wa_gateway.clock import Clock
 
 WINDOW_SECONDS: Final = 60.0
 # Sweep at most this often; between sweeps the map only holds windows opened in the last ~2 windows.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from .clock import Clock
-from .config import Settings
-from .ratelimit import FixedWindowLimiter
+from wa_gateway.clock import Clock
+from wa_gateway.config import Settings
+from wa_gateway.ratelimit import FixedWindowLimiter
 
 # Which seed limit guards which route (docs/go-gateway.md §2); unlisted routes are not limited.
 ROUTE_LIMITS: Final = {

@@ -11,9 +11,9 @@ from typing import Final
 
 from aiohttp import web
 
-from . import __version__
-from .config import Settings
-from .connections import ExhaustionLogger, HeaderTimeoutGuard
+from wa_gateway import __version__
+from wa_gateway.config import Settings
+from wa_gateway.connections import ExhaustionLogger, HeaderTimeoutGuard
 
 log = logging.getLogger("wa_gateway")
 LISTEN_BACKLOG: Final = 128  # aiohttp's default for TCPSite

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .clock import Clock
+from wa_gateway.clock import Clock
 
 V = TypeVar("V")
 

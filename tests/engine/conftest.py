@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from wa_gateway.backends.sandbox.engine import SandboxBackend
 from wa_gateway.clock import ManualClock
-from wa_gateway.engine.sandbox import SandboxBackend
 
 DEADLINE_S = 10.0
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from wa_gateway.backends.sandbox.engine import SandboxBackend
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.sandbox import SandboxBackend
 
 TOKEN = "6281234567890"
 ALICE = "628111@s.whatsapp.net"

@@ -17,7 +17,7 @@ from wa_gateway.engine.worker_log import configure_worker_logging, parse_worker_
 
 
 def test_source_checkout_runs_the_worker_module() -> None:
-    assert worker_command(None) == [sys.executable, "-m", "wa_gateway.engine.worker"]
+    assert worker_command(None) == [sys.executable, "-m", "wa_gateway.worker.main"]
 
 
 def test_zip_archive_reinvokes_itself_with_the_subcommand(
@@ -63,7 +63,7 @@ def test_env_from_source_makes_the_package_importable() -> None:
     parts = env["PYTHONPATH"].split(os.pathsep)
     root = Path(launcher.__file__).resolve().parents[2]
     assert parts == [str(root), "/opt/extra"]
-    assert (root / "wa_gateway" / "engine" / "worker.py").is_file()
+    assert (root / "wa_gateway" / "worker" / "main.py").is_file()
 
 
 def test_worker_log_lines_round_trip_and_raw_lines_are_not_ours() -> None:

@@ -17,7 +17,7 @@ MAIN = """
 import asyncio, sys
 import orjson
 if sys.argv[1:2] == ["engine-worker"]:
-    from wa_gateway.engine.worker import main
+    from wa_gateway.worker.main import main
     sys.exit(main(sys.argv[2:]))
 from wa_gateway.clock import SystemClock
 from wa_gateway.engine.launcher import ARCHIVE_PATH

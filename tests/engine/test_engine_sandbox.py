@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from wa_gateway.backends.sandbox.engine import SandboxBackend, create_backend
+from wa_gateway.backends.sandbox.ids import PAIRING_CODE_ALPHABET
 from wa_gateway.clock import ManualClock
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.sandbox import SandboxBackend, create_backend
-from wa_gateway.engine.sandbox_ids import PAIRING_CODE_ALPHABET
 
 from .conftest import EventRecorder, advance, wait_until
 

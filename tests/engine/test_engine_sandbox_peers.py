@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from wa_gateway.backends.sandbox.engine import SandboxBackend
 from wa_gateway.clock import ManualClock
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.sandbox import SandboxBackend
 
 from .conftest import EventRecorder
 from .sandbox_helpers import ALICE, GROUP, NOW, TOKEN, code_of, linked, sent_log

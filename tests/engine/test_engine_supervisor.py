@@ -19,7 +19,7 @@ from wa_gateway.engine import contract as c
 from wa_gateway.engine.ipc import open_stream, read_frame
 from wa_gateway.engine.launcher import worker_command, worker_env
 from wa_gateway.engine.supervisor import E_ENGINE_LOST, EngineSupervisor, EngineTimeout, EngineUnavailable
-from wa_gateway.engine.worker import CONFIG_ENV
+from wa_gateway.worker.main import CONFIG_ENV
 
 from .conftest import wait_until
 

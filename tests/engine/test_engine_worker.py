@@ -11,7 +11,7 @@ import pytest
 
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.ipc import FrameWriter, Message, open_stream, read_frame
-from wa_gateway.engine.worker import EXIT_BACKEND, EXIT_OK, WorkerServer
+from wa_gateway.worker.main import EXIT_BACKEND, EXIT_OK, WorkerServer
 
 TOKEN = "6281234567890"
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from wa_gateway.backends.sandbox.engine import SandboxBackend
 from wa_gateway.clock import ManualClock
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.ipc import open_stream, read_frame
-from wa_gateway.engine.sandbox import SandboxBackend
-from wa_gateway.engine.worker import EXIT_OK, WorkerServer
-from wa_gateway.engine.worker_commands import dispatch
+from wa_gateway.worker.commands import dispatch
+from wa_gateway.worker.main import EXIT_OK, WorkerServer
 
 TOKEN = "6281234567890"
 ALICE = "628111@s.whatsapp.net"

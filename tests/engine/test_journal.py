@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.journal import JOURNAL_FILE, EventJournal
+from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal
 
 
 def journal(path: Path, sent: list[dict[str, Any]]) -> EventJournal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.message_cache import ENTRY_OVERHEAD_BYTES, CachedMessage, MessageCache, MessageCaches
+from wa_gateway.worker.message_cache import ENTRY_OVERHEAD_BYTES, CachedMessage, MessageCache, MessageCaches
 
 CHAT = "628111@s.whatsapp.net"
 

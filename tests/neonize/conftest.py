@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from wa_gateway.backends.neonize.runtime import NeonizeSettings, import_neonize
 from wa_gateway.clock import ManualClock
-from wa_gateway.engine.neonize_runtime import NeonizeSettings, import_neonize
 
 # The real package, checked and imported the way the worker does it (logging side effects undone),
 # before anything else imports it.
 import_neonize("warning")
 
 from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, make_paired_db  # noqa: E402
-from wa_gateway.engine.neonize_engine import NeonizeBackend  # noqa: E402
+from wa_gateway.backends.neonize.engine import NeonizeBackend  # noqa: E402
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 )
 from neonize.utils import build_jid
 
-from wa_gateway.engine import neonize_client as nc
+from wa_gateway.backends.neonize import client as nc
 
 DEVICE, PAIR_STATUS, CONNECTED = nc.DEVICE, nc.PAIR_STATUS, nc.CONNECTED
 TOKEN = "15550000001"

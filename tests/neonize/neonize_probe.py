@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wa_gateway.engine.neonize_backend import create_backend
+from wa_gateway.backends.neonize.backend import create_backend
 
 TOKEN = "15550000001"
 STRESS_CLIENTS = 50

@@ -10,9 +10,9 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ProtocolMessage
 
 from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession
 from tests.neonize.test_neonize_media import outgoing, png
+from wa_gateway.backends.neonize.engine import NeonizeBackend
+from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.neonize_engine import NeonizeBackend
-from wa_gateway.engine.neonize_runtime import NeonizeSettings
 
 ALICE_JID = "15557654321@s.whatsapp.net"
 PDF = b"%PDF-1.7\n%%EOF\n"

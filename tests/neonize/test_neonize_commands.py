@@ -21,9 +21,9 @@ from tests.neonize.neonize_fakes import (
     text_message,
     wait_until,
 )
+from wa_gateway.backends.neonize.engine import NeonizeBackend
 from wa_gateway.clock import ManualClock
 from wa_gateway.engine.contract import EngineError
-from wa_gateway.engine.neonize_engine import NeonizeBackend
 
 ALICE = "15557654321@s.whatsapp.net"
 

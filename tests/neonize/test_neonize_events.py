@@ -38,9 +38,9 @@ from tests.neonize.neonize_fakes import (
     make_paired_db,
     text_message,
 )
-from wa_gateway.engine import neonize_client as nc
-from wa_gateway.engine import neonize_events as translate
-from wa_gateway.engine.neonize_engine import NeonizeBackend
+from wa_gateway.backends.neonize import client as nc
+from wa_gateway.backends.neonize import events as translate
+from wa_gateway.backends.neonize.engine import NeonizeBackend
 
 ALICE = build_jid("15557654321")
 ALICE_LID = build_jid("987654321012345", "lid")

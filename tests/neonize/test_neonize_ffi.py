@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.neonize.neonize_fakes import wait_until
-from wa_gateway.engine.neonize_ffi import GoFfi, GoMapLock
+from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
 
 
 async def test_readers_share_and_a_writer_is_alone() -> None:

@@ -26,11 +26,11 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import Message as WAMessage
 from neonize.utils import build_jid
 
 from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, text_message
+from wa_gateway.backends.neonize import client as nc
+from wa_gateway.backends.neonize.engine import NeonizeBackend
+from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.engine import contract as c
-from wa_gateway.engine import neonize_client as nc
-from wa_gateway.engine.message_cache import CachedMessage
-from wa_gateway.engine.neonize_engine import NeonizeBackend
-from wa_gateway.engine.neonize_runtime import NeonizeSettings
+from wa_gateway.worker.message_cache import CachedMessage
 
 ALICE_JID = "15557654321@s.whatsapp.net"
 ALICE = build_jid("15557654321")

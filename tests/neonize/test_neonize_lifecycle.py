@@ -21,11 +21,11 @@ from tests.neonize.neonize_fakes import (
     text_message,
     wait_until,
 )
+from wa_gateway.backends.neonize import client as nc
+from wa_gateway.backends.neonize import device as neonize_device
+from wa_gateway.backends.neonize.engine import NeonizeBackend
+from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.clock import ManualClock
-from wa_gateway.engine import neonize_client as nc
-from wa_gateway.engine import neonize_device
-from wa_gateway.engine.neonize_engine import NeonizeBackend
-from wa_gateway.engine.neonize_runtime import NeonizeSettings
 
 DIAL_ERROR = "failed to dial whatsapp web websocket: dial tcp: lookup web.whatsapp.com: no such host"
 

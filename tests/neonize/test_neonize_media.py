@@ -27,9 +27,9 @@ from tests.neonize.neonize_fakes import (
     text_message,
     wait_until,
 )
+from wa_gateway.backends.neonize.engine import NeonizeBackend
+from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.neonize_engine import NeonizeBackend
-from wa_gateway.engine.neonize_runtime import NeonizeSettings
 
 ALICE_JID = "15557654321@s.whatsapp.net"
 ALICE = build_jid("15557654321")

@@ -13,8 +13,8 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import ProtocolMessage
 from neonize.utils import build_jid
 
 from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, text_message
+from wa_gateway.backends.neonize.engine import NeonizeBackend
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.neonize_engine import NeonizeBackend
 
 ALICE_JID = "15557654321@s.whatsapp.net"
 ALICE = build_jid("15557654321")

@@ -23,12 +23,13 @@ from tests.neonize.neonize_fakes import (
     make_unpaired_db,
     wait_until,
 )
+from wa_gateway.backends.neonize import device as neonize_device
+from wa_gateway.backends.neonize import session as neonize_session
+from wa_gateway.backends.neonize.client import SUBSCRIBED
+from wa_gateway.backends.neonize.engine import NeonizeBackend
+from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.clock import ManualClock
-from wa_gateway.engine import neonize_device, neonize_session
 from wa_gateway.engine.contract import EngineError
-from wa_gateway.engine.neonize_client import SUBSCRIBED
-from wa_gateway.engine.neonize_engine import NeonizeBackend
-from wa_gateway.engine.neonize_runtime import NeonizeSettings
 
 
 def scan(session: FakeSession, user: str = TOKEN) -> None:

@@ -10,10 +10,10 @@ from neonize.proto import Neonize_pb2 as P
 from neonize.utils import build_jid
 
 from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder
+from wa_gateway.backends.neonize.client import CHAT_PRESENCE, PRESENCE
+from wa_gateway.backends.neonize.engine import NeonizeBackend
 from wa_gateway.clock import ManualClock
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.neonize_client import CHAT_PRESENCE, PRESENCE
-from wa_gateway.engine.neonize_engine import NeonizeBackend
 
 ALICE = build_jid("15557654321")
 ALICE_LID = build_jid("987654321012345", "lid")

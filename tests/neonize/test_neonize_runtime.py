@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.neonize.neonize_fakes import Recorder
-from wa_gateway.engine import neonize_runtime as runtime
-from wa_gateway.engine.neonize_backend import create_backend
-from wa_gateway.engine.neonize_runtime import NeonizeSettings, parse_device_name
+from wa_gateway.backends.neonize import runtime
+from wa_gateway.backends.neonize.backend import create_backend
+from wa_gateway.backends.neonize.runtime import NeonizeSettings, parse_device_name
 from wa_gateway.engine.worker_log import parse_worker_log_line, scrub_phones
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def test_a_missing_library_is_named_before_anything_imports_neonize(tmp_path: Pa
     (package / "_binder.py").write_text("", encoding="utf-8")
     code = (
         "import asyncio\n"
-        "from wa_gateway.engine.neonize_backend import create_backend\n"
+        "from wa_gateway.backends.neonize.backend import create_backend\n"
         "try:\n"
         f"    asyncio.run(create_backend({{'data_dir': {str(tmp_path / 'data')!r}}}))\n"
         "except RuntimeError as exc:\n"
@@ -98,7 +98,7 @@ def test_importing_neonize_leaves_the_root_logger_alone(tmp_path: Path, configur
         "import json, logging\n"
         f"{setup}"
         "before = [type(h).__name__ for h in logging.getLogger().handlers], logging.getLogger().level\n"
-        "from wa_gateway.engine.neonize_runtime import import_neonize\n"
+        "from wa_gateway.backends.neonize.runtime import import_neonize\n"
         "import_neonize('error')\n"
         "import neonize.utils.log\n"
         "after = [type(h).__name__ for h in logging.getLogger().handlers], logging.getLogger().level\n"

@@ -13,9 +13,9 @@ from neonize.utils import build_jid
 
 from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, text_message
 from tests.neonize.test_neonize_media import outgoing, png
+from wa_gateway.backends.neonize.engine import NeonizeBackend
+from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.neonize_engine import NeonizeBackend
-from wa_gateway.engine.neonize_runtime import NeonizeSettings
 
 ALICE = build_jid("15557654321")
 

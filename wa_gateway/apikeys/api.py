@@ -7,14 +7,14 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .. import errors
-from ..body import Body, read_body
-from ..envelope import ok
-from ..phone import is_valid_token
-from .keyring import Keyring
-from .policy import caller
-from .principal import ADMIN, ADMIN_KEY_ID, SCOPES, Principal
-from .store import KeyRecord
+from wa_gateway import errors
+from wa_gateway.apikeys.keyring import Keyring
+from wa_gateway.apikeys.policy import caller
+from wa_gateway.apikeys.principal import ADMIN, ADMIN_KEY_ID, SCOPES, Principal
+from wa_gateway.apikeys.store import KeyRecord
+from wa_gateway.body import Body, read_body
+from wa_gateway.envelope import ok
+from wa_gateway.phone import is_valid_token
 
 MAX_NAME_CHARS: Final = 100
 MAX_DEVICES: Final = 1000

@@ -9,10 +9,10 @@ import uuid
 from collections.abc import Callable
 from typing import Final
 
-from ..clock import Clock
-from ..envelope import utc_timestamp
-from .principal import ADMIN, Principal
-from .store import KeyRecord, KeyStore
+from wa_gateway.apikeys.principal import ADMIN, Principal
+from wa_gateway.apikeys.store import KeyRecord, KeyStore
+from wa_gateway.clock import Clock
+from wa_gateway.envelope import utc_timestamp
 
 KEY_PREFIX: Final = "wag_"
 _SHOWN_PREFIX_CHARS: Final = len(KEY_PREFIX) + 6

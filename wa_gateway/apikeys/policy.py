@@ -13,8 +13,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .. import errors
-from .principal import ADMIN_SCOPE, Principal
+from wa_gateway import errors
+from wa_gateway.apikeys.principal import ADMIN_SCOPE, Principal
 
 PRINCIPAL_KEY: Final = web.RequestKey("principal", Principal)
 

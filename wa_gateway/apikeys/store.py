@@ -13,7 +13,7 @@ from typing import Final, Protocol
 
 import orjson
 
-from ..sqlite_thread import SqliteThread
+from wa_gateway.sqlite_thread import SqliteThread
 
 KEYS_FILE: Final = "keys.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_keys (

@@ -9,12 +9,12 @@ from typing import Final, Protocol
 
 from aiohttp import hdrs, web
 
-from .. import errors
-from ..envelope import ok
-from ..errors import ApiError
-from ..phone import is_valid_token
-from . import csv_export
-from .model import ContactBook, ContactBooks, ContactRow, ContactStoreError
+from wa_gateway import errors
+from wa_gateway.contacts import csv_export
+from wa_gateway.contacts.model import ContactBook, ContactBooks, ContactRow, ContactStoreError
+from wa_gateway.envelope import ok
+from wa_gateway.errors import ApiError
+from wa_gateway.phone import is_valid_token
 
 log = logging.getLogger("wa_gateway.contacts")
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final
 
-from .model import SOURCE_HISTORY, SOURCE_MESSAGE, ContactUpsert
+from wa_gateway.contacts.model import SOURCE_HISTORY, SOURCE_MESSAGE, ContactUpsert
 
 # E.164 caps a number at 15 digits; ASCII only, because Python's \d also matches other scripts' digits.
 PHONE_PATTERN: Final = re.compile(r"[0-9]{1,15}", re.ASCII)

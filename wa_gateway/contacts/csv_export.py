@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from .model import ContactRow
+from wa_gateway.contacts.model import ContactRow
 
 CSV_HEADER: Final = ("phone", "name", "source", "first_seen", "last_seen")
 CSV_CONTENT_TYPE: Final = "text/csv; charset=utf-8"

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from ..clock import Clock
-from ..envelope import utc_timestamp
-from ..phone import is_valid_token
-from .csv_export import csv_rows
-from .model import ContactRow, ContactStoreError, ContactUpsert
+from wa_gateway.clock import Clock
+from wa_gateway.contacts.csv_export import csv_rows
+from wa_gateway.contacts.model import ContactRow, ContactStoreError, ContactUpsert
+from wa_gateway.envelope import utc_timestamp
+from wa_gateway.phone import is_valid_token
 
 log = logging.getLogger("wa_gateway.contacts")
 

@@ -10,7 +10,7 @@ from typing import Final
 
 from aiohttp import web
 
-from ..static_files import StaticFiles
+from wa_gateway.static_files import StaticFiles
 
 ASSETS: Final = {
     "index.html": "text/html",

@@ -9,12 +9,12 @@ from typing import Final
 import segno
 from aiohttp import web
 
-from .. import errors
-from ..apikeys.policy import require_device, visible_devices
-from ..body import read_body
-from ..envelope import ok
-from ..phone import is_valid_token
-from .manager import DeviceManager
+from wa_gateway import errors
+from wa_gateway.apikeys.policy import require_device, visible_devices
+from wa_gateway.body import read_body
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.envelope import ok
+from wa_gateway.phone import is_valid_token
 
 METHODS: Final = ("qr", "code")
 SVG: Final = "image/svg+xml"

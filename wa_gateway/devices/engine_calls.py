@@ -6,10 +6,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .. import errors
-from ..engine import contract as c
-from ..engine.supervisor import E_ENGINE_LOST, E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
-from .model import EngineLink
+from wa_gateway import errors
+from wa_gateway.devices.model import EngineLink
+from wa_gateway.engine import contract as c
+from wa_gateway.engine.supervisor import E_ENGINE_LOST, E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
 
 log = logging.getLogger("wa_gateway.devices")
 

@@ -16,15 +16,15 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
-from .. import errors
-from ..clock import Clock
-from ..engine import contract as c
-from ..event_ids import CURRENT_ORIGIN, EventOrigin
-from ..notify import Notifier
-from ..phone import is_valid_token
-from ..ws.hub import encode_event
-from .engine_calls import call_engine
-from .model import LIVE, Device, EngineLink
+from wa_gateway import errors
+from wa_gateway.clock import Clock
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.model import LIVE, Device, EngineLink
+from wa_gateway.engine import contract as c
+from wa_gateway.event_ids import CURRENT_ORIGIN, EventOrigin
+from wa_gateway.notify import Notifier
+from wa_gateway.phone import is_valid_token
+from wa_gateway.ws.hub import encode_event
 
 log = logging.getLogger("wa_gateway.devices")
 

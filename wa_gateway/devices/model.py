@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
-from ..envelope import utc_timestamp
+from wa_gateway.envelope import utc_timestamp
 
 Status = Literal["disconnected", "connecting", "pairing", "connected", "logged_out", "banned"]
 STATUSES: Final[tuple[Status, ...]] = (

@@ -1,1 +1,1 @@
-"""The WhatsApp engine: a supervised worker process behind a small command/event contract."""
+"""The gateway side of the engine: the contract both processes speak, IPC framing, the supervisor."""

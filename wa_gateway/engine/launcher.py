@@ -12,9 +12,9 @@ from typing import Final
 from wa_gateway import __version__
 from wa_gateway.config import VARIABLES
 
-WORKER_MODULE: Final = "wa_gateway.engine.worker"
+WORKER_MODULE: Final = "wa_gateway.worker.main"
 WORKER_SUBCOMMAND: Final = "engine-worker"
-"""The CLI subcommand a .pyz must route to ``wa_gateway.engine.worker.main(remaining_argv)``."""
+"""The CLI subcommand a .pyz must route to ``wa_gateway.worker.main.main(remaining_argv)``."""
 
 # shiv may force re-extraction or redirect entry points through these; a worker inheriting them would
 # re-extract over the tree the gateway runs from (docs/packaging.md pitfall 2). SHIV_ROOT must stay: it says

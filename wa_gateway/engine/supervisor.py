@@ -18,8 +18,8 @@ from wa_gateway.clock import Clock
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.ipc import FrameTooLarge, Message
 from wa_gateway.engine.launcher import BUILD_ID, worker_command, worker_env
-from wa_gateway.engine.worker import CONFIG_ENV
 from wa_gateway.engine.worker_process import ENGINE_LOGGER, WorkerProcess
+from wa_gateway.worker.main import CONFIG_ENV
 
 E_ENGINE_UNAVAILABLE: Final = "ENGINE_UNAVAILABLE"
 E_ENGINE_TIMEOUT: Final = "ENGINE_TIMEOUT"

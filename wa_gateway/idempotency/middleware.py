@@ -17,10 +17,10 @@ from typing import Final
 import orjson
 from aiohttp import web
 
-from .. import errors
-from ..auth import presented_api_key
-from ..clock import Clock
-from .store import IdempotencyStore
+from wa_gateway import errors
+from wa_gateway.auth import presented_api_key
+from wa_gateway.clock import Clock
+from wa_gateway.idempotency.store import IdempotencyStore
 
 HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"

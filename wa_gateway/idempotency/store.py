@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
-from ..sqlite_thread import SqliteThread
+from wa_gateway.sqlite_thread import SqliteThread
 
 TTL_S: Final = 24 * 3600.0
 

@@ -20,7 +20,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
-from .spool import MediaFile, MediaTooLarge, Spool
+from wa_gateway.media.spool import MediaFile, MediaTooLarge, Spool
 
 MAX_REDIRECTS: Final = 5
 READ_CHUNK: Final = 64 * 1024

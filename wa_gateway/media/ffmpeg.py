@@ -8,7 +8,7 @@ import asyncio
 import shutil
 from typing import Final
 
-from ..clock import Clock, SystemClock
+from wa_gateway.clock import Clock, SystemClock
 
 TOOLS: Final = ("ffmpeg", "ffprobe")
 # Installing ffmpeg while the gateway runs is noticed within this long.

@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from ..clock import Clock
-from .kinds import MIMETYPE_RE, OCTET_STREAM, safe_filename
+from wa_gateway.clock import Clock
+from wa_gateway.media.kinds import MIMETYPE_RE, OCTET_STREAM, safe_filename
 
 log = logging.getLogger("wa_gateway.media")
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from .. import errors
-from ..config import Settings
-from ..engine import contract as c
+from wa_gateway import errors
+from wa_gateway.config import Settings
+from wa_gateway.engine import contract as c
 
 OCTET_STREAM: Final = "application/octet-stream"
 MIMETYPE_RE: Final = re.compile(

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
 
-from .sniff import SNIFF_BYTES
+from wa_gateway.media.sniff import SNIFF_BYTES
 
 FLUSH_BYTES: Final = 1 << 20
 # Decoded in slices (a multiple of 4 characters) so a large base64 string is never copied whole.

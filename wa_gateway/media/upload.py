@@ -14,11 +14,11 @@ from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from .. import errors
-from ..body import Body, read_body, unreadable_body
-from ..engine import contract as c
-from .kinds import MediaLimits, too_large
-from .spool import MediaFile, MediaTooLarge, Spool, remove
+from wa_gateway import errors
+from wa_gateway.body import Body, read_body, unreadable_body
+from wa_gateway.engine import contract as c
+from wa_gateway.media.kinds import MediaLimits, too_large
+from wa_gateway.media.spool import MediaFile, MediaTooLarge, Spool, remove
 
 FILE_FIELD: Final = "file"
 MAX_PARTS: Final = 32

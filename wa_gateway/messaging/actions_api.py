@@ -6,16 +6,16 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .. import errors
-from ..body import Body, parse_json_object, read_body, read_raw
-from ..devices.engine_calls import call_engine
-from ..devices.manager import DeviceManager
-from ..engine import contract as c
-from ..envelope import ok, utc_timestamp
-from ..phone import PhoneRules
-from .emoji import is_single_emoji
-from .fields import body_token, message_id, message_ids, message_text
-from .recipients import Recipients
+from wa_gateway import errors
+from wa_gateway.body import Body, parse_json_object, read_body, read_raw
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import ok, utc_timestamp
+from wa_gateway.messaging.emoji import is_single_emoji
+from wa_gateway.messaging.fields import body_token, message_id, message_ids, message_text
+from wa_gateway.messaging.recipients import Recipients
+from wa_gateway.phone import PhoneRules
 
 ACTION_TIMEOUT_S: Final = 30.0
 

@@ -6,16 +6,16 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .. import errors
-from ..body import read_body
-from ..devices.engine_calls import call_engine
-from ..devices.manager import DeviceManager
-from ..engine import contract as c
-from ..envelope import ok
-from ..phone import PhoneRules
-from ..ttlcache import TtlCache
-from .fields import MAX_TEXT_CHARS, body_token, message_text, reply_to, sent
-from .recipients import Recipients, with_mention_tags
+from wa_gateway import errors
+from wa_gateway.body import read_body
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import ok
+from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, message_text, reply_to, sent
+from wa_gateway.messaging.recipients import Recipients, with_mention_tags
+from wa_gateway.phone import PhoneRules
+from wa_gateway.ttlcache import TtlCache
 
 ENGINE_REPLY_MARGIN_S: Final = 30.0
 CHECK_TIMEOUT_S: Final = 30.0

@@ -9,14 +9,14 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from .. import errors
-from ..devices.api import token_from_path
-from ..devices.engine_calls import call_engine
-from ..devices.manager import DeviceManager
-from ..engine import contract as c
-from ..media.incoming import HeldMedia, IncomingMedia
-from ..media.kinds import base_type
-from .fields import message_id
+from wa_gateway import errors
+from wa_gateway.devices.api import token_from_path
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.media.incoming import HeldMedia, IncomingMedia
+from wa_gateway.media.kinds import base_type
+from wa_gateway.messaging.fields import message_id
 
 DOWNLOAD_TIMEOUT_S: Final = 120.0
 _NOT_TOKEN_CHAR: Final = re.compile(r"[^A-Za-z0-9!#$&+.^_`|~-]")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from .. import errors
-from ..apikeys.policy import require_device
-from ..body import Body
-from ..envelope import utc_timestamp
-from ..phone import is_blank, is_valid_token
+from wa_gateway import errors
+from wa_gateway.apikeys.policy import require_device
+from wa_gateway.body import Body
+from wa_gateway.envelope import utc_timestamp
+from wa_gateway.phone import is_blank, is_valid_token
 
 # WhatsApp rejects longer texts; failing early gives a clear error instead of an engine failure.
 MAX_TEXT_CHARS: Final = 65536

@@ -6,13 +6,13 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .. import errors
-from ..devices.api import token_from_path
-from ..devices.engine_calls import call_engine
-from ..devices.manager import DeviceManager
-from ..engine import contract as c
-from ..envelope import ok, utc_timestamp
-from .recipients import group_jid
+from wa_gateway import errors
+from wa_gateway.devices.api import token_from_path
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import ok, utc_timestamp
+from wa_gateway.messaging.recipients import group_jid
 
 GROUPS_TIMEOUT_S: Final = 60.0
 

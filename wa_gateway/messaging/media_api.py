@@ -9,15 +9,15 @@ from typing import Any, ClassVar, Final
 
 from aiohttp import web
 
-from .. import errors
-from ..body import Body
-from ..devices.engine_calls import call_engine
-from ..devices.manager import DeviceManager
-from ..engine import contract as c
-from ..envelope import ok
-from ..media.fetch import UrlFetcher, UrlFetchFailed, UrlInvalid, UrlNotAllowed
-from ..media.ffmpeg import FfmpegProbe
-from ..media.kinds import (
+from wa_gateway import errors
+from wa_gateway.body import Body
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import ok
+from wa_gateway.media.fetch import UrlFetcher, UrlFetchFailed, UrlInvalid, UrlNotAllowed
+from wa_gateway.media.ffmpeg import FfmpegProbe
+from wa_gateway.media.kinds import (
     MediaLimits,
     default_filename,
     needs_ffmpeg,
@@ -28,12 +28,19 @@ from ..media.kinds import (
     valid_filename,
     valid_mimetype,
 )
-from ..media.sniff import sniff
-from ..media.spool import InvalidBase64, MediaFile, MediaTooLarge, data_url_type, remove, spool_base64
-from ..media.upload import read_media_request
-from ..phone import PhoneRules
-from .fields import MAX_TEXT_CHARS, body_token, reply_to, sent
-from .recipients import Recipients
+from wa_gateway.media.sniff import sniff
+from wa_gateway.media.spool import (
+    InvalidBase64,
+    MediaFile,
+    MediaTooLarge,
+    data_url_type,
+    remove,
+    spool_base64,
+)
+from wa_gateway.media.upload import read_media_request
+from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, reply_to, sent
+from wa_gateway.messaging.recipients import Recipients
+from wa_gateway.phone import PhoneRules
 
 # Uploading to WhatsApp's media servers takes a while for a large file; the typing delay comes on top.
 MEDIA_SEND_TIMEOUT_S: Final = 300.0

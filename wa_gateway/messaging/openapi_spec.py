@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ..engine import contract as c
-from ..openapi.builders import (
+from wa_gateway.engine import contract as c
+from wa_gateway.openapi.builders import (
     MESSAGE_ID_PATTERN,
     NON_EMPTY,
     NULLABLE_STRING,

@@ -6,15 +6,15 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .. import errors
-from ..body import read_body
-from ..devices.engine_calls import call_engine
-from ..devices.manager import DeviceManager
-from ..engine import contract as c
-from ..envelope import ok
-from ..phone import PhoneRules, is_blank
-from .fields import body_token, sent
-from .recipients import Recipients
+from wa_gateway import errors
+from wa_gateway.body import read_body
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import ok
+from wa_gateway.messaging.fields import body_token, sent
+from wa_gateway.messaging.recipients import Recipients
+from wa_gateway.phone import PhoneRules, is_blank
 
 # WhatsApp's poll composer stops at these lengths.
 MAX_QUESTION_CHARS: Final = 255

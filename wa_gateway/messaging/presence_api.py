@@ -6,15 +6,15 @@ from typing import Final
 
 from aiohttp import web
 
-from .. import errors
-from ..body import read_body
-from ..devices.engine_calls import call_engine
-from ..devices.manager import DeviceManager
-from ..engine import contract as c
-from ..envelope import ok
-from ..phone import PhoneRules
-from .fields import body_token
-from .recipients import Recipients
+from wa_gateway import errors
+from wa_gateway.body import read_body
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import ok
+from wa_gateway.messaging.fields import body_token
+from wa_gateway.messaging.recipients import Recipients
+from wa_gateway.phone import PhoneRules
 
 PRESENCE_TIMEOUT_S: Final = 30.0
 

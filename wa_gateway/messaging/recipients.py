@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final
 
-from .. import errors
-from ..phone import PhoneRules, user_jid
+from wa_gateway import errors
+from wa_gateway.phone import PhoneRules, user_jid
 
 # E.164 numbers have at most 15 digits; whatsmeow writes phone JIDs as bare digits.
 PHONE_JID_RE: Final = re.compile(r"[0-9]{7,15}@s\.whatsapp\.net")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import TIMESTAMP, PathSpec, Schema, envelope, obj, operation, path_token, query, ref
+from wa_gateway.openapi.builders import (
+    TIMESTAMP,
+    PathSpec,
+    Schema,
+    envelope,
+    obj,
+    operation,
+    path_token,
+    query,
+    ref,
+)
 
 CONTACT: Final[Schema] = obj(
     {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import PathSpec, Schema, asset_operation, operation
+from wa_gateway.openapi.builders import PathSpec, Schema, asset_operation, operation
 
 PATHS: Final[PathSpec] = {
     "/": {

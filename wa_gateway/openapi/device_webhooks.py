@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token, ref
+from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token, ref
 
 STRING: Final[Schema] = {"type": "string"}
 TARGET: Final[Schema] = obj(

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import TOKEN_PATTERN, PathSpec, Schema, envelope, json_body, obj, operation, path_token, ref
+from wa_gateway.openapi.builders import (
+    TOKEN_PATTERN,
+    PathSpec,
+    Schema,
+    envelope,
+    json_body,
+    obj,
+    operation,
+    path_token,
+    ref,
+)
 
 DEVICE_DETAIL: Final[Schema] = {
     "allOf": [

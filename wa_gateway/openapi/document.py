@@ -8,12 +8,12 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .. import __version__
-from ..envelope import dumps
-from ..idempotency.middleware import SENDING_ROUTES
-from ..static_files import StaticFiles
-from . import webhooks as webhook_spec
-from .builders import components
+from wa_gateway import __version__
+from wa_gateway.envelope import dumps
+from wa_gateway.idempotency.middleware import SENDING_ROUTES
+from wa_gateway.openapi import webhooks as webhook_spec
+from wa_gateway.openapi.builders import components
+from wa_gateway.static_files import StaticFiles
 
 DESCRIPTION: Final = """\
 Self-hosted WhatsApp gateway. Every JSON response uses the envelope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import TIMESTAMP, PathSpec, Schema, envelope, json_body, obj, operation, ref
+from wa_gateway.openapi.builders import TIMESTAMP, PathSpec, Schema, envelope, json_body, obj, operation, ref
 
 SCOPE: Final[Schema] = {
     "enum": [

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import NON_EMPTY, TIMESTAMP, TOKEN, PathSpec, Schema, envelope, json_body, obj, operation
+from wa_gateway.openapi.builders import (
+    NON_EMPTY,
+    TIMESTAMP,
+    TOKEN,
+    PathSpec,
+    Schema,
+    envelope,
+    json_body,
+    obj,
+    operation,
+)
 
 PATHS: Final[PathSpec] = {
     "/messages": {

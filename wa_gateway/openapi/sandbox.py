@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token
+from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token
 
 STRING: Final[Schema] = {"type": "string"}
 DEVICE_ERRORS: Final = (400, 401, 404, 409)

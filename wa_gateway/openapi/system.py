@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .builders import PathSpec, Schema, asset_operation, envelope, obj, operation, ref
+from wa_gateway.openapi.builders import PathSpec, Schema, asset_operation, envelope, obj, operation, ref
 
 WS_PROTOCOL: Final = """\
 Upgrade to a WebSocket. The first message must be `{"type":"auth","apiKey":"…"}` within WS_AUTH_TIMEOUT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .builders import TIMESTAMP, PathSpec, Schema, envelope, obj, operation, query, ref
+from wa_gateway.openapi.builders import TIMESTAMP, PathSpec, Schema, envelope, obj, operation, query, ref
 
 SIGNING: Final = """\
 With WEBHOOK_SECRET set: `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body>` (bare hex with

@@ -6,17 +6,17 @@ from typing import Final
 
 from aiohttp import web
 
-from .. import errors
-from ..body import read_body
-from ..devices.api import token_from_path
-from ..devices.engine_calls import call_engine
-from ..devices.manager import DeviceManager
-from ..engine import contract as c
-from ..envelope import ok
-from ..messaging.fields import body_token
-from ..messaging.recipients import Recipients
-from ..phone import PhoneRules
-from .tracker import PresenceTracker
+from wa_gateway import errors
+from wa_gateway.body import read_body
+from wa_gateway.devices.api import token_from_path
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import ok
+from wa_gateway.messaging.fields import body_token
+from wa_gateway.messaging.recipients import Recipients
+from wa_gateway.phone import PhoneRules
+from wa_gateway.presence.tracker import PresenceTracker
 
 SUBSCRIBE_TIMEOUT_S: Final = 30.0
 

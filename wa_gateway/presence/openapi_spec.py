@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..engine import contract as c
-from ..openapi.builders import (
+from wa_gateway.engine import contract as c
+from wa_gateway.openapi.builders import (
     NULLABLE_STRING,
     TIMESTAMP,
     PathSpec,

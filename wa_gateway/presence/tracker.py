@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any, Final
 
-from ..engine import contract as c
-from ..envelope import utc_timestamp
-from ..notify import Notifier
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import utc_timestamp
+from wa_gateway.notify import Notifier
 
 PRESENCE_EVENT: Final = "presence.update"
 # Contacts remembered across all devices; the least recently updated are forgotten first.

@@ -7,14 +7,14 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .. import errors
-from ..body import Body, read_body
-from ..devices.engine_calls import call_engine
-from ..devices.manager import DeviceManager
-from ..engine import contract as c
-from ..envelope import ok
-from ..messaging.fields import body_token, message_text, sent
-from ..messaging.media_api import MEDIA_SEND_TIMEOUT_S, MediaApi
+from wa_gateway import errors
+from wa_gateway.body import Body, read_body
+from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import ok
+from wa_gateway.messaging.fields import body_token, message_text, sent
+from wa_gateway.messaging.media_api import MEDIA_SEND_TIMEOUT_S, MediaApi
 
 STATUS_TIMEOUT_S: Final = 60.0
 COLOR_RE: Final = re.compile(r"#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})")

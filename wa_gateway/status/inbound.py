@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ..engine import contract as c
-from ..envelope import utc_timestamp
-from ..notify import Notifier
+from wa_gateway.engine import contract as c
+from wa_gateway.envelope import utc_timestamp
+from wa_gateway.notify import Notifier
 
 STATUS_EVENT: Final = "status.received"
 _FIELDS: Final = ("id", "from", "pushName", "type", "text", "caption")

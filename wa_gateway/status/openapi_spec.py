@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from ..engine import contract as c
-from ..messaging.openapi_spec import MEDIA_FORM, MEDIA_INFO, MEDIA_JSON, SEND_ERRORS, SENT
-from ..openapi.builders import (
+from wa_gateway.engine import contract as c
+from wa_gateway.messaging.openapi_spec import MEDIA_FORM, MEDIA_INFO, MEDIA_JSON, SEND_ERRORS, SENT
+from wa_gateway.openapi.builders import (
     NULLABLE_STRING,
     TIMESTAMP,
     PathSpec,

@@ -6,10 +6,10 @@ from typing import Any, Final, Protocol
 
 from aiohttp import web
 
-from .. import errors
-from ..envelope import ok, utc_timestamp
-from .outbox import WebhookOutbox
-from .records import OutboxRecord
+from wa_gateway import errors
+from wa_gateway.envelope import ok, utc_timestamp
+from wa_gateway.webhooks.outbox import WebhookOutbox
+from wa_gateway.webhooks.records import OutboxRecord
 
 DEAD_PAGE_DEFAULT_LIMIT: Final = 100
 DEAD_PAGE_MAX_LIMIT: Final = 1000

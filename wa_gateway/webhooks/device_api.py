@@ -11,15 +11,15 @@ from typing import Any, Final
 from aiohttp import web
 from yarl import URL
 
-from .. import errors
-from ..apikeys.policy import caller
-from ..body import Body, read_body
-from ..devices.api import token_from_path
-from ..envelope import ok
-from ..media.fetch import AddressPolicy, UrlInvalid, UrlNotAllowed, check_url
-from .per_device import DeviceWebhooks
-from .signing import standard_webhooks_key
-from .targets import WebhookTarget
+from wa_gateway import errors
+from wa_gateway.apikeys.policy import caller
+from wa_gateway.body import Body, read_body
+from wa_gateway.devices.api import token_from_path
+from wa_gateway.envelope import ok
+from wa_gateway.media.fetch import AddressPolicy, UrlInvalid, UrlNotAllowed, check_url
+from wa_gateway.webhooks.per_device import DeviceWebhooks
+from wa_gateway.webhooks.signing import standard_webhooks_key
+from wa_gateway.webhooks.targets import WebhookTarget
 
 MAX_URL_CHARS: Final = 2048
 MAX_EVENT_PATTERNS: Final = 64

@@ -14,13 +14,25 @@ from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 
-from .. import __version__
-from ..clock import Clock, SystemClock
-from ..redact import mask_url
-from .outbox import WebhookOutbox
-from .records import OutboxMessage
-from .retry_policy import RETRY_BASE_S, RETRY_CAP_S, Verdict, backoff_delay, classify, parse_retry_after
-from .signing import SIGNATURE_FORMATS, SignatureFormat, signature_headers, standard_webhooks_key
+from wa_gateway import __version__
+from wa_gateway.clock import Clock, SystemClock
+from wa_gateway.redact import mask_url
+from wa_gateway.webhooks.outbox import WebhookOutbox
+from wa_gateway.webhooks.records import OutboxMessage
+from wa_gateway.webhooks.retry_policy import (
+    RETRY_BASE_S,
+    RETRY_CAP_S,
+    Verdict,
+    backoff_delay,
+    classify,
+    parse_retry_after,
+)
+from wa_gateway.webhooks.signing import (
+    SIGNATURE_FORMATS,
+    SignatureFormat,
+    signature_headers,
+    standard_webhooks_key,
+)
 
 log = logging.getLogger("wa_gateway.webhooks")
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..clock import Clock, SystemClock
-from ..envelope import dumps, utc_timestamp
-from .records import (
+from wa_gateway.clock import Clock, SystemClock
+from wa_gateway.envelope import dumps, utc_timestamp
+from wa_gateway.webhooks.records import (
     STATUS_DEAD,
     STATUS_DELIVERED,
     STATUS_PENDING,
@@ -27,7 +27,7 @@ from .records import (
     OutboxRecord,
     OutboxStats,
 )
-from .sqlite_store import SqliteOutboxStore
+from wa_gateway.webhooks.sqlite_store import SqliteOutboxStore
 
 _T = TypeVar("_T")
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from ..clock import Clock
-from .dispatcher import WebhookDispatcher
-from .outbox import WebhookOutbox, new_event_id
-from .targets import TargetStore, WebhookTarget
+from wa_gateway.clock import Clock
+from wa_gateway.webhooks.dispatcher import WebhookDispatcher
+from wa_gateway.webhooks.outbox import WebhookOutbox, new_event_id
+from wa_gateway.webhooks.targets import TargetStore, WebhookTarget
 
 OUTBOX_DIR: Final = "webhooks"
 _SQLITE_SUFFIXES: Final = ("", "-wal", "-shm", "-journal")

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from .. import errors
-from ..apikeys.policy import caller
-from ..envelope import ok
-from .outbox import WebhookOutbox
+from wa_gateway import errors
+from wa_gateway.apikeys.policy import caller
+from wa_gateway.envelope import ok
+from wa_gateway.webhooks.outbox import WebhookOutbox
 
 
 class RedeliverApi:

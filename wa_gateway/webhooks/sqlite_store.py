@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from .records import (
+from wa_gateway.webhooks.records import (
     STATUS_DEAD,
     STATUS_DELIVERED,
     STATUS_PENDING,

@@ -14,7 +14,7 @@ from typing import Final, Protocol
 
 import orjson
 
-from ..sqlite_thread import SqliteThread
+from wa_gateway.sqlite_thread import SqliteThread
 
 TARGETS_FILE: Final = "webhook_targets.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS webhook_targets (

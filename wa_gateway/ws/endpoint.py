@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 import orjson
 from aiohttp import WSMsgType, web
 
-from .. import errors
-from ..auth import AuthGuard, KeyLookup
-from ..envelope import dumps
-from .hub import (
+from wa_gateway import errors
+from wa_gateway.auth import AuthGuard, KeyLookup
+from wa_gateway.envelope import dumps
+from wa_gateway.ws.hub import (
     CLOSE_MESSAGE_TOO_BIG,
     CLOSE_POLICY_VIOLATION,
     SEED_EVENTS,

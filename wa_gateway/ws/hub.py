@@ -15,9 +15,9 @@ from typing import Any, Final
 
 from aiohttp import WSMsgType, web
 
-from ..apikeys.policy import may_receive
-from ..apikeys.principal import ADMIN, Principal
-from ..envelope import dumps
+from wa_gateway.apikeys.policy import may_receive
+from wa_gateway.apikeys.principal import ADMIN, Principal
+from wa_gateway.envelope import dumps
 
 log = logging.getLogger("wa_gateway.ws")
 

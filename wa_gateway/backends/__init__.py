@@ -1,0 +1,1 @@
+"""The engine backends the worker can load, one package each (docs/architecture.md "Engines")."""

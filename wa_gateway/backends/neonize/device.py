@@ -1,0 +1,338 @@
+"""One device's neonize client over its life: started and stopped under the Go lock, ordered, retried.
+
+Everything that changes a device's life (its Go callbacks' items, its timers, connect/disconnect/logout
+commands) runs under ``lifecycle``; one consumer task drains the device's inbox, so items are handled one
+at a time, in Go's order. Items carry the generation (the client's Go uuid) they belong to, and items of
+a client that was stopped or replaced are dropped: a torn-down pairing never emits stale QR codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import secrets
+from functools import partial
+from typing import Any, Final
+
+from neonize.exc import NeonizeError  # type: ignore[import-untyped]
+
+from wa_gateway.backends.neonize import client as nc
+from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
+from wa_gateway.backends.neonize.runtime import DeviceName, NeonizeSettings
+from wa_gateway.backends.neonize.store import is_paired, remove_session, session_path
+from wa_gateway.clock import Clock
+from wa_gateway.engine.contract import (
+    E_DEVICE_NOT_CONNECTED,
+    E_ENGINE_FAILURE,
+    EV_CONNECT_FAILURE,
+    ConnectMethod,
+    EmitFn,
+    EngineError,
+)
+from wa_gateway.worker.message_cache import MessageCaches
+
+log = logging.getLogger(__name__)
+
+STATUS_DISCONNECTED: Final = "disconnected"
+STATUS_CONNECTING: Final = "connecting"
+STATUS_PAIRING: Final = "pairing"
+STATUS_CONNECTED: Final = "connected"
+STATUS_LOGGED_OUT: Final = "logged_out"
+STATUS_BANNED: Final = "banned"
+
+# Hold the exclusive Go lock after Neonize() starts until Go shows a sign of life (a QR code, a login
+# status, an event) or fails: it writes its maps right after opening the database (docs/neonize.md §1).
+CONNECT_WINDOW_S: Final = 10.0
+STOP_GRACE_S: Final = 5.0
+REASON_LIMIT: Final = 300
+# Go's proto.Marshal error for an event with an unset required field, which ends Neonize()
+# (docs/engine.md, "Events").
+MARSHAL_FAILURE: Final = "required field"
+_GENERATIONS = itertools.count(1)
+
+
+def mask(token: str) -> str:
+    """Phone numbers stay out of logs (docs/go-gateway.md §6)."""
+    return f"…{token[-4:]}"
+
+
+def describe_error(error: BaseException | None) -> str:
+    if error is None:
+        return "The engine session ended unexpectedly"
+    text = " ".join(str(error).split()) or type(error).__name__
+    if "dial" in text or "websocket" in text.lower():
+        text = f"Cannot reach WhatsApp: {text}"
+    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
+
+
+class EngineContext:
+    """What every device of one backend shares."""
+
+    def __init__(self, settings: NeonizeSettings, lock: GoMapLock, ffi: GoFfi, clock: Clock) -> None:
+        self.settings = settings
+        self.lock = lock
+        self.ffi = ffi
+        self.clock = clock
+        self.caches = MessageCaches(settings.message_cache_size)
+        self.emit: EmitFn = self._not_started
+        # Clients whose Go thread may still call back: their ctypes callbacks must stay alive.
+        self.live_clients: set[nc.GatewayClient] = set()
+        # Sessions Go ended because it could not marshal an event (the events it still held are lost).
+        self.lost_event_sessions = 0
+        # Neonize() calls a Stop could not end: each holds an OS thread, a Go client and a database handle.
+        self.stuck_sessions = 0
+        self.random = random.Random()  # reconnect jitter; tests put a fixed one here
+
+    @staticmethod
+    def _not_started(token: str, event: str, _data: dict[str, Any]) -> None:
+        log.warning("event %s for %s dropped: the backend was not started", event, mask(token))
+
+
+class DeviceLifecycle:
+    """The mechanics; ``DeviceSession`` adds what each item means."""
+
+    def __init__(self, token: str, ctx: EngineContext) -> None:
+        self.token = token
+        self.status: str = STATUS_DISCONNECTED
+        self.jid = ""
+        self.push_name = ""
+        self.lifecycle = asyncio.Lock()
+        self.send_lock = asyncio.Lock()
+        self.path = session_path(ctx.settings.sessions_dir, token)
+        self._ctx = ctx
+        self._inbox: asyncio.Queue[nc.InboxItem] = asyncio.Queue()
+        self._client: nc.GatewayClient | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._generation: str | None = None
+        self._timers: set[asyncio.Task[None]] = set()
+        self._method: ConnectMethod = "qr"
+        self._device: DeviceName | None = None
+        self._paired = False
+        self._attempts = 0
+        self._consumer = asyncio.create_task(self._consume(), name=f"neonize-events-{mask(token)}")
+
+    @property
+    def running(self) -> bool:
+        """A client is live or a reconnect is pending."""
+        return self._generation is not None
+
+    @property
+    def reconnect_attempts(self) -> int:
+        """Failed connects in a row; 0 once connected."""
+        return self._attempts
+
+    @property
+    def paired(self) -> bool:
+        return self._paired
+
+    def connected_client(self) -> nc.GatewayClient:
+        if self.status != STATUS_CONNECTED or self._client is None:
+            raise EngineError(E_DEVICE_NOT_CONNECTED, "Device not connected")
+        return self._client
+
+    def _emit(self, event: str, data: dict[str, Any]) -> None:
+        self._ctx.emit(self.token, event, data)
+
+    def _fail(self, reason: str, *, code: int | None = None, retrying: bool = False) -> None:
+        self._emit(EV_CONNECT_FAILURE, {"reason": reason, "code": code, "retrying": retrying})
+
+    # --- commands (called under ``lifecycle``) ----------------------------------------------------
+
+    async def start(self, method: ConnectMethod, device: DeviceName, paired: bool) -> None:
+        self._method, self._device, self._paired = method, device, paired
+        self._attempts = 0
+        await self._launch()
+
+    async def stop(self) -> None:
+        await self._stop_client()
+        if self.status not in (STATUS_LOGGED_OUT, STATUS_BANNED):
+            self.status = STATUS_DISCONNECTED
+
+    async def logout(self) -> None:
+        """Unlink when connected (whatsmeow then deletes its device row); the local session goes anyway."""
+        if self.status == STATUS_CONNECTED and self._client is not None:
+            try:
+                await self._client.logout()
+            except NeonizeError as exc:
+                log.warning("logout of %s was not confirmed by WhatsApp: %s", mask(self.token), exc)
+        await self._stop_client()
+        await asyncio.to_thread(remove_session, self.path)
+        self._ctx.caches.drop(self.token)
+        self._paired = False
+        self.status = STATUS_LOGGED_OUT
+
+    async def close(self) -> None:
+        """Stop the client, then the consumer; call without holding ``lifecycle``."""
+        async with self.lifecycle:
+            await self.stop()
+        self._consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._consumer
+
+    # --- the client -------------------------------------------------------------------------------
+
+    async def _launch(self) -> None:
+        assert self._device is not None
+        # Go's registry key: unique per client (a reused uuid overwrites Go's entries, docs/neonize.md §1),
+        # and without the phone number, which Go and thread names would otherwise spread.
+        generation = f"{self.token[-4:]}-{next(_GENERATIONS)}-{secrets.token_hex(4)}"
+        loop = asyncio.get_running_loop()
+        client = nc.GatewayClient(str(self.path), generation, self._device, self._ctx.ffi, loop, self._post)
+        client.in_qr_loop = not self._paired
+        self._ctx.live_clients.add(client)
+        self._client, self._generation = client, generation
+        self.status = STATUS_CONNECTING if self._paired else STATUS_PAIRING
+        self._reset_attempt()
+        async with self._ctx.lock.exclusive():
+            try:
+                task = await client.connect()
+            except Exception as exc:
+                self._client = self._generation = None
+                self._ctx.live_clients.discard(client)
+                self.status = STATUS_DISCONNECTED
+                raise EngineError(E_ENGINE_FAILURE, f"The engine could not start the device: {exc}") from exc
+            self._task = task
+            task.add_done_callback(partial(self._on_task_done, generation))
+            signalled = asyncio.ensure_future(client.go_signalled.wait())
+            try:
+                await asyncio.wait(
+                    {signalled, task}, timeout=CONNECT_WINDOW_S, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                signalled.cancel()
+        if not self._paired:
+            self._schedule(self._ctx.settings.qr_watchdog_s, "qr_watchdog")
+
+    def _reset_attempt(self) -> None:
+        """Per-connection state of the subclass, cleared at every launch."""
+
+    def _post(self, item: nc.InboxItem) -> None:
+        self._inbox.put_nowait(item)
+
+    def _on_task_done(self, generation: str, task: asyncio.Task[Any]) -> None:
+        error = None if task.cancelled() else task.exception()
+        self._post(nc.SessionEnded(generation, error))
+
+    def _schedule(self, delay: float, kind: str) -> None:
+        generation = self._generation
+        assert generation is not None
+
+        async def fire() -> None:
+            await self._ctx.clock.sleep(delay)
+            self._post(nc.Timer(generation, kind))
+
+        timer = asyncio.create_task(fire(), name=f"neonize-{kind}-{mask(self.token)}")
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
+
+    async def _stop_client(self) -> None:
+        for timer in list(self._timers):
+            timer.cancel()
+        client, task = self._client, self._task
+        self._client = self._task = self._generation = None
+        if client is None:
+            return
+        async with self._ctx.lock.exclusive():
+            try:
+                await client.stop()
+            except Exception:
+                log.exception("stopping the engine client of %s failed", mask(self.token))
+        if task is not None and not task.done():
+            # A client still showing QR codes never returns from Neonize() (docs/engine.md,
+            # "Stopping"): waiting would only stall the device.
+            if not client.in_qr_loop:
+                await asyncio.wait({task}, timeout=STOP_GRACE_S)
+            if not task.done():
+                # After a QR timeout Go can spin in FetchMe() and ignore Stop (docs/neonize.md §2).
+                self._ctx.stuck_sessions += 1
+                log.warning(
+                    "the engine thread of %s did not return after stop; left as a daemon (%d so far)",
+                    mask(self.token),
+                    self._ctx.stuck_sessions,
+                )
+        if task is None or task.done():
+            self._ctx.live_clients.discard(client)
+        else:
+            task.add_done_callback(lambda _: self._ctx.live_clients.discard(client))
+
+    async def _forget_unpaired(self) -> None:
+        """A pairing that never completed leaves an empty session behind; it must not look like a device."""
+        if not await asyncio.to_thread(is_paired, self.path):
+            await asyncio.to_thread(remove_session, self.path)
+
+    # --- the consumer -----------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        while True:
+            item = await self._inbox.get()
+            async with self.lifecycle:
+                if item.generation != self._generation:
+                    continue
+                try:
+                    await self._dispatch(item)
+                except Exception:
+                    log.exception("handling %s for %s failed", type(item).__name__, mask(self.token))
+
+    async def _dispatch(self, item: nc.InboxItem) -> None:
+        if isinstance(item, nc.SessionEnded):
+            await self._on_session_ended(item.error)
+        elif isinstance(item, nc.Timer) and item.kind == "reconnect":
+            await self._reconnect()
+        else:
+            await self._handle(item)
+
+    async def _handle(self, item: nc.InboxItem) -> None:
+        raise NotImplementedError
+
+    # --- failed sessions and reconnects -----------------------------------------------------------
+
+    async def _on_session_ended(self, error: BaseException | None) -> None:
+        reason = describe_error(error)
+        await self._stop_client()  # clears Go's entries for that uuid; Stop is safe on unknown ones
+        if not self._paired:
+            self.status = STATUS_DISCONNECTED
+            await self._forget_unpaired()
+            self._fail(reason)
+            return
+        if error is not None and MARSHAL_FAILURE in str(error):
+            # The connection itself was fine: reconnect at once, and say that events were lost.
+            self._ctx.lost_event_sessions += 1
+            log.error(
+                "the engine could not deliver an event to %s and ended its session; events may have "
+                "been lost (%d such sessions): %s",
+                mask(self.token),
+                self._ctx.lost_event_sessions,
+                reason,
+            )
+            self.status = STATUS_CONNECTING
+            self._fail(f"{reason}; events may have been lost; reconnecting", retrying=True)
+            await self._reconnect()
+            return
+        # Every connect leaks a database handle (docs/engine.md, "Stopping"); retries are unbounded by
+        # default, so the waits grow to a cap and spread out with jitter.
+        self._attempts += 1
+        settings = self._ctx.settings
+        limit = settings.reconnect_max_attempts
+        if limit and self._attempts > limit:
+            self.status = STATUS_DISCONNECTED
+            self._fail(f"{reason}; gave up after {limit} reconnect attempts")
+            return
+        delay = min(
+            settings.reconnect_backoff_s * 2 ** min(self._attempts - 1, 32), settings.reconnect_max_backoff_s
+        )
+        delay = round(delay * (1 - settings.reconnect_jitter * self._ctx.random.random()), 3)
+        self.status = STATUS_CONNECTING
+        self._generation = f"retry-{next(_GENERATIONS)}"
+        self._schedule(delay, "reconnect")
+        of = f" of {limit}" if limit else ""
+        self._fail(f"{reason}; reconnect attempt {self._attempts}{of} in {delay:g} s", retrying=True)
+
+    async def _reconnect(self) -> None:
+        self._generation = None
+        try:
+            await self._launch()
+        except EngineError as exc:
+            self._fail(exc.message)

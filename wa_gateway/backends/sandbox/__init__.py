@@ -1,0 +1,1 @@
+"""The sandbox: a simulated WhatsApp network behind the engine contract, and its control routes."""

@@ -1,0 +1,1 @@
+"""The gateway's /sandbox/... control routes and their OpenAPI specs (they only send commands)."""

@@ -1,0 +1,11 @@
+"""OpenAPI spec of the sandbox's presence route, mounted with the other sandbox routes."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from wa_gateway.openapi.builders import PathSpec, Schema
+from wa_gateway.presence.openapi_spec import SANDBOX_PATHS
+
+PATHS: Final[PathSpec] = SANDBOX_PATHS
+SCHEMAS: Final[dict[str, Schema]] = {}

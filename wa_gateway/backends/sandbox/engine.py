@@ -1,0 +1,393 @@
+"""The sandbox engine: a simulated WhatsApp network behind the engine contract
+(docs/architecture.md "Engines").
+
+This module runs devices' lives (pairing, sessions, network drops); ``sandbox_messaging`` is what devices
+send and ``sandbox_peers`` plays the people on the other side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from wa_gateway.backends.sandbox.args import (
+    USER_SERVER,
+    arg_phone,
+    arg_token,
+    check_phone,
+    check_token,
+    optional_text,
+    positive_int,
+)
+from wa_gateway.backends.sandbox.device import SandboxDevice
+from wa_gateway.backends.sandbox.ids import pairing_code, qr_payload
+from wa_gateway.backends.sandbox.messaging import SandboxMessaging
+from wa_gateway.backends.sandbox.peers import SandboxPeers
+from wa_gateway.backends.sandbox.presence import SandboxPresence
+from wa_gateway.backends.sandbox.status import SandboxStatus
+from wa_gateway.backends.sandbox.store import SandboxStore
+from wa_gateway.clock import Clock, SystemClock
+from wa_gateway.engine import contract as c
+from wa_gateway.worker.message_cache import DEFAULT_MAX_MESSAGES, MessageCaches
+
+DEFAULT_QR_REFRESH_MS: Final = 20_000
+DEFAULT_QR_CODES: Final = 6
+DEFAULT_RECONNECT_MS: Final = 1_000
+DEFAULT_PUSH_NAME: Final = "Sandbox User"
+# Media a simulated peer sends is held in memory until it is evicted, so the sandbox budget is roomier.
+MESSAGE_CACHE_BYTES: Final = 64 * 1024 * 1024
+
+
+log = logging.getLogger("wa_gateway.engine.sandbox")
+
+_ControlOp = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+class SandboxBackend:
+    name = "sandbox"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        clock: Clock,
+        qr_refresh_ms: int = DEFAULT_QR_REFRESH_MS,
+        qr_codes: int = DEFAULT_QR_CODES,
+        reconnect_ms: int = DEFAULT_RECONNECT_MS,
+        message_cache_size: int = DEFAULT_MAX_MESSAGES,
+    ) -> None:
+        self.data_dir = data_dir
+        self.store = SandboxStore(data_dir)
+        self.clock = clock
+        self.caches = MessageCaches(message_cache_size, MESSAGE_CACHE_BYTES)
+        self._qr_refresh = qr_refresh_ms / 1000
+        self._qr_codes = qr_codes
+        self._reconnect_delay = reconnect_ms / 1000
+        self._devices: dict[str, SandboxDevice] = {}
+        self._lifecycle: dict[str, asyncio.Lock] = {}
+        self._timers: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._emit: c.EmitFn = _drop_event
+        self._messaging = SandboxMessaging(self)
+        self._presence = SandboxPresence(self)
+        self._status = SandboxStatus(self, self._messaging)
+        self._control_ops: dict[str, _ControlOp] = {
+            "link": self._op_link,
+            "disconnect": self._op_disconnect,
+            "logout": self._op_logout,
+            "set_number": self._op_set_number,
+            "sent": self._op_sent,
+            **SandboxPeers(self).operations(),
+            **self._presence.operations(),
+            **self._status.operations(),
+        }
+
+    def emit(self, token: str, event: str, data: dict[str, Any]) -> None:
+        self._emit(token, event, data)
+
+    # --- contract -------------------------------------------------------------------------------
+
+    async def start(self, emit: c.EmitFn) -> None:
+        self._emit = emit
+        await self.store.open()
+        log.warning(
+            "engine: sandbox, a simulated WhatsApp network; nothing is sent to WhatsApp (data in %s)",
+            self.store.data_dir,
+        )
+
+    async def connect(self, token: str, method: c.ConnectMethod, device_name: str) -> dict[str, Any]:
+        check_token(token)
+        async with self._lock(token):
+            device = self._devices.get(token)
+            if device is not None:
+                if device.status == "connected":
+                    raise c.EngineError(c.E_ALREADY_CONNECTED, f"device {token} is already connected")
+                if device.status == "reconnecting":
+                    self._set_connected(device)  # asked to connect while the network is down: try now
+                    return {"paired": True}
+                if method == "restore":
+                    return {"paired": False}
+                self._forget(device)  # a new pairing attempt replaces the running one
+            record = await self.store.load_session(token)
+            if record is not None and record.paired:
+                device = self._add(SandboxDevice(token, "pairing", record.jid, record.push_name))
+                self._set_connected(device)
+                return {"paired": True}
+            if method == "restore":
+                return {"paired": False}
+            if record is None:
+                await self.store.create_session(token)
+            device = self._add(SandboxDevice(token, "pairing"))
+            if method == "qr":
+                self._emit(token, c.EV_QR, {"code": qr_payload()})
+                device.timer = self._timer(self._qr_flow(device))
+            else:
+                self._emit(token, c.EV_PAIRING_CODE, {"code": pairing_code()})
+                device.timer = self._timer(self._expire_pairing(device, self._qr_refresh * self._qr_codes))
+            return {"paired": False}
+
+    async def disconnect(self, token: str) -> None:
+        check_token(token)
+        async with self._lock(token):
+            device = self._devices.get(token)
+            if device is not None:
+                self._forget(device)
+
+    async def logout(self, token: str) -> None:
+        check_token(token)
+        async with self._lock(token):
+            device = self._devices.get(token)
+            if device is not None:
+                self._forget(device)
+            await self.store.delete_session(token)
+            self.caches.drop(token)
+
+    async def send_text(
+        self,
+        token: str,
+        to: str,
+        text: str,
+        typing_ms: int,
+        reply_to: str | None = None,
+        mentions: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        return await self._messaging.send_text(token, to, text, typing_ms, reply_to, mentions)
+
+    async def check_numbers(self, token: str, phones: list[str]) -> list[c.NumberCheck]:
+        self.connected(token)
+        for phone in phones:
+            check_phone(phone, "phones")
+        registered = await self.store.registered_numbers(phones)
+        return [
+            {"phone": phone, "isOnWhatsApp": registered[phone], "jid": phone + USER_SERVER}
+            for phone in phones
+        ]
+
+    async def mark_read(self, token: str, chat: str, sender: str | None, ids: list[str]) -> None:
+        self.connected(token)
+        await self.store.add_read(token, ids)
+
+    async def send_media(self, token: str, to: str, media: c.OutgoingMedia, typing_ms: int) -> dict[str, Any]:
+        return await self._messaging.send_media(token, to, media, typing_ms)
+
+    async def react(
+        self, token: str, chat: str, message_id: str, emoji: str, sender: str | None
+    ) -> dict[str, Any]:
+        return await self._messaging.react(token, chat, message_id, emoji, sender)
+
+    async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]:
+        return await self._messaging.edit(token, chat, message_id, text)
+
+    async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]:
+        return await self._messaging.revoke(token, chat, message_id)
+
+    async def send_poll(
+        self, token: str, to: str, question: str, options: list[str], multiple: bool
+    ) -> dict[str, Any]:
+        return await self._messaging.send_poll(token, to, question, options, multiple)
+
+    async def set_presence(self, token: str, to: str | None, state: c.PresenceState) -> None:
+        await self._messaging.set_presence(token, to, state)
+
+    async def list_groups(self, token: str) -> list[c.GroupSummary]:
+        return await self._messaging.list_groups(token)
+
+    async def group_info(self, token: str, jid: str) -> c.GroupDetails:
+        return await self._messaging.group_info(token, jid)
+
+    async def download_media(self, token: str, message_id: str) -> dict[str, Any]:
+        return await self._messaging.download_media(token, message_id)
+
+    async def reject_call(self, token: str, caller: str, call_id: str) -> None:
+        await self._messaging.reject_call(token, caller, call_id)
+
+    async def list_sessions(self) -> list[dict[str, Any]]:
+        return await self.store.list_sessions()
+
+    async def subscribe_presence(self, token: str, to: str) -> None:
+        await self._presence.subscribe(token, to)
+
+    async def post_status(
+        self, token: str, text: str, background_argb: int | None, font: int | None
+    ) -> dict[str, Any]:
+        return await self._status.post(token, text, background_argb, font)
+
+    async def post_status_media(self, token: str, media: c.OutgoingMedia) -> dict[str, Any]:
+        return await self._status.post_media(token, media)
+
+    async def status(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "token": d.token,
+                "status": "disconnected" if d.status == "reconnecting" else d.status,
+                "jid": d.jid,
+                "pushName": d.push_name,
+            }
+            for d in self._devices.values()
+        ]
+
+    async def control(self, op: str, args: dict[str, Any]) -> Any:
+        handler = self._control_ops.get(op)
+        if handler is None:
+            raise c.EngineError(c.E_UNKNOWN_COMMAND, f"unknown sandbox operation {op!r}")
+        return await handler(args)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for device in list(self._devices.values()):
+            self._forget(device)
+        timers = list(self._timers)
+        for timer in timers:
+            timer.cancel()
+        await asyncio.gather(*timers, return_exceptions=True)
+        self._emit = _drop_event
+        await self.store.close()
+
+    # --- control operations (the sandbox routes) ------------------------------------------------
+
+    async def _op_link(self, args: dict[str, Any]) -> dict[str, Any]:
+        token = arg_token(args)
+        async with self._lock(token):
+            device = self._devices.get(token)
+            if device is None:
+                await self._require_known(token)
+                raise c.EngineError(c.E_INVALID_ARGUMENT, f"device {token} is not pairing; connect it first")
+            if device.status != "pairing":
+                raise c.EngineError(c.E_ALREADY_CONNECTED, f"device {token} is already linked")
+            push_name = optional_text(args, "pushName") or DEFAULT_PUSH_NAME
+            jid = token + USER_SERVER
+            self._cancel_timer(device)  # the pairing must not expire while the pairing is being saved
+            await self.store.save_pairing(token, jid, push_name, self.clock.time())
+            device.jid, device.push_name = jid, push_name
+            self._set_connected(device)
+        return {"jid": jid, "pushName": push_name}
+
+    async def _op_disconnect(self, args: dict[str, Any]) -> None:
+        device = await self.connected_for_control(args)
+        device.status = "reconnecting"
+        self._presence.forget(device.token)
+        self._emit(device.token, c.EV_DISCONNECTED, {"reason": "network connection lost (sandbox)"})
+        device.timer = self._timer(self._reconnect_later(device))
+
+    async def _op_logout(self, args: dict[str, Any]) -> None:
+        token = arg_token(args)
+        async with self._lock(token):
+            device = self._devices.get(token)
+            if device is None:
+                await self._require_known(token)
+            else:
+                self._forget(device)
+            await self.store.delete_session(token)
+            self.caches.drop(token)
+        self._emit(token, c.EV_LOGGED_OUT, {"reason": "device unlinked from the phone (sandbox)"})
+
+    async def _op_set_number(self, args: dict[str, Any]) -> dict[str, Any]:
+        phone = arg_phone(args, "phone")
+        registered = args.get("registered", True)
+        if not isinstance(registered, bool):
+            raise c.EngineError(c.E_INVALID_ARGUMENT, "registered must be a boolean")
+        await self.store.set_number(phone, registered)
+        return {"phone": phone, "registered": registered}
+
+    async def _op_sent(self, args: dict[str, Any]) -> dict[str, Any]:
+        token = arg_token(args)
+        await self._require_known(token)
+        return await self.store.sent_log(token)
+
+    # --- device life cycle ----------------------------------------------------------------------
+
+    def _lock(self, token: str) -> asyncio.Lock:
+        return self._lifecycle.setdefault(token, asyncio.Lock())
+
+    def _add(self, device: SandboxDevice) -> SandboxDevice:
+        self._devices[device.token] = device
+        return device
+
+    def _forget(self, device: SandboxDevice) -> None:
+        """Stop the simulated client; its timers are cancelled so no stale event follows."""
+        if self._devices.get(device.token) is device:
+            del self._devices[device.token]
+        self._cancel_timer(device)
+        self._presence.forget(device.token)
+        device.status = "stopped"
+
+    def _cancel_timer(self, device: SandboxDevice) -> None:
+        if device.timer is not None and device.timer is not asyncio.current_task():
+            device.timer.cancel()
+        device.timer = None
+
+    def _set_connected(self, device: SandboxDevice) -> None:
+        self._cancel_timer(device)
+        device.status = "connected"
+        self._emit(device.token, c.EV_CONNECTED, {"jid": device.jid, "pushName": device.push_name})
+
+    def _timer(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro)
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+        return task
+
+    async def _qr_flow(self, device: SandboxDevice) -> None:
+        for _ in range(self._qr_codes - 1):
+            await self.clock.sleep(self._qr_refresh)
+            self._emit(device.token, c.EV_QR, {"code": qr_payload()})
+        await self._expire_pairing(device, self._qr_refresh)
+
+    async def _expire_pairing(self, device: SandboxDevice, after: float) -> None:
+        await self.clock.sleep(after)
+        if self._devices.get(device.token) is device and device.status == "pairing":
+            self._forget(device)
+            self._emit(device.token, c.EV_QR_TIMEOUT, {})
+
+    async def _reconnect_later(self, device: SandboxDevice) -> None:
+        await self.clock.sleep(self._reconnect_delay)
+        if self._devices.get(device.token) is device and device.status == "reconnecting":
+            device.timer = None
+            self._set_connected(device)
+
+    def connected(self, token: str) -> SandboxDevice:
+        device = self._devices.get(token)
+        if device is None or device.status != "connected":
+            raise c.EngineError(c.E_DEVICE_NOT_CONNECTED, f"device {token} is not connected")
+        return device
+
+    def require_still_connected(self, device: SandboxDevice) -> None:
+        if self._devices.get(device.token) is not device or device.status != "connected":
+            raise c.EngineError(c.E_DEVICE_NOT_CONNECTED, f"device {device.token} is not connected")
+
+    async def _require_known(self, token: str) -> None:
+        if token not in self._devices and not await self.store.session_exists(token):
+            raise c.EngineError(c.E_DEVICE_NOT_FOUND, f"device {token} not found")
+
+    async def connected_for_control(self, args: dict[str, Any]) -> SandboxDevice:
+        token = arg_token(args)
+        await self._require_known(token)
+        return self.connected(token)
+
+
+async def create_backend(config: dict[str, Any]) -> SandboxBackend:
+    data_dir = config.get("data_dir")
+    if not isinstance(data_dir, str) or not data_dir:
+        raise ValueError("sandbox engine needs data_dir")
+    return SandboxBackend(
+        Path(data_dir),
+        clock=SystemClock(),
+        qr_refresh_ms=positive_int(config, "sandbox_qr_refresh_ms", DEFAULT_QR_REFRESH_MS),
+        qr_codes=positive_int(config, "sandbox_qr_codes", DEFAULT_QR_CODES),
+        reconnect_ms=positive_int(config, "sandbox_reconnect_ms", DEFAULT_RECONNECT_MS),
+        message_cache_size=positive_int(config, "message_cache_size", DEFAULT_MAX_MESSAGES),
+    )
+
+
+def _drop_event(token: str, event: str, data: dict[str, Any]) -> None:
+    log.debug("sandbox event %s for %s dropped: backend not started", event, token)
+
+
+def _implements_the_contract(backend: SandboxBackend) -> c.EngineBackend:
+    """Never called: mypy checks here that the backend has every method of the contract."""
+    return backend

@@ -1,0 +1,219 @@
+"""What a sandbox device sends: every command lands in its sent log, every message in its message cache."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from wa_gateway.backends.sandbox.args import GROUP_SERVER, check_jid
+from wa_gateway.backends.sandbox.device import SandboxDevice, SandboxHost
+from wa_gateway.backends.sandbox.ids import message_id
+from wa_gateway.backends.sandbox.store import SentMessage
+from wa_gateway.engine import contract as c
+from wa_gateway.worker import command_checks as checks
+from wa_gateway.worker.message_cache import CachedMessage, MessageCache
+
+
+class SandboxMessaging:
+    def __init__(self, host: SandboxHost) -> None:
+        self._host = host
+
+    def _cache(self, device: SandboxDevice) -> MessageCache:
+        return self._host.caches.of(device.token)
+
+    async def _send(
+        self,
+        device: SandboxDevice,
+        to: str,
+        text: str,
+        details: Mapping[str, Any],
+        *,
+        typing_ms: int | None = None,
+        typing_state: str = "composing",
+    ) -> SentMessage:
+        """Records one outgoing message, after the typing simulation when ``typing_ms`` is given."""
+        host = self._host
+        async with device.sends:
+            host.require_still_connected(device)
+            presence: tuple[tuple[str, float], ...] = ()
+            if typing_ms is not None:
+                started_at = host.clock.time()
+                if typing_ms > 0:
+                    await host.clock.sleep(typing_ms / 1000)
+                presence = ((typing_state, started_at), ("paused", host.clock.time()))
+                host.require_still_connected(device)
+            sent = SentMessage(
+                id=message_id(),
+                to=to,
+                text=text,
+                timestamp=host.clock.time(),
+                presence=presence,
+                details=details,
+            )
+            await host.store.add_sent(device.token, sent)
+        return sent
+
+    async def record(
+        self, device: SandboxDevice, to: str, text: str, details: Mapping[str, Any]
+    ) -> SentMessage:
+        """One outgoing message without a typing simulation (status posts)."""
+        return await self._send(device, to, text, details)
+
+    def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> None:
+        self._cache(device).put(
+            CachedMessage(
+                id=sent.id,
+                chat=sent.to,
+                sender=device.jid,
+                from_me=True,
+                kind=kind,
+                timestamp=sent.timestamp,
+                text=sent.text,
+                **extra,
+            )
+        )
+
+    async def send_text(
+        self,
+        token: str,
+        to: str,
+        text: str,
+        typing_ms: int,
+        reply_to: str | None,
+        mentions: Sequence[str],
+    ) -> dict[str, Any]:
+        device = self._host.connected(token)
+        check_jid(to, "to")
+        for mention in mentions:
+            check_jid(mention, "mentions")
+        details: dict[str, Any] = {}
+        if reply_to:
+            self._cache(device).find(reply_to)
+            details["replyTo"] = reply_to
+        if mentions:
+            details["mentions"] = list(mentions)
+        sent = await self._send(device, to, text, details, typing_ms=typing_ms)
+        self._remember(device, sent, "text")
+        return {"id": sent.id, "timestamp": sent.timestamp}
+
+    async def send_media(self, token: str, to: str, media: c.OutgoingMedia, typing_ms: int) -> dict[str, Any]:
+        device = self._host.connected(token)
+        check_jid(to, "to")
+        caption = checks.media_caption(media.kind, media.mimetype, media.caption)
+        if media.reply_to:
+            self._cache(device).find(media.reply_to)
+        file = await asyncio.to_thread(checks.read_outgoing_media, self._host.data_dir, media.path)
+        details: dict[str, Any] = {
+            "kind": media.kind,
+            "mimetype": media.mimetype,
+            "filename": media.filename,
+            "caption": caption,
+            "size": len(file.data),
+            "sha256": file.sha256,
+        }
+        if media.reply_to:
+            details["replyTo"] = media.reply_to
+        typing_state = "recording" if media.kind == "voice" else "composing"
+        sent = await self._send(
+            device, to, caption or "", details, typing_ms=typing_ms, typing_state=typing_state
+        )
+        info: c.MediaInfo = {"mimetype": media.mimetype, "size": len(file.data), "filename": media.filename}
+        self._remember(device, sent, media.kind, media=info, payload=file.data)
+        return {"id": sent.id, "timestamp": sent.timestamp}
+
+    async def react(
+        self, token: str, chat: str, target_id: str, emoji: str, sender: str | None
+    ) -> dict[str, Any]:
+        device = self._host.connected(token)
+        check_jid(chat, "chat")
+        checks.check_emoji(emoji)
+        if sender is None:
+            self._cache(device).find(target_id, chat)  # with its author given, any message will do
+        else:
+            check_jid(sender, "sender")
+        sent = await self._send(device, chat, "", {"kind": "reaction", "emoji": emoji, "targetId": target_id})
+        return {"id": sent.id, "timestamp": sent.timestamp}
+
+    async def edit(self, token: str, chat: str, target_id: str, text: str) -> dict[str, Any]:
+        device = self._host.connected(token)
+        check_jid(chat, "chat")
+        cache = self._cache(device)
+        target = cache.find_own(target_id, chat)
+        checks.check_editable(target.kind)
+        details = {"kind": "edit", "targetId": target_id}
+        if target.kind != "text":
+            details["caption"] = text
+        sent = await self._send(device, chat, text, details)
+        cache.replace_text(target_id, text)
+        return {"id": sent.id, "timestamp": sent.timestamp}
+
+    async def revoke(self, token: str, chat: str, target_id: str) -> dict[str, Any]:
+        device = self._host.connected(token)
+        check_jid(chat, "chat")
+        cache = self._cache(device)
+        cache.find_own(target_id, chat)
+        sent = await self._send(device, chat, "", {"kind": "revoke", "targetId": target_id})
+        cache.discard(target_id)
+        return {"id": sent.id, "timestamp": sent.timestamp}
+
+    async def send_poll(
+        self, token: str, to: str, question: str, options: list[str], multiple: bool
+    ) -> dict[str, Any]:
+        device = self._host.connected(token)
+        check_jid(to, "to")
+        checks.check_poll(question, options)
+        details = {"kind": "poll", "question": question, "options": list(options), "multiple": multiple}
+        sent = await self._send(device, to, question, details)
+        self._remember(device, sent, "poll", poll_options=tuple(options), poll_multiple=multiple)
+        return {"id": sent.id, "timestamp": sent.timestamp}
+
+    async def set_presence(self, token: str, to: str | None, state: str) -> None:
+        self._host.connected(token)
+        checks.check_presence(to, state)
+        if to is not None:
+            check_jid(to, "to")
+        await self._host.store.add_presence(token, to, state, self._host.clock.time())
+
+    async def list_groups(self, token: str) -> list[c.GroupSummary]:
+        self._host.connected(token)
+        return [
+            {"jid": group["jid"], "subject": group["subject"], "participants": len(group["participants"])}
+            for group in await self._host.store.groups(token)
+        ]
+
+    async def group_info(self, token: str, jid: str) -> c.GroupDetails:
+        self._host.connected(token)
+        if not jid.endswith(GROUP_SERVER):
+            raise checks.invalid("jid must be a group JID (…@g.us)")
+        for group in await self._host.store.groups(token):
+            if group["jid"] == jid:
+                details: c.GroupDetails = {
+                    "jid": group["jid"],
+                    "subject": group["subject"],
+                    "topic": group["topic"],
+                    "owner": group["owner"],
+                    "createdAt": group["createdAt"],
+                    "participants": group["participants"],
+                }
+                return details
+        raise checks.invalid(f"this device is not in group {jid}")
+
+    async def download_media(self, token: str, target_id: str) -> dict[str, Any]:
+        self._host.connected(token)
+        message = self._host.caches.of(token).find(target_id)
+        if message.media is None or not message.payload:
+            raise checks.invalid(f"message {target_id} has no media")
+        path = checks.incoming_media_path(self._host.data_dir, token, target_id)
+        await asyncio.to_thread(checks.write_incoming_media, path, message.payload)
+        return {
+            "path": str(path),
+            "mimetype": message.media["mimetype"],
+            "filename": message.media["filename"],
+            "size": len(message.payload),
+        }
+
+    async def reject_call(self, token: str, caller: str, call_id: str) -> None:
+        self._host.connected(token)
+        check_jid(caller, "from")
+        await self._host.store.add_rejected_call(token, caller, call_id, self._host.clock.time())
