@@ -28,6 +28,7 @@ from wa_gateway.contacts.api import ContactsApi
 from wa_gateway.contacts.store import ContactStores
 from wa_gateway.dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
 from wa_gateway.dashboard.api import DashboardApi
+from wa_gateway.db.postgres import PostgresDatabase
 from wa_gateway.devices.api import DevicesApi
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine.contract import EV_PRESENCE
@@ -130,6 +131,11 @@ def create_app(
     """Build the gateway. ``engine_options`` tunes the supervisor and ``worker_overrides`` adds to the
     worker's config (tests shorten timers and enable the worker's test hooks)."""
     clock = clock or SystemClock()
+    database = (
+        PostgresDatabase(settings.database_url, pool_size=settings.database_pool_size)
+        if settings.database_url
+        else None
+    )
     proxies = settings.trusted_proxies
     auth_failures = FixedWindowLimiter(settings.rate_limit_auth_failures, clock)
     guard = AuthGuard(auth_failures, proxies)
@@ -258,6 +264,9 @@ def create_app(
             await manager.close()
 
     # Cleanup runs in reverse: the engine stops first, its last events reach the outboxes, then they close.
+    app[keys.DATABASE_KEY] = database
+    if database is not None:
+        app.cleanup_ctx.append(opened(database.open, database.close))
     app.cleanup_ctx.extend(
         [
             opened(keyring.open, keyring.close),

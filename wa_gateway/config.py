@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -161,6 +162,47 @@ def _proxies(name: str, raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv
     return tuple(nets)
 
 
+def _database_url(name: str, raw: str) -> str:
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in {"postgresql", "postgres"} or not (parts.hostname or parts.query):
+        raise ConfigError(
+            f"{name} must be a postgresql://user:password@host:port/database URL (got {mask_url(raw)!r})"
+        )
+    return raw
+
+
+def _nats_url(name: str, raw: str) -> str:
+    if not raw:
+        return ""
+    for entry in raw.split(","):
+        parts = urlsplit(entry.strip())
+        if parts.scheme not in {"nats", "tls"} or not parts.hostname:
+            raise ConfigError(
+                f"{name} must be nats://host:port (comma-separated for several) (got {mask_url(raw)!r})"
+            )
+    return raw
+
+
+def _node_id(name: str, raw: str) -> str:
+    value = raw or socket.gethostname()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", value):
+        raise ConfigError(f"{name} must be 1 to 63 letters, digits, '.', '_' or '-' (got {value!r})")
+    return value
+
+
+def _node_url(name: str, raw: str) -> str:
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
+        raise ConfigError(
+            f"{name} must be the http(s)://host:port other nodes reach this node at (got {raw!r})"
+        )
+    return raw.rstrip("/")
+
+
 def _device_name(name: str, raw: str) -> str:
     if not _DEVICE_NAME_RE.fullmatch(raw):
         raise ConfigError(f"{name} must look like 'Browser (OS)', e.g. 'Chrome (Linux)' (got {raw!r})")
@@ -261,6 +303,37 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         _bool,
         "Let scoped keys set device webhooks to private addresses",
     ),
+    Variable(
+        "DATABASE_URL",
+        "",
+        _database_url,
+        "postgresql://… moves durable state to PostgreSQL, shared by every node (empty: sqlite in DATA_DIR)",
+        secret=True,
+    ),
+    Variable(
+        "DATABASE_POOL_SIZE", "10", _int(2, 500), "Most PostgreSQL connections this node's gateway opens"
+    ),
+    Variable("NODE_ID", "", _node_id, "This node's name in a cluster (default: the hostname)"),
+    Variable(
+        "NODE_URL", "", _node_url, "How the other nodes reach this node's API, e.g. http://10.0.0.2:4010"
+    ),
+    Variable(
+        "CLUSTER_SECRET",
+        "",
+        _text,
+        "Shared by the nodes: authenticates requests forwarded between them",
+        True,
+    ),
+    Variable(
+        "LEASE_TTL_SECONDS", "15", _int(3, 3600), "A dead node's devices are taken over after this long"
+    ),
+    Variable(
+        "NATS_URL",
+        "",
+        _nats_url,
+        "nats://… publishes every committed event to the JetStream stream WA_EVENTS",
+        shown=mask_url,
+    ),
 )
 
 
@@ -320,6 +393,13 @@ class Settings:
     auto_reject_calls_message: str
     webhook_global: bool = True
     webhook_allow_private_urls: bool = False
+    database_url: str = ""
+    database_pool_size: int = 10
+    node_id: str = "local"
+    node_url: str = ""
+    cluster_secret: str = ""
+    lease_ttl_seconds: int = 15
+    nats_url: str = ""
 
     def describe(self) -> dict[str, str]:
         """The effective configuration as environment-style text, secrets masked (for ``check-config``)."""

@@ -1,0 +1,1 @@
+"""Shared storage for more than one node: PostgreSQL when ``DATABASE_URL`` is set (docs/cluster.md)."""
