@@ -8,7 +8,7 @@ from openapi_spec_validator import validate
 from pytest_aiohttp import AiohttpClient
 
 from wa_gateway.app import create_app
-from wa_gateway.notify import WEBHOOK_EVENTS
+from wa_gateway.events.catalog import WEBHOOK_EVENTS
 
 from .conftest import SettingsFactory
 

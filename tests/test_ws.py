@@ -11,7 +11,8 @@ from pytest_aiohttp import AiohttpClient
 
 from wa_gateway import keys
 from wa_gateway.app import create_app
-from wa_gateway.ws.hub import encode_event
+from wa_gateway.events import catalog
+from wa_gateway.events.model import encode_event
 
 from .conftest import API_KEY, SettingsFactory
 
@@ -257,8 +258,7 @@ async def test_replay_is_sent_right_after_auth(
     aiohttp_client: AiohttpClient, make_settings: SettingsFactory
 ) -> None:
     app, client = await _client(aiohttp_client, make_settings())
-    frame = encode_event("qrcode", "60111111111", "2@current")
-    app[keys.HUB_KEY].set_replay(lambda: [("60111111111", "qrcode", frame)])
+    app[keys.HUB_KEY].set_replay(lambda: [catalog.QRCODE("60111111111", "2@current")])
     ws = await _authed(client)
     assert await ws.receive_json(timeout=5) == {
         "event": "qrcode",

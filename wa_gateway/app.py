@@ -25,6 +25,7 @@ from wa_gateway.backends.sandbox.control.status_api import SandboxStatusApi
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.config import Settings
 from wa_gateway.contacts.api import ContactsApi
+from wa_gateway.contacts.capturing import ContactCapture
 from wa_gateway.contacts.store import ContactStores
 from wa_gateway.dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
 from wa_gateway.dashboard.api import DashboardApi
@@ -33,6 +34,9 @@ from wa_gateway.devices.api import DevicesApi
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine.contract import EV_PRESENCE
 from wa_gateway.engine.supervisor import EngineSupervisor
+from wa_gateway.events import catalog as events_catalog
+from wa_gateway.events.bus import COMMIT, EventBus
+from wa_gateway.events.model import WEBHOOK, WS
 from wa_gateway.health import HealthApi
 from wa_gateway.idempotency.middleware import make_idempotency_middleware
 from wa_gateway.idempotency.store import SqliteIdempotencyStore
@@ -59,7 +63,6 @@ from wa_gateway.middlewares import (
     make_rate_limit_middleware,
     request_id_middleware,
 )
-from wa_gateway.notify import WEBHOOK_EVENTS, WS_EVENTS, Notifier
 from wa_gateway.openapi import contacts as contacts_spec
 from wa_gateway.openapi import dashboard as dashboard_spec
 from wa_gateway.openapi import device_webhooks as device_webhooks_spec
@@ -85,7 +88,7 @@ from wa_gateway.ttlcache import TtlCache
 from wa_gateway.webhooks.api import WebhookAdminApi
 from wa_gateway.webhooks.device_api import DeviceWebhookApi
 from wa_gateway.webhooks.dispatcher import WebhookDispatcher
-from wa_gateway.webhooks.outbox import WebhookOutbox
+from wa_gateway.webhooks.outbox import WebhookOutbox, new_event_id
 from wa_gateway.webhooks.per_device import DeviceWebhooks, WebhookFanOut
 from wa_gateway.webhooks.redeliver_api import RedeliverApi
 from wa_gateway.webhooks.targets import TARGETS_FILE, SqliteTargetStore, WebhookTarget
@@ -183,7 +186,11 @@ def create_app(
         SqliteTargetStore(settings.data_dir / TARGETS_FILE), settings.data_dir, make_device_dispatcher, clock
     )
     fan_out = WebhookFanOut(outbox, device_webhooks, clock, global_gets_all=settings.webhook_global)
-    notifier = Notifier(hub, fan_out, on_webhook=metrics.count_event)
+    bus = EventBus(lambda: new_event_id(clock.time()))
+    # Committed to every outbox before anyone is shown it (docs/events.md).
+    bus.subscribe(fan_out.on_event, phase=COMMIT)
+    bus.subscribe(hub.on_event, kinds=(WEBHOOK, WS))
+    bus.subscribe(lambda event: metrics.count_event(event.name))
     dispatcher = (
         make_dispatcher(outbox, global_webhook, settings.webhook_secret) if outbox is not None else None
     )
@@ -200,18 +207,18 @@ def create_app(
         **(engine_options or {}),
     )
     manager = DeviceManager(
-        supervisor, notifier, clock=clock, device_name=settings.device_name, ack=supervisor.ack
+        supervisor, bus, clock=clock, device_name=settings.device_name, ack=supervisor.ack
     )
+    ContactCapture(bus, contacts, lambda token: d.jid if (d := manager.get(token)) else None).subscribe()
     inbound = InboundEvents(
         manager,
-        notifier,
-        contacts,
+        bus,
         auto_read_receipt=settings.auto_read_receipt,
         auto_reject_calls=settings.auto_reject_calls,
         auto_reject_message=settings.auto_reject_calls_message,
     )
-    presence = PresenceTracker(notifier)
-    statuses = StatusEvents(notifier)
+    presence = PresenceTracker(bus)
+    statuses = StatusEvents(bus)
 
     async def handle_inbound(token: str, event: str, data: dict[str, Any]) -> None:
         if event == EV_PRESENCE:
@@ -294,7 +301,7 @@ def create_app(
         heartbeat=settings.ws_heartbeat_seconds,
         queue_size=settings.ws_queue_size,
         guard=guard,
-        known_events=WS_EVENTS,
+        known_events=events_catalog.WS_EVENTS,
     )
     phones = PhoneRules(settings.phone_country_code, settings.phone_min_length, settings.phone_max_length)
     app.router.add_routes(health.routes())
@@ -386,7 +393,7 @@ def create_app(
     if settings.dashboard_enabled:
         specs.append(dashboard_spec)
         static_pages.append(DashboardApi())
-    static_pages.append(OpenApiRoutes(build_document(specs, sorted(WEBHOOK_EVENTS))))
+    static_pages.append(OpenApiRoutes(build_document(specs, events_catalog.ALL)))
     for pages in static_pages:
         app.router.add_routes(pages.routes())
 

@@ -22,9 +22,10 @@ from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.model import LIVE, Device, EngineLink
 from wa_gateway.engine import contract as c
 from wa_gateway.event_ids import CURRENT_ORIGIN, EventOrigin
-from wa_gateway.notify import Notifier
+from wa_gateway.events import catalog as ev
+from wa_gateway.events.bus import EventBus
+from wa_gateway.events.model import Event
 from wa_gateway.phone import is_valid_token
-from wa_gateway.ws.hub import encode_event
 
 log = logging.getLogger("wa_gateway.devices")
 
@@ -49,7 +50,7 @@ class DeviceManager:
     def __init__(
         self,
         engine: EngineLink,
-        notifier: Notifier,
+        bus: EventBus,
         *,
         clock: Clock,
         device_name: str,
@@ -57,7 +58,7 @@ class DeviceManager:
         ack: AckFn | None = None,
     ) -> None:
         self._engine = engine
-        self._notifier = notifier
+        self._bus = bus
         self._clock = clock
         self._device_name = device_name
         self._pairing_code_wait = pairing_code_wait
@@ -106,16 +107,15 @@ class DeviceManager:
     def summaries(self) -> list[dict[str, Any]]:
         return [d.summary() for d in sorted(self._devices.values(), key=lambda d: d.token)]
 
-    def replay(self) -> Iterable[tuple[str, str, bytes]]:
+    def replay(self) -> Iterable[Event]:
         """What a WebSocket client that authenticates now must see at once: codes of pairing devices."""
         for device in list(self._devices.values()):
             if device.status != "pairing":
                 continue
             if device.qr:
-                yield device.token, "qrcode", encode_event("qrcode", device.token, device.qr)
+                yield ev.QRCODE(device.token, device.qr)
             if device.pairing_code:
-                data = {"code": device.pairing_code}
-                yield device.token, "pairing-code", encode_event("pairing-code", device.token, data)
+                yield ev.PAIRING_CODE(device.token, {"code": device.pairing_code})
 
     # --- operations -----------------------------------------------------------------------------
 
@@ -186,8 +186,8 @@ class DeviceManager:
                 log.warning("logout reported an error", extra={"error": exc.message})
             self._devices.pop(token, None)
             device.status = "logged_out"
-        self._notifier.device_event("connection-error", token, message=errors.WS_LOGGED_OUT)
-        await self._notifier.webhook("device.logged_out", token, {"reason": "deleted"})
+        await self._bus.publish(ev.CONNECTION_ERROR(token, message=errors.WS_LOGGED_OUT))
+        await self._bus.publish(ev.DEVICE_LOGGED_OUT(token, {"reason": "deleted"}))
         for hook in self._removed_hooks:
             await hook(token)
 
@@ -327,13 +327,13 @@ class DeviceManager:
     async def _on_qr(self, device: Device, data: dict[str, Any]) -> None:
         device.status = "pairing"
         device.qr = str(data.get("code", ""))
-        self._notifier.device_event("qrcode", device.token, device.qr)
+        await self._bus.publish(ev.QRCODE(device.token, device.qr))
 
     async def _on_pairing_code(self, device: Device, data: dict[str, Any]) -> None:
         device.status = "pairing"
         device.pairing_code = str(data.get("code", ""))
         device.code_arrived.set()
-        self._notifier.device_event("pairing-code", device.token, {"code": device.pairing_code})
+        await self._bus.publish(ev.PAIRING_CODE(device.token, {"code": device.pairing_code}))
 
     async def _on_connected(self, device: Device, data: dict[str, Any]) -> None:
         device.status = "connected"
@@ -342,9 +342,9 @@ class DeviceManager:
         device.connected_at = self._clock.time()
         device.qr = device.pairing_code = device.last_error = None
         device.ban_expires = None
-        self._notifier.device_event("connection-success", device.token)
-        await self._notifier.webhook(
-            "device.connected", device.token, {"jid": device.jid, "pushName": device.push_name}
+        await self._bus.publish(ev.CONNECTION_SUCCESS(device.token))
+        await self._bus.publish(
+            ev.DEVICE_CONNECTED(device.token, {"jid": device.jid, "pushName": device.push_name})
         )
 
     async def _on_disconnected(self, device: Device, data: dict[str, Any]) -> None:
@@ -358,24 +358,24 @@ class DeviceManager:
         await self._announce_disconnected(device, reason)
 
     async def _announce_disconnected(self, device: Device, reason: str) -> None:
-        self._notifier.device_event("connection-error", device.token, message=errors.WS_DISCONNECTED)
-        await self._notifier.webhook("device.disconnected", device.token, {"reason": reason})
+        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_DISCONNECTED))
+        await self._bus.publish(ev.DEVICE_DISCONNECTED(device.token, {"reason": reason}))
 
     async def _on_logged_out(self, device: Device, data: dict[str, Any]) -> None:
         device.status = "logged_out"
         device.qr = device.pairing_code = None
         device.connected_at = None
-        self._notifier.device_event("connection-error", device.token, message=errors.WS_LOGGED_OUT)
+        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_LOGGED_OUT))
         reason = str(data.get("reason") or "logged out")
-        await self._notifier.webhook("device.logged_out", device.token, {"reason": reason})
+        await self._bus.publish(ev.DEVICE_LOGGED_OUT(device.token, {"reason": reason}))
 
     async def _on_qr_timeout(self, device: Device, data: dict[str, Any]) -> None:
         if device.status != "pairing":
             return
         device.status = "disconnected"
         device.qr = device.pairing_code = None
-        self._notifier.device_event("connection-error", device.token, message=errors.WS_QR_EXPIRED)
-        await self._notifier.webhook("device.qr_expired", device.token, {})
+        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_QR_EXPIRED))
+        await self._bus.publish(ev.DEVICE_QR_EXPIRED(device.token, {}))
 
     async def _on_connect_failure(self, device: Device, data: dict[str, Any]) -> None:
         reason = str(data.get("reason") or "unknown error")
@@ -384,22 +384,22 @@ class DeviceManager:
         device.status = "connecting" if data.get("retrying") else "disconnected"
         device.qr = device.pairing_code = None
         text = f"{code}: {reason}" if code is not None else reason
-        self._notifier.device_event("connection-error", device.token, message=f"Connection failed: {text}")
+        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=f"Connection failed: {text}"))
 
     async def _on_banned(self, device: Device, data: dict[str, Any]) -> None:
         device.status = "banned"
         expires = data.get("expires")
         device.ban_expires = float(expires) if isinstance(expires, int | float) else None
-        self._notifier.device_event("connection-error", device.token, message="Temporarily banned")
+        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message="Temporarily banned"))
         payload = {"code": data.get("code"), "expires": device.detail()["banExpires"]}
-        await self._notifier.webhook("device.banned", device.token, payload)
+        await self._bus.publish(ev.DEVICE_BANNED(device.token, payload))
 
     async def _on_engine_down(self, device: Device, data: dict[str, Any]) -> None:
         # on_worker_down already marked the device disconnected; this tells the clients, in event order.
         if not data.get("wasLive") or str(data.get("reason")) == SHUTDOWN_REASON:
             return
-        self._notifier.device_event("connection-error", device.token, message=errors.WS_DISCONNECTED)
-        await self._notifier.webhook("device.disconnected", device.token, {"reason": "engine stopped"})
+        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_DISCONNECTED))
+        await self._bus.publish(ev.DEVICE_DISCONNECTED(device.token, {"reason": "engine stopped"}))
 
 
 async def _ignore(manager: DeviceManager, device: Device, data: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from wa_gateway import __version__
 from wa_gateway.envelope import dumps
+from wa_gateway.events.model import INTERNAL, WEBHOOK, EventType
 from wa_gateway.idempotency.middleware import SENDING_ROUTES
 from wa_gateway.openapi import webhooks as webhook_spec
 from wa_gateway.openapi.builders import components
@@ -47,16 +48,16 @@ DOCS_ASSETS: Final = {
 }
 
 
-def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[str]) -> dict[str, Any]:
+def build_document(spec_modules: Iterable[ModuleType], events: Iterable[EventType]) -> dict[str, Any]:
+    """``events``: every event the gateway emits; webhook events become ``webhooks``, and every event's
+    WebSocket frame a ``WsFrame.<name>`` schema."""
+    events = list(events)
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
-    # A spec module may describe the webhook events its handlers emit, beside them.
-    event_data = dict(webhook_spec.EVENT_DATA)
     for module in spec_modules:
         for path, operations in module.PATHS.items():
             paths.setdefault(path, {}).update(operations)
         schemas.update(module.SCHEMAS)
-        event_data.update(getattr(module, "WEBHOOK_EVENT_DATA", {}))
     for method, path in SENDING_ROUTES:
         op = paths.get(path, {}).get(method.lower())
         if op is not None:
@@ -66,7 +67,7 @@ def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[
                 "parameters": [*op.get("parameters", []), IDEMPOTENCY_KEY_PARAM],
                 "responses": {"422": {"$ref": "#/components/responses/Error422"}, **op["responses"]},
             }
-    events = {e: event_data[e] for e in webhook_events}
+    schemas.update(webhook_spec.websocket_frames(t for t in events if t.kind != INTERNAL))
     document = {
         "openapi": "3.1.0",
         "info": {"title": "wa-gateway", "version": __version__, "description": DESCRIPTION},
@@ -75,7 +76,7 @@ def build_document(spec_modules: Iterable[ModuleType], webhook_events: Iterable[
         # fills in both would send a bad Bearer, which wins over X-API-Key (the Go gateway's rule).
         "security": [{"ApiKeyHeader": []}],
         "paths": dict(sorted(paths.items())),
-        "webhooks": webhook_spec.webhooks(events),
+        "webhooks": webhook_spec.webhooks(t for t in events if t.kind == WEBHOOK),
         "components": components(schemas),
     }
     return document

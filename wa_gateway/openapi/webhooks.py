@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Final
 
+from wa_gateway.events.model import EventType
 from wa_gateway.openapi.builders import TIMESTAMP, PathSpec, Schema, envelope, obj, operation, query, ref
 
 SIGNING: Final = """\
@@ -14,56 +16,29 @@ device; answer 2xx to acknowledge. `id` is stable across retries.
 """
 
 STRING: Final[Schema] = {"type": "string"}
-SENDER_EVENT: Final[dict[str, Schema]] = {
-    "chat": STRING,
-    "from": STRING,
-    "timestamp": TIMESTAMP,
-    "isGroup": {"type": "boolean"},
-}
-
-# Events of messages and calls are described beside their handlers (messaging/openapi_spec.py).
-EVENT_DATA: Final[dict[str, Schema]] = {
-    "device.connected": obj({"jid": {"type": ["string", "null"]}, "pushName": {"type": ["string", "null"]}}),
-    "device.disconnected": obj({"reason": STRING}),
-    "device.logged_out": obj({"reason": STRING}),
-    "device.qr_expired": obj({}),
-    "device.banned": obj({"code": {"type": ["integer", "null"]}, "expires": {"type": ["string", "null"]}}),
-    "message.receipt": obj(
-        {
-            "type": {"enum": ["delivered", "read", "played"]},
-            "messageIds": {"type": "array", "items": STRING},
-            "from": STRING,
-            "chat": STRING,
-            "timestamp": TIMESTAMP,
-        }
-    ),
-    "contacts.new": obj({"name": STRING, "phone": STRING}),
-    "contacts.sync": {"type": "array", "items": obj({"name": STRING, "phone": STRING}), "maxItems": 1000},
-}
 
 
-def webhook_payload(event: str, data: Schema) -> Schema:
-    return obj(
-        {"id": STRING, "event": {"const": event}, "token": STRING, "data": data, "timestamp": TIMESTAMP},
-        ("id", "event", "token", "data", "timestamp"),
-    )
-
-
-def webhooks(event_data: dict[str, Schema]) -> dict[str, Any]:
+def webhooks(types: Iterable[EventType]) -> dict[str, Any]:
+    """OpenAPI 3.1 ``webhooks``: one per event, its body produced by the event's definition."""
     return {
-        event: {
+        kind.name: {
             "post": {
-                "summary": f"{event} webhook",
-                "description": SIGNING,
+                "summary": f"{kind.name} webhook",
+                "description": f"{kind.doc}\n\n{SIGNING}",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": webhook_payload(event, data)}},
+                    "content": {"application/json": {"schema": kind.webhook_schema()}},
                 },
                 "responses": {"2XX": {"description": "Delivered"}},
             }
         }
-        for event, data in sorted(event_data.items())
+        for kind in sorted(types, key=lambda t: t.name)
     }
+
+
+def websocket_frames(types: Iterable[EventType]) -> dict[str, Schema]:
+    """``components.schemas`` entries ``WsFrame.<event>``: the frame a WebSocket client gets per event."""
+    return {f"WsFrame.{kind.name}": kind.frame_schema() for kind in sorted(types, key=lambda t: t.name)}
 
 
 DEAD_ITEM: Final[Schema] = obj(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 from wa_gateway.engine import contract as c
+from wa_gateway.events import catalog as ev
 from wa_gateway.openapi.builders import (
-    NULLABLE_STRING,
-    TIMESTAMP,
     PathSpec,
     Schema,
     envelope,
@@ -20,16 +19,8 @@ from wa_gateway.openapi.builders import (
 STRING: Final[Schema] = {"type": "string"}
 ERRORS: Final = (400, 401, 404, 409, 429, 500, 504)
 CONTACT: Final[Schema] = {"type": "string", "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid)"}
-PRESENCE: Final[Schema] = obj(
-    {
-        "from": STRING,
-        "state": {"enum": list(c.PRESENCE_STATES)},
-        "lastSeen": {**NULLABLE_STRING, "description": "With unavailable, when the contact shares it"},
-        "chat": {**NULLABLE_STRING, "description": "The chat of composing, recording and paused"},
-        "timestamp": TIMESTAMP,
-    },
-    ("from", "state", "lastSeen", "chat", "timestamp"),
-)
+# The last presence seen is what the presence.update event carried.
+PRESENCE: Final[Schema] = ev.PRESENCE_UPDATE.data_schema() or {}
 
 PATHS: Final[PathSpec] = {
     "/presence/subscribe": {
@@ -93,4 +84,3 @@ SANDBOX_PATHS: Final[PathSpec] = {
 }
 
 SCHEMAS: Final[dict[str, Schema]] = {}
-WEBHOOK_EVENT_DATA: Final[dict[str, Schema]] = {"presence.update": PRESENCE}

@@ -11,9 +11,9 @@ from typing import Any, Final
 
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import utc_timestamp
-from wa_gateway.notify import Notifier
+from wa_gateway.events import catalog as ev
+from wa_gateway.events.bus import EventBus
 
-PRESENCE_EVENT: Final = "presence.update"
 # Contacts remembered across all devices; the least recently updated are forgotten first.
 MAX_TRACKED: Final = 50_000
 
@@ -27,8 +27,8 @@ def _when(value: Any) -> str | None:
 
 
 class PresenceTracker:
-    def __init__(self, notifier: Notifier, max_tracked: int = MAX_TRACKED) -> None:
-        self._notifier = notifier
+    def __init__(self, bus: EventBus, max_tracked: int = MAX_TRACKED) -> None:
+        self._bus = bus
         self._max = max_tracked
         self._last: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 
@@ -45,7 +45,7 @@ class PresenceTracker:
             "timestamp": _when(data.get("timestamp")) or utc_timestamp(),
         }
         self._remember(token, sender, payload)
-        await self._notifier.webhook(PRESENCE_EVENT, token, payload)
+        await self._bus.publish(ev.PRESENCE_UPDATE(token, payload, source=data))
 
     def _remember(self, token: str, sender: str, payload: dict[str, Any]) -> None:
         key = (token, sender)

@@ -10,9 +10,9 @@ from typing import Any, Final
 
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import utc_timestamp
-from wa_gateway.notify import Notifier
+from wa_gateway.events import catalog as ev
+from wa_gateway.events.bus import EventBus
 
-STATUS_EVENT: Final = "status.received"
 _FIELDS: Final = ("id", "from", "pushName", "type", "text", "caption")
 
 
@@ -21,8 +21,8 @@ def is_status(event: str, data: dict[str, Any]) -> bool:
 
 
 class StatusEvents:
-    def __init__(self, notifier: Notifier) -> None:
-        self._notifier = notifier
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
 
     async def handle(self, token: str, data: dict[str, Any]) -> None:
         if data.get("fromMe") is True:
@@ -38,4 +38,4 @@ class StatusEvents:
         payload["timestamp"] = (
             utc_timestamp(float(stamp)) if isinstance(stamp, int | float) else utc_timestamp()
         )
-        await self._notifier.webhook(STATUS_EVENT, token, payload)
+        await self._bus.publish(ev.STATUS_RECEIVED(token, payload, source=data))

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 from wa_gateway.engine import contract as c
-from wa_gateway.messaging.openapi_spec import MEDIA_FORM, MEDIA_INFO, MEDIA_JSON, SEND_ERRORS, SENT
+from wa_gateway.messaging.openapi_spec import MEDIA_FORM, MEDIA_JSON, SEND_ERRORS, SENT
 from wa_gateway.openapi.builders import (
-    NULLABLE_STRING,
-    TIMESTAMP,
     PathSpec,
     Schema,
     envelope,
@@ -94,17 +92,3 @@ SANDBOX_PATHS: Final[PathSpec] = {
 }
 
 SCHEMAS: Final[dict[str, Schema]] = {}
-WEBHOOK_EVENT_DATA: Final[dict[str, Schema]] = {
-    "status.received": obj(
-        {
-            "id": STRING,
-            "from": STRING,
-            "pushName": STRING,
-            "type": {"enum": list(c.MESSAGE_TYPES)},
-            "text": {"type": ["string", "null"]},
-            "caption": NULLABLE_STRING,
-            "media": MEDIA_INFO,
-            "timestamp": TIMESTAMP,
-        }
-    )
-}

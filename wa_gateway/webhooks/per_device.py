@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from wa_gateway.clock import Clock
+from wa_gateway.events.model import Event
 from wa_gateway.webhooks.dispatcher import WebhookDispatcher
 from wa_gateway.webhooks.outbox import WebhookOutbox, new_event_id
 from wa_gateway.webhooks.targets import TargetStore, WebhookTarget
@@ -118,7 +119,7 @@ class DeviceWebhooks:
 
 
 class WebhookFanOut:
-    """What the notifier commits an event to: WEBHOOK_URL's outbox, then the device's own target."""
+    """What the event bus commits a webhook event to: WEBHOOK_URL's outbox, then the device's own target."""
 
     def __init__(
         self,
@@ -134,6 +135,10 @@ class WebhookFanOut:
         self._devices = devices
         self._clock = clock
         self._global_gets_all = global_gets_all
+
+    async def on_event(self, event: Event) -> None:
+        """The bus's subscriber: the event's id is the same in every outbox and on the WebSocket."""
+        await self.enqueue(event.name, event.token, event.data, event.id)
 
     async def enqueue(self, event: str, token: str, data: Any, event_id: str | None = None) -> str:
         # One id for every target: a replayed engine event carries the id it was first stored under, and

@@ -20,10 +20,10 @@ from aiohttp import WSMsgType, web
 from wa_gateway import errors
 from wa_gateway.auth import AuthGuard, KeyLookup
 from wa_gateway.envelope import dumps
+from wa_gateway.events.catalog import SEED_EVENTS
 from wa_gateway.ws.hub import (
     CLOSE_MESSAGE_TOO_BIG,
     CLOSE_POLICY_VIOLATION,
-    SEED_EVENTS,
     Subscription,
     WsClient,
     WsHub,

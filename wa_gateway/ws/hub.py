@@ -11,18 +11,17 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import WSMsgType, web
 
 from wa_gateway.apikeys.policy import may_receive
 from wa_gateway.apikeys.principal import ADMIN, Principal
-from wa_gateway.envelope import dumps
+from wa_gateway.events.catalog import SEED_EVENTS
+from wa_gateway.events.model import Event
 
 log = logging.getLogger("wa_gateway.ws")
 
-# The seed's four device events: what a client gets when it has not subscribed to anything else.
-SEED_EVENTS: Final = frozenset({"qrcode", "pairing-code", "connection-success", "connection-error"})
 
 CLOSE_GOING_AWAY: Final = 1001
 CLOSE_POLICY_VIOLATION: Final = 1008
@@ -43,17 +42,6 @@ class Subscription:
         if self.events is None:
             return event in SEED_EVENTS
         return "*" in self.events or event in self.events
-
-
-def encode_event(event: str, token: str, data: Any = None, message: str | None = None, **extra: Any) -> bytes:
-    """The seed's frame: ``{"event","token","data"?,"message"?}`` in that order, plus any extras."""
-    frame: dict[str, Any] = {"event": event, "token": token}
-    if data is not None:
-        frame["data"] = data
-    if message:
-        frame["message"] = message
-    frame.update(extra)
-    return dumps(frame)
 
 
 class WsClient:
@@ -116,7 +104,7 @@ class WsClient:
                 transport.abort()
 
 
-ReplayFn = Callable[[], Iterable[tuple[str, str, bytes]]]
+ReplayFn = Callable[[], Iterable[Event]]
 
 
 class WsHub:
@@ -145,13 +133,17 @@ class WsHub:
         client.authenticated = True
         self._authenticated.add(client)
         if self._replay is not None:
-            for token, event, frame in self._replay():
-                if client.wants(token, event):
-                    client.offer(frame)
+            for event in self._replay():
+                if client.wants(event.token, event.name):
+                    client.offer(event.ws_frame())
 
     def discard(self, client: WsClient) -> None:
         self._clients.discard(client)
         self._authenticated.discard(client)
+
+    def on_event(self, event: Event) -> None:
+        """The bus's subscriber: encoded once, whoever gets it."""
+        self.publish(event.name, event.token, event.ws_frame())
 
     def publish(self, event: str, token: str, frame: bytes) -> int:
         """Send an encoded frame to every authenticated client that wants it; returns how many got it."""
