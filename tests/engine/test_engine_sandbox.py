@@ -111,7 +111,7 @@ async def test_restore_after_restart(
 ) -> None:
     first: SandboxBackend = await make_sandbox()
     await linked(first, push_name="Bob")
-    await first.send_text(TOKEN, "628111@s.whatsapp.net", "before restart", 0)
+    await first.handler(c.CMD_SEND_TEXT)(TOKEN, "628111@s.whatsapp.net", "before restart", 0)
     await first.connect(OTHER, "qr", "Chrome (Linux)")  # never linked
     await first.close()
     recorder.events.clear()
@@ -136,7 +136,7 @@ async def test_restore_after_restart(
 async def test_sends_are_fifo_with_typing_presence(sandbox: SandboxBackend, clock: ManualClock) -> None:
     await linked(sandbox)
     sends = [
-        asyncio.create_task(sandbox.send_text(TOKEN, "628111@s.whatsapp.net", f"m{i}", 1500))
+        asyncio.create_task(sandbox.handler(c.CMD_SEND_TEXT)(TOKEN, "628111@s.whatsapp.net", f"m{i}", 1500))
         for i in range(3)
     ]
     await advance(clock, 1.0)
@@ -161,9 +161,11 @@ async def test_sends_are_fifo_with_typing_presence(sandbox: SandboxBackend, cloc
 async def test_typing_on_one_device_never_delays_another(sandbox: SandboxBackend, clock: ManualClock) -> None:
     await linked(sandbox, TOKEN)
     await linked(sandbox, OTHER)
-    slow = asyncio.create_task(sandbox.send_text(TOKEN, "628111@s.whatsapp.net", "slow", 60_000))
+    slow = asyncio.create_task(
+        sandbox.handler(c.CMD_SEND_TEXT)(TOKEN, "628111@s.whatsapp.net", "slow", 60_000)
+    )
     await wait_until(lambda: clock.sleepers == 1, what="the slow send to start typing")
-    fast = await sandbox.send_text(OTHER, "628111@s.whatsapp.net", "fast", 0)
+    fast = await sandbox.handler(c.CMD_SEND_TEXT)(OTHER, "628111@s.whatsapp.net", "fast", 0)
     assert MESSAGE_ID.fullmatch(fast["id"])
     assert not slow.done()
     clock.advance(60)
@@ -173,11 +175,13 @@ async def test_typing_on_one_device_never_delays_another(sandbox: SandboxBackend
 
 async def test_commands_need_a_connected_device(sandbox: SandboxBackend) -> None:
     assert (
-        await engine_error(sandbox.send_text(TOKEN, "1@s.whatsapp.net", "x", 0)) == c.E_DEVICE_NOT_CONNECTED
+        await engine_error(sandbox.handler(c.CMD_SEND_TEXT)(TOKEN, "1@s.whatsapp.net", "x", 0))
+        == c.E_DEVICE_NOT_CONNECTED
     )
     await sandbox.connect(TOKEN, "qr", "Chrome (Linux)")  # pairing is not connected
     assert (
-        await engine_error(sandbox.send_text(TOKEN, "1@s.whatsapp.net", "x", 0)) == c.E_DEVICE_NOT_CONNECTED
+        await engine_error(sandbox.handler(c.CMD_SEND_TEXT)(TOKEN, "1@s.whatsapp.net", "x", 0))
+        == c.E_DEVICE_NOT_CONNECTED
     )
     assert await engine_error(sandbox.check_numbers(TOKEN, ["628111"])) == c.E_DEVICE_NOT_CONNECTED
     assert (
@@ -217,7 +221,7 @@ async def test_reconnecting_replaces_a_running_qr_flow(
 
 async def test_logout_removes_the_session_files(sandbox: SandboxBackend, tmp_path: Path) -> None:
     await linked(sandbox)
-    await sandbox.send_text(TOKEN, "628111@s.whatsapp.net", "hi", 0)
+    await sandbox.handler(c.CMD_SEND_TEXT)(TOKEN, "628111@s.whatsapp.net", "hi", 0)
     sessions = tmp_path / "data" / "sessions"
     assert list(sessions.glob(f"{TOKEN}.db*"))
     await sandbox.logout(TOKEN)
@@ -245,7 +249,8 @@ async def test_network_drop_reconnects_by_itself(
     assert recorder.names()[-1] == c.EV_DISCONNECTED
     assert (await backend.status())[0]["status"] == "disconnected"
     assert (
-        await engine_error(backend.send_text(TOKEN, "1@s.whatsapp.net", "x", 0)) == c.E_DEVICE_NOT_CONNECTED
+        await engine_error(backend.handler(c.CMD_SEND_TEXT)(TOKEN, "1@s.whatsapp.net", "x", 0))
+        == c.E_DEVICE_NOT_CONNECTED
     )
     await advance(clock, 2.4)
     assert recorder.names()[-1] == c.EV_DISCONNECTED

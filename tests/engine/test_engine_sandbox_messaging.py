@@ -28,18 +28,26 @@ async def device(sandbox: SandboxBackend) -> SandboxBackend:
 
 async def test_replies_and_mentions_are_recorded(device: SandboxBackend, recorder: EventRecorder) -> None:
     incoming = await device.control("message", {"token": TOKEN, "from": "628111", "text": "lunch?"})
-    first = await device.send_text(
+    first = await device.handler(c.CMD_SEND_TEXT)(
         TOKEN, ALICE, "yes @628222", 0, reply_to=incoming["id"], mentions=["628222@s.whatsapp.net"]
     )
-    await device.send_text(TOKEN, ALICE, "see above", 0, reply_to=first["id"])  # own messages can be quoted
+    await device.handler(c.CMD_SEND_TEXT)(
+        TOKEN, ALICE, "see above", 0, reply_to=first["id"]
+    )  # own messages can be quoted
     messages = (await sent_log(device))["messages"]
     assert [(m["kind"], m.get("replyTo"), m.get("mentions")) for m in messages] == [
         ("text", incoming["id"], ["628222@s.whatsapp.net"]),
         ("text", first["id"], None),
     ]
-    assert await code_of(device.send_text(TOKEN, ALICE, "x", 0, reply_to="NOPE")) == c.E_MESSAGE_NOT_FOUND
-    assert await code_of(device.send_text(TOKEN, ALICE, "x", 0, mentions=["628222"])) == c.E_INVALID_ARGUMENT
-    assert await code_of(device.send_text(TOKEN, "not a jid", "x", 0)) == c.E_INVALID_ARGUMENT
+    assert (
+        await code_of(device.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "x", 0, reply_to="NOPE"))
+        == c.E_MESSAGE_NOT_FOUND
+    )
+    assert (
+        await code_of(device.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "x", 0, mentions=["628222"]))
+        == c.E_INVALID_ARGUMENT
+    )
+    assert await code_of(device.handler(c.CMD_SEND_TEXT)(TOKEN, "not a jid", "x", 0)) == c.E_INVALID_ARGUMENT
     assert len((await sent_log(device))["messages"]) == 2
 
 
@@ -49,11 +57,11 @@ async def test_media_is_recorded_with_its_hash_after_typing(
     data = b"\x89PNG fake image"
     path = media_file(tmp_path, "up1", data)
     media = c.OutgoingMedia("image", path, "image/png", filename="cat.png", caption="my cat")
-    sending = asyncio.create_task(device.send_media(TOKEN, GROUP, media, 1500))
+    sending = asyncio.create_task(device.handler(c.CMD_SEND_MEDIA)(TOKEN, GROUP, media, 1500))
     await advance(clock, 1.5)
     result = await sending
     voice = c.OutgoingMedia("voice", media_file(tmp_path, "up2", b"OggS voice"), "audio/ogg; codecs=opus")
-    await device.send_media(TOKEN, ALICE, voice, 0)
+    await device.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE, voice, 0)
     image_entry, voice_entry = (await sent_log(device))["messages"]
     assert image_entry["id"] == result["id"]
     assert {
@@ -99,18 +107,20 @@ async def test_media_that_cannot_be_sent(device: SandboxBackend, tmp_path: Path)
         (c.OutgoingMedia("image", good, "image/png", reply_to="NOPE"), c.E_MESSAGE_NOT_FOUND),
     ]
     for media, code in cases:
-        assert await code_of(device.send_media(TOKEN, ALICE, media, 0)) == code, media
+        assert await code_of(device.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE, media, 0)) == code, media
     assert (await sent_log(device))["messages"] == []
 
 
 async def test_reactions_edits_and_revokes(device: SandboxBackend) -> None:
-    own = await device.send_text(TOKEN, ALICE, "see you at 2", 0)
+    own = await device.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "see you at 2", 0)
     theirs = await device.control("message", {"token": TOKEN, "from": "628111", "text": "ok"})
-    await device.react(TOKEN, ALICE, theirs["id"], "👍", None)
-    await device.react(TOKEN, ALICE, own["id"], "", None)
-    await device.react(TOKEN, ALICE, "OLD", "🎉", ALICE)  # told its author: a message before the cache
-    edited = await device.edit(TOKEN, ALICE, own["id"], "see you at 3")
-    revoked = await device.revoke(TOKEN, ALICE, own["id"])
+    await device.handler(c.CMD_REACT)(TOKEN, ALICE, theirs["id"], "👍", None)
+    await device.handler(c.CMD_REACT)(TOKEN, ALICE, own["id"], "", None)
+    await device.handler(c.CMD_REACT)(
+        TOKEN, ALICE, "OLD", "🎉", ALICE
+    )  # told its author: a message before the cache
+    edited = await device.handler(c.CMD_EDIT)(TOKEN, ALICE, own["id"], "see you at 3")
+    revoked = await device.handler(c.CMD_REVOKE)(TOKEN, ALICE, own["id"])
     assert edited["id"] != revoked["id"]
     entries = (await sent_log(device))["messages"][1:]
     assert [(m["kind"], m.get("targetId"), m.get("emoji"), m["text"]) for m in entries] == [
@@ -123,16 +133,19 @@ async def test_reactions_edits_and_revokes(device: SandboxBackend) -> None:
     assert all(m["to"] == ALICE for m in entries)
 
     refused = [
-        device.react(TOKEN, ALICE, "OLD", "👍", None),  # unknown and no author
-        device.react(TOKEN, GROUP, theirs["id"], "👍", None),  # not in that chat
-        device.edit(TOKEN, ALICE, theirs["id"], "mine now"),  # not ours
-        device.edit(TOKEN, ALICE, own["id"], "again"),  # revoked
-        device.revoke(TOKEN, ALICE, theirs["id"]),
-        device.revoke(TOKEN, ALICE, "NOPE"),
+        device.handler(c.CMD_REACT)(TOKEN, ALICE, "OLD", "👍", None),  # unknown and no author
+        device.handler(c.CMD_REACT)(TOKEN, GROUP, theirs["id"], "👍", None),  # not in that chat
+        device.handler(c.CMD_EDIT)(TOKEN, ALICE, theirs["id"], "mine now"),  # not ours
+        device.handler(c.CMD_EDIT)(TOKEN, ALICE, own["id"], "again"),  # revoked
+        device.handler(c.CMD_REVOKE)(TOKEN, ALICE, theirs["id"]),
+        device.handler(c.CMD_REVOKE)(TOKEN, ALICE, "NOPE"),
     ]
     for attempt in refused:
         assert await code_of(attempt) == c.E_MESSAGE_NOT_FOUND
-    assert await code_of(device.react(TOKEN, ALICE, theirs["id"], "two words", None)) == c.E_INVALID_ARGUMENT
+    assert (
+        await code_of(device.handler(c.CMD_REACT)(TOKEN, ALICE, theirs["id"], "two words", None))
+        == c.E_INVALID_ARGUMENT
+    )
     assert len((await sent_log(device))["messages"]) == 6
 
 
@@ -140,16 +153,18 @@ async def test_texts_and_captions_can_be_edited_other_kinds_not(
     device: SandboxBackend, tmp_path: Path
 ) -> None:
     media = c.OutgoingMedia("document", media_file(tmp_path, "d", b"%PDF"), "application/pdf")
-    sent = await device.send_media(TOKEN, ALICE, media, 0)
-    await device.edit(TOKEN, ALICE, sent["id"], "caption")
+    sent = await device.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE, media, 0)
+    await device.handler(c.CMD_EDIT)(TOKEN, ALICE, sent["id"], "caption")
     edit = (await sent_log(device))["messages"][-1]
     assert (edit["kind"], edit["targetId"], edit["caption"]) == ("edit", sent["id"], "caption")
-    poll = await device.send_poll(TOKEN, ALICE, "Lunch?", ["Pizza", "Sushi"], False)
-    assert await code_of(device.edit(TOKEN, ALICE, poll["id"], "Dinner?")) == c.E_INVALID_ARGUMENT
+    poll = await device.handler(c.CMD_SEND_POLL)(TOKEN, ALICE, "Lunch?", ["Pizza", "Sushi"], False)
+    assert (
+        await code_of(device.handler(c.CMD_EDIT)(TOKEN, ALICE, poll["id"], "Dinner?")) == c.E_INVALID_ARGUMENT
+    )
 
 
 async def test_polls_and_their_votes(device: SandboxBackend, recorder: EventRecorder) -> None:
-    poll = await device.send_poll(TOKEN, GROUP, "Lunch?", ["Pizza", "Sushi", "Salad"], False)
+    poll = await device.handler(c.CMD_SEND_POLL)(TOKEN, GROUP, "Lunch?", ["Pizza", "Sushi", "Salad"], False)
     [entry] = (await sent_log(device))["messages"]
     assert {k: entry[k] for k in ("kind", "question", "options", "multiple", "text", "to")} == {
         "kind": "poll",
@@ -189,34 +204,37 @@ async def test_polls_and_their_votes(device: SandboxBackend, recorder: EventReco
         (" ", ["a", "b"]),
         ("Q", list("abcdefghijklm")),
     ):
-        assert await code_of(device.send_poll(TOKEN, GROUP, question, options, True)) == c.E_INVALID_ARGUMENT
+        assert (
+            await code_of(device.handler(c.CMD_SEND_POLL)(TOKEN, GROUP, question, options, True))
+            == c.E_INVALID_ARGUMENT
+        )
 
 
 async def test_presence_is_logged(device: SandboxBackend, clock: ManualClock) -> None:
-    await device.set_presence(TOKEN, None, "available")
+    await device.handler(c.CMD_SET_PRESENCE)(TOKEN, None, "available")
     clock.advance(2)
-    await device.set_presence(TOKEN, ALICE, "recording")
+    await device.handler(c.CMD_SET_PRESENCE)(TOKEN, ALICE, "recording")
     assert (await sent_log(device))["presence"] == [
         {"to": None, "state": "available", "at": NOW},
         {"to": ALICE, "state": "recording", "at": NOW + 2},
     ]
     for to, state in ((None, "composing"), (ALICE, "unavailable"), (None, "sleeping"), ("bad jid", "paused")):
-        assert await code_of(device.set_presence(TOKEN, to, state)) == c.E_INVALID_ARGUMENT  # type: ignore[arg-type]
+        assert await code_of(device.handler(c.CMD_SET_PRESENCE)(TOKEN, to, state)) == c.E_INVALID_ARGUMENT  # type: ignore[arg-type]
 
 
 async def test_every_command_needs_a_connected_device(sandbox: SandboxBackend, tmp_path: Path) -> None:
     media = c.OutgoingMedia("image", media_file(tmp_path, "i", b"x"), "image/png")
     commands: list[Callable[[], Any]] = [
-        lambda: sandbox.send_media(TOKEN, ALICE, media, 0),
-        lambda: sandbox.react(TOKEN, ALICE, "M", "👍", ALICE),
-        lambda: sandbox.edit(TOKEN, ALICE, "M", "t"),
-        lambda: sandbox.revoke(TOKEN, ALICE, "M"),
-        lambda: sandbox.send_poll(TOKEN, ALICE, "Q", ["a", "b"], False),
-        lambda: sandbox.set_presence(TOKEN, None, "available"),
-        lambda: sandbox.list_groups(TOKEN),
-        lambda: sandbox.group_info(TOKEN, GROUP),
-        lambda: sandbox.download_media(TOKEN, "M"),
-        lambda: sandbox.reject_call(TOKEN, ALICE, "C"),
+        lambda: sandbox.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE, media, 0),
+        lambda: sandbox.handler(c.CMD_REACT)(TOKEN, ALICE, "M", "👍", ALICE),
+        lambda: sandbox.handler(c.CMD_EDIT)(TOKEN, ALICE, "M", "t"),
+        lambda: sandbox.handler(c.CMD_REVOKE)(TOKEN, ALICE, "M"),
+        lambda: sandbox.handler(c.CMD_SEND_POLL)(TOKEN, ALICE, "Q", ["a", "b"], False),
+        lambda: sandbox.handler(c.CMD_SET_PRESENCE)(TOKEN, None, "available"),
+        lambda: sandbox.handler(c.CMD_LIST_GROUPS)(TOKEN),
+        lambda: sandbox.handler(c.CMD_GROUP_INFO)(TOKEN, GROUP),
+        lambda: sandbox.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "M"),
+        lambda: sandbox.handler(c.CMD_REJECT_CALL)(TOKEN, ALICE, "C"),
     ]
     for command in commands:
         assert await code_of(command()) == c.E_DEVICE_NOT_CONNECTED
@@ -227,18 +245,21 @@ async def test_every_command_needs_a_connected_device(sandbox: SandboxBackend, t
 
 
 async def test_the_cache_goes_with_the_session(device: SandboxBackend) -> None:
-    sent = await device.send_text(TOKEN, ALICE, "before", 0)
+    sent = await device.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "before", 0)
     await device.logout(TOKEN)
     await linked(device)
-    assert await code_of(device.send_text(TOKEN, ALICE, "x", 0, reply_to=sent["id"])) == c.E_MESSAGE_NOT_FOUND
+    assert (
+        await code_of(device.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "x", 0, reply_to=sent["id"]))
+        == c.E_MESSAGE_NOT_FOUND
+    )
 
 
 async def test_the_cache_keeps_the_most_recent_messages(make_sandbox: Callable[..., Any]) -> None:
     backend: SandboxBackend = await make_sandbox(message_cache_size=2)
     await linked(backend)
-    ids = [(await backend.send_text(TOKEN, ALICE, str(n), 0))["id"] for n in range(3)]
-    assert await code_of(backend.edit(TOKEN, ALICE, ids[0], "x")) == c.E_MESSAGE_NOT_FOUND
-    await backend.edit(TOKEN, ALICE, ids[1], "still here")
+    ids = [(await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, str(n), 0))["id"] for n in range(3)]
+    assert await code_of(backend.handler(c.CMD_EDIT)(TOKEN, ALICE, ids[0], "x")) == c.E_MESSAGE_NOT_FOUND
+    await backend.handler(c.CMD_EDIT)(TOKEN, ALICE, ids[1], "still here")
 
 
 async def test_a_sent_log_from_before_the_details_column(
@@ -261,7 +282,7 @@ async def test_a_sent_log_from_before_the_details_column(
         db.commit()
     backend: SandboxBackend = await make_sandbox()
     assert await backend.connect(TOKEN, "restore", "Chrome (Linux)") == {"paired": True}
-    await backend.send_poll(TOKEN, ALICE, "Q?", ["a", "b"], True)
+    await backend.handler(c.CMD_SEND_POLL)(TOKEN, ALICE, "Q?", ["a", "b"], True)
     messages = (await backend.control("sent", {"token": TOKEN}))["messages"]
     assert (messages[0]["id"], messages[0]["kind"]) == ("OLD1", "text")
     assert messages[1]["kind"] == "poll" and messages[1]["multiple"] is True

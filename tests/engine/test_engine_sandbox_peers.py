@@ -23,7 +23,7 @@ async def device(sandbox: SandboxBackend) -> SandboxBackend:
 
 
 async def test_groups_as_the_sandbox_was_told(device: SandboxBackend) -> None:
-    assert await device.list_groups(TOKEN) == []
+    assert await device.handler(c.CMD_LIST_GROUPS)(TOKEN) == []
     groups = [
         {
             "jid": GROUP,
@@ -35,11 +35,11 @@ async def test_groups_as_the_sandbox_was_told(device: SandboxBackend) -> None:
         {"jid": "1203630000", "subject": "Family", "participants": ["628333"]},
     ]
     assert await device.control("groups", {"token": TOKEN, "groups": groups}) == {"groups": 2}
-    assert await device.list_groups(TOKEN) == [
+    assert await device.handler(c.CMD_LIST_GROUPS)(TOKEN) == [
         {"jid": GROUP, "subject": "Team", "participants": 2},
         {"jid": "1203630000@g.us", "subject": "Family", "participants": 1},
     ]
-    assert await device.group_info(TOKEN, GROUP) == {
+    assert await device.handler(c.CMD_GROUP_INFO)(TOKEN, GROUP) == {
         "jid": GROUP,
         "subject": "Team",
         "topic": "Ship",
@@ -50,8 +50,8 @@ async def test_groups_as_the_sandbox_was_told(device: SandboxBackend) -> None:
             {"jid": "628222@s.whatsapp.net", "phone": "628222", "isAdmin": False, "isSuperAdmin": False},
         ],
     }
-    assert await code_of(device.group_info(TOKEN, "999@g.us")) == c.E_INVALID_ARGUMENT
-    assert await code_of(device.group_info(TOKEN, ALICE)) == c.E_INVALID_ARGUMENT
+    assert await code_of(device.handler(c.CMD_GROUP_INFO)(TOKEN, "999@g.us")) == c.E_INVALID_ARGUMENT
+    assert await code_of(device.handler(c.CMD_GROUP_INFO)(TOKEN, ALICE)) == c.E_INVALID_ARGUMENT
     for bad in (
         [{"jid": GROUP, "subject": "x", "participants": ["abc"]}],
         [{"jid": GROUP}],
@@ -61,7 +61,7 @@ async def test_groups_as_the_sandbox_was_told(device: SandboxBackend) -> None:
         assert (
             await code_of(device.control("groups", {"token": TOKEN, "groups": bad})) == c.E_INVALID_ARGUMENT
         )
-    assert len(await device.list_groups(TOKEN)) == 2
+    assert len(await device.handler(c.CMD_LIST_GROUPS)(TOKEN)) == 2
 
 
 async def test_incoming_media_can_be_downloaded(
@@ -82,7 +82,7 @@ async def test_incoming_media_can_be_downloaded(
     [message] = recorder.of(c.EV_MESSAGE)
     assert (message["type"], message["text"], message["caption"]) == ("document", "Q3", "Q3")
     assert message["media"] == {"mimetype": "application/pdf", "size": len(data), "filename": "q3.pdf"}
-    result = await device.download_media(TOKEN, "DOC/1")
+    result = await device.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "DOC/1")
     path = Path(result["path"])
     assert path.parent == tmp_path / "data" / "media" / "incoming" / TOKEN and "/" not in path.name
     assert await asyncio.to_thread(path.read_bytes) == data
@@ -94,8 +94,8 @@ async def test_incoming_media_can_be_downloaded(
     }
 
     text = await device.control("message", {"token": TOKEN, "from": "628111", "text": "no file"})
-    assert await code_of(device.download_media(TOKEN, text["id"])) == c.E_INVALID_ARGUMENT
-    assert await code_of(device.download_media(TOKEN, "NOPE")) == c.E_MESSAGE_NOT_FOUND
+    assert await code_of(device.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, text["id"])) == c.E_INVALID_ARGUMENT
+    assert await code_of(device.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "NOPE")) == c.E_MESSAGE_NOT_FOUND
     for bad in ({"base64": "not base64!"}, {"base64": ""}, {"kind": "gif"}, {"kind": "sticker"}):
         assert await code_of(device.control("media_message", {**args, **bad})) == c.E_INVALID_ARGUMENT
 
@@ -130,7 +130,7 @@ async def test_what_peers_do_becomes_events(device: SandboxBackend, recorder: Ev
         {"id": incoming["id"], **about, "chat": GROUP, "isGroup": True}
     ]
     assert (
-        await code_of(device.send_text(TOKEN, ALICE, "quote", 0, reply_to=incoming["id"]))
+        await code_of(device.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "quote", 0, reply_to=incoming["id"]))
         == c.E_MESSAGE_NOT_FOUND
     )
 
@@ -149,7 +149,7 @@ async def test_calls_and_their_rejection(
         {"from": ALICE, "callId": call["callId"], "timestamp": NOW, "isVideo": True, "isGroup": False}
     ]
     clock.advance(1)
-    await device.reject_call(TOKEN, ALICE, call["callId"])
+    await device.handler(c.CMD_REJECT_CALL)(TOKEN, ALICE, call["callId"])
     assert (await sent_log(device))["rejectedCalls"] == [
         {"from": ALICE, "callId": call["callId"], "at": NOW + 1}
     ]

@@ -28,6 +28,9 @@ class ScriptedBackend:
     async def start(self, emit: c.EmitFn) -> None:
         self.emit = emit
 
+    def handler(self, cmd: str) -> Any:
+        return getattr(self, cmd)
+
     async def connect(self, token: str, method: c.ConnectMethod, device_name: str) -> dict[str, Any]:
         self.calls.append(("connect", token, method, device_name))
         assert self.emit is not None

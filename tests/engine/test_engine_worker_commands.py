@@ -21,13 +21,13 @@ ALICE = "628111@s.whatsapp.net"
 
 
 class RecordingBackend:
-    """Answers every messaging command with what it was called with."""
+    """Answers every declared command with the keyword arguments its handler was given."""
 
     name = "recording"
 
-    def __getattr__(self, method: str) -> Any:
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return {"method": method, "args": args, "kwargs": kwargs}
+    def handler(self, cmd: str) -> Any:
+        async def call(**kwargs: Any) -> Any:
+            return {"cmd": cmd, "kwargs": kwargs}
 
         return call
 
@@ -45,12 +45,18 @@ async def refused(cmd: str, args: dict[str, Any], code: str = c.E_INVALID_ARGUME
 
 async def test_send_text_gains_reply_and_mentions() -> None:
     plain = await run(c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "typing_ms": 5})
-    assert plain["args"] == (TOKEN, ALICE, "hi", 5)
-    assert plain["kwargs"] == {"reply_to": None, "mentions": []}
+    assert plain["kwargs"] == {
+        "token": TOKEN,
+        "to": ALICE,
+        "text": "hi",
+        "typing_ms": 5,
+        "reply_to": None,
+        "mentions": [],
+    }
     full = await run(
         c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "reply_to": "M1", "mentions": [ALICE]}
     )
-    assert full["kwargs"] == {"reply_to": "M1", "mentions": [ALICE]}
+    assert (full["kwargs"]["reply_to"], full["kwargs"]["mentions"]) == ("M1", [ALICE])
     await refused(c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "mentions": "x"})
     await refused(c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "reply_to": 7})
 
@@ -68,39 +74,62 @@ async def test_send_media_becomes_outgoing_media() -> None:
         "typing_ms": 0,
     }
     result = await run(c.CMD_SEND_MEDIA, args)
-    assert result["method"] == "send_media"
-    assert result["args"] == (
-        TOKEN,
-        ALICE,
-        c.OutgoingMedia("document", Path("/data/media/outgoing/f1"), "application/pdf", "q3.pdf", None, None),
-        0,
-    )
+    assert result["cmd"] == c.CMD_SEND_MEDIA
+    assert result["kwargs"] == {
+        "token": TOKEN,
+        "to": ALICE,
+        "media": c.OutgoingMedia(
+            "document", Path("/data/media/outgoing/f1"), "application/pdf", "q3.pdf", None, None
+        ),
+        "typing_ms": 0,
+    }
     for bad in ({"kind": "gif"}, {"path": ""}, {"mimetype": None}, {"typing_ms": -1}, {"caption": 3}):
         await refused(c.CMD_SEND_MEDIA, {**args, **bad})
 
 
+async def test_connect_defaults_to_qr_and_the_configured_device_name() -> None:
+    result = await run(c.CMD_CONNECT, {"token": TOKEN})
+    assert result["kwargs"] == {"token": TOKEN, "method": "qr", "device_name": None}
+    configured = await dispatch(
+        RecordingBackend(), c.CMD_CONNECT, {"token": TOKEN}, {"device_name": "Edge (Mac OS)"}
+    )  # type: ignore[arg-type]
+    assert configured["kwargs"]["device_name"] == "Edge (Mac OS)"
+    given = {"token": TOKEN, "device_name": "Safari (Mac OS)"}
+    assert (await dispatch(RecordingBackend(), c.CMD_CONNECT, given, {"device_name": "Edge (Mac OS)"}))[  # type: ignore[arg-type]
+        "kwargs"
+    ]["device_name"] == "Safari (Mac OS)"
+    await refused(c.CMD_CONNECT, {"token": TOKEN, "method": "sms"})
+
+
 async def test_actions_polls_presence_groups_downloads_and_calls() -> None:
-    cases: list[tuple[str, dict[str, Any], str, tuple[Any, ...]]] = [
-        (c.CMD_REACT, {"chat": ALICE, "message_id": "M1", "emoji": ""}, "react", (ALICE, "M1", "", None)),
-        (c.CMD_EDIT, {"chat": ALICE, "message_id": "M1", "text": "fixed"}, "edit", (ALICE, "M1", "fixed")),
-        (c.CMD_REVOKE, {"chat": ALICE, "message_id": "M1"}, "revoke", (ALICE, "M1")),
+    cases: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+        (
+            c.CMD_REACT,
+            {"chat": ALICE, "message_id": "M1", "emoji": ""},
+            {"chat": ALICE, "message_id": "M1", "emoji": "", "sender": None},
+        ),
+        (
+            c.CMD_EDIT,
+            {"chat": ALICE, "message_id": "M1", "text": "fixed"},
+            {"chat": ALICE, "message_id": "M1", "text": "fixed"},
+        ),
+        (c.CMD_REVOKE, {"chat": ALICE, "message_id": "M1"}, {"chat": ALICE, "message_id": "M1"}),
         (
             c.CMD_SEND_POLL,
             {"to": ALICE, "question": "Q?", "options": ["a", "b"], "multiple": True},
-            "send_poll",
-            (ALICE, "Q?", ["a", "b"], True),
+            {"to": ALICE, "question": "Q?", "options": ["a", "b"], "multiple": True},
         ),
-        (c.CMD_SET_PRESENCE, {"state": "available"}, "set_presence", (None, "available")),
-        (c.CMD_SET_PRESENCE, {"to": ALICE, "state": "recording"}, "set_presence", (ALICE, "recording")),
-        (c.CMD_GROUP_INFO, {"jid": "1203@g.us"}, "group_info", ("1203@g.us",)),
-        (c.CMD_DOWNLOAD_MEDIA, {"message_id": "M1"}, "download_media", ("M1",)),
-        (c.CMD_REJECT_CALL, {"from": ALICE, "call_id": "C1"}, "reject_call", (ALICE, "C1")),
+        (c.CMD_SET_PRESENCE, {"state": "available"}, {"to": None, "state": "available"}),
+        (c.CMD_SET_PRESENCE, {"to": ALICE, "state": "recording"}, {"to": ALICE, "state": "recording"}),
+        (c.CMD_GROUP_INFO, {"jid": "1203@g.us"}, {"group": "1203@g.us"}),
+        (c.CMD_DOWNLOAD_MEDIA, {"message_id": "M1"}, {"message_id": "M1"}),
+        (c.CMD_REJECT_CALL, {"from": ALICE, "call_id": "C1"}, {"caller": ALICE, "call_id": "C1"}),
     ]
-    for cmd, args, method, expected in cases:
+    for cmd, args, expected in cases:
         result = await run(cmd, {"token": TOKEN, **args})
-        assert (result["method"], result["args"]) == (method, (TOKEN, *expected)), cmd
+        assert (result["cmd"], result["kwargs"]) == (cmd, {"token": TOKEN, **expected}), cmd
     groups = await run(c.CMD_LIST_GROUPS, {"token": TOKEN})
-    assert groups == {"groups": {"method": "list_groups", "args": (TOKEN,), "kwargs": {}}}
+    assert groups == {"groups": {"cmd": c.CMD_LIST_GROUPS, "kwargs": {"token": TOKEN}}}
 
 
 @pytest.mark.parametrize(

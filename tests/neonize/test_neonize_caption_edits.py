@@ -28,9 +28,9 @@ async def test_a_caption_edit_resends_the_media_with_the_new_caption(
 ) -> None:
     fake_go.sent_ids = ["IMG1", "EDIT1", "DOC1", "EDIT2"]
     image = c.OutgoingMedia("image", outgoing(settings, "p.png", png()), "image/png", caption="old")
-    await backend.send_media(TOKEN, ALICE_JID, image, 0)
+    await backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, image, 0)
     _, original = last_sent(fake_go)
-    assert (await backend.edit(TOKEN, ALICE_JID, "IMG1", "new caption"))["id"] == "EDIT1"
+    assert (await backend.handler(c.CMD_EDIT)(TOKEN, ALICE_JID, "IMG1", "new caption"))["id"] == "EDIT1"
     to, edit = last_sent(fake_go)
     assert to.User == "15557654321"
     protocol = edit.editedMessage.message.protocolMessage
@@ -45,8 +45,8 @@ async def test_a_caption_edit_resends_the_media_with_the_new_caption(
     document = c.OutgoingMedia(
         "document", outgoing(settings, "r.pdf", PDF), "application/pdf", filename="r.pdf", caption="Q3"
     )
-    await backend.send_media(TOKEN, ALICE_JID, document, 0)
-    await backend.edit(TOKEN, ALICE_JID, "DOC1", "Q3, final")
+    await backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, document, 0)
+    await backend.handler(c.CMD_EDIT)(TOKEN, ALICE_JID, "DOC1", "Q3, final")
     _, edit = last_sent(fake_go)
     edited_document = edit.editedMessage.message.protocolMessage.editedMessage.documentMessage
     assert (edited_document.caption, edited_document.fileName) == ("Q3, final", "r.pdf")
@@ -56,9 +56,9 @@ async def test_captionless_kinds_are_not_edited(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo
 ) -> None:
     fake_go.sent_ids = ["POLL1"]
-    await backend.send_poll(TOKEN, ALICE_JID, "When?", ["Mon", "Tue"], False)
+    await backend.handler(c.CMD_SEND_POLL)(TOKEN, ALICE_JID, "When?", ["Mon", "Tue"], False)
     sends = len(fake_go.called("SendMessage"))
     with pytest.raises(c.EngineError) as info:
-        await backend.edit(TOKEN, ALICE_JID, "POLL1", "x")
+        await backend.handler(c.CMD_EDIT)(TOKEN, ALICE_JID, "POLL1", "x")
     assert info.value.code == c.E_INVALID_ARGUMENT and "captions" in info.value.message
     assert len(fake_go.called("SendMessage")) == sends

@@ -23,6 +23,7 @@ from tests.neonize.neonize_fakes import (
 )
 from wa_gateway.backends.neonize.engine import NeonizeBackend
 from wa_gateway.clock import ManualClock
+from wa_gateway.engine import contract as c
 from wa_gateway.engine.contract import EngineError
 
 ALICE = "15557654321@s.whatsapp.net"
@@ -43,7 +44,7 @@ async def online(
 async def test_send_text_types_then_sends_the_text_as_neonize_builds_it(
     backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, clock: ManualClock
 ) -> None:
-    sending = asyncio.create_task(backend.send_text(TOKEN, ALICE, "hello *world*", 1500))
+    sending = asyncio.create_task(backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hello *world*", 1500))
     await wait_until(lambda: clock.sleepers == 1, what="typing delay")
     assert [call.name for call in fake_go.calls[-1:]] == ["SendChatPresence"]
     assert fake_go.called("SendMessage") == []
@@ -72,9 +73,9 @@ async def test_send_text_types_then_sends_the_text_as_neonize_builds_it(
 async def test_sends_of_one_device_go_out_in_request_order(
     backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, clock: ManualClock
 ) -> None:
-    first = asyncio.create_task(backend.send_text(TOKEN, ALICE, "first", 1000))
+    first = asyncio.create_task(backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "first", 1000))
     await wait_until(lambda: clock.sleepers == 1, what="first typing")
-    second = asyncio.create_task(backend.send_text(TOKEN, ALICE, "second", 0))
+    second = asyncio.create_task(backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "second", 0))
     await asyncio.sleep(0.01)
     assert fake_go.called("SendMessage") == []
     clock.advance(1)
@@ -89,15 +90,15 @@ async def test_send_text_refuses_what_it_cannot_send(
     backend: NeonizeBackend, fake_go: FakeGo, recorder: Recorder
 ) -> None:
     with pytest.raises(EngineError) as unknown:
-        await backend.send_text(TOKEN, ALICE, "hi", 0)
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hi", 0)
     assert unknown.value.code == "DEVICE_NOT_FOUND"
     await backend.connect(TOKEN, "qr", "")
     await recorder.wait_for("qr")
     with pytest.raises(EngineError) as pairing:
-        await backend.send_text(TOKEN, ALICE, "hi", 0)
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hi", 0)
     assert pairing.value.code == "DEVICE_NOT_CONNECTED"
     with pytest.raises(EngineError) as bad_jid:
-        await backend.send_text(TOKEN, "not a jid@", "hi", 0)
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, "not a jid@", "hi", 0)
     assert bad_jid.value.code == "INVALID_ARGUMENT"
     assert fake_go.called("SendMessage") == []
 
@@ -188,9 +189,9 @@ async def test_whatsapps_reachout_limit_is_its_own_error(
     # whatsmeow's send.go wraps the server's error code into ErrServerReturnedError.
     fake_go.send_error = "server returned error 463"
     with pytest.raises(EngineError) as limited:
-        await backend.send_text(TOKEN, ALICE, "hello stranger", 0)
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hello stranger", 0)
     assert limited.value.code == "REACHOUT_LIMITED"
     fake_go.send_error = "server returned error 500"
     with pytest.raises(EngineError) as other:
-        await backend.send_text(TOKEN, ALICE, "hello", 0)
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hello", 0)
     assert other.value.code == "ENGINE_FAILURE"

@@ -167,7 +167,7 @@ async def test_an_edit_and_a_revoke(
     await deliver(connected, event_with(WAMessage(protocolMessage=revoke), "X1"))
     assert await recorder.wait_for("message_revoked") == {"id": "IN1", "chat": ALICE_JID, **ABOUT_ALICE}
     with pytest.raises(c.EngineError) as gone:
-        await backend.send_text(TOKEN, ALICE_JID, "quoting it", 0, reply_to="IN1")
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE_JID, "quoting it", 0, reply_to="IN1")
     assert gone.value.code == c.E_MESSAGE_NOT_FOUND
     await settle(connected, recorder)
     assert [data["id"] for data in recorder.of("message")] == ["IN1"]  # neither became a message
@@ -187,7 +187,9 @@ async def test_votes_on_our_poll_are_decrypted_and_named(
     backend: NeonizeBackend, connected: FakeSession, recorder: Recorder, fake_go: FakeGo
 ) -> None:
     fake_go.sent_ids = ["POLL1"]
-    await backend.send_poll(TOKEN, "120363025246125486@g.us", "Lunch?", ["Pizza", "Sushi", "Salad"], True)
+    await backend.handler(c.CMD_SEND_POLL)(
+        TOKEN, "120363025246125486@g.us", "Lunch?", ["Pizza", "Sushi", "Salad"], True
+    )
     fake_go.poll_votes = [hashlib.sha256(b"Sushi").digest(), hashlib.sha256(b"Salad").digest()]
     await deliver(connected, vote_for("POLL1"))
     vote = await recorder.wait_for("poll_vote")

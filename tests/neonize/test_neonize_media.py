@@ -101,7 +101,7 @@ async def test_an_image_with_a_caption_replying_to_a_message(
     data = png()
     path = outgoing(settings, "photo.png", data)
     media = c.OutgoingMedia("image", path, "image/png", caption="here it is", reply_to="IN1")
-    assert await backend.send_media(TOKEN, ALICE_JID, media, 0) == {
+    assert await backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, media, 0) == {
         "id": "3EB0FAKE0001",
         "timestamp": 1_700_000_123.0,
     }
@@ -126,7 +126,7 @@ async def test_a_document_keeps_its_name_and_type(
     data = b"%PDF-1.4\n%fake report\n"
     path = outgoing(settings, "f1", data)
     media = c.OutgoingMedia("document", path, "application/pdf", filename="report.pdf", caption="Q3")
-    await backend.send_media(TOKEN, ALICE_JID, media, 0)
+    await backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, media, 0)
     (upload,) = fake_go.called("Upload")
     assert upload.args[3] == 3  # MediaDocument
     document = sent_message(fake_go).documentMessage
@@ -142,7 +142,9 @@ async def test_a_sticker_is_sent_as_webp(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo, settings: NeonizeSettings
 ) -> None:
     path = outgoing(settings, "s1", png(100, 100))
-    await backend.send_media(TOKEN, ALICE_JID, c.OutgoingMedia("sticker", path, "image/png"), 0)
+    await backend.handler(c.CMD_SEND_MEDIA)(
+        TOKEN, ALICE_JID, c.OutgoingMedia("sticker", path, "image/png"), 0
+    )
     (upload,) = fake_go.called("Upload")
     assert upload.args[1][:4] == b"RIFF" and upload.args[1][8:12] == b"WEBP"
     sticker = sent_message(fake_go).stickerMessage
@@ -154,7 +156,7 @@ async def test_a_voice_note_is_push_to_talk_opus_and_shows_recording(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo, settings: NeonizeSettings
 ) -> None:
     path = outgoing(settings, "v1", b"OggS\x00\x02fake opus")
-    await backend.send_media(TOKEN, ALICE_JID, c.OutgoingMedia("voice", path, "audio/ogg"), 0)
+    await backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, c.OutgoingMedia("voice", path, "audio/ogg"), 0)
     audio = sent_message(fake_go).audioMessage
     assert (audio.PTT, audio.seconds, audio.mimetype) == (True, 3, "audio/ogg; codecs=opus")
     recording, paused = (call.args[3:] for call in fake_go.called("SendChatPresence"))
@@ -166,7 +168,9 @@ async def test_a_video_gets_its_duration_and_a_frame_as_thumbnail(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo, settings: NeonizeSettings
 ) -> None:
     path = outgoing(settings, "m1", b"\x00\x00\x00\x18ftypmp42 fake video")
-    await backend.send_media(TOKEN, ALICE_JID, c.OutgoingMedia("video", path, "video/mp4", caption="clip"), 0)
+    await backend.handler(c.CMD_SEND_MEDIA)(
+        TOKEN, ALICE_JID, c.OutgoingMedia("video", path, "video/mp4", caption="clip"), 0
+    )
     video = sent_message(fake_go).videoMessage
     assert (video.seconds, video.caption, video.mimetype) == (3, "clip", "video/mp4")
     assert video.JPEGThumbnail == FAKE_THUMBNAIL
@@ -183,11 +187,11 @@ async def test_audio_and_video_need_ffmpeg(
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     for kind, mimetype in (("audio", "audio/mpeg"), ("voice", "audio/ogg"), ("video", "video/mp4")):
         media = c.OutgoingMedia(kind, outgoing(settings, kind, b"data"), mimetype)  # type: ignore[arg-type]
-        assert (await engine_error(backend.send_media(TOKEN, ALICE_JID, media, 0))).code == (
+        assert (await engine_error(backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, media, 0))).code == (
             c.E_FFMPEG_UNAVAILABLE
         )
     image = c.OutgoingMedia("image", outgoing(settings, "i", png()), "image/png")
-    await backend.send_media(TOKEN, ALICE_JID, image, 0)  # images do not need it
+    await backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, image, 0)  # images do not need it
     assert len(fake_go.called("Upload")) == 1
 
 
@@ -221,7 +225,9 @@ async def test_media_that_cannot_be_sent(
         ),
     ]
     for media, code in cases:
-        assert (await engine_error(backend.send_media(TOKEN, ALICE_JID, media, 0))).code == code, media
+        assert (
+            await engine_error(backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, media, 0))
+        ).code == code, media
     assert fake_go.called("SendMessage") == []
 
 
@@ -246,7 +252,7 @@ async def test_incoming_media_is_downloaded_next_to_the_others(
     await asyncio.to_thread(connected.event, 17, image_event("IMG2", "/v/t62/expired"))
     await asyncio.to_thread(connected.event, 17, text_message("just text", ALICE, message_id="TXT1"))
     await recorder.wait_for("message", count=3)
-    result = await backend.download_media(TOKEN, "IMG/1")
+    result = await backend.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "IMG/1")
     path = Path(result["path"])
     assert path.parent == settings.data_dir / "media" / "incoming" / TOKEN
     assert "/" not in path.name and path.name.startswith("IMG_1-")
@@ -254,11 +260,19 @@ async def test_incoming_media_is_downloaded_next_to_the_others(
     assert await asyncio.to_thread(path.read_bytes) == b"JPEG!"
     (download,) = fake_go.called("DownloadAny")
     assert WAMessage.FromString(download.args[1]).imageMessage.mediaKey == b"k" * 32
-    assert (await engine_error(backend.download_media(TOKEN, "IMG2"))).code == c.E_MESSAGE_NOT_FOUND  # 404
-    assert (await engine_error(backend.download_media(TOKEN, "TXT1"))).code == c.E_INVALID_ARGUMENT
-    assert (await engine_error(backend.download_media(TOKEN, "NEVER"))).code == c.E_MESSAGE_NOT_FOUND
+    assert (
+        await engine_error(backend.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "IMG2"))
+    ).code == c.E_MESSAGE_NOT_FOUND  # 404
+    assert (
+        await engine_error(backend.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "TXT1"))
+    ).code == c.E_INVALID_ARGUMENT
+    assert (
+        await engine_error(backend.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "NEVER"))
+    ).code == c.E_MESSAGE_NOT_FOUND
     fake_go.download_error = "failed to download: connection reset"
-    assert (await engine_error(backend.download_media(TOKEN, "IMG/1"))).code == c.E_ENGINE_FAILURE
+    assert (
+        await engine_error(backend.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "IMG/1"))
+    ).code == c.E_ENGINE_FAILURE
 
 
 async def test_the_cache_of_a_device_goes_with_its_session(
@@ -288,7 +302,7 @@ async def test_the_upload_uses_the_keys_of_the_kind_the_message_declares(
 ) -> None:
     # An MP4 container: libmagic says video/mp4 even for AAC audio, so a guessed type would be video.
     path = outgoing(settings, f"{kind}.m4a", b"\x00\x00\x00\x18ftypmp42 an mp4 container")
-    await backend.send_media(TOKEN, ALICE_JID, c.OutgoingMedia(kind, path, mimetype), 0)  # type: ignore[arg-type]
+    await backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, c.OutgoingMedia(kind, path, mimetype), 0)  # type: ignore[arg-type]
     assert [uploaded_as for uploaded_as, _ in fake_go.uploads] == [media_type]
     content = getattr(sent_message(fake_go), "videoMessage" if kind == "video" else "audioMessage")
     assert content.mediaKey == hashlib.sha256(b"keys-for-type-%d" % media_type).digest()
@@ -316,7 +330,7 @@ async def test_round_videos_album_items_and_wrapped_media_arrive_and_download(
         "video",
         {"mimetype": "video/mp4", "size": 5, "filename": None},
     )
-    result = await backend.download_media(TOKEN, "VID1")
+    result = await backend.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "VID1")
     assert result["size"] == 4
     (download,) = fake_go.called("DownloadAny")
     assert WAMessage.FromString(download.args[1]).videoMessage.mediaKey == b"v" * 32
@@ -332,7 +346,7 @@ async def test_a_slow_upload_does_not_hold_back_other_devices(
     gate = fake_go.transfer_gate = threading.Event()
     try:
         media = c.OutgoingMedia("image", outgoing(settings, "big.png", png()), "image/png")
-        sending = asyncio.create_task(backend.send_media(TOKEN, ALICE_JID, media, 0))
+        sending = asyncio.create_task(backend.handler(c.CMD_SEND_MEDIA)(TOKEN, ALICE_JID, media, 0))
         await wait_until(lambda: bool(fake_go.called("Upload")), what="the upload started")
         other = "15550000002"
         other_db = settings.sessions_dir / f"{other}.db"
@@ -341,7 +355,7 @@ async def test_a_slow_upload_does_not_hold_back_other_devices(
         # Connecting takes the Go lock exclusively; then the other device sends.
         await asyncio.wait_for(backend.connect(other, "restore", ""), 5)
         await recorder.wait_for("connected", other)
-        await asyncio.wait_for(backend.send_text(other, ALICE_JID, "not stuck", 0), 5)
+        await asyncio.wait_for(backend.handler(c.CMD_SEND_TEXT)(other, ALICE_JID, "not stuck", 0), 5)
         assert not sending.done(), "the upload is still in progress"
     finally:
         gate.set()

@@ -46,7 +46,7 @@ async def test_a_reply_quotes_the_message_and_mentions_exactly_who_it_names(
 ) -> None:
     await receive(connected, recorder, text_message("lunch at 1?", ALICE, message_id="IN1"))
     mention = "15551112222@s.whatsapp.net"
-    result = await backend.send_text(
+    result = await backend.handler(c.CMD_SEND_TEXT)(
         TOKEN, ALICE_JID, "yes @15551112222, not @15553334444", 0, reply_to="IN1", mentions=[mention]
     )
     assert result == {"id": "3EB0FAKE0001", "timestamp": 1_700_000_123.0}
@@ -64,7 +64,7 @@ async def test_mentions_without_a_reply(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo
 ) -> None:
     lid = "987654321012345@lid"
-    await backend.send_text(TOKEN, GROUP_JID, "hi @987654321012345", 0, mentions=[lid])
+    await backend.handler(c.CMD_SEND_TEXT)(TOKEN, GROUP_JID, "hi @987654321012345", 0, mentions=[lid])
     to, message = sent(fake_go)
     assert to.Server == "g.us"
     assert message.extendedTextMessage.text == "hi @987654321012345"
@@ -77,7 +77,7 @@ async def test_a_reply_in_a_group_names_the_lid_author_by_phone(
 ) -> None:
     event = text_message("agenda?", ALICE_LID, GROUP, sender_alt=ALICE, is_group=True, message_id="G1")
     await receive(connected, recorder, event)
-    await backend.send_text(TOKEN, GROUP_JID, "attached", 0, reply_to="G1")
+    await backend.handler(c.CMD_SEND_TEXT)(TOKEN, GROUP_JID, "attached", 0, reply_to="G1")
     _, message = sent(fake_go)
     context = message.extendedTextMessage.contextInfo
     assert (context.stanzaID, context.participant) == ("G1", ALICE_JID)
@@ -89,7 +89,7 @@ async def test_a_reply_to_a_lid_author_without_a_phone_names_the_lid(
     event = text_message("who am I?", ALICE_LID, GROUP, is_group=True, message_id="G2")
     event.Info.MessageSource.SenderAlt.SetInParent()  # Go sends the field, empty
     await receive(connected, recorder, event)
-    await backend.send_text(TOKEN, GROUP_JID, "a mystery", 0, reply_to="G2")
+    await backend.handler(c.CMD_SEND_TEXT)(TOKEN, GROUP_JID, "a mystery", 0, reply_to="G2")
     context = sent(fake_go)[1].extendedTextMessage.contextInfo
     assert (context.stanzaID, context.participant) == ("G2", "987654321012345@lid")
 
@@ -97,9 +97,11 @@ async def test_a_reply_to_a_lid_author_without_a_phone_names_the_lid(
 async def test_a_reply_to_an_unknown_message_is_refused_before_anything_is_sent(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo
 ) -> None:
-    error = await engine_error(backend.send_text(TOKEN, ALICE_JID, "hi", 0, reply_to="NOPE"))
+    error = await engine_error(backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE_JID, "hi", 0, reply_to="NOPE"))
     assert error.code == c.E_MESSAGE_NOT_FOUND
-    bad = await engine_error(backend.send_text(TOKEN, ALICE_JID, "hi", 0, mentions=["not a jid@"]))
+    bad = await engine_error(
+        backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE_JID, "hi", 0, mentions=["not a jid@"])
+    )
     assert bad.code == c.E_INVALID_ARGUMENT
     assert fake_go.called("SendMessage") == fake_go.called("SendChatPresence") == []
 
@@ -108,13 +110,13 @@ async def test_own_messages_can_be_quoted_edited_then_revoked(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo
 ) -> None:
     fake_go.sent_ids = ["OWN1", "REPLY1", "EDIT1", "REVOKE1"]
-    assert (await backend.send_text(TOKEN, ALICE_JID, "see you at 2", 0))["id"] == "OWN1"
-    await backend.send_text(TOKEN, ALICE_JID, "or 3", 0, reply_to="OWN1")
+    assert (await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE_JID, "see you at 2", 0))["id"] == "OWN1"
+    await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE_JID, "or 3", 0, reply_to="OWN1")
     _, reply = sent(fake_go)
     assert reply.extendedTextMessage.contextInfo.participant == f"{TOKEN}@s.whatsapp.net"
     assert reply.extendedTextMessage.contextInfo.quotedMessage.extendedTextMessage.text == "see you at 2"
 
-    assert await backend.edit(TOKEN, ALICE_JID, "OWN1", "see you at 3") == {
+    assert await backend.handler(c.CMD_EDIT)(TOKEN, ALICE_JID, "OWN1", "see you at 3") == {
         "id": "EDIT1",
         "timestamp": 1_700_000_123.0,
     }
@@ -126,7 +128,7 @@ async def test_own_messages_can_be_quoted_edited_then_revoked(
     assert protocol.editedMessage.conversation == "see you at 3"
 
     asked_before = len(fake_go.called("GetMe"))  # once per connect, for the push name
-    assert (await backend.revoke(TOKEN, ALICE_JID, "OWN1"))["id"] == "REVOKE1"
+    assert (await backend.handler(c.CMD_REVOKE)(TOKEN, ALICE_JID, "OWN1"))["id"] == "REVOKE1"
     to, revoke = sent(fake_go)
     assert to.User == "15557654321"
     assert revoke.protocolMessage.type == ProtocolMessage.REVOKE
@@ -134,7 +136,7 @@ async def test_own_messages_can_be_quoted_edited_then_revoked(
     assert (key.ID, key.fromMe, key.remoteJID, key.participant) == ("OWN1", True, ALICE_JID, "")
     # The client's revoke builder would have asked Go, which crashes an unconnected client.
     assert len(fake_go.called("GetMe")) == asked_before
-    gone = await engine_error(backend.edit(TOKEN, ALICE_JID, "OWN1", "again"))
+    gone = await engine_error(backend.handler(c.CMD_EDIT)(TOKEN, ALICE_JID, "OWN1", "again"))
     assert gone.code == c.E_MESSAGE_NOT_FOUND
 
 
@@ -143,11 +145,15 @@ async def test_only_own_text_messages_in_their_chat_can_be_edited(
 ) -> None:
     await receive(connected, recorder, text_message("mine, not yours", ALICE, message_id="IN1"))
     fake_go.sent_ids = ["OWN1"]
-    await backend.send_text(TOKEN, ALICE_JID, "hello", 0)
+    await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE_JID, "hello", 0)
     sends = len(fake_go.called("SendMessage"))
     for args in (("IN1", ALICE_JID), ("OWN1", GROUP_JID), ("NOPE", ALICE_JID)):
-        assert (await engine_error(backend.edit(TOKEN, args[1], args[0], "x"))).code == c.E_MESSAGE_NOT_FOUND
-        assert (await engine_error(backend.revoke(TOKEN, args[1], args[0]))).code == c.E_MESSAGE_NOT_FOUND
+        assert (
+            await engine_error(backend.handler(c.CMD_EDIT)(TOKEN, args[1], args[0], "x"))
+        ).code == c.E_MESSAGE_NOT_FOUND
+        assert (
+            await engine_error(backend.handler(c.CMD_REVOKE)(TOKEN, args[1], args[0]))
+        ).code == c.E_MESSAGE_NOT_FOUND
     assert len(fake_go.called("SendMessage")) == sends
 
 
@@ -157,7 +163,7 @@ async def test_a_reaction_names_the_message_and_its_author(
     event = text_message("vote!", ALICE_LID, GROUP, sender_alt=ALICE, is_group=True, message_id="G1")
     await receive(connected, recorder, event)
     fake_go.sent_ids = ["R1", "R2"]
-    assert (await backend.react(TOKEN, GROUP_JID, "G1", "👍", None))["id"] == "R1"
+    assert (await backend.handler(c.CMD_REACT)(TOKEN, GROUP_JID, "G1", "👍", None))["id"] == "R1"
     (build,) = fake_go.called("BuildReaction")
     chat, author = P.JID.FromString(build.args[1]), P.JID.FromString(build.args[3])
     assert (chat.User, chat.Server) == ("120363025246125486", "g.us")
@@ -168,20 +174,20 @@ async def test_a_reaction_names_the_message_and_its_author(
     reaction = message.reactionMessage
     assert (reaction.key.ID, reaction.key.participant, reaction.text) == ("G1", "987654321012345@lid", "👍")
 
-    await backend.react(TOKEN, GROUP_JID, "G1", "", None)  # removes the reaction
+    await backend.handler(c.CMD_REACT)(TOKEN, GROUP_JID, "G1", "", None)  # removes the reaction
     assert sent(fake_go)[1].reactionMessage.text == ""
 
 
 async def test_reacting_to_an_unknown_message_needs_its_author(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo
 ) -> None:
-    error = await engine_error(backend.react(TOKEN, ALICE_JID, "OLD1", "👍", None))
+    error = await engine_error(backend.handler(c.CMD_REACT)(TOKEN, ALICE_JID, "OLD1", "👍", None))
     assert error.code == c.E_MESSAGE_NOT_FOUND
-    assert (await engine_error(backend.react(TOKEN, ALICE_JID, "OLD1", "no way", ALICE_JID))).code == (
-        c.E_INVALID_ARGUMENT
-    )
+    assert (
+        await engine_error(backend.handler(c.CMD_REACT)(TOKEN, ALICE_JID, "OLD1", "no way", ALICE_JID))
+    ).code == (c.E_INVALID_ARGUMENT)
     assert fake_go.called("BuildReaction") == []
-    await backend.react(TOKEN, ALICE_JID, "OLD1", "🎉", ALICE_JID)
+    await backend.handler(c.CMD_REACT)(TOKEN, ALICE_JID, "OLD1", "🎉", ALICE_JID)
     reaction = sent(fake_go)[1].reactionMessage
     assert (reaction.key.ID, reaction.key.fromMe, reaction.text) == ("OLD1", False, "🎉")
 
@@ -190,7 +196,9 @@ async def test_reacting_to_an_unknown_message_needs_its_author(
 async def test_poll_creation(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo, multiple: bool, selectable: int
 ) -> None:
-    result = await backend.send_poll(TOKEN, GROUP_JID, "Lunch?", ["Pizza", "Sushi", "Salad"], multiple)
+    result = await backend.handler(c.CMD_SEND_POLL)(
+        TOKEN, GROUP_JID, "Lunch?", ["Pizza", "Sushi", "Salad"], multiple
+    )
     assert result["id"] == "3EB0FAKE0001"
     (build,) = fake_go.called("BuildPollVoteCreation")
     assert build.args[1] == b"Lunch?"
@@ -216,22 +224,22 @@ async def test_poll_creation(
 async def test_a_poll_that_cannot_be_is_refused(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo, question: str, options: list[str]
 ) -> None:
-    error = await engine_error(backend.send_poll(TOKEN, GROUP_JID, question, options, False))
+    error = await engine_error(backend.handler(c.CMD_SEND_POLL)(TOKEN, GROUP_JID, question, options, False))
     assert error.code == c.E_INVALID_ARGUMENT
     assert fake_go.called("BuildPollVoteCreation") == fake_go.called("SendMessage") == []
 
 
 async def test_presence(backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo) -> None:
-    await backend.set_presence(TOKEN, None, "available")
-    await backend.set_presence(TOKEN, None, "unavailable")
+    await backend.handler(c.CMD_SET_PRESENCE)(TOKEN, None, "available")
+    await backend.handler(c.CMD_SET_PRESENCE)(TOKEN, None, "unavailable")
     assert [call.args[1] for call in fake_go.called("SendPresence")] == [b"available", b"unavailable"]
     for state in ("composing", "recording", "paused"):
-        await backend.set_presence(TOKEN, ALICE_JID, state)  # type: ignore[arg-type]
+        await backend.handler(c.CMD_SET_PRESENCE)(TOKEN, ALICE_JID, state)  # type: ignore[arg-type]
     chat_states = [call.args[3:] for call in fake_go.called("SendChatPresence")]
     assert chat_states == [(0, 0), (0, 1), (1, 0)]  # composing text, composing audio, paused
     assert P.JID.FromString(fake_go.called("SendChatPresence")[0].args[1]).User == "15557654321"
     for to, state in ((None, "composing"), (ALICE_JID, "available"), (None, "asleep")):
-        error = await engine_error(backend.set_presence(TOKEN, to, state))  # type: ignore[arg-type]
+        error = await engine_error(backend.handler(c.CMD_SET_PRESENCE)(TOKEN, to, state))  # type: ignore[arg-type]
         assert error.code == c.E_INVALID_ARGUMENT
 
 
@@ -255,8 +263,10 @@ def group_info() -> Any:
 
 async def test_groups(backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo) -> None:
     fake_go.groups = [group_info()]
-    assert await backend.list_groups(TOKEN) == [{"jid": GROUP_JID, "subject": "Team", "participants": 3}]
-    details = await backend.group_info(TOKEN, GROUP_JID)
+    assert await backend.handler(c.CMD_LIST_GROUPS)(TOKEN) == [
+        {"jid": GROUP_JID, "subject": "Team", "participants": 3}
+    ]
+    details = await backend.handler(c.CMD_GROUP_INFO)(TOKEN, GROUP_JID)
     assert details["createdAt"] == pytest.approx(1_700_000_000, abs=256)  # neonize sends it as a float32
     assert {**details, "createdAt": None} == {
         "jid": GROUP_JID,
@@ -277,9 +287,9 @@ async def test_groups(backend: NeonizeBackend, connected: FakeSession, fake_go: 
     }
     (lookup,) = fake_go.called("GetGroupInfo")
     assert P.JID.FromString(lookup.args[1]).Server == "g.us"
-    unknown = await engine_error(backend.group_info(TOKEN, "1203630000@g.us"))
+    unknown = await engine_error(backend.handler(c.CMD_GROUP_INFO)(TOKEN, "1203630000@g.us"))
     assert unknown.code == c.E_INVALID_ARGUMENT
-    not_a_group = await engine_error(backend.group_info(TOKEN, ALICE_JID))
+    not_a_group = await engine_error(backend.handler(c.CMD_GROUP_INFO)(TOKEN, ALICE_JID))
     assert not_a_group.code == c.E_INVALID_ARGUMENT
     assert len(fake_go.called("GetGroupInfo")) == 2
 
@@ -291,8 +301,10 @@ async def test_a_call_is_rejected_as_whatsapp_addressed_the_caller(
     meta.callCreatorAlt.CopyFrom(ALICE)
     await asyncio.to_thread(connected.event, 36, P.CallOffer(basicCallMeta=meta))
     offer = await recorder.wait_for("call_offer")
-    await backend.reject_call(TOKEN, offer["from"], offer["callId"])
-    await backend.reject_call(TOKEN, ALICE_JID, "C2")  # a call the engine did not see: the JID as given
+    await backend.handler(c.CMD_REJECT_CALL)(TOKEN, offer["from"], offer["callId"])
+    await backend.handler(c.CMD_REJECT_CALL)(
+        TOKEN, ALICE_JID, "C2"
+    )  # a call the engine did not see: the JID as given
     first, second = fake_go.called("RejectCall")
     assert P.JID.FromString(first.args[1]).Server == "lid" and first.args[3] == b"C1"
     assert P.JID.FromString(second.args[1]).Server == "s.whatsapp.net" and second.args[3] == b"C2"
@@ -302,15 +314,15 @@ async def test_every_command_needs_a_connected_device(
     backend: NeonizeBackend, fake_go: FakeGo, recorder: Recorder
 ) -> None:
     commands = [
-        lambda: backend.react(TOKEN, ALICE_JID, "X", "👍", ALICE_JID),
-        lambda: backend.edit(TOKEN, ALICE_JID, "X", "t"),
-        lambda: backend.revoke(TOKEN, ALICE_JID, "X"),
-        lambda: backend.send_poll(TOKEN, ALICE_JID, "Q", ["a", "b"], False),
-        lambda: backend.set_presence(TOKEN, None, "available"),
-        lambda: backend.list_groups(TOKEN),
-        lambda: backend.group_info(TOKEN, GROUP_JID),
-        lambda: backend.download_media(TOKEN, "X"),
-        lambda: backend.reject_call(TOKEN, ALICE_JID, "C1"),
+        lambda: backend.handler(c.CMD_REACT)(TOKEN, ALICE_JID, "X", "👍", ALICE_JID),
+        lambda: backend.handler(c.CMD_EDIT)(TOKEN, ALICE_JID, "X", "t"),
+        lambda: backend.handler(c.CMD_REVOKE)(TOKEN, ALICE_JID, "X"),
+        lambda: backend.handler(c.CMD_SEND_POLL)(TOKEN, ALICE_JID, "Q", ["a", "b"], False),
+        lambda: backend.handler(c.CMD_SET_PRESENCE)(TOKEN, None, "available"),
+        lambda: backend.handler(c.CMD_LIST_GROUPS)(TOKEN),
+        lambda: backend.handler(c.CMD_GROUP_INFO)(TOKEN, GROUP_JID),
+        lambda: backend.handler(c.CMD_DOWNLOAD_MEDIA)(TOKEN, "X"),
+        lambda: backend.handler(c.CMD_REJECT_CALL)(TOKEN, ALICE_JID, "C1"),
     ]
     for command in commands:
         assert (await engine_error(command())).code == c.E_DEVICE_NOT_FOUND

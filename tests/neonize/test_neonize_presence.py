@@ -32,7 +32,7 @@ async def deliver(session: FakeSession, recorder: Recorder, code: int, event: ob
 async def test_subscribing_sends_the_contact_jid_to_go(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo
 ) -> None:
-    await backend.subscribe_presence(TOKEN, "15557654321@s.whatsapp.net")
+    await backend.handler(c.CMD_SUBSCRIBE_PRESENCE)(TOKEN, "15557654321@s.whatsapp.net")
     (call,) = fake_go.called("SubscribePresence")
     contact = P.JID.FromString(call.args[1])
     assert (contact.User, contact.Server) == ("15557654321", "s.whatsapp.net")
@@ -43,18 +43,18 @@ async def test_subscribing_refuses_groups_and_reports_whatsmeow_errors(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo
 ) -> None:
     with pytest.raises(c.EngineError) as info:
-        await backend.subscribe_presence(TOKEN, "120363025246125486@g.us")
+        await backend.handler(c.CMD_SUBSCRIBE_PRESENCE)(TOKEN, "120363025246125486@g.us")
     assert info.value.code == c.E_INVALID_ARGUMENT
     assert not fake_go.called("SubscribePresence")
     fake_go.subscribe_presence_error = "failed to send presence subscription: websocket not connected"
     with pytest.raises(c.EngineError) as info:
-        await backend.subscribe_presence(TOKEN, "15557654321@s.whatsapp.net")
+        await backend.handler(c.CMD_SUBSCRIBE_PRESENCE)(TOKEN, "15557654321@s.whatsapp.net")
     assert info.value.code == c.E_ENGINE_FAILURE and "websocket not connected" in info.value.message
 
 
 async def test_subscribing_needs_a_running_device(backend: NeonizeBackend) -> None:
     with pytest.raises(c.EngineError) as info:
-        await backend.subscribe_presence(TOKEN, "15557654321@s.whatsapp.net")
+        await backend.handler(c.CMD_SUBSCRIBE_PRESENCE)(TOKEN, "15557654321@s.whatsapp.net")
     assert info.value.code == c.E_DEVICE_NOT_FOUND
 
 

@@ -29,7 +29,7 @@ async def test_a_text_status_goes_to_status_broadcast_with_its_colours_and_font(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo
 ) -> None:
     fake_go.sent_ids = ["ST1"]
-    result = await backend.post_status(TOKEN, "Open 9-5", 0xFF25D366, 2)
+    result = await backend.handler(c.CMD_POST_STATUS)(TOKEN, "Open 9-5", 0xFF25D366, 2)
     assert result == {"id": "ST1", "timestamp": 1_700_000_123.0}
     to, message = last_sent(fake_go)
     assert (to.User, to.Server) == ("status", "broadcast")
@@ -44,7 +44,7 @@ async def test_an_image_status_is_uploaded_and_sent_to_status_broadcast(
 ) -> None:
     data = png()
     media = c.OutgoingMedia("image", outgoing(settings, "s.png", data), "image/png", caption="new menu")
-    await backend.post_status_media(TOKEN, media)
+    await backend.handler(c.CMD_POST_STATUS_MEDIA)(TOKEN, media)
     (upload,) = fake_go.called("Upload")
     assert upload.args[1] == data
     to, message = last_sent(fake_go)
@@ -57,10 +57,10 @@ async def test_bad_statuses_reach_nothing(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo, settings: NeonizeSettings
 ) -> None:
     bad = [
-        backend.post_status(TOKEN, " ", None, None),
-        backend.post_status(TOKEN, "x", None, 3),
-        backend.post_status(TOKEN, "x", 0x1_0000_0000, None),
-        backend.post_status_media(
+        backend.handler(c.CMD_POST_STATUS)(TOKEN, " ", None, None),
+        backend.handler(c.CMD_POST_STATUS)(TOKEN, "x", None, 3),
+        backend.handler(c.CMD_POST_STATUS)(TOKEN, "x", 0x1_0000_0000, None),
+        backend.handler(c.CMD_POST_STATUS_MEDIA)(
             TOKEN, c.OutgoingMedia("document", outgoing(settings, "d.pdf", b"%PDF"), "application/pdf")
         ),
     ]

@@ -9,6 +9,7 @@ from typing import Any
 from wa_gateway import errors
 from wa_gateway.devices.model import EngineLink
 from wa_gateway.engine import contract as c
+from wa_gateway.engine.commands import Command
 from wa_gateway.engine.supervisor import E_ENGINE_LOST, E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
 
 log = logging.getLogger("wa_gateway.devices")
@@ -26,6 +27,7 @@ async def call_engine(
     invalid: errors.ErrorSpec | None = None,
     not_found: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
     sends: bool = False,
+    codes: Mapping[str, errors.ErrorSpec] | None = None,
 ) -> Any:
     """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT.
 
@@ -37,6 +39,8 @@ async def call_engine(
     except c.EngineError as exc:
         if exc.code in tolerate:
             return None
+        if codes and exc.code in codes:
+            raise errors.ApiError(codes[exc.code]) from None
         if sends and exc.code in (E_ENGINE_LOST, E_ENGINE_TIMEOUT):
             raise errors.ApiError(errors.SEND_OUTCOME_UNKNOWN) from None
         if exc.code in (E_ENGINE_UNAVAILABLE, E_ENGINE_LOST):
@@ -63,3 +67,19 @@ async def call_engine(
             raise errors.ApiError(errors.ENGINE_REJECTED, exc.message or None) from None
         log.warning("engine command failed", extra={"cmd": cmd, "code": exc.code, "error": exc.message})
         raise errors.ApiError(failure) from None
+
+
+async def call_command(
+    engine: EngineLink, command: Command, args: Mapping[str, Any], *, within: float | None = None
+) -> Any:
+    """Run a declared command (engine/commands.py) with its own timeout and error mapping."""
+    return await call_engine(
+        engine,
+        command.name,
+        args,
+        within=command.timeout_s if within is None else within,
+        failure=command.failure,
+        invalid=command.invalid,
+        sends=command.sends,
+        codes=command.codes,
+    )

@@ -21,53 +21,44 @@ Device tokens are ``^[0-9]{7,15}$`` (checked by the gateway before anything reac
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypedDict
 
-# --- commands -------------------------------------------------------------------------------------
-CMD_CONNECT: Final = "connect"  # {token, method: "qr"|"code"|"restore", device_name} -> {"paired": bool}
-CMD_DISCONNECT: Final = "disconnect"  # {token} -> None   (keeps the session; no auto-reconnect)
-CMD_LOGOUT: Final = "logout"  # {token} -> None   (unlinks when possible; always removes session files)
-# {token, to: jid, text, typing_ms, reply_to: str|None (id to quote), mentions: [jid]}
-#   -> {"id": str, "timestamp": float}
+# --- commands: each one declared with its arguments, reply, timeout and errors in engine/commands.py ----
+CMD_CONNECT: Final = "connect"
+CMD_DISCONNECT: Final = "disconnect"
+CMD_LOGOUT: Final = "logout"
 CMD_SEND_TEXT: Final = "send_text"
-CMD_CHECK_NUMBERS: Final = "check_numbers"  # {token, phones: [digits]} -> {"results": [NumberCheck]}
-CMD_MARK_READ: Final = "mark_read"  # {token, chat: jid, sender: jid|None, ids: [str]} -> None
-CMD_LIST_SESSIONS: Final = "list_sessions"  # {} -> {"sessions": [{"token", "paired": bool}]}
-CMD_STATUS: Final = "status"  # {} -> {"devices": [{"token", "status", "jid", "pushName"}]}
-CMD_SANDBOX: Final = "sandbox"  # {op, token?, ...} -> backend-specific (sandbox control routes only)
-CMD_SHUTDOWN: Final = "shutdown"  # {} -> None; the worker stops every client and exits 0
-# {token, to, kind, path, mimetype, filename|None, caption|None, reply_to|None, typing_ms} -> {id, timestamp};
-# path is a file under DATA_DIR/media/outgoing/ that the gateway wrote and deletes after the reply.
+CMD_CHECK_NUMBERS: Final = "check_numbers"
+CMD_MARK_READ: Final = "mark_read"
+CMD_LIST_SESSIONS: Final = "list_sessions"
+CMD_STATUS: Final = "status"
 CMD_SEND_MEDIA: Final = "send_media"
-# {token, chat, message_id, emoji, sender|None} -> {id, timestamp}; emoji "" removes the reaction. A message
-# the engine does not hold is E_MESSAGE_NOT_FOUND unless ``sender`` (its author's JID) is given.
 CMD_REACT: Final = "react"
-CMD_EDIT: Final = "edit"  # {token, chat, message_id, text} -> {id, timestamp}; own messages only
-CMD_REVOKE: Final = "revoke"  # {token, chat, message_id} -> {id, timestamp}; for everyone, own messages
-CMD_SEND_POLL: Final = "send_poll"  # {token, to, question, options: [str], multiple: bool} -> {id, timestamp}
-CMD_SET_PRESENCE: Final = "set_presence"  # {token, to|None, state: PresenceState} -> None
-CMD_LIST_GROUPS: Final = "list_groups"  # {token} -> {"groups": [GroupSummary]}
-CMD_GROUP_INFO: Final = "group_info"  # {token, jid} -> GroupDetails; unknown group: E_INVALID_ARGUMENT
-# {token, message_id} -> {path, mimetype, filename|None, size}: written to DATA_DIR/media/incoming/<token>/
+CMD_EDIT: Final = "edit"
+CMD_REVOKE: Final = "revoke"
+CMD_SEND_POLL: Final = "send_poll"
+CMD_SET_PRESENCE: Final = "set_presence"
+CMD_LIST_GROUPS: Final = "list_groups"
+CMD_GROUP_INFO: Final = "group_info"
 CMD_DOWNLOAD_MEDIA: Final = "download_media"
-CMD_REJECT_CALL: Final = "reject_call"  # {token, from: jid, call_id} -> None
-# {token, to: jid} -> None; afterwards the contact's online/offline arrives as EV_PRESENCE (docs/presence.md)
+CMD_REJECT_CALL: Final = "reject_call"
 CMD_SUBSCRIBE_PRESENCE: Final = "subscribe_presence"
-# {token, text, background_argb: int|None, font: int|None} -> {id, timestamp}: a text status post
 CMD_POST_STATUS: Final = "post_status"
-# {token, kind: "image"|"video", path, mimetype, caption|None} -> {id, timestamp}; path as CMD_SEND_MEDIA
 CMD_POST_STATUS_MEDIA: Final = "post_status_media"
+# Run by the worker itself, not declared: {op, token?, ...} -> backend-specific (sandbox control routes);
+# {} -> None (stop every client and exit 0); {} -> {"replayed": n}, the journaled events earlier runs left
+# unacked sent again once (docs/durability.md), asked once the gateway knows the devices.
+CMD_SANDBOX: Final = "sandbox"
+CMD_SHUTDOWN: Final = "shutdown"
+CMD_REPLAY_EVENTS: Final = "replay_events"
 # Status posts are messages to this chat; contacts' posts arrive as EV_MESSAGE with it as "chat".
 STATUS_CHAT: Final = "status@broadcast"
 STATUS_MEDIA_KINDS: Final = ("image", "video")
 # WhatsApp's status text fonts (waE2E ExtendedTextMessage.FontType).
 STATUS_FONTS: Final = (0, 1, 2, 6, 7, 8, 9, 10)
-# {} -> {"replayed": n}: the worker sends again, once, the journaled events earlier runs left unacked
-# (docs/durability.md); the gateway asks once it knows the devices, so none is dropped as unknown.
-CMD_REPLAY_EVENTS: Final = "replay_events"
 
 MediaKind = Literal["image", "video", "audio", "voice", "document", "sticker"]
 MEDIA_KINDS: Final[tuple[MediaKind, ...]] = ("image", "video", "audio", "voice", "document", "sticker")
@@ -326,69 +317,16 @@ EmitFn = Callable[[str, str, dict[str, Any]], None]
 
 
 class EngineBackend(Protocol):
-    """What a backend implements inside the worker. Every method runs on the worker's event loop."""
+    """What a backend implements inside the worker. Every method runs on the worker's event loop; every
+    declared command (engine/commands.py) runs through ``handler``."""
 
     name: str
 
     async def start(self, emit: EmitFn) -> None: ...
 
-    async def connect(self, token: str, method: ConnectMethod, device_name: str) -> dict[str, Any]: ...
-
-    async def disconnect(self, token: str) -> None: ...
-
-    async def logout(self, token: str) -> None: ...
-
-    async def send_text(
-        self,
-        token: str,
-        to: str,
-        text: str,
-        typing_ms: int,
-        reply_to: str | None = None,
-        mentions: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
-
-    async def check_numbers(self, token: str, phones: list[str]) -> list[NumberCheck]: ...
-
-    async def mark_read(self, token: str, chat: str, sender: str | None, ids: list[str]) -> None: ...
-
-    async def send_media(
-        self, token: str, to: str, media: OutgoingMedia, typing_ms: int
-    ) -> dict[str, Any]: ...
-
-    async def react(
-        self, token: str, chat: str, message_id: str, emoji: str, sender: str | None
-    ) -> dict[str, Any]: ...
-
-    async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]: ...
-
-    async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]: ...
-
-    async def send_poll(
-        self, token: str, to: str, question: str, options: list[str], multiple: bool
-    ) -> dict[str, Any]: ...
-
-    async def set_presence(self, token: str, to: str | None, state: PresenceState) -> None: ...
-
-    async def list_groups(self, token: str) -> list[GroupSummary]: ...
-
-    async def group_info(self, token: str, jid: str) -> GroupDetails: ...
-
-    async def download_media(self, token: str, message_id: str) -> dict[str, Any]: ...
-
-    async def reject_call(self, token: str, caller: str, call_id: str) -> None: ...
-
-    async def list_sessions(self) -> list[dict[str, Any]]: ...
-
-    async def subscribe_presence(self, token: str, to: str) -> None: ...
-
-    async def post_status(
-        self, token: str, text: str, background_argb: int | None, font: int | None
-    ) -> dict[str, Any]: ...
-
-    async def post_status_media(self, token: str, media: OutgoingMedia) -> dict[str, Any]: ...
-
-    async def status(self) -> list[dict[str, Any]]: ...
+    def handler(self, cmd: str) -> Callable[..., Awaitable[Any]]:
+        """The method that runs a declared command; E_UNKNOWN_COMMAND for any other name."""
+        ...
 
     async def control(self, op: str, args: dict[str, Any]) -> Any:
         """Backend-specific operations (the sandbox's control routes); others raise E_UNKNOWN_COMMAND."""

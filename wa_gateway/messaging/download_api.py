@@ -11,14 +11,13 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.devices.api import token_from_path
-from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
-from wa_gateway.engine import contract as c
+from wa_gateway.engine import commands
 from wa_gateway.media.incoming import HeldMedia, IncomingMedia
 from wa_gateway.media.kinds import base_type
 from wa_gateway.messaging.fields import message_id
 
-DOWNLOAD_TIMEOUT_S: Final = 120.0
 _NOT_TOKEN_CHAR: Final = re.compile(r"[^A-Za-z0-9!#$&+.^_`|~-]")
 _TYPES: Final = mimetypes.MimeTypes()
 
@@ -51,14 +50,8 @@ class MediaDownloadApi:
         media = await self._incoming.held(token, target)
         if media is None:
             self._manager.require_connected(token)
-            result = await call_engine(
-                self._manager.engine,
-                c.CMD_DOWNLOAD_MEDIA,
-                {"token": token, "message_id": target},
-                within=DOWNLOAD_TIMEOUT_S,
-                failure=errors.MEDIA_DOWNLOAD_FAILED,
-                invalid=errors.MEDIA_NOT_AVAILABLE,
-            )
+            args = {"token": token, "message_id": target}
+            result = await call_command(self._manager.engine, commands.DOWNLOAD_MEDIA, args)
             media = await self._incoming.accept(token, target, result if isinstance(result, dict) else {})
             if media is None:
                 raise errors.ApiError(errors.MEDIA_DOWNLOAD_FAILED)

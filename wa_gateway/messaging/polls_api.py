@@ -8,8 +8,9 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
-from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token, sent
@@ -19,7 +20,6 @@ from wa_gateway.phone import PhoneRules, is_blank
 # WhatsApp's poll composer stops at these lengths.
 MAX_QUESTION_CHARS: Final = 255
 MAX_OPTION_CHARS: Final = 100
-POLL_TIMEOUT_S: Final = 30.0
 
 
 def poll_question(raw: str) -> str:
@@ -58,12 +58,5 @@ class PollsApi:
         to = self._recipients.to(body.text("to"))
         self._manager.require_connected(token)
         args = {"token": token, "to": to, "question": question, "options": options, "multiple": multiple}
-        result = await call_engine(
-            self._manager.engine,
-            c.CMD_SEND_POLL,
-            args,
-            within=POLL_TIMEOUT_S,
-            failure=errors.SEND_FAILED,
-            sends=True,
-        )
+        result = await call_command(self._manager.engine, commands.SEND_POLL, args)
         return ok(request, {**sent(result), "options": options, "multiple": multiple}, "Poll sent")

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
-from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token
 from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
-
-PRESENCE_TIMEOUT_S: Final = 30.0
 
 
 class PresenceApi:
@@ -41,11 +38,7 @@ class PresenceApi:
             raise errors.ApiError(errors.PRESENCE_NO_CHAT)
         to = self._recipients.to(raw_to) if raw_to else None
         self._manager.require_connected(token)
-        await call_engine(
-            self._manager.engine,
-            c.CMD_SET_PRESENCE,
-            {"token": token, "to": to, "state": state},
-            within=PRESENCE_TIMEOUT_S,
-            failure=errors.ACTION_FAILED,
+        await call_command(
+            self._manager.engine, commands.SET_PRESENCE, {"token": token, "to": to, "state": state}
         )
         return ok(request, {"state": state, "to": to}, "Presence updated")

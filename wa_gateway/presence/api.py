@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Final
-
 from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
 from wa_gateway.devices.api import token_from_path
-from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
-from wa_gateway.engine import contract as c
+from wa_gateway.engine import commands
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token
 from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
 from wa_gateway.presence.tracker import PresenceTracker
-
-SUBSCRIBE_TIMEOUT_S: Final = 30.0
 
 
 class PresenceTrackingApi:
@@ -46,13 +42,7 @@ class PresenceTrackingApi:
         token = body_token(body)
         contact = self._contact(body.text("to"))
         self._manager.require_connected(token)
-        await call_engine(
-            self._manager.engine,
-            c.CMD_SUBSCRIBE_PRESENCE,
-            {"token": token, "to": contact},
-            within=SUBSCRIBE_TIMEOUT_S,
-            failure=errors.PRESENCE_SUBSCRIBE_FAILED,
-        )
+        await call_command(self._manager.engine, commands.SUBSCRIBE_PRESENCE, {"token": token, "to": contact})
         return ok(request, {"to": contact, "subscribed": True}, "Subscribed to presence")
 
     async def last_known(self, request: web.Request) -> web.Response:

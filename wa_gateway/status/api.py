@@ -9,14 +9,14 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import Body, read_body
-from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token, message_text, sent
-from wa_gateway.messaging.media_api import MEDIA_SEND_TIMEOUT_S, MediaApi
+from wa_gateway.messaging.media_api import MediaApi
 
-STATUS_TIMEOUT_S: Final = 60.0
 COLOR_RE: Final = re.compile(r"#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})")
 OPAQUE: Final = 0xFF000000
 
@@ -56,14 +56,7 @@ class StatusApi:
             "font": font(body),
         }
         self._manager.require_connected(token)
-        result = await call_engine(
-            self._manager.engine,
-            c.CMD_POST_STATUS,
-            args,
-            within=STATUS_TIMEOUT_S,
-            failure=errors.STATUS_FAILED,
-            sends=True,
-        )
+        result = await call_command(self._manager.engine, commands.POST_STATUS, args)
         return ok(request, sent(result), "Status posted")
 
 
@@ -90,11 +83,4 @@ class StatusMediaApi(MediaApi):
 
     async def _deliver(self, args: dict[str, Any]) -> Any:
         status_args = {key: args[key] for key in ("token", "kind", "path", "mimetype", "caption")}
-        return await call_engine(
-            self._manager.engine,
-            c.CMD_POST_STATUS_MEDIA,
-            status_args,
-            within=MEDIA_SEND_TIMEOUT_S,
-            failure=errors.STATUS_FAILED,
-            sends=True,
-        )
+        return await call_command(self._manager.engine, commands.POST_STATUS_MEDIA, status_args)

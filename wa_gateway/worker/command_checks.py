@@ -1,6 +1,6 @@
 """Checks both backends apply to the messaging commands, and the media files those commands read and write.
 
-The worker checks the *shape* of a request (``worker_commands``); these check what the arguments mean, so a
+The worker checks the *shape* of a request (``engine/commands.py``); these check what the arguments mean, so a
 backend called directly refuses the same things. File functions block: call them through a thread.
 """
 

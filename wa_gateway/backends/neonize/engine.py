@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from typing import Any, Final
 
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
@@ -15,11 +14,13 @@ from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize import store
 from wa_gateway.backends.neonize.device import STATUS_CONNECTED, EngineContext
 from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
+from wa_gateway.backends.neonize.groups import NeonizeGroups
 from wa_gateway.backends.neonize.outbound import GROUP_SERVER, NeonizeMessaging, failure, jid
 from wa_gateway.backends.neonize.runtime import DeviceName, NeonizeSettings, parse_device_name
 from wa_gateway.backends.neonize.session import DeviceSession
 from wa_gateway.backends.neonize.status import NeonizeStatus
 from wa_gateway.clock import Clock, SystemClock
+from wa_gateway.engine import contract as c
 from wa_gateway.engine.contract import (
     E_ALREADY_CONNECTED,
     E_DEVICE_NOT_FOUND,
@@ -30,12 +31,9 @@ from wa_gateway.engine.contract import (
     EmitFn,
     EngineBackend,
     EngineError,
-    GroupDetails,
-    GroupSummary,
     NumberCheck,
-    OutgoingMedia,
-    PresenceState,
 )
+from wa_gateway.worker.handlers import Handler, HandlerTable, handles
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +61,9 @@ class NeonizeBackend:
         self._ctx = EngineContext(settings, lock, GoFfi(gocode, lock), clock or SystemClock())
         self._sessions: dict[str, DeviceSession] = {}
         self._messaging = NeonizeMessaging(self._ctx, self._session)
-        self._status = NeonizeStatus(self._messaging)
+        self._handlers = HandlerTable.collect(
+            self, self._messaging, NeonizeStatus(self._messaging), NeonizeGroups(self._session)
+        )
         self._closed = False
 
     @property
@@ -73,6 +73,9 @@ class NeonizeBackend:
     def session(self, token: str) -> DeviceSession | None:
         """The device the engine runs for ``token``, if any (diagnostics and tests)."""
         return self._sessions.get(token)
+
+    def handler(self, cmd: str) -> Handler:
+        return self._handlers.get(cmd)
 
     async def start(self, emit: EmitFn) -> None:
         self._ctx.emit = emit
@@ -85,13 +88,14 @@ class NeonizeBackend:
             raise EngineError(E_DEVICE_NOT_FOUND, "Device not found")
         return session
 
-    def _device_name(self, text: str) -> DeviceName:
+    def _device_name(self, text: str | None) -> DeviceName:
         try:
             return parse_device_name(text or self._settings.device_name)
         except ValueError as exc:
             raise EngineError(E_INVALID_ARGUMENT, str(exc)) from exc
 
-    async def connect(self, token: str, method: ConnectMethod, device_name: str) -> dict[str, Any]:
+    @handles(c.CMD_CONNECT)
+    async def connect(self, token: str, method: ConnectMethod, device_name: str | None) -> dict[str, Any]:
         _token(token)
         if method not in CONNECT_METHODS:
             raise EngineError(E_INVALID_ARGUMENT, "method must be qr, code or restore")
@@ -117,11 +121,13 @@ class NeonizeBackend:
             await session.close()
         return {"paired": paired}
 
+    @handles(c.CMD_DISCONNECT)
     async def disconnect(self, token: str) -> None:
         session = self._sessions.pop(_token(token), None)
         if session is not None:
             await session.close()
 
+    @handles(c.CMD_LOGOUT)
     async def logout(self, token: str) -> None:
         session = self._sessions.pop(_token(token), None)
         if session is None:
@@ -134,17 +140,7 @@ class NeonizeBackend:
             await session.logout()
         await session.close()
 
-    async def send_text(
-        self,
-        token: str,
-        to: str,
-        text: str,
-        typing_ms: int,
-        reply_to: str | None = None,
-        mentions: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        return await self._messaging.send_text(token, to, text, typing_ms, reply_to, mentions)
-
+    @handles(c.CMD_CHECK_NUMBERS)
     async def check_numbers(self, token: str, phones: list[str]) -> list[NumberCheck]:
         session = self._session(token)
         if not isinstance(phones, list) or not all(
@@ -178,6 +174,7 @@ class NeonizeBackend:
             results.append(NumberCheck(phone=phone, isOnWhatsApp=registered, jid=jid))
         return results
 
+    @handles(c.CMD_MARK_READ)
     async def mark_read(self, token: str, chat: str, sender: str | None, ids: list[str]) -> None:
         session = self._session(token)
         chat_jid = jid(chat, "chat")
@@ -210,44 +207,12 @@ class NeonizeBackend:
         except NeonizeError as exc:
             raise failure(session, "Marking messages read", exc) from exc
 
-    async def send_media(self, token: str, to: str, media: OutgoingMedia, typing_ms: int) -> dict[str, Any]:
-        return await self._messaging.send_media(token, to, media, typing_ms)
-
-    async def react(
-        self, token: str, chat: str, message_id: str, emoji: str, sender: str | None
-    ) -> dict[str, Any]:
-        return await self._messaging.react(token, chat, message_id, emoji, sender)
-
-    async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]:
-        return await self._messaging.edit(token, chat, message_id, text)
-
-    async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]:
-        return await self._messaging.revoke(token, chat, message_id)
-
-    async def send_poll(
-        self, token: str, to: str, question: str, options: list[str], multiple: bool
-    ) -> dict[str, Any]:
-        return await self._messaging.send_poll(token, to, question, options, multiple)
-
-    async def set_presence(self, token: str, to: str | None, state: PresenceState) -> None:
-        await self._messaging.set_presence(token, to, state)
-
-    async def list_groups(self, token: str) -> list[GroupSummary]:
-        return await self._messaging.list_groups(token)
-
-    async def group_info(self, token: str, jid: str) -> GroupDetails:
-        return await self._messaging.group_info(token, jid)
-
-    async def download_media(self, token: str, message_id: str) -> dict[str, Any]:
-        return await self._messaging.download_media(token, message_id)
-
-    async def reject_call(self, token: str, caller: str, call_id: str) -> None:
-        await self._messaging.reject_call(token, caller, call_id)
-
+    @handles(c.CMD_LIST_SESSIONS)
     async def list_sessions(self) -> list[dict[str, Any]]:
         found = await asyncio.to_thread(store.list_sessions, self._settings.sessions_dir)
         return [{"token": token, "paired": paired} for token, paired in found]
 
+    @handles(c.CMD_SUBSCRIBE_PRESENCE)
     async def subscribe_presence(self, token: str, to: str) -> None:
         session = self._session(token)
         contact = jid(to, "to")
@@ -259,14 +224,7 @@ class NeonizeBackend:
         except NeonizeError as exc:
             raise failure(session, "Subscribing to the presence", exc) from exc
 
-    async def post_status(
-        self, token: str, text: str, background_argb: int | None, font: int | None
-    ) -> dict[str, Any]:
-        return await self._status.post(token, text, background_argb, font)
-
-    async def post_status_media(self, token: str, media: OutgoingMedia) -> dict[str, Any]:
-        return await self._status.post_media(token, media)
-
+    @handles(c.CMD_STATUS)
     async def status(self) -> list[dict[str, Any]]:
         return [
             {"token": s.token, "status": s.status, "jid": s.jid, "pushName": s.push_name}

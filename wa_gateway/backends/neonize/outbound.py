@@ -1,5 +1,5 @@
 """What a neonize device sends and asks: messages of every kind, reactions, edits, revokes, polls,
-presence, groups, media downloads and call rejections, each built by neonize's own builders."""
+presence, media downloads and call rejections, each built by neonize's own builders."""
 
 from __future__ import annotations
 
@@ -34,22 +34,13 @@ from wa_gateway.backends.neonize.media import MEDIA_FIELDS, build_media_message,
 from wa_gateway.backends.neonize.session import DeviceSession
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
+from wa_gateway.worker.handlers import handles
 from wa_gateway.worker.message_cache import CachedMessage, MessageCache
 
 log = logging.getLogger(__name__)
 
 MAX_TYPING_MS: Final = 600_000
 GROUP_SERVER: Final = "g.us"
-# whatsmeow's errors for a group one cannot see (ErrGroupNotFound, ErrNotInGroup, 401/403/404 answers).
-UNKNOWN_GROUP_ERRORS: Final = (
-    "does not exist",
-    "not found",
-    "not participating",
-    "forbidden",
-    "not-authorized",
-    "404",
-    "403",
-)
 # The server's answer to a message to a new contact while the account is reachout-timelocked, as
 # whatsmeow's send.go reports it (docs/engine.md, "Reachout limit").
 REACHOUT_ERROR: Final = "server returned error 463"
@@ -193,8 +184,15 @@ class NeonizeMessaging:
             )
         )
 
+    @handles(c.CMD_SEND_TEXT)
     async def send_text(
-        self, token: str, to: str, text: str, typing_ms: int, reply_to: str | None, mentions: Sequence[str]
+        self,
+        token: str,
+        to: str,
+        text: str,
+        typing_ms: int,
+        reply_to: str | None = None,
+        mentions: Sequence[str] = (),
     ) -> dict[str, Any]:
         session = self._session(token)
         recipient = jid(to, "to")
@@ -218,6 +216,7 @@ class NeonizeMessaging:
         self._remember(session, recipient, response, timestamp, "text", text=text)
         return {"id": str(response.ID), "timestamp": timestamp}
 
+    @handles(c.CMD_SEND_MEDIA)
     async def send_media(self, token: str, to: str, media: c.OutgoingMedia, typing_ms: int) -> dict[str, Any]:
         session = self._session(token)
         recipient = jid(to, "to")
@@ -247,6 +246,7 @@ class NeonizeMessaging:
         )
         return {"id": str(response.ID), "timestamp": timestamp}
 
+    @handles(c.CMD_REACT)
     async def react(
         self, token: str, chat: str, message_id: str, emoji: str, sender: str | None
     ) -> dict[str, Any]:
@@ -268,6 +268,7 @@ class NeonizeMessaging:
         response, timestamp = await self._send(session, target_chat, build)
         return {"id": str(response.ID), "timestamp": timestamp}
 
+    @handles(c.CMD_EDIT)
     async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]:
         session = self._session(token)
         jid(chat, "chat")
@@ -287,6 +288,7 @@ class NeonizeMessaging:
         cache.replace_text(message_id, text)
         return {"id": str(response.ID), "timestamp": timestamp}
 
+    @handles(c.CMD_REVOKE)
     async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]:
         session = self._session(token)
         jid(chat, "chat")
@@ -304,6 +306,7 @@ class NeonizeMessaging:
         cache.discard(message_id)
         return {"id": str(response.ID), "timestamp": timestamp}
 
+    @handles(c.CMD_SEND_POLL)
     async def send_poll(
         self, token: str, to: str, question: str, options: list[str], multiple: bool
     ) -> dict[str, Any]:
@@ -329,6 +332,7 @@ class NeonizeMessaging:
         )
         return {"id": str(response.ID), "timestamp": timestamp}
 
+    @handles(c.CMD_SET_PRESENCE)
     async def set_presence(self, token: str, to: str | None, state: str) -> None:
         session = self._session(token)
         checks.check_presence(to, state)
@@ -344,29 +348,7 @@ class NeonizeMessaging:
         except NeonizeError as exc:
             raise failure(session, "Setting the presence", exc) from exc
 
-    async def list_groups(self, token: str) -> list[c.GroupSummary]:
-        session = self._session(token)
-        client = session.connected_client()
-        try:
-            groups = await client.get_joined_groups()
-        except NeonizeError as exc:
-            raise failure(session, "Listing the groups", exc) from exc
-        return [translate.group_summary(group) for group in groups]
-
-    async def group_info(self, token: str, group: str) -> c.GroupDetails:
-        session = self._session(token)
-        group_jid = jid(group, "jid")
-        if group_jid.Server != GROUP_SERVER:
-            raise checks.invalid("jid must be a group JID (…@g.us)")
-        client = session.connected_client()
-        try:
-            info = await client.get_group_info(group_jid)
-        except NeonizeError as exc:
-            if any(marker in str(exc).lower() for marker in UNKNOWN_GROUP_ERRORS):
-                raise checks.invalid(f"this device is not in group {group}") from exc
-            raise failure(session, "Reading the group", exc) from exc
-        return translate.group_details(info)
-
+    @handles(c.CMD_DOWNLOAD_MEDIA)
     async def download_media(self, token: str, message_id: str) -> dict[str, Any]:
         session = self._session(token)
         client = session.connected_client()
@@ -393,6 +375,7 @@ class NeonizeMessaging:
             "size": len(data),
         }
 
+    @handles(c.CMD_REJECT_CALL)
     async def reject_call(self, token: str, caller: str, call_id: str) -> None:
         session = self._session(token)
         # whatsmeow must be given the caller exactly as the offer named it, which may be a LID.

@@ -20,6 +20,7 @@ from wa_gateway.backends.neonize.media import build_media_message
 from wa_gateway.backends.neonize.outbound import NeonizeMessaging, jid
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
+from wa_gateway.worker.handlers import handles
 
 # White text unless the background is given: what WhatsApp's own status composer starts with.
 WHITE_ARGB = 0xFFFFFFFF
@@ -29,6 +30,7 @@ class NeonizeStatus:
     def __init__(self, messaging: NeonizeMessaging) -> None:
         self._messaging = messaging
 
+    @handles(c.CMD_POST_STATUS)
     async def post(
         self, token: str, text: str, background_argb: int | None, font: int | None
     ) -> dict[str, Any]:
@@ -48,6 +50,7 @@ class NeonizeStatus:
         response, timestamp = await self._messaging.send_built(session, status, build)
         return {"id": str(response.ID), "timestamp": timestamp}
 
+    @handles(c.CMD_POST_STATUS_MEDIA)
     async def post_media(self, token: str, media: c.OutgoingMedia) -> dict[str, Any]:
         session = self._messaging.session_of(token)
         if media.kind not in c.STATUS_MEDIA_KINDS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Final
 
@@ -31,6 +31,7 @@ from wa_gateway.backends.sandbox.status import SandboxStatus
 from wa_gateway.backends.sandbox.store import SandboxStore
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.engine import contract as c
+from wa_gateway.worker.handlers import Handler, HandlerTable, handles
 from wa_gateway.worker.message_cache import DEFAULT_MAX_MESSAGES, MessageCaches
 
 DEFAULT_QR_REFRESH_MS: Final = 20_000
@@ -73,7 +74,8 @@ class SandboxBackend:
         self._emit: c.EmitFn = _drop_event
         self._messaging = SandboxMessaging(self)
         self._presence = SandboxPresence(self)
-        self._status = SandboxStatus(self, self._messaging)
+        status = SandboxStatus(self, self._messaging)
+        self._handlers = HandlerTable.collect(self, self._messaging, self._presence, status)
         self._control_ops: dict[str, _ControlOp] = {
             "link": self._op_link,
             "disconnect": self._op_disconnect,
@@ -82,13 +84,16 @@ class SandboxBackend:
             "sent": self._op_sent,
             **SandboxPeers(self).operations(),
             **self._presence.operations(),
-            **self._status.operations(),
+            **status.operations(),
         }
 
     def emit(self, token: str, event: str, data: dict[str, Any]) -> None:
         self._emit(token, event, data)
 
     # --- contract -------------------------------------------------------------------------------
+
+    def handler(self, cmd: str) -> Handler:
+        return self._handlers.get(cmd)
 
     async def start(self, emit: c.EmitFn) -> None:
         self._emit = emit
@@ -98,7 +103,8 @@ class SandboxBackend:
             self.store.data_dir,
         )
 
-    async def connect(self, token: str, method: c.ConnectMethod, device_name: str) -> dict[str, Any]:
+    @handles(c.CMD_CONNECT)
+    async def connect(self, token: str, method: c.ConnectMethod, device_name: str | None) -> dict[str, Any]:
         check_token(token)
         async with self._lock(token):
             device = self._devices.get(token)
@@ -129,6 +135,7 @@ class SandboxBackend:
                 device.timer = self._timer(self._expire_pairing(device, self._qr_refresh * self._qr_codes))
             return {"paired": False}
 
+    @handles(c.CMD_DISCONNECT)
     async def disconnect(self, token: str) -> None:
         check_token(token)
         async with self._lock(token):
@@ -136,6 +143,7 @@ class SandboxBackend:
             if device is not None:
                 self._forget(device)
 
+    @handles(c.CMD_LOGOUT)
     async def logout(self, token: str) -> None:
         check_token(token)
         async with self._lock(token):
@@ -145,17 +153,7 @@ class SandboxBackend:
             await self.store.delete_session(token)
             self.caches.drop(token)
 
-    async def send_text(
-        self,
-        token: str,
-        to: str,
-        text: str,
-        typing_ms: int,
-        reply_to: str | None = None,
-        mentions: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        return await self._messaging.send_text(token, to, text, typing_ms, reply_to, mentions)
-
+    @handles(c.CMD_CHECK_NUMBERS)
     async def check_numbers(self, token: str, phones: list[str]) -> list[c.NumberCheck]:
         self.connected(token)
         for phone in phones:
@@ -166,58 +164,16 @@ class SandboxBackend:
             for phone in phones
         ]
 
+    @handles(c.CMD_MARK_READ)
     async def mark_read(self, token: str, chat: str, sender: str | None, ids: list[str]) -> None:
         self.connected(token)
         await self.store.add_read(token, ids)
 
-    async def send_media(self, token: str, to: str, media: c.OutgoingMedia, typing_ms: int) -> dict[str, Any]:
-        return await self._messaging.send_media(token, to, media, typing_ms)
-
-    async def react(
-        self, token: str, chat: str, message_id: str, emoji: str, sender: str | None
-    ) -> dict[str, Any]:
-        return await self._messaging.react(token, chat, message_id, emoji, sender)
-
-    async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]:
-        return await self._messaging.edit(token, chat, message_id, text)
-
-    async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]:
-        return await self._messaging.revoke(token, chat, message_id)
-
-    async def send_poll(
-        self, token: str, to: str, question: str, options: list[str], multiple: bool
-    ) -> dict[str, Any]:
-        return await self._messaging.send_poll(token, to, question, options, multiple)
-
-    async def set_presence(self, token: str, to: str | None, state: c.PresenceState) -> None:
-        await self._messaging.set_presence(token, to, state)
-
-    async def list_groups(self, token: str) -> list[c.GroupSummary]:
-        return await self._messaging.list_groups(token)
-
-    async def group_info(self, token: str, jid: str) -> c.GroupDetails:
-        return await self._messaging.group_info(token, jid)
-
-    async def download_media(self, token: str, message_id: str) -> dict[str, Any]:
-        return await self._messaging.download_media(token, message_id)
-
-    async def reject_call(self, token: str, caller: str, call_id: str) -> None:
-        await self._messaging.reject_call(token, caller, call_id)
-
+    @handles(c.CMD_LIST_SESSIONS)
     async def list_sessions(self) -> list[dict[str, Any]]:
         return await self.store.list_sessions()
 
-    async def subscribe_presence(self, token: str, to: str) -> None:
-        await self._presence.subscribe(token, to)
-
-    async def post_status(
-        self, token: str, text: str, background_argb: int | None, font: int | None
-    ) -> dict[str, Any]:
-        return await self._status.post(token, text, background_argb, font)
-
-    async def post_status_media(self, token: str, media: c.OutgoingMedia) -> dict[str, Any]:
-        return await self._status.post_media(token, media)
-
+    @handles(c.CMD_STATUS)
     async def status(self) -> list[dict[str, Any]]:
         return [
             {

@@ -12,6 +12,7 @@ from wa_gateway.backends.sandbox.ids import message_id
 from wa_gateway.backends.sandbox.store import SentMessage
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
+from wa_gateway.worker.handlers import handles
 from wa_gateway.worker.message_cache import CachedMessage, MessageCache
 
 
@@ -74,14 +75,15 @@ class SandboxMessaging:
             )
         )
 
+    @handles(c.CMD_SEND_TEXT)
     async def send_text(
         self,
         token: str,
         to: str,
         text: str,
         typing_ms: int,
-        reply_to: str | None,
-        mentions: Sequence[str],
+        reply_to: str | None = None,
+        mentions: Sequence[str] = (),
     ) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
@@ -97,6 +99,7 @@ class SandboxMessaging:
         self._remember(device, sent, "text")
         return {"id": sent.id, "timestamp": sent.timestamp}
 
+    @handles(c.CMD_SEND_MEDIA)
     async def send_media(self, token: str, to: str, media: c.OutgoingMedia, typing_ms: int) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
@@ -122,41 +125,47 @@ class SandboxMessaging:
         self._remember(device, sent, media.kind, media=info, payload=file.data)
         return {"id": sent.id, "timestamp": sent.timestamp}
 
+    @handles(c.CMD_REACT)
     async def react(
-        self, token: str, chat: str, target_id: str, emoji: str, sender: str | None
+        self, token: str, chat: str, message_id: str, emoji: str, sender: str | None
     ) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(chat, "chat")
         checks.check_emoji(emoji)
         if sender is None:
-            self._cache(device).find(target_id, chat)  # with its author given, any message will do
+            self._cache(device).find(message_id, chat)  # with its author given, any message will do
         else:
             check_jid(sender, "sender")
-        sent = await self._send(device, chat, "", {"kind": "reaction", "emoji": emoji, "targetId": target_id})
+        sent = await self._send(
+            device, chat, "", {"kind": "reaction", "emoji": emoji, "targetId": message_id}
+        )
         return {"id": sent.id, "timestamp": sent.timestamp}
 
-    async def edit(self, token: str, chat: str, target_id: str, text: str) -> dict[str, Any]:
+    @handles(c.CMD_EDIT)
+    async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(chat, "chat")
         cache = self._cache(device)
-        target = cache.find_own(target_id, chat)
+        target = cache.find_own(message_id, chat)
         checks.check_editable(target.kind)
-        details = {"kind": "edit", "targetId": target_id}
+        details = {"kind": "edit", "targetId": message_id}
         if target.kind != "text":
             details["caption"] = text
         sent = await self._send(device, chat, text, details)
-        cache.replace_text(target_id, text)
+        cache.replace_text(message_id, text)
         return {"id": sent.id, "timestamp": sent.timestamp}
 
-    async def revoke(self, token: str, chat: str, target_id: str) -> dict[str, Any]:
+    @handles(c.CMD_REVOKE)
+    async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(chat, "chat")
         cache = self._cache(device)
-        cache.find_own(target_id, chat)
-        sent = await self._send(device, chat, "", {"kind": "revoke", "targetId": target_id})
-        cache.discard(target_id)
+        cache.find_own(message_id, chat)
+        sent = await self._send(device, chat, "", {"kind": "revoke", "targetId": message_id})
+        cache.discard(message_id)
         return {"id": sent.id, "timestamp": sent.timestamp}
 
+    @handles(c.CMD_SEND_POLL)
     async def send_poll(
         self, token: str, to: str, question: str, options: list[str], multiple: bool
     ) -> dict[str, Any]:
@@ -168,6 +177,7 @@ class SandboxMessaging:
         self._remember(device, sent, "poll", poll_options=tuple(options), poll_multiple=multiple)
         return {"id": sent.id, "timestamp": sent.timestamp}
 
+    @handles(c.CMD_SET_PRESENCE)
     async def set_presence(self, token: str, to: str | None, state: str) -> None:
         self._host.connected(token)
         checks.check_presence(to, state)
@@ -175,6 +185,7 @@ class SandboxMessaging:
             check_jid(to, "to")
         await self._host.store.add_presence(token, to, state, self._host.clock.time())
 
+    @handles(c.CMD_LIST_GROUPS)
     async def list_groups(self, token: str) -> list[c.GroupSummary]:
         self._host.connected(token)
         return [
@@ -182,29 +193,31 @@ class SandboxMessaging:
             for group in await self._host.store.groups(token)
         ]
 
-    async def group_info(self, token: str, jid: str) -> c.GroupDetails:
+    @handles(c.CMD_GROUP_INFO)
+    async def group_info(self, token: str, group: str) -> c.GroupDetails:
         self._host.connected(token)
-        if not jid.endswith(GROUP_SERVER):
+        if not group.endswith(GROUP_SERVER):
             raise checks.invalid("jid must be a group JID (…@g.us)")
-        for group in await self._host.store.groups(token):
-            if group["jid"] == jid:
+        for entry in await self._host.store.groups(token):
+            if entry["jid"] == group:
                 details: c.GroupDetails = {
-                    "jid": group["jid"],
-                    "subject": group["subject"],
-                    "topic": group["topic"],
-                    "owner": group["owner"],
-                    "createdAt": group["createdAt"],
-                    "participants": group["participants"],
+                    "jid": entry["jid"],
+                    "subject": entry["subject"],
+                    "topic": entry["topic"],
+                    "owner": entry["owner"],
+                    "createdAt": entry["createdAt"],
+                    "participants": entry["participants"],
                 }
                 return details
-        raise checks.invalid(f"this device is not in group {jid}")
+        raise checks.invalid(f"this device is not in group {group}")
 
-    async def download_media(self, token: str, target_id: str) -> dict[str, Any]:
+    @handles(c.CMD_DOWNLOAD_MEDIA)
+    async def download_media(self, token: str, message_id: str) -> dict[str, Any]:
         self._host.connected(token)
-        message = self._host.caches.of(token).find(target_id)
+        message = self._host.caches.of(token).find(message_id)
         if message.media is None or not message.payload:
-            raise checks.invalid(f"message {target_id} has no media")
-        path = checks.incoming_media_path(self._host.data_dir, token, target_id)
+            raise checks.invalid(f"message {message_id} has no media")
+        path = checks.incoming_media_path(self._host.data_dir, token, message_id)
         await asyncio.to_thread(checks.write_incoming_media, path, message.payload)
         return {
             "path": str(path),
@@ -213,6 +226,7 @@ class SandboxMessaging:
             "size": len(message.payload),
         }
 
+    @handles(c.CMD_REJECT_CALL)
     async def reject_call(self, token: str, caller: str, call_id: str) -> None:
         self._host.connected(token)
         check_jid(caller, "from")

@@ -11,6 +11,7 @@ from wa_gateway.backends.sandbox.args import USER_SERVER, arg_phone, check_jid, 
 from wa_gateway.backends.sandbox.device import SandboxHost
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
+from wa_gateway.worker.handlers import handles
 
 ControlOp = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -27,6 +28,7 @@ class SandboxPresence:
         """WhatsApp keeps presence subscriptions per connection: a new connection starts with none."""
         self._subscribed.pop(token, None)
 
+    @handles(c.CMD_SUBSCRIBE_PRESENCE)
     async def subscribe(self, token: str, to: str) -> None:
         self._host.connected(token)
         check_jid(to, "to")

@@ -13,6 +13,7 @@ from wa_gateway.backends.sandbox.ids import message_id
 from wa_gateway.backends.sandbox.messaging import SandboxMessaging
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
+from wa_gateway.worker.handlers import handles
 
 ControlOp = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -25,6 +26,7 @@ class SandboxStatus:
     def operations(self) -> dict[str, ControlOp]:
         return {"status": self.incoming}
 
+    @handles(c.CMD_POST_STATUS)
     async def post(
         self, token: str, text: str, background_argb: int | None, font: int | None
     ) -> dict[str, Any]:
@@ -35,6 +37,7 @@ class SandboxStatus:
         sent = await self._messaging.record(device, c.STATUS_CHAT, text, details)
         return {"id": sent.id, "timestamp": sent.timestamp}
 
+    @handles(c.CMD_POST_STATUS_MEDIA)
     async def post_media(self, token: str, media: c.OutgoingMedia) -> dict[str, Any]:
         device = self._host.connected(token)
         if media.kind not in c.STATUS_MEDIA_KINDS:

@@ -1,0 +1,283 @@
+"""Every engine command, declared once (docs/engine-commands.md).
+
+A declaration names the command, its typed arguments (wire key, parser, the handler's parameter), what
+the reply carries, how long the gateway waits and which API errors its engine failures become. The
+worker parses a request with it and calls the backend's handler straight away
+(``worker/commands.py``); routes call it with ``devices.engine_calls.call_command``. Adding a command
+touches this file, the two backends, its route and its test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from wa_gateway import errors
+from wa_gateway.engine import command_args as a
+from wa_gateway.engine import contract as c
+
+DEFAULT_TIMEOUT_S: Final = 30.0
+# Uploading a large file to WhatsApp's media servers.
+MEDIA_TIMEOUT_S: Final = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    key: str  # on the wire
+    parse: a.Parser
+    param: str = ""  # the handler's parameter when it differs from the key ("from" is a keyword)
+
+    @property
+    def name(self) -> str:
+        return self.param or self.key
+
+
+@dataclass(frozen=True, slots=True)
+class Combine:
+    """Several wire keys that the handler receives as one value (a media file's fields, say)."""
+
+    into: str
+    keys: tuple[str, ...]
+    build: Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    args: tuple[Arg, ...]
+    result: str  # what a successful reply carries, for readers and docs
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    failure: errors.ErrorSpec = errors.INTERNAL_ERROR  # any engine failure not mapped below
+    invalid: errors.ErrorSpec | None = None  # replaces the engine's text for E_INVALID_ARGUMENT
+    codes: Mapping[str, errors.ErrorSpec] = field(default_factory=lambda: MappingProxyType({}))
+    sends: bool = False  # sends to WhatsApp: a lost reply is SEND_OUTCOME_UNKNOWN, never a retry hint
+    wrap: str = ""  # the handler's value is the reply's field of this name
+    combine: Combine | None = None
+    from_config: tuple[str, ...] = ()  # absent arguments the worker takes from its configuration
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The handler's keyword parameters, in order."""
+        names = [arg.name for arg in self.args]
+        if self.combine is None:
+            return tuple(names)
+        first = min(names.index(key) for key in self.combine.keys)
+        rest = [name for name in names if name not in self.combine.keys]
+        return (*rest[:first], self.combine.into, *rest[first:])
+
+    def parse(self, args: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+        """The handler's keyword arguments; E_INVALID_ARGUMENT naming the key when one is malformed."""
+        parsed = {arg.name: arg.parse(arg.key, args.get(arg.key)) for arg in self.args}
+        for key in self.from_config:
+            if parsed[key] is None:
+                parsed[key] = config.get(key) or None
+        if self.combine is not None:
+            parts = {key: parsed.pop(key) for key in self.combine.keys}
+            parsed[self.combine.into] = self.combine.build(**parts)
+        return parsed
+
+    def reply(self, value: Any) -> Any:
+        return {self.wrap: value} if self.wrap else value
+
+
+TOKEN: Final = Arg("token", a.text)
+
+
+def _codes(**codes: errors.ErrorSpec) -> Mapping[str, errors.ErrorSpec]:
+    return MappingProxyType(codes)
+
+
+CONNECT: Final = Command(
+    c.CMD_CONNECT,
+    (
+        TOKEN,
+        Arg("method", a.choice("qr", "code", "restore", default="qr")),
+        Arg("device_name", a.optional_text),
+    ),
+    '{"paired": bool}',
+    timeout_s=60.0,
+    failure=errors.CONNECTION_FAILED,
+    from_config=("device_name",),
+)
+DISCONNECT: Final = Command(c.CMD_DISCONNECT, (TOKEN,), "null; the session is kept")
+LOGOUT: Final = Command(c.CMD_LOGOUT, (TOKEN,), "null; the session files are removed")
+LIST_SESSIONS: Final = Command(
+    c.CMD_LIST_SESSIONS, (), '{"sessions": [{"token", "paired"}]}', wrap="sessions"
+)
+STATUS: Final = Command(
+    c.CMD_STATUS, (), '{"devices": [{"token", "status", "jid", "pushName"}]}', wrap="devices"
+)
+SEND_TEXT: Final = Command(
+    c.CMD_SEND_TEXT,
+    (
+        TOKEN,
+        Arg("to", a.text),
+        Arg("text", a.text),
+        Arg("typing_ms", a.count),
+        Arg("reply_to", a.optional_text),
+        Arg("mentions", a.optional_text_list),
+    ),
+    '{"id", "timestamp"}',
+    failure=errors.SEND_FAILED,
+    sends=True,
+)
+CHECK_NUMBERS: Final = Command(
+    c.CMD_CHECK_NUMBERS,
+    (TOKEN, Arg("phones", a.text_list)),
+    '{"results": [NumberCheck]}',
+    failure=errors.VALIDATION_FAILED,
+    wrap="results",
+)
+MARK_READ: Final = Command(
+    c.CMD_MARK_READ,
+    (TOKEN, Arg("chat", a.text), Arg("sender", a.optional_text), Arg("ids", a.text_list)),
+    "null",
+    failure=errors.ACTION_FAILED,
+)
+SEND_MEDIA: Final = Command(
+    c.CMD_SEND_MEDIA,
+    (
+        TOKEN,
+        Arg("to", a.text),
+        Arg("kind", a.choice(*c.MEDIA_KINDS)),
+        Arg("path", a.path),  # a file under DATA_DIR/media/outgoing/ that the gateway deletes after the reply
+        Arg("mimetype", a.text),
+        Arg("filename", a.optional_text),
+        Arg("caption", a.optional_text),
+        Arg("reply_to", a.optional_text),
+        Arg("typing_ms", a.count),
+    ),
+    '{"id", "timestamp"}',
+    timeout_s=MEDIA_TIMEOUT_S,
+    failure=errors.SEND_FAILED,
+    sends=True,
+    combine=Combine(
+        "media", ("kind", "path", "mimetype", "filename", "caption", "reply_to"), c.OutgoingMedia
+    ),
+)
+REACT: Final = Command(
+    c.CMD_REACT,
+    (
+        TOKEN,
+        Arg("chat", a.text),
+        Arg("message_id", a.text),
+        Arg("emoji", a.any_text),
+        Arg("sender", a.optional_text),
+    ),
+    '{"id", "timestamp"}; emoji "" removes the reaction, a message not held needs its sender',
+    failure=errors.ACTION_FAILED,
+    sends=True,
+)
+EDIT: Final = Command(
+    c.CMD_EDIT,
+    (TOKEN, Arg("chat", a.text), Arg("message_id", a.text), Arg("text", a.text)),
+    '{"id", "timestamp"}; own messages only',
+    failure=errors.ACTION_FAILED,
+    sends=True,
+)
+REVOKE: Final = Command(
+    c.CMD_REVOKE,
+    (TOKEN, Arg("chat", a.text), Arg("message_id", a.text)),
+    '{"id", "timestamp"}; for everyone, own messages only',
+    failure=errors.ACTION_FAILED,
+    sends=True,
+)
+SEND_POLL: Final = Command(
+    c.CMD_SEND_POLL,
+    (TOKEN, Arg("to", a.text), Arg("question", a.text), Arg("options", a.strings), Arg("multiple", a.flag)),
+    '{"id", "timestamp"}',
+    failure=errors.SEND_FAILED,
+    sends=True,
+)
+SET_PRESENCE: Final = Command(
+    c.CMD_SET_PRESENCE,
+    (TOKEN, Arg("to", a.optional_text), Arg("state", a.choice(*c.PRESENCE_STATES))),
+    "null",
+    failure=errors.ACTION_FAILED,
+)
+LIST_GROUPS: Final = Command(
+    c.CMD_LIST_GROUPS,
+    (TOKEN,),
+    '{"groups": [GroupSummary]}',
+    timeout_s=60.0,
+    failure=errors.GROUPS_FAILED,
+    wrap="groups",
+)
+GROUP_INFO: Final = Command(
+    c.CMD_GROUP_INFO,
+    (TOKEN, Arg("jid", a.text, "group")),
+    "GroupDetails",
+    timeout_s=60.0,
+    failure=errors.GROUPS_FAILED,
+    invalid=errors.GROUP_NOT_FOUND,
+)
+DOWNLOAD_MEDIA: Final = Command(
+    c.CMD_DOWNLOAD_MEDIA,
+    (TOKEN, Arg("message_id", a.text)),
+    '{"path", "mimetype", "filename", "size"}: written to DATA_DIR/media/incoming/<token>/',
+    timeout_s=120.0,
+    failure=errors.MEDIA_DOWNLOAD_FAILED,
+    invalid=errors.MEDIA_NOT_AVAILABLE,
+)
+REJECT_CALL: Final = Command(
+    c.CMD_REJECT_CALL,
+    (TOKEN, Arg("from", a.text, "caller"), Arg("call_id", a.text)),
+    "null",
+    failure=errors.ACTION_FAILED,
+)
+SUBSCRIBE_PRESENCE: Final = Command(
+    c.CMD_SUBSCRIBE_PRESENCE,
+    (TOKEN, Arg("to", a.text)),
+    "null; the contact's presence then arrives as EV_PRESENCE (docs/presence.md)",
+    failure=errors.PRESENCE_SUBSCRIBE_FAILED,
+)
+POST_STATUS: Final = Command(
+    c.CMD_POST_STATUS,
+    (TOKEN, Arg("text", a.text), Arg("background_argb", a.optional_count), Arg("font", a.optional_count)),
+    '{"id", "timestamp"}',
+    timeout_s=60.0,
+    failure=errors.STATUS_FAILED,
+    sends=True,
+)
+POST_STATUS_MEDIA: Final = Command(
+    c.CMD_POST_STATUS_MEDIA,
+    (
+        TOKEN,
+        Arg("kind", a.choice(*c.STATUS_MEDIA_KINDS)),
+        Arg("path", a.path),
+        Arg("mimetype", a.text),
+        Arg("caption", a.optional_text),
+    ),
+    '{"id", "timestamp"}',
+    timeout_s=MEDIA_TIMEOUT_S,
+    failure=errors.STATUS_FAILED,
+    sends=True,
+    combine=Combine("media", ("kind", "path", "mimetype", "caption"), c.OutgoingMedia),
+)
+
+DECLARED: Final = (
+    CONNECT,
+    DISCONNECT,
+    LOGOUT,
+    LIST_SESSIONS,
+    STATUS,
+    SEND_TEXT,
+    CHECK_NUMBERS,
+    MARK_READ,
+    SEND_MEDIA,
+    REACT,
+    EDIT,
+    REVOKE,
+    SEND_POLL,
+    SET_PRESENCE,
+    LIST_GROUPS,
+    GROUP_INFO,
+    DOWNLOAD_MEDIA,
+    REJECT_CALL,
+    SUBSCRIBE_PRESENCE,
+    POST_STATUS,
+    POST_STATUS_MEDIA,
+)
+COMMANDS: Final[Mapping[str, Command]] = MappingProxyType({command.name: command for command in DECLARED})
