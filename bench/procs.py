@@ -141,10 +141,10 @@ class Launcher:
         proc = self.spawn(argv, cwd=workdir, env=env, log_name=f"{name}.log")
         return Server(name, proc, port, workdir, started)
 
-    def start_bare(self, workdir: Path, name: str = "bare") -> Server:
+    def start_bare(self, workdir: Path, name: str = "bare", *, ipc: bool = False) -> Server:
         port = free_port()
         started = time.monotonic()
-        argv = [sys.executable, "-m", "bench.bare_app", "--port", str(port)]
+        argv = [sys.executable, "-m", "bench.bare_app", "--port", str(port), *(["--ipc"] if ipc else [])]
         proc = self.spawn(argv, cwd=workdir, env=helper_env(), log_name=f"{name}.log")
         return Server(name, proc, port, workdir, started)
 
@@ -221,6 +221,15 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of a process (/proc/PID/task/*/children, Linux >= 3.5)."""
+    found: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as fh:
+            found += [int(part) for part in fh.read().split()]
+    return found
 
 
 def rss_mb(pid: int) -> float:

@@ -52,7 +52,10 @@ class SandboxMessaging:
                 presence=presence,
                 details=details,
             )
-            await host.store.add_sent(device.token, sent)
+            # Queued under the lock, so the sent log keeps the order of the sends; committed outside it,
+            # so the sends waiting behind this one join its commit instead of each paying one.
+            committed = host.store.queue_sent(device.token, sent)
+        await committed
         return sent
 
     async def record(

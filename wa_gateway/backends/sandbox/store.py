@@ -101,6 +101,8 @@ class SandboxStore:
         self.sessions_dir = data_dir / "sessions"
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-store")
         self._connections: dict[Path, sqlite3.Connection] = {}
+        self._queued_sent: list[tuple[str, SentMessage, asyncio.Future[None]]] = []
+        self._sent_flush: asyncio.Task[None] | None = None
 
     async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
@@ -112,6 +114,8 @@ class SandboxStore:
         await self._call(self._open)
 
     async def close(self) -> None:
+        if self._sent_flush is not None:
+            await asyncio.shield(self._sent_flush)
         await self._call(self._close_all)
         # Joining the thread blocks, so it happens on a helper thread rather than the loop.
         await asyncio.to_thread(self._executor.shutdown, True)
@@ -129,7 +133,36 @@ class SandboxStore:
         await self._call(self._save_pairing, token, jid, push_name, paired_at)
 
     async def add_sent(self, token: str, message: SentMessage) -> None:
-        await self._call(self._add_sent, token, message)
+        await self.queue_sent(token, message)
+
+    def queue_sent(self, token: str, message: SentMessage) -> asyncio.Future[None]:
+        """Appends to the sent log in call order; the future resolves once the row is committed.
+
+        Whatever is queued while a commit runs shares the next one (group commit), so concurrent sends
+        on one device cost one fsync between them instead of one each.
+        """
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queued_sent.append((token, message, committed))
+        if self._sent_flush is None:
+            self._sent_flush = asyncio.create_task(self._flush_sent(), name="sandbox-sent-log")
+        return committed
+
+    async def _flush_sent(self) -> None:
+        try:
+            while self._queued_sent:
+                batch, self._queued_sent = self._queued_sent, []
+                try:
+                    await self._call(self._add_sent_batch, [(token, message) for token, message, _ in batch])
+                except Exception as exc:
+                    for _, _, committed in batch:
+                        if not committed.done():
+                            committed.set_exception(exc)
+                    continue
+                for _, _, committed in batch:
+                    if not committed.done():
+                        committed.set_result(None)
+        finally:
+            self._sent_flush = None
 
     async def add_read(self, token: str, ids: list[str]) -> None:
         await self._call(self._add_read, token, ids)
@@ -214,18 +247,28 @@ class SandboxStore:
             "UPDATE device SET jid = ?, push_name = ?, paired_at = ?", (jid, push_name, paired_at)
         )
 
-    def _add_sent(self, token: str, message: SentMessage) -> None:
-        self._session(token).execute(
-            "INSERT INTO sent (id, recipient, text, timestamp, presence, details) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                message.id,
-                message.to,
-                message.text,
-                message.timestamp,
-                orjson.dumps(message.presence),
-                orjson.dumps(dict(message.details)),
-            ),
-        )
+    def _add_sent_batch(self, batch: list[tuple[str, SentMessage]]) -> None:
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        for token, message in batch:
+            rows.setdefault(token, []).append(
+                (
+                    message.id,
+                    message.to,
+                    message.text,
+                    message.timestamp,
+                    orjson.dumps(message.presence),
+                    orjson.dumps(dict(message.details)),
+                )
+            )
+        for token, device_rows in rows.items():
+            conn = self._session(token)
+            with conn:
+                conn.execute("BEGIN")
+                conn.executemany(
+                    "INSERT INTO sent (id, recipient, text, timestamp, presence, details)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    device_rows,
+                )
 
     def _add_presence(self, token: str, to: str | None, state: str, at: float) -> None:
         self._session(token).execute(
