@@ -1,0 +1,1 @@
+"""Several gateway nodes on one PostgreSQL database: nodes, device leases, forwarding (docs/cluster.md)."""
