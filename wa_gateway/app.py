@@ -46,6 +46,9 @@ from wa_gateway.media.fetch import UrlFetcher, any_address, public_only
 from wa_gateway.media.ffmpeg import FfmpegProbe
 from wa_gateway.media.incoming import IncomingMedia
 from wa_gateway.media.kinds import MediaLimits
+from wa_gateway.messages import openapi_spec as stored_messages_spec
+from wa_gateway.messages.api import MessagesApi
+from wa_gateway.messages.wiring import MessageHistory
 from wa_gateway.messaging import openapi_spec as messaging_extra_spec
 from wa_gateway.messaging.actions_api import MessageActionsApi
 from wa_gateway.messaging.api import MessagingApi
@@ -54,6 +57,7 @@ from wa_gateway.messaging.groups_api import GroupsApi
 from wa_gateway.messaging.media_api import MediaApi
 from wa_gateway.messaging.polls_api import PollsApi
 from wa_gateway.messaging.presence_api import PresenceApi
+from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.metrics import Metrics, MetricsApi
 from wa_gateway.middlewares import (
     error_envelope_middleware,
@@ -206,8 +210,9 @@ def create_app(
         on_worker_down=lambda reason: manager.on_worker_down(reason),
         **(engine_options or {}),
     )
+    history = MessageHistory(settings.data_dir, clock, retention_days=settings.message_retention_days)
     manager = DeviceManager(
-        supervisor, bus, clock=clock, device_name=settings.device_name, ack=supervisor.ack
+        history.engine(supervisor), bus, clock=clock, device_name=settings.device_name, ack=supervisor.ack
     )
     ContactCapture(bus, contacts, lambda token: d.jid if (d := manager.get(token)) else None).subscribe()
     inbound = InboundEvents(
@@ -221,6 +226,7 @@ def create_app(
     statuses = StatusEvents(bus)
 
     async def handle_inbound(token: str, event: str, data: dict[str, Any]) -> None:
+        await history.on_event(token, event, data)
         if event == EV_PRESENCE:
             await presence.handle(token, data)
         elif is_status(event, data):
@@ -237,6 +243,7 @@ def create_app(
         await contacts.delete(token)
 
     manager.on_removed(forget_device)
+    manager.on_removed(history.forget_device)
     incoming_media = IncomingMedia(
         settings.data_dir, retention_s=settings.media_retention_seconds, clock=clock
     )
@@ -282,6 +289,7 @@ def create_app(
             opened(None, contacts.close_all),
             opened(idempotency.open, idempotency.close),
             incoming_media.cleanup_ctx,
+            *history.cleanup_ctxs(),
             engine_ctx,
         ]
     )
@@ -332,6 +340,7 @@ def create_app(
     app.router.add_routes(PresenceApi(manager, phones).routes())
     app.router.add_routes(GroupsApi(manager).routes())
     app.router.add_routes(PresenceTrackingApi(manager, phones, presence).routes())
+    app.router.add_routes(MessagesApi(history.store, manager, Recipients(phones)).routes())
     if outbox is not None and dispatcher is not None:
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
     if settings.wa_engine == "sandbox":
@@ -381,6 +390,7 @@ def create_app(
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
     specs.append(presence_spec)
     specs.append(status_spec)
+    specs.append(stored_messages_spec)
     specs.append(keys_spec)
     specs.append(device_webhooks_spec)
     if outbox is not None:

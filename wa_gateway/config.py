@@ -292,6 +292,9 @@ VARIABLES: Final[tuple[Variable, ...]] = (
     Variable("MEDIA_URL_TIMEOUT_SECONDS", "60", _int(1, 3600), "Time allowed to download a media url"),
     Variable("MEDIA_ALLOW_PRIVATE_URLS", "false", _bool, "Let media urls reach private/loopback addresses"),
     Variable("MEDIA_RETENTION_SECONDS", "3600", _int(1, 2592000), "How long downloaded media stays on disk"),
+    Variable(
+        "MESSAGE_RETENTION_DAYS", "30", _int(0, 36500), "Days stored messages are kept (0 = no message store)"
+    ),
     Variable("AUTO_REJECT_CALLS", "false", _bool, "Reject incoming WhatsApp calls"),
     Variable("AUTO_REJECT_CALLS_MESSAGE", "", _text, "Text sent to a caller after an automatic rejection"),
     Variable(
@@ -400,6 +403,7 @@ class Settings:
     cluster_secret: str = ""
     lease_ttl_seconds: int = 15
     nats_url: str = ""
+    message_retention_days: int = 30
 
     def describe(self) -> dict[str, str]:
         """The effective configuration as environment-style text, secrets masked (for ``check-config``)."""

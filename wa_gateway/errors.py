@@ -103,6 +103,22 @@ INVALID_OFFSET: Final = ErrorSpec(
     400, "INVALID_QUERY", "Query parameter 'offset' must be a whole number from 0 to 9223372036854775807"
 )
 
+# The message store (docs/messages.md).
+INVALID_MESSAGES_LIMIT: Final = ErrorSpec(
+    400, "INVALID_QUERY", "Query parameter 'limit' must be a whole number from 1 to 500"
+)
+INVALID_CHATS_LIMIT: Final = ErrorSpec(
+    400, "INVALID_QUERY", "Query parameter 'limit' must be a whole number from 1 to 1000"
+)
+INVALID_BEFORE: Final = ErrorSpec(
+    400, "INVALID_QUERY", "Query parameter 'before' must be a nextCursor or a message's cursor"
+)
+INVALID_AFTER: Final = ErrorSpec(400, "INVALID_QUERY", "Query parameter 'after' must be a message's cursor")
+MESSAGE_STORE_OFF: Final = ErrorSpec(
+    404, "MESSAGE_STORE_OFF", "The message store is off (MESSAGE_RETENTION_DAYS=0)"
+)
+MESSAGES_FAILED: Final = ErrorSpec(500, "MESSAGES_FAILED", "Failed to read stored messages")
+
 # Webhook operator endpoints.
 WEBHOOK_NOT_FOUND: Final = ErrorSpec(404, "WEBHOOK_NOT_FOUND", "Dead-letter webhook not found")
 

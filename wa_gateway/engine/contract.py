@@ -107,7 +107,8 @@ EV_BANNED: Final = "banned"  # {"code": int, "expires": float|None}
 # IncomingMessage. Reactions, edits, revokes and poll votes come as their own events, never as messages.
 EV_MESSAGE: Final = "message"
 EV_RECEIPT: Final = "receipt"  # Receipt
-EV_HISTORY_SYNC: Final = "history_sync"  # {"contacts": [{"phone", "name"}]}
+# {"contacts": [{"phone", "name"}], "messages"?: [IncomingMessage]} (messages: docs/messages.md)
+EV_HISTORY_SYNC: Final = "history_sync"
 EV_CALL_OFFER: Final = "call_offer"  # CallOffer
 EV_REACTION: Final = "reaction"  # Reaction
 EV_MESSAGE_EDITED: Final = "message_edited"  # MessageEdited

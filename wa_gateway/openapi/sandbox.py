@@ -8,6 +8,19 @@ from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, o
 
 STRING: Final[Schema] = {"type": "string"}
 DEVICE_ERRORS: Final = (400, 401, 404, 409)
+HISTORY_CONTACT: Final[Schema] = obj({"phone": STRING, "name": STRING}, ("phone",))
+HISTORY_MESSAGE: Final[Schema] = obj(
+    {
+        "id": STRING,
+        "from": {"type": "string", "description": "The author's number (not with fromMe)"},
+        "chat": {"type": "string", "description": "Digits or a group JID; defaults to from"},
+        "fromMe": {"type": "boolean"},
+        "text": STRING,
+        "pushName": STRING,
+        "timestamp": {"type": "string", "description": "ISO 8601, like 2026-01-31T12:00:00Z"},
+    },
+    ("text",),
+)
 
 
 def control(summary: str, body: Schema | None = None, ok: Schema | None = None) -> dict[str, object]:
@@ -54,10 +67,12 @@ PATHS: Final[PathSpec] = {
     },
     "/sandbox/devices/{token}/history-sync": {
         "post": control(
-            "A history-sync batch with these 1:1 chats",
+            "A history-sync batch with these 1:1 chats, and their past messages",
             obj(
-                {"contacts": {"type": "array", "items": obj({"phone": STRING, "name": STRING}, ("phone",))}},
-                ("contacts",),
+                {
+                    "contacts": {"type": "array", "items": HISTORY_CONTACT},
+                    "messages": {"type": "array", "items": HISTORY_MESSAGE},
+                }
             ),
         )
     },

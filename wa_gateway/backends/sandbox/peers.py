@@ -26,6 +26,7 @@ from wa_gateway.backends.sandbox.args import (
     optional_text,
 )
 from wa_gateway.backends.sandbox.device import SandboxDevice, SandboxHost
+from wa_gateway.backends.sandbox.history import history_messages
 from wa_gateway.backends.sandbox.ids import message_id
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
@@ -156,9 +157,10 @@ class SandboxPeers:
 
     async def history_sync(self, args: dict[str, Any]) -> None:
         device = await self._host.connected_for_control(args)
-        contacts = args.get("contacts")
+        contacts = args.get("contacts", [])
         if not isinstance(contacts, list):
             raise checks.invalid("contacts must be a list")
+        messages = history_messages(args.get("messages"), device.token, self._host.clock.time())
         batch = []
         for entry in contacts:
             if not isinstance(entry, dict):
@@ -167,7 +169,10 @@ class SandboxPeers:
             if not isinstance(name, str):
                 raise checks.invalid("contact name must be a string")
             batch.append({"phone": arg_phone(entry, "phone"), "name": name})
-        self._host.emit(device.token, c.EV_HISTORY_SYNC, {"contacts": batch})
+        sync: dict[str, Any] = {"contacts": batch}
+        if messages:
+            sync["messages"] = messages
+        self._host.emit(device.token, c.EV_HISTORY_SYNC, sync)
 
     async def media_message(self, args: dict[str, Any]) -> dict[str, Any]:
         peer = await self._peer(args)

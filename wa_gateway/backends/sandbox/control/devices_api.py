@@ -50,6 +50,11 @@ class SandboxApi:
             kept.append({**entry, "phone": self._phone(raw)} if isinstance(entry, dict) else entry)
         return kept
 
+    def _history_message(self, entry: Any) -> Any:
+        if isinstance(entry, dict) and "from" in entry:
+            return {**entry, "from": self._phone(entry["from"])}
+        return entry  # the engine says what is wrong with it
+
     def routes(self) -> list[web.RouteDef]:
         device = "/sandbox/devices/{token}"
         return [
@@ -84,6 +89,8 @@ class SandboxApi:
             args["from"] = self._phone(args["from"])
         if op == "history_sync" and "contacts" in args:
             args["contacts"] = self._history_entries(args["contacts"])
+        if op == "history_sync" and isinstance(args.get("messages"), list):
+            args["messages"] = [self._history_message(entry) for entry in args["messages"]]
         return await self._control(op, {**args, "token": token})
 
     async def link(self, request: web.Request) -> web.Response:

@@ -1,0 +1,85 @@
+"""Stored messages and chats outlive the gateway: the real process, stopped and started again."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ..conftest import API_KEY
+from ..processes import start_gateway, stop, wait_exit, wait_healthy
+from ..webhooks.webhook_harness import eventually
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "60123456789"
+ALICE = "60100000001"
+
+
+async def call(session: aiohttp.ClientSession, port: int, method: str, path: str, body: Any = None) -> Any:
+    async with session.request(
+        method, f"http://127.0.0.1:{port}{path}", json=body, headers={"X-API-Key": API_KEY}
+    ) as resp:
+        payload = await resp.json()
+        assert resp.status == 200, payload
+        return payload["data"]
+
+
+async def test_messages_and_chats_survive_a_restart(tmp_path: Path, unused_tcp_port: int) -> None:
+    port = unused_tcp_port
+    env = {
+        "API_KEY": API_KEY,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WA_ENGINE": "sandbox",
+        "DATA_DIR": str(tmp_path / "data"),
+        "TYPING_DELAY_MS": "0",
+        "RATE_LIMIT_DEVICES": "0",
+        "RATE_LIMIT_MESSAGES": "0",
+    }
+    first = start_gateway(env, tmp_path)
+    try:
+        async with aiohttp.ClientSession() as session:
+            await wait_healthy(port, first)
+            await call(session, port, "POST", "/devices", {"token": TOKEN})
+            await call(session, port, "POST", f"/sandbox/devices/{TOKEN}/link")
+            for i in range(3):
+                await call(
+                    session,
+                    port,
+                    "POST",
+                    f"/sandbox/devices/{TOKEN}/messages",
+                    {"from": ALICE, "text": f"in{i}"},
+                )
+            sent = await call(
+                session, port, "POST", "/messages", {"token": TOKEN, "to": ALICE, "text": "out"}
+            )
+
+            async def all_stored() -> bool:
+                return len((await call(session, port, "GET", f"/messages/{TOKEN}"))["messages"]) == 4
+
+            await eventually(all_stored, within_s=20, what="four stored messages")
+            before = await call(session, port, "GET", f"/messages/{TOKEN}")
+            chats_before = await call(session, port, "GET", f"/chats/{TOKEN}")
+        first.send_signal(signal.SIGTERM)
+        assert await wait_exit(first, 20) == 0
+    finally:
+        stop(first)
+
+    second = start_gateway(env, tmp_path)
+    try:
+        async with aiohttp.ClientSession() as session:
+            await wait_healthy(port, second)
+            after = await call(session, port, "GET", f"/messages/{TOKEN}")
+            assert after == before
+            assert [m["text"] for m in after["messages"]] == ["out", "in2", "in1", "in0"]
+            one = await call(session, port, "GET", f"/messages/{TOKEN}/{sent['messageId']}")
+            assert one["fromMe"] is True and one["text"] == "out"
+            assert await call(session, port, "GET", f"/chats/{TOKEN}") == chats_before
+        second.send_signal(signal.SIGTERM)
+        assert await wait_exit(second, 20) == 0
+    finally:
+        stop(second)
