@@ -73,6 +73,13 @@ async def test_messages_and_chats_survive_a_restart(tmp_path: Path, unused_tcp_p
     try:
         async with aiohttp.ClientSession() as session:
             await wait_healthy(port, second)
+
+            async def restored() -> bool:
+                listed = await call(session, port, "GET", "/devices")
+                return any(d["token"] == TOKEN for d in listed["devices"])
+
+            # Sessions are restored in the background once the worker is up, after /health answers.
+            await eventually(restored, within_s=20, what="the device restored")
             after = await call(session, port, "GET", f"/messages/{TOKEN}")
             assert after == before
             assert [m["text"] for m in after["messages"]] == ["out", "in2", "in1", "in0"]
