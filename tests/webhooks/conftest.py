@@ -11,7 +11,9 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from wa_gateway.clock import ManualClock
+from wa_gateway.db.postgres import PostgresDatabase
 from wa_gateway.webhooks import WebhookDispatcher, WebhookOutbox
+from wa_gateway.webhooks.postgres_outbox import PostgresOutboxStore
 
 from .webhook_harness import Receiver
 
@@ -28,12 +30,31 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "webhooks.db"
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def outbox_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-async def outbox(db_path: Path, clock: ManualClock) -> AsyncIterator[WebhookOutbox]:
-    box = WebhookOutbox(db_path, clock=clock)
-    await box.open()
-    yield box
-    await box.close()
+async def outbox(
+    db_path: Path, clock: ManualClock, outbox_backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[WebhookOutbox]:
+    """The same behaviour over both stores: a sqlite file, or the PostgreSQL table of a fresh database."""
+    if outbox_backend == "sqlite":
+        box = WebhookOutbox(db_path, clock=clock)
+        await box.open()
+        yield box
+        await box.close()
+        return
+    database = PostgresDatabase(request.getfixturevalue("postgres_url"), pool_size=2)
+    await database.open()
+    try:
+        box = WebhookOutbox(PostgresOutboxStore(database, node="test-node"), clock=clock)
+        await box.open()
+        yield box
+        await box.close()
+    finally:
+        await database.close()
 
 
 @pytest.fixture

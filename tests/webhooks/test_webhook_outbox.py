@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+import asyncpg
 import orjson
 import pytest
 
@@ -61,12 +62,24 @@ async def test_enqueue_many_keeps_order_and_ids_are_unique(outbox: WebhookOutbox
     assert await outbox.enqueue_many([]) == []
 
 
-async def test_concurrent_enqueues_are_all_committed(outbox: WebhookOutbox, db_path: Path) -> None:
+async def test_concurrent_enqueues_are_all_committed(
+    outbox: WebhookOutbox, db_path: Path, outbox_backend: str, request: pytest.FixtureRequest
+) -> None:
     ids = await asyncio.gather(*(outbox.enqueue("contacts.new", TOKEN_A, {"n": n}) for n in range(200)))
     await outbox.close()
-    # Read the file behind the outbox's back: every acknowledged id is on disk.
-    with sqlite3.connect(db_path) as conn:
-        stored = {row[0] for row in conn.execute("SELECT id FROM webhook_outbox WHERE status = 'pending'")}
+    # Read the rows behind the outbox's back: every acknowledged id is stored.
+    if outbox_backend == "sqlite":
+        with sqlite3.connect(db_path) as conn:
+            stored = {
+                row[0] for row in conn.execute("SELECT id FROM webhook_outbox WHERE status = 'pending'")
+            }
+    else:
+        conn = await asyncpg.connect(request.getfixturevalue("postgres_url"))
+        try:
+            rows = await conn.fetch("SELECT id FROM wa_webhook_outbox WHERE status = 'pending'")
+        finally:
+            await conn.close()
+        stored = {row["id"] for row in rows}
     assert stored == set(ids)
 
 

@@ -13,7 +13,7 @@ from typing import Final, Protocol
 
 import orjson
 
-from wa_gateway.sqlite_thread import SqliteThread
+from wa_gateway.db.sqlite import SqliteDatabase
 
 KEYS_FILE: Final = "keys.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_keys (
@@ -62,8 +62,7 @@ def _row(row: tuple[str, str, bytes, str, str, str | None, str]) -> KeyRecord:
 
 class SqliteKeyStore:
     def __init__(self, path: Path) -> None:
-        self._db = SqliteThread(path, _SCHEMA, "keys-db")
-        self._run = self._db.run
+        self._db = SqliteDatabase(path, (_SCHEMA,), name="keys-db")
 
     async def open(self) -> None:
         await self._db.open()
@@ -75,7 +74,7 @@ class SqliteKeyStore:
         def job(db: sqlite3.Connection) -> list[KeyRecord]:
             return [_row(r) for r in db.execute(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, id")]
 
-        return await self._run(job)
+        return await self._db.read(job)
 
     async def add(self, record: KeyRecord) -> None:
         devices = orjson.dumps(sorted(record.devices)).decode() if record.devices is not None else None
@@ -88,7 +87,7 @@ class SqliteKeyStore:
             devices,
             record.created_at,
         )
-        await self._run(
+        await self._db.write(
             lambda db: db.execute(f"INSERT INTO api_keys ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)", values)
         )
 
@@ -96,4 +95,4 @@ class SqliteKeyStore:
         def job(db: sqlite3.Connection) -> bool:
             return db.execute("DELETE FROM api_keys WHERE id = ?", (key_id,)).rowcount > 0
 
-        return await self._run(job)
+        return await self._db.write(job)

@@ -36,7 +36,7 @@ class ContactStoreError(Exception):
 
 
 class ContactBook(Protocol):
-    """One device's contacts. sqlite today; small so PostgreSQL can stand in later (docs/architecture.md)."""
+    """One device's contacts: a sqlite file per device, or rows in PostgreSQL (docs/storage.md)."""
 
     async def upsert_many(self, rows: Sequence[ContactUpsert], now: float | None = None) -> list[str]: ...
 
@@ -48,4 +48,16 @@ class ContactBook(Protocol):
 
 
 class ContactBooks(Protocol):
+    """Every device's contact book; ``get`` never blocks (raises ValueError for a malformed token)."""
+
     def get(self, token: str) -> ContactBook: ...
+
+
+class ContactLibrary(ContactBooks, Protocol):
+    """What the application holds: the books, and their life cycle."""
+
+    async def open(self) -> None: ...
+
+    async def delete(self, token: str) -> None: ...
+
+    async def close_all(self) -> None: ...

@@ -1,8 +1,8 @@
 """Where idempotency keys are kept: a small interface, and its sqlite implementation in DATA_DIR.
 
-One thread owns the connection, so sqlite never runs on the event loop. Rows are scoped by a hash of the API
-key and the device token, and forgotten after ``ttl_s`` (24 h), as the IETF ``Idempotency-Key`` draft
-(draft-ietf-httpapi-idempotency-key-header) lets a server choose.
+One ``SqliteDatabase`` thread owns the file, so sqlite never runs on the event loop. Rows are scoped by a
+hash of the API key and the device token, and forgotten after ``ttl_s`` (24 h), as the IETF
+``Idempotency-Key`` draft (draft-ietf-httpapi-idempotency-key-header) lets a server choose.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, Protocol
 
-from wa_gateway.sqlite_thread import SqliteThread
+from wa_gateway.db.sqlite import SqliteDatabase
 
 TTL_S: Final = 24 * 3600.0
 
@@ -31,7 +31,7 @@ CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);
 """
 # Requests that were running when the last process ended can never finish; dropping them at start lets
 # their retries run (the README says that such a retry may send again).
-_FORGET_RUNNING: Final = "DELETE FROM idempotency WHERE state = 'running';"
+_FORGET_RUNNING: Final = "DELETE FROM idempotency WHERE state = 'running'"
 
 
 @dataclass(frozen=True)
@@ -54,46 +54,38 @@ class IdempotencyStore(Protocol):
 class SqliteIdempotencyStore:
     def __init__(self, path: Path, ttl_s: float = TTL_S) -> None:
         self._ttl_s = ttl_s
-        self._db = SqliteThread(path, _SCHEMA + _FORGET_RUNNING, "idempotency")
+        self._db = SqliteDatabase(path, (_SCHEMA,), name="idempotency")
 
     async def open(self) -> None:
-        await self._db.open()
+        await self._db.write(lambda db: db.execute(_FORGET_RUNNING))
 
     async def close(self) -> None:
         await self._db.close()
 
     def _begin(self, db: sqlite3.Connection, scope: str, key: str, fingerprint: str, now: float) -> Claim:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.execute("DELETE FROM idempotency WHERE created < ?", (now - self._ttl_s,))
-            row = db.execute(
-                "SELECT fingerprint, state, status, body FROM idempotency WHERE scope = ? AND key = ?",
-                (scope, key),
-            ).fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO idempotency (scope, key, fingerprint, state, created) "
-                    "VALUES (?, ?, ?, 'running', ?)",
-                    (scope, key, fingerprint, now),
-                )
-                claim = Claim("new")
-            elif row[0] != fingerprint:
-                claim = Claim("reused")
-            elif row[1] == "running":
-                claim = Claim("running")
-            else:
-                claim = Claim("done", int(row[2]), bytes(row[3]))
-            db.execute("COMMIT")
-            return claim
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        db.execute("DELETE FROM idempotency WHERE created < ?", (now - self._ttl_s,))
+        row = db.execute(
+            "SELECT fingerprint, state, status, body FROM idempotency WHERE scope = ? AND key = ?",
+            (scope, key),
+        ).fetchone()
+        if row is None:
+            db.execute(
+                "INSERT INTO idempotency (scope, key, fingerprint, state, created) "
+                "VALUES (?, ?, ?, 'running', ?)",
+                (scope, key, fingerprint, now),
+            )
+            return Claim("new")
+        if row[0] != fingerprint:
+            return Claim("reused")
+        if row[1] == "running":
+            return Claim("running")
+        return Claim("done", int(row[2]), bytes(row[3]))
 
     async def begin(self, scope: str, key: str, fingerprint: str, now: float) -> Claim:
-        return await self._db.run(lambda db: self._begin(db, scope, key, fingerprint, now))
+        return await self._db.write(lambda db: self._begin(db, scope, key, fingerprint, now))
 
     async def finish(self, scope: str, key: str, status: int, body: bytes) -> None:
-        await self._db.run(
+        await self._db.write(
             lambda db: db.execute(
                 "UPDATE idempotency SET state = 'done', status = ?, body = ? WHERE scope = ? AND key = ?",
                 (status, body, scope, key),
@@ -101,6 +93,6 @@ class SqliteIdempotencyStore:
         )
 
     async def abandon(self, scope: str, key: str) -> None:
-        await self._db.run(
+        await self._db.write(
             lambda db: db.execute("DELETE FROM idempotency WHERE scope = ? AND key = ?", (scope, key))
         )

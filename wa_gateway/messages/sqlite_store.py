@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import orjson
 
+from wa_gateway.db.sqlite import SqliteDatabase
 from wa_gateway.messages import sql
 from wa_gateway.messages.model import (
     STATUS_RANK,
@@ -23,25 +23,12 @@ from wa_gateway.messages.model import (
     Reaction,
     StoredMessage,
 )
-from wa_gateway.sqlite_thread import SqliteThread
 
 T = TypeVar("T")
 MESSAGES_FILE: Final = "messages.db"
 PRUNE_SLICE: Final = 5000
 # sqlite's default limit on host parameters is 999 in older builds; a page is far smaller anyway.
 _MAX_IN_PARAMS: Final = 900
-
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    # The connection is in autocommit mode (SqliteThread), so a transaction is spelled out.
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def _ms(seconds: float) -> int:
@@ -89,7 +76,7 @@ def _with_reactions(db: sqlite3.Connection, token: str, messages: list[StoredMes
 
 class SqliteMessageStore:
     def __init__(self, path: Path) -> None:
-        self._db = SqliteThread(path, sql.SCHEMA, "messages-db")
+        self._db = SqliteDatabase(path, [sql.SCHEMA], name="messages-db")
 
     async def open(self) -> None:
         await self._db.open()
@@ -99,34 +86,33 @@ class SqliteMessageStore:
 
     async def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
         try:
-            return await self._db.run(job)
+            return await self._db.write(job)
         except (sqlite3.Error, AssertionError) as exc:
             raise MessageStoreError(str(exc) or type(exc).__name__) from exc
 
     async def add(self, token: str, messages: Sequence[NewMessage], *, unread: bool) -> int:
         def job(db: sqlite3.Connection) -> int:
             added = 0
-            with _transaction(db):
-                for m in messages:
-                    status = STATUS_SENT if m.from_me else STATUS_RECEIVED
-                    cur = db.execute(
-                        sql.INSERT_MESSAGE,
-                        (token, m.id, m.chat, m.sender, int(m.from_me), int(m.is_group), m.type, m.text,
-                         m.caption, orjson.dumps(m.media).decode() if m.media is not None else None,
-                         m.reply_to, orjson.dumps(list(m.mentions)).decode(), m.push_name,
-                         _ms(m.timestamp), m.source, status),
-                    )  # fmt: skip
-                    if cur.rowcount == 0 or cur.lastrowid is None:
-                        continue
-                    added += 1
-                    delta = -1 if m.from_me else (1 if unread else 0)
-                    # A person's push name names the chat with them; in a group it names the sender only.
-                    name = m.push_name or None if not m.from_me and not m.is_group else None
-                    db.execute(
-                        sql.UPSERT_CHAT,
-                        (token, m.chat, name, int(m.is_group), cur.lastrowid, _ms(m.timestamp),
-                         delta, delta, delta),
-                    )  # fmt: skip
+            for m in messages:
+                status = STATUS_SENT if m.from_me else STATUS_RECEIVED
+                cur = db.execute(
+                    sql.INSERT_MESSAGE,
+                    (token, m.id, m.chat, m.sender, int(m.from_me), int(m.is_group), m.type, m.text,
+                     m.caption, orjson.dumps(m.media).decode() if m.media is not None else None,
+                     m.reply_to, orjson.dumps(list(m.mentions)).decode(), m.push_name,
+                     _ms(m.timestamp), m.source, status),
+                )  # fmt: skip
+                if cur.rowcount == 0 or cur.lastrowid is None:
+                    continue
+                added += 1
+                delta = -1 if m.from_me else (1 if unread else 0)
+                # A person's push name names the chat with them; in a group it names the sender only.
+                name = m.push_name or None if not m.from_me and not m.is_group else None
+                db.execute(
+                    sql.UPSERT_CHAT,
+                    (token, m.chat, name, int(m.is_group), cur.lastrowid, _ms(m.timestamp),
+                     delta, delta, delta),
+                )  # fmt: skip
             return added
 
         return await self._run(job)
@@ -137,8 +123,7 @@ class SqliteMessageStore:
             return
 
         def job(db: sqlite3.Connection) -> None:
-            with _transaction(db):
-                db.executemany(sql.SET_STATUS, [(status, token, mid, rank) for mid in ids])
+            db.executemany(sql.SET_STATUS, [(status, token, mid, rank) for mid in ids])
 
         await self._run(job)
 
@@ -147,9 +132,8 @@ class SqliteMessageStore:
 
     async def revoke(self, token: str, message_id: str, at: float) -> None:
         def job(db: sqlite3.Connection) -> None:
-            with _transaction(db):
-                db.execute(sql.REVOKE, (_ms(at), token, message_id))
-                db.execute(sql.DELETE_REACTIONS_OF, (token, message_id))
+            db.execute(sql.REVOKE, (_ms(at), token, message_id))
+            db.execute(sql.DELETE_REACTIONS_OF, (token, message_id))
 
         await self._run(job)
 
@@ -205,29 +189,24 @@ class SqliteMessageStore:
 
     async def prune(self, older_than: float) -> int:
         cutoff = _ms(older_than)
-
-        def job(db: sqlite3.Connection) -> int:
-            removed = 0
-            while True:
-                with _transaction(db):
-                    gone = db.execute(sql.PRUNE_MESSAGES, (cutoff, PRUNE_SLICE)).rowcount
-                removed += gone
-                if gone < PRUNE_SLICE:
-                    break
-            while True:
-                with _transaction(db):
-                    if db.execute(sql.PRUNE_REACTIONS, (cutoff, PRUNE_SLICE)).rowcount < PRUNE_SLICE:
-                        break
-            with _transaction(db):
-                db.execute(sql.PRUNE_CHATS)
-            return removed
-
-        return await self._run(job)
+        # In slices, one transaction each, so a large prune never holds the write lock for long.
+        removed = 0
+        while True:
+            gone = await self._run(lambda db: db.execute(sql.PRUNE_MESSAGES, (cutoff, PRUNE_SLICE)).rowcount)
+            removed += gone
+            if gone < PRUNE_SLICE:
+                break
+        while (
+            await self._run(lambda db: db.execute(sql.PRUNE_REACTIONS, (cutoff, PRUNE_SLICE)).rowcount)
+            >= PRUNE_SLICE
+        ):
+            pass
+        await self._run(lambda db: db.execute(sql.PRUNE_CHATS))
+        return removed
 
     async def delete_device(self, token: str) -> None:
         def job(db: sqlite3.Connection) -> None:
-            with _transaction(db):
-                for statement in sql.DELETE_DEVICE:
-                    db.execute(statement, (token,))
+            for statement in sql.DELETE_DEVICE:
+                db.execute(statement, (token,))
 
         await self._run(job)

@@ -1,8 +1,8 @@
-"""The webhook outbox: every event is committed to ``DATA_DIR/webhooks.db`` before anything tries to send it.
+"""The webhook outbox: every event is committed (``DATA_DIR/webhooks.db``, or PostgreSQL) before anything
+tries to send it.
 
 A row is ``pending`` until the receiver answers 2xx (``delivered``) or it is given up (``dead``).
-The store runs on one dedicated thread that owns the sqlite connection (docs/architecture.md "Storage
-layout": sqlite is never called on the event loop thread); the loop only awaits its results.
+Where rows live is an ``OutboxStore`` (docs/storage.md); this module knows only that interface.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Callable, Collection, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.envelope import dumps, utc_timestamp
+from wa_gateway.webhooks.outbox_store import OutboxRow, OutboxStore
 from wa_gateway.webhooks.records import (
     STATUS_DEAD,
     STATUS_DELIVERED,
@@ -29,9 +29,7 @@ from wa_gateway.webhooks.records import (
 )
 from wa_gateway.webhooks.sqlite_store import SqliteOutboxStore
 
-_T = TypeVar("_T")
-
-Row = tuple[str, str, str, bytes]
+Row = OutboxRow
 
 
 @dataclass(slots=True)
@@ -52,42 +50,32 @@ class WebhookOutbox:
     syncing share the next one, so a burst costs one fsync rather than one per event.
     """
 
-    def __init__(self, path: Path | str, *, clock: Clock | None = None) -> None:
-        self._path = Path(path)
+    def __init__(self, store: OutboxStore | Path | str, *, clock: Clock | None = None) -> None:
+        """``store``: where rows live; a path means a sqlite file there."""
+        self._store: OutboxStore = SqliteOutboxStore(Path(store)) if isinstance(store, (Path, str)) else store
         self._clock: Clock = clock or SystemClock()
-        self._executor: ThreadPoolExecutor | None = None
-        self._store: SqliteOutboxStore | None = None
+        self._open = False
         self._inserts: list[_PendingInsert] = []
         self._flush_task: asyncio.Task[None] | None = None
         self._closing = False
         self._listeners: list[Callable[[], None]] = []
 
-    @property
-    def path(self) -> Path:
-        return self._path
-
     async def open(self) -> None:
-        if self._executor is not None:
+        if self._open:
             raise RuntimeError("webhook outbox is already open")
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-outbox")
-        try:
-            self._store = await self._run(SqliteOutboxStore, self._path)
-        except BaseException:
-            await self._shutdown_executor()
-            raise
+        await self._store.open()
+        self._open = True
 
     async def close(self) -> None:
-        if self._executor is None or self._closing:
+        if not self._open or self._closing:
             return
         self._closing = True
         if self._flush_task is not None:
             await asyncio.shield(self._flush_task)
         try:
-            if self._store is not None:
-                await self._run(self._store.close)
+            await self._store.close()
         finally:
-            self._store = None
-            await self._shutdown_executor()
+            self._open = False
 
     async def __aenter__(self) -> WebhookOutbox:
         await self.open()
@@ -129,7 +117,7 @@ class WebhookOutbox:
             rows.append((msg_id, event, token, body))
         if not rows:
             return []
-        if self._executor is None or self._closing:
+        if not self._open or self._closing:
             raise RuntimeError("webhook outbox is not open")
         pending = _PendingInsert(rows, asyncio.get_running_loop().create_future())
         self._inserts.append(pending)
@@ -144,9 +132,7 @@ class WebhookOutbox:
             while self._inserts:
                 batch, self._inserts = self._inserts, []
                 try:
-                    await self._run(
-                        self._db().insert, [row for item in batch for row in item.rows], self._now()
-                    )
+                    await self._db().insert([row for item in batch for row in item.rows], self._now())
                 except Exception as exc:
                     for item in batch:
                         if not item.done.done():
@@ -164,30 +150,27 @@ class WebhookOutbox:
     async def due(self, limit: int, skip_tokens: Collection[str] = ()) -> list[OutboxMessage]:
         """Queue heads whose next attempt is due, oldest first, leaving out ``skip_tokens``.
 
-        Nothing is leased: a row stays ``pending`` while it is being sent, so a crash mid-send means
-        it is sent again (at-least-once). Several nodes sharing one store would need a lease column.
+        A row stays ``pending`` while it is being sent, so a crash mid-send means it is sent again
+        (at-least-once).
         """
         if limit <= 0:
             return []
         # At most one head per token can be skipped, so this many rows always suffice.
-        rows = await self._run(self._db().due, self._now(), limit + len(skip_tokens))
+        rows = await self._db().due(self._now(), limit + len(skip_tokens))
         return [row for row in rows if row.token not in skip_tokens][:limit]
 
     async def next_due_at(self, skip_tokens: Collection[str] = ()) -> float | None:
         """When the soonest queue head outside ``skip_tokens`` is due (Unix seconds; maybe already past)."""
-        heads = await self._run(self._db().head_times, len(skip_tokens) + 1)
+        heads = await self._db().head_times(len(skip_tokens) + 1)
         return next((at for token, at in heads if token not in skip_tokens), None)
 
     async def mark_delivered(self, msg_id: str, http_status: int) -> None:
-        await self._run(
-            self._db().record_attempt, msg_id, STATUS_DELIVERED, None, None, http_status, self._now()
-        )
+        await self._db().record_attempt(msg_id, STATUS_DELIVERED, None, None, http_status, self._now())
 
     async def reschedule(
         self, msg_id: str, next_attempt_at: float, error: str, http_status: int | None
     ) -> None:
-        await self._run(
-            self._db().record_attempt,
+        await self._db().record_attempt(
             msg_id,
             STATUS_PENDING,
             next_attempt_at,
@@ -197,23 +180,23 @@ class WebhookOutbox:
         )
 
     async def mark_dead(self, msg_id: str, error: str, http_status: int | None) -> None:
-        await self._run(self._db().record_attempt, msg_id, STATUS_DEAD, None, error, http_status, self._now())
+        await self._db().record_attempt(msg_id, STATUS_DEAD, None, error, http_status, self._now())
 
     async def prune_delivered(self, older_than_s: float) -> int:
         """Delete delivered rows last touched more than ``older_than_s`` ago; returns how many."""
-        return await self._run(self._db().prune_delivered, self._now() - older_than_s)
+        return await self._db().prune_delivered(self._now() - older_than_s)
 
     # --- operators --------------------------------------------------------------------------------
 
     async def get(self, msg_id: str) -> OutboxRecord | None:
-        return await self._run(self._db().get, msg_id)
+        return await self._db().get(msg_id)
 
     async def stats(self) -> OutboxStats:
-        return await self._run(self._db().stats, self._now())
+        return await self._db().stats(self._now())
 
     async def dead(self, limit: int, offset: int) -> DeadPage:
         """Dead rows, oldest first, one page of them, with the total count."""
-        return await self._run(self._db().dead, limit, offset)
+        return await self._db().dead(limit, offset)
 
     async def retry_dead(self, msg_id: str) -> bool:
         """Put one dead row back in its queue with a fresh retry budget; False when no such dead row."""
@@ -228,13 +211,13 @@ class WebhookOutbox:
 
         The row keeps its place in the device's queue, so it goes out before that device's pending rows.
         """
-        count = await self._run(self._db().requeue_delivered, msg_id, self._now())
+        count = await self._db().requeue_delivered(msg_id, self._now())
         if count:
             self._rows_became_due()
         return count > 0
 
     async def _requeue_dead(self, msg_id: str | None) -> int:
-        count = await self._run(self._db().requeue_dead, msg_id, self._now())
+        count = await self._db().requeue_dead(msg_id, self._now())
         if count:
             self._rows_became_due()
         return count
@@ -244,21 +227,11 @@ class WebhookOutbox:
     def _now(self) -> float:
         return self._clock.time()
 
-    def _db(self) -> SqliteOutboxStore:
-        if self._store is None:
+    def _db(self) -> OutboxStore:
+        if not self._open:
             raise RuntimeError("webhook outbox is not open")
         return self._store
 
     def _rows_became_due(self) -> None:
         for callback in list(self._listeners):
             callback()
-
-    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        if self._executor is None:
-            raise RuntimeError("webhook outbox is not open")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-
-    async def _shutdown_executor(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            await asyncio.to_thread(executor.shutdown, True)

@@ -1,17 +1,13 @@
-"""All SQL of the webhook outbox, on sqlite: a blocking store used only from the outbox's own thread.
-
-Kept apart from the async ``WebhookOutbox`` so that a PostgreSQL store with the same methods can
-replace it (docs/architecture.md "Growth path"); the queries stick to SQL both engines understand.
-"""
+"""The webhook outbox on sqlite (an ``OutboxStore``): only SQL; file and thread are a ``SqliteDatabase``."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from wa_gateway.db.sqlite import SqliteDatabase
+from wa_gateway.webhooks.outbox_store import OutboxRow, clip_error
 from wa_gateway.webhooks.records import (
     STATUS_DEAD,
     STATUS_DELIVERED,
@@ -22,12 +18,11 @@ from wa_gateway.webhooks.records import (
     OutboxStats,
 )
 
-BUSY_TIMEOUT_MS: Final = 5000
 PRUNE_BATCH_ROWS: Final = 1000
-LAST_ERROR_MAX_CHARS: Final = 500
-SCHEMA_VERSION: Final = 1
 
-_SCHEMA: Final = """
+# Files written before the schema was versioned by this list already have user_version 1 and this table.
+MIGRATIONS: Final = (
+    """
 CREATE TABLE IF NOT EXISTS webhook_outbox (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     id              TEXT    NOT NULL UNIQUE,
@@ -45,7 +40,8 @@ CREATE TABLE IF NOT EXISTS webhook_outbox (
 );
 CREATE INDEX IF NOT EXISTS webhook_outbox_queue ON webhook_outbox (status, token, seq);
 CREATE INDEX IF NOT EXISTS webhook_outbox_status ON webhook_outbox (status, seq);
-"""
+""",
+)
 
 # The head (lowest seq) of every token's pending queue. Only heads are ever sent, which is the
 # whole per-device ordering guarantee, and it survives restarts because it is a property of the data.
@@ -81,77 +77,50 @@ _RECORD_COLUMNS: Final = ", ".join(
 
 class SqliteOutboxStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(path, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            # FULL syncs the WAL on every commit: an acknowledged event survives power loss too.
-            conn.execute("PRAGMA synchronous = FULL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(f"{path} has schema version {version}; this build knows {SCHEMA_VERSION}")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
+        # FULL syncs the WAL on every commit: an acknowledged event survives power loss too.
+        self._db = SqliteDatabase(path, MIGRATIONS, name="webhook-outbox", synchronous="FULL")
 
-    def close(self) -> None:
-        self._conn.close()
+    async def open(self) -> None:
+        await self._db.open()
 
-    @contextmanager
-    def _write(self, *, durable: bool = True) -> Iterator[sqlite3.Connection]:
-        conn = self._conn
-        if not durable:
-            # Delivery bookkeeping: a mark lost to a power cut only means one more delivery of an event
-            # the receiver already has, which at-least-once allows; skipping the fsync per delivery
-            # roughly triples throughput (BENCHMARKS.md, webhooks). Events themselves stay FULL.
-            conn.execute("PRAGMA synchronous = NORMAL")
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            if not durable:
-                conn.execute("PRAGMA synchronous = FULL")
+    async def close(self) -> None:
+        await self._db.close()
 
-    def insert(self, rows: list[tuple[str, str, str, bytes]], now: float) -> None:
-        """Rows of (id, event, token, body), committed in one transaction, in list order.
-
-        An id already stored is skipped: a replayed engine event carries the id it had the first time.
-        """
-        with self._write() as conn:
-            conn.executemany(
+    async def insert(self, rows: list[OutboxRow], now: float) -> None:
+        """An id already stored is skipped: a replayed engine event carries the id it had the first time."""
+        values = [(msg_id, event, token, body, now, now, now, now) for msg_id, event, token, body in rows]
+        await self._db.write(
+            lambda conn: conn.executemany(
                 "INSERT OR IGNORE INTO webhook_outbox (id, event, token, body, status, attempts, created_at,"
                 " window_start, next_attempt_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)",
-                [(msg_id, event, token, body, now, now, now, now) for msg_id, event, token, body in rows],
+                values,
             )
-
-    def due(self, now: float, limit: int) -> list[OutboxMessage]:
-        cursor = self._conn.execute(
-            "SELECT o.seq, o.id, o.event, o.token, o.body, o.attempts, o.created_at, o.window_start"
-            f" FROM ({_HEADS}) h JOIN webhook_outbox o ON o.seq = h.head"
-            " WHERE o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.seq LIMIT ?",
-            (now, limit),
         )
-        return [OutboxMessage(*row) for row in cursor]
 
-    def head_times(self, limit: int) -> list[tuple[str, float]]:
-        """(token, next_attempt_at) of queue heads, soonest first."""
-        cursor = self._conn.execute(
-            f"SELECT o.token, o.next_attempt_at FROM ({_HEADS}) h JOIN webhook_outbox o ON o.seq = h.head"
-            " ORDER BY o.next_attempt_at, o.seq LIMIT ?",
-            (limit,),
-        )
-        return [(token, float(at)) for token, at in cursor]
+    async def due(self, now: float, limit: int) -> list[OutboxMessage]:
+        def job(conn: sqlite3.Connection) -> list[OutboxMessage]:
+            cursor = conn.execute(
+                "SELECT o.seq, o.id, o.event, o.token, o.body, o.attempts, o.created_at, o.window_start"
+                f" FROM ({_HEADS}) h JOIN webhook_outbox o ON o.seq = h.head"
+                " WHERE o.next_attempt_at <= ? ORDER BY o.next_attempt_at, o.seq LIMIT ?",
+                (now, limit),
+            )
+            return [OutboxMessage(*row) for row in cursor]
 
-    def record_attempt(
+        return await self._db.read(job)
+
+    async def head_times(self, limit: int) -> list[tuple[str, float]]:
+        def job(conn: sqlite3.Connection) -> list[tuple[str, float]]:
+            cursor = conn.execute(
+                f"SELECT o.token, o.next_attempt_at FROM ({_HEADS}) h JOIN webhook_outbox o ON o.seq = h.head"
+                " ORDER BY o.next_attempt_at, o.seq LIMIT ?",
+                (limit,),
+            )
+            return [(token, float(at)) for token, at in cursor]
+
+        return await self._db.read(job)
+
+    async def record_attempt(
         self,
         msg_id: str,
         status: str,
@@ -162,82 +131,99 @@ class SqliteOutboxStore:
     ) -> None:
         if status not in (STATUS_PENDING, STATUS_DELIVERED, STATUS_DEAD):
             raise ValueError(f"unknown outbox status {status!r}")
-        with self._write(durable=False) as conn:
-            conn.execute(
+        values = (status, next_attempt_at, clip_error(error), http_status, now, msg_id)
+        # Delivery bookkeeping: a mark lost to a power cut only means one more delivery of an event
+        # the receiver already has, which at-least-once allows; skipping the fsync per delivery
+        # roughly triples throughput (BENCHMARKS.md, webhooks). Events themselves stay FULL.
+        await self._db.write(
+            lambda conn: conn.execute(
                 "UPDATE webhook_outbox SET status = ?, attempts = attempts + 1,"
                 " next_attempt_at = COALESCE(?, next_attempt_at), last_error = ?, last_status = ?,"
                 " updated_at = ? WHERE id = ? AND status = 'pending'",
-                (status, next_attempt_at, _clip(error), http_status, now, msg_id),
-            )
+                values,
+            ),
+            durable=False,
+        )
 
-    def prune_delivered(self, cutoff: float) -> int:
+    async def prune_delivered(self, cutoff: float) -> int:
+        def batch(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "DELETE FROM webhook_outbox WHERE seq IN (SELECT seq FROM webhook_outbox"
+                " WHERE status = 'delivered' AND updated_at < ? LIMIT ?)",
+                (cutoff, PRUNE_BATCH_ROWS),
+            ).rowcount
+
         removed = 0
         while True:
-            # Small batches keep each write transaction short while enqueues wait for the lock.
-            with self._write() as conn:
-                count = conn.execute(
-                    "DELETE FROM webhook_outbox WHERE seq IN (SELECT seq FROM webhook_outbox"
-                    " WHERE status = 'delivered' AND updated_at < ? LIMIT ?)",
-                    (cutoff, PRUNE_BATCH_ROWS),
-                ).rowcount
+            # Small batches keep each write transaction short while enqueues wait for the thread.
+            count = await self._db.write(batch)
             removed += count
             if count < PRUNE_BATCH_ROWS:
                 return removed
 
-    def get(self, msg_id: str) -> OutboxRecord | None:
-        row = self._conn.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM webhook_outbox WHERE id = ?", (msg_id,)
-        ).fetchone()
-        return None if row is None else _record(row)
+    async def get(self, msg_id: str) -> OutboxRecord | None:
+        def job(conn: sqlite3.Connection) -> OutboxRecord | None:
+            row = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM webhook_outbox WHERE id = ?", (msg_id,)
+            ).fetchone()
+            return None if row is None else _record(row)
 
-    def stats(self, now: float) -> OutboxStats:
-        counts = dict(
-            self._conn.execute("SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status").fetchall()
+        return await self._db.read(job)
+
+    async def stats(self, now: float) -> OutboxStats:
+        def job(conn: sqlite3.Connection) -> OutboxStats:
+            counts = dict(
+                conn.execute("SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status").fetchall()
+            )
+            oldest = conn.execute(
+                "SELECT created_at FROM webhook_outbox WHERE status = 'pending' ORDER BY seq LIMIT 1"
+            ).fetchone()
+            return OutboxStats(
+                pending=counts.get(STATUS_PENDING, 0),
+                delivered=counts.get(STATUS_DELIVERED, 0),
+                dead=counts.get(STATUS_DEAD, 0),
+                oldest_pending_age_s=0.0 if oldest is None else max(0.0, now - oldest[0]),
+            )
+
+        return await self._db.read(job)
+
+    async def dead(self, limit: int, offset: int) -> DeadPage:
+        def job(conn: sqlite3.Connection) -> DeadPage:
+            total = conn.execute("SELECT COUNT(*) FROM webhook_outbox WHERE status = 'dead'").fetchone()[0]
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS} FROM webhook_outbox WHERE status = 'dead'"
+                " ORDER BY seq LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+            return DeadPage(items=[_record(row) for row in rows], total=total)
+
+        return await self._db.read(job)
+
+    async def requeue_dead(self, msg_id: str | None, now: float) -> int:
+        values = (now, now, now, msg_id, msg_id)
+        return await self._db.write(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE webhook_outbox SET status = 'pending', attempts = 0, window_start = ?,"
+                    " next_attempt_at = ?, updated_at = ? WHERE status = 'dead' AND (? IS NULL OR id = ?)",
+                    values,
+                ).rowcount
+            )
         )
-        oldest = self._conn.execute(
-            "SELECT created_at FROM webhook_outbox WHERE status = 'pending' ORDER BY seq LIMIT 1"
-        ).fetchone()
-        return OutboxStats(
-            pending=counts.get(STATUS_PENDING, 0),
-            delivered=counts.get(STATUS_DELIVERED, 0),
-            dead=counts.get(STATUS_DEAD, 0),
-            oldest_pending_age_s=0.0 if oldest is None else max(0.0, now - oldest[0]),
+
+    async def requeue_delivered(self, msg_id: str, now: float) -> int:
+        values = (now, now, now, msg_id)
+        return await self._db.write(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE webhook_outbox SET status = 'pending', attempts = 0, window_start = ?,"
+                    " next_attempt_at = ?, updated_at = ? WHERE status = 'delivered' AND id = ?",
+                    values,
+                ).rowcount
+            )
         )
-
-    def dead(self, limit: int, offset: int) -> DeadPage:
-        total = self._conn.execute("SELECT COUNT(*) FROM webhook_outbox WHERE status = 'dead'").fetchone()[0]
-        rows = self._conn.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM webhook_outbox WHERE status = 'dead'"
-            " ORDER BY seq LIMIT ? OFFSET ?",
-            (limit, offset),
-        ).fetchall()
-        return DeadPage(items=[_record(row) for row in rows], total=total)
-
-    def requeue_dead(self, msg_id: str | None, now: float) -> int:
-        """Dead rows (one, or all when ``msg_id`` is None) back to pending with a fresh retry budget."""
-        with self._write() as conn:
-            return conn.execute(
-                "UPDATE webhook_outbox SET status = 'pending', attempts = 0, window_start = ?,"
-                " next_attempt_at = ?, updated_at = ? WHERE status = 'dead' AND (? IS NULL OR id = ?)",
-                (now, now, now, msg_id, msg_id),
-            ).rowcount
-
-    def requeue_delivered(self, msg_id: str, now: float) -> int:
-        """A delivered row back to pending, same id and body, with a fresh retry budget."""
-        with self._write() as conn:
-            return conn.execute(
-                "UPDATE webhook_outbox SET status = 'pending', attempts = 0, window_start = ?,"
-                " next_attempt_at = ?, updated_at = ? WHERE status = 'delivered' AND id = ?",
-                (now, now, now, msg_id),
-            ).rowcount
 
 
 def _record(row: tuple[Any, ...]) -> OutboxRecord:
     # Column order is _RECORD_COLUMNS, which is OutboxRecord's field order.
     return OutboxRecord(*row)
-
-
-def _clip(error: str | None) -> str | None:
-    if error is None or len(error) <= LAST_ERROR_MAX_CHARS:
-        return error
-    return error[: LAST_ERROR_MAX_CHARS - 1] + "…"

@@ -14,7 +14,7 @@ from typing import Final, Protocol
 
 import orjson
 
-from wa_gateway.sqlite_thread import SqliteThread
+from wa_gateway.db.sqlite import SqliteDatabase
 
 TARGETS_FILE: Final = "webhook_targets.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS webhook_targets (
@@ -46,8 +46,7 @@ class TargetStore(Protocol):
 
 class SqliteTargetStore:
     def __init__(self, path: Path) -> None:
-        self._db = SqliteThread(path, _SCHEMA, "webhook-targets")
-        self._run = self._db.run
+        self._db = SqliteDatabase(path, (_SCHEMA,), name="webhook-targets")
 
     async def open(self) -> None:
         await self._db.open()
@@ -62,11 +61,11 @@ class SqliteTargetStore:
             ).fetchall()
             return [WebhookTarget(t, u, s, tuple(orjson.loads(e))) for t, u, s, e in rows]
 
-        return await self._run(job)
+        return await self._db.read(job)
 
     async def put(self, target: WebhookTarget) -> None:
         values = (target.token, target.url, target.secret, orjson.dumps(list(target.events)).decode())
-        await self._run(
+        await self._db.write(
             lambda db: db.execute(
                 "INSERT INTO webhook_targets (token, url, secret, events) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (token) DO UPDATE SET url = excluded.url, secret = excluded.secret,"
@@ -79,4 +78,4 @@ class SqliteTargetStore:
         def job(db: sqlite3.Connection) -> bool:
             return db.execute("DELETE FROM webhook_targets WHERE token = ?", (token,)).rowcount > 0
 
-        return await self._run(job)
+        return await self._db.write(job)

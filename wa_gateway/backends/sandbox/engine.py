@@ -28,7 +28,7 @@ from wa_gateway.backends.sandbox.messaging import SandboxMessaging
 from wa_gateway.backends.sandbox.peers import SandboxPeers
 from wa_gateway.backends.sandbox.presence import SandboxPresence
 from wa_gateway.backends.sandbox.status import SandboxStatus
-from wa_gateway.backends.sandbox.store import SandboxStore
+from wa_gateway.backends.sandbox.store import SandboxStore, SqliteSandboxStore
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.engine import contract as c
 from wa_gateway.worker.handlers import Handler, HandlerTable, handles
@@ -61,7 +61,7 @@ class SandboxBackend:
         message_cache_size: int = DEFAULT_MAX_MESSAGES,
     ) -> None:
         self.data_dir = data_dir
-        self.store = SandboxStore(data_dir)
+        self.store: SandboxStore = SqliteSandboxStore(data_dir)
         self.clock = clock
         self.caches = MessageCaches(message_cache_size, MESSAGE_CACHE_BYTES)
         self._qr_refresh = qr_refresh_ms / 1000

@@ -1,7 +1,8 @@
-"""The sandbox's sqlite files: ``sessions/<token>.db`` per device, ``sandbox.db`` for number registrations.
+"""Where the sandbox keeps its simulated network: the interface, and its sqlite files in DATA_DIR.
 
-A device's file holds its pairing, what it sent (messages, reactions, edits, revokes, polls, presence,
-rejected calls, read receipts) and the groups the sandbox was told it is in.
+``sessions/<token>.db`` per device holds its pairing, what it sent (messages, reactions, edits, revokes,
+polls, presence, rejected calls, read receipts) and the groups the sandbox was told it is in;
+``sandbox.db`` holds number registrations (docs/storage.md).
 """
 
 from __future__ import annotations
@@ -9,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import orjson
 
-SESSION_SUFFIXES: Final = ("", "-wal", "-shm", "-journal")
-BUSY_TIMEOUT_MS: Final = 5000
+from wa_gateway.db.sqlite import SqliteDatabase
+
+NUMBERS_FILE: Final = "sandbox.db"
 
 _SESSION_SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS device (
@@ -57,17 +58,25 @@ CREATE TABLE IF NOT EXISTS joined_groups (
     info TEXT NOT NULL
 );
 """
-# Files written before the sent log recorded more than text lack this column.
-_SENT_DETAILS_COLUMN: Final = "ALTER TABLE sent ADD COLUMN details TEXT NOT NULL DEFAULT '{}'"
 
-_NUMBERS_SCHEMA: Final = """
+
+def _sent_details(conn: sqlite3.Connection) -> None:
+    # Files written before the sent log recorded more than text lack this column; files written after it
+    # but before user_version counted steps have it already, at version 0.
+    if "details" not in {row[1] for row in conn.execute("PRAGMA table_info(sent)")}:
+        conn.execute("ALTER TABLE sent ADD COLUMN details TEXT NOT NULL DEFAULT '{}'")
+
+
+SESSION_MIGRATIONS: Final = (_SESSION_SCHEMA, _sent_details)
+NUMBERS_MIGRATIONS: Final = (
+    """
 CREATE TABLE IF NOT EXISTS numbers (
     phone TEXT PRIMARY KEY,
     registered INTEGER NOT NULL
 );
-"""
+""",
+)
 
-P = ParamSpec("P")
 T = TypeVar("T")
 
 
@@ -93,278 +102,234 @@ class SentMessage:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
-class SandboxStore:
-    """Async facade; every sqlite call runs on one dedicated thread, which also owns the connections."""
+class SandboxStore(Protocol):
+    """The simulated network's memory; the worker holds one (sqlite files, or PostgreSQL tables)."""
+
+    data_dir: Path
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def session_exists(self, token: str) -> bool: ...
+    async def load_session(self, token: str) -> SessionRecord | None: ...
+    async def create_session(self, token: str) -> SessionRecord: ...
+    async def save_pairing(self, token: str, jid: str, push_name: str, paired_at: float) -> None: ...
+    async def add_sent(self, token: str, message: SentMessage) -> None: ...
+    def queue_sent(self, token: str, message: SentMessage) -> asyncio.Future[None]:
+        """``add_sent`` started now, in call order; the future resolves once the row is committed."""
+        ...
+
+    async def add_read(self, token: str, ids: list[str]) -> None: ...
+    async def add_presence(self, token: str, to: str | None, state: str, at: float) -> None: ...
+    async def add_rejected_call(self, token: str, caller: str, call_id: str, at: float) -> None: ...
+    async def set_groups(self, token: str, groups: list[dict[str, Any]]) -> None:
+        """Replaces the device's groups; each one a GroupDetails dict."""
+        ...
+
+    async def groups(self, token: str) -> list[dict[str, Any]]: ...
+    async def sent_log(self, token: str) -> dict[str, Any]: ...
+    async def delete_session(self, token: str) -> bool: ...
+    async def list_sessions(self) -> list[dict[str, Any]]: ...
+    async def set_number(self, phone: str, registered: bool) -> None: ...
+    async def registered_numbers(self, phones: list[str]) -> dict[str, bool]:
+        """Registration of each phone; a number never set is registered."""
+        ...
+
+
+def sent_message_json(
+    msg_id: str, to: str, text: str, timestamp: float, presence: list[Any], details: dict[str, Any]
+) -> dict[str, Any]:
+    """One entry of the sent log, as both stores report it."""
+    return {
+        "id": msg_id,
+        "to": to,
+        "text": text,
+        "timestamp": timestamp,
+        "presence": [state for state, _ in presence],
+        "presenceAt": [at for _, at in presence],
+        "kind": "text",
+        **details,
+    }
+
+
+class SqliteSandboxStore:
+    """One ``SqliteDatabase`` (and its thread) per session file, and one for the numbers."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.sessions_dir = data_dir / "sessions"
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-store")
-        self._connections: dict[Path, sqlite3.Connection] = {}
-        self._queued_sent: list[tuple[str, SentMessage, asyncio.Future[None]]] = []
-        self._sent_flush: asyncio.Task[None] | None = None
-
-    async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, lambda: fn(*args, **kwargs))
-
-    # --- async API ------------------------------------------------------------------------------
+        self._sessions: dict[str, SqliteDatabase] = {}
+        self._numbers = SqliteDatabase(data_dir / NUMBERS_FILE, NUMBERS_MIGRATIONS, name="sandbox-numbers")
 
     async def open(self) -> None:
-        await self._call(self._open)
+        await asyncio.to_thread(self.sessions_dir.mkdir, parents=True, exist_ok=True)
+        await self._numbers.open()
 
     async def close(self) -> None:
-        if self._sent_flush is not None:
-            await asyncio.shield(self._sent_flush)
-        await self._call(self._close_all)
-        # Joining the thread blocks, so it happens on a helper thread rather than the loop.
-        await asyncio.to_thread(self._executor.shutdown, True)
-
-    async def session_exists(self, token: str) -> bool:
-        return await self._call(self._session_path(token).is_file)
-
-    async def load_session(self, token: str) -> SessionRecord | None:
-        return await self._call(self._load_session, token)
-
-    async def create_session(self, token: str) -> SessionRecord:
-        return await self._call(self._create_session, token)
-
-    async def save_pairing(self, token: str, jid: str, push_name: str, paired_at: float) -> None:
-        await self._call(self._save_pairing, token, jid, push_name, paired_at)
-
-    async def add_sent(self, token: str, message: SentMessage) -> None:
-        await self.queue_sent(token, message)
-
-    def queue_sent(self, token: str, message: SentMessage) -> asyncio.Future[None]:
-        """Appends to the sent log in call order; the future resolves once the row is committed.
-
-        Whatever is queued while a commit runs shares the next one (group commit), so concurrent sends
-        on one device cost one fsync between them instead of one each.
-        """
-        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queued_sent.append((token, message, committed))
-        if self._sent_flush is None:
-            self._sent_flush = asyncio.create_task(self._flush_sent(), name="sandbox-sent-log")
-        return committed
-
-    async def _flush_sent(self) -> None:
-        try:
-            while self._queued_sent:
-                batch, self._queued_sent = self._queued_sent, []
-                try:
-                    await self._call(self._add_sent_batch, [(token, message) for token, message, _ in batch])
-                except Exception as exc:
-                    for _, _, committed in batch:
-                        if not committed.done():
-                            committed.set_exception(exc)
-                    continue
-                for _, _, committed in batch:
-                    if not committed.done():
-                        committed.set_result(None)
-        finally:
-            self._sent_flush = None
-
-    async def add_read(self, token: str, ids: list[str]) -> None:
-        await self._call(self._add_read, token, ids)
-
-    async def add_presence(self, token: str, to: str | None, state: str, at: float) -> None:
-        await self._call(self._add_presence, token, to, state, at)
-
-    async def add_rejected_call(self, token: str, caller: str, call_id: str, at: float) -> None:
-        await self._call(self._add_rejected_call, token, caller, call_id, at)
-
-    async def set_groups(self, token: str, groups: list[dict[str, Any]]) -> None:
-        """Replaces the device's groups; each one a GroupDetails dict."""
-        await self._call(self._set_groups, token, groups)
-
-    async def groups(self, token: str) -> list[dict[str, Any]]:
-        return await self._call(self._groups, token)
-
-    async def sent_log(self, token: str) -> dict[str, Any]:
-        return await self._call(self._sent_log, token)
-
-    async def delete_session(self, token: str) -> bool:
-        return await self._call(self._delete_session, token)
-
-    async def list_sessions(self) -> list[dict[str, Any]]:
-        return await self._call(self._list_sessions)
-
-    async def set_number(self, phone: str, registered: bool) -> None:
-        await self._call(self._set_number, phone, registered)
-
-    async def registered_numbers(self, phones: list[str]) -> dict[str, bool]:
-        """Registration of each phone; a number never set is registered."""
-        return await self._call(self._registered_numbers, phones)
-
-    # --- on the store thread --------------------------------------------------------------------
+        sessions, self._sessions = list(self._sessions.values()), {}
+        await asyncio.gather(*(db.close() for db in sessions), self._numbers.close())
 
     def _session_path(self, token: str) -> Path:
         return self.sessions_dir / f"{token}.db"
 
-    def _connect(self, path: Path, schema: str) -> sqlite3.Connection:
-        conn = self._connections.get(path)
-        if conn is None:
-            conn = sqlite3.connect(path, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            conn.executescript(schema)
-            if schema is _SESSION_SCHEMA:
-                columns = {row[1] for row in conn.execute("PRAGMA table_info(sent)")}
-                if "details" not in columns:
-                    conn.execute(_SENT_DETAILS_COLUMN)
-            self._connections[path] = conn
-        return conn
+    def _session(self, token: str) -> SqliteDatabase:
+        db = self._sessions.get(token)
+        if db is None:
+            db = SqliteDatabase(self._session_path(token), SESSION_MIGRATIONS, name=f"sandbox-{token}")
+            self._sessions[token] = db
+        return db
 
-    def _session(self, token: str) -> sqlite3.Connection:
-        return self._connect(self._session_path(token), _SESSION_SCHEMA)
+    async def _write(self, token: str, run: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._session(token).write(run)
 
-    def _numbers(self) -> sqlite3.Connection:
-        return self._connect(self.data_dir / "sandbox.db", _NUMBERS_SCHEMA)
+    async def session_exists(self, token: str) -> bool:
+        return await asyncio.to_thread(self._session_path(token).is_file)
 
-    def _open(self) -> None:
-        self.sessions_dir.mkdir(parents=True, exist_ok=True)
-        self._numbers()
-
-    def _close_all(self) -> None:
-        for conn in self._connections.values():
-            conn.close()
-        self._connections.clear()
-
-    def _load_session(self, token: str) -> SessionRecord | None:
-        if not self._session_path(token).is_file():
+    async def load_session(self, token: str) -> SessionRecord | None:
+        if token not in self._sessions and not await self.session_exists(token):
             return None
-        return self._read_session(token)
+        return await self._read_session(token)
 
-    def _create_session(self, token: str) -> SessionRecord:
-        return self._read_session(token)
+    async def create_session(self, token: str) -> SessionRecord:
+        return await self._read_session(token)
 
-    def _read_session(self, token: str) -> SessionRecord:
-        jid, push_name = self._session(token).execute("SELECT jid, push_name FROM device").fetchone()
+    async def _read_session(self, token: str) -> SessionRecord:
+        jid, push_name = await self._session(token).read(
+            lambda conn: conn.execute("SELECT jid, push_name FROM device").fetchone()
+        )
         return SessionRecord(token, jid, push_name)
 
-    def _save_pairing(self, token: str, jid: str, push_name: str, paired_at: float) -> None:
-        self._session(token).execute(
-            "UPDATE device SET jid = ?, push_name = ?, paired_at = ?", (jid, push_name, paired_at)
+    async def save_pairing(self, token: str, jid: str, push_name: str, paired_at: float) -> None:
+        await self._write(
+            token,
+            lambda conn: conn.execute(
+                "UPDATE device SET jid = ?, push_name = ?, paired_at = ?", (jid, push_name, paired_at)
+            ),
         )
 
-    def _add_sent_batch(self, batch: list[tuple[str, SentMessage]]) -> None:
-        rows: dict[str, list[tuple[Any, ...]]] = {}
-        for token, message in batch:
-            rows.setdefault(token, []).append(
-                (
-                    message.id,
-                    message.to,
-                    message.text,
-                    message.timestamp,
-                    orjson.dumps(message.presence),
-                    orjson.dumps(dict(message.details)),
-                )
-            )
-        for token, device_rows in rows.items():
-            conn = self._session(token)
-            with conn:
-                conn.execute("BEGIN")
-                conn.executemany(
-                    "INSERT INTO sent (id, recipient, text, timestamp, presence, details)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    device_rows,
-                )
+    def queue_sent(self, token: str, message: SentMessage) -> asyncio.Future[None]:
+        # Started at once, so rows keep the order of the calls; the writer thread commits what is queued
+        # while a commit runs in the next one, so concurrent sends share an fsync (docs/storage.md).
+        return asyncio.ensure_future(self.add_sent(token, message))
 
-    def _add_presence(self, token: str, to: str | None, state: str, at: float) -> None:
-        self._session(token).execute(
-            "INSERT INTO presence_log (recipient, state, at) VALUES (?, ?, ?)", (to, state, at)
+    async def add_sent(self, token: str, message: SentMessage) -> None:
+        values = (
+            message.id,
+            message.to,
+            message.text,
+            message.timestamp,
+            orjson.dumps(message.presence),
+            orjson.dumps(dict(message.details)),
+        )
+        await self._write(
+            token,
+            lambda conn: conn.execute(
+                "INSERT INTO sent (id, recipient, text, timestamp, presence, details)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                values,
+            ),
         )
 
-    def _add_rejected_call(self, token: str, caller: str, call_id: str, at: float) -> None:
-        self._session(token).execute(
-            "INSERT INTO rejected_calls (caller, call_id, at) VALUES (?, ?, ?)", (caller, call_id, at)
+    async def add_read(self, token: str, ids: list[str]) -> None:
+        await self._write(
+            token,
+            lambda conn: conn.executemany(
+                "INSERT INTO read_receipts (message_id) VALUES (?)", [(i,) for i in ids]
+            ),
         )
 
-    def _set_groups(self, token: str, groups: list[dict[str, Any]]) -> None:
-        conn = self._session(token)
-        with conn:
-            conn.execute("BEGIN")
+    async def add_presence(self, token: str, to: str | None, state: str, at: float) -> None:
+        await self._write(
+            token,
+            lambda conn: conn.execute(
+                "INSERT INTO presence_log (recipient, state, at) VALUES (?, ?, ?)", (to, state, at)
+            ),
+        )
+
+    async def add_rejected_call(self, token: str, caller: str, call_id: str, at: float) -> None:
+        await self._write(
+            token,
+            lambda conn: conn.execute(
+                "INSERT INTO rejected_calls (caller, call_id, at) VALUES (?, ?, ?)", (caller, call_id, at)
+            ),
+        )
+
+    async def set_groups(self, token: str, groups: list[dict[str, Any]]) -> None:
+        rows = [(index, group["jid"], orjson.dumps(group)) for index, group in enumerate(groups)]
+
+        def job(conn: sqlite3.Connection) -> None:
             conn.execute("DELETE FROM joined_groups")
-            conn.executemany(
-                "INSERT INTO joined_groups (position, jid, info) VALUES (?, ?, ?)",
-                [(index, group["jid"], orjson.dumps(group)) for index, group in enumerate(groups)],
-            )
+            conn.executemany("INSERT INTO joined_groups (position, jid, info) VALUES (?, ?, ?)", rows)
 
-    def _groups(self, token: str) -> list[dict[str, Any]]:
-        rows = self._session(token).execute("SELECT info FROM joined_groups ORDER BY position")
-        return [orjson.loads(info) for (info,) in rows]
+        await self._write(token, job)
 
-    def _add_read(self, token: str, ids: list[str]) -> None:
-        conn = self._session(token)
-        with conn:
-            conn.execute("BEGIN")
-            conn.executemany("INSERT INTO read_receipts (message_id) VALUES (?)", [(i,) for i in ids])
+    async def groups(self, token: str) -> list[dict[str, Any]]:
+        def job(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute("SELECT info FROM joined_groups ORDER BY position")
+            return [orjson.loads(info) for (info,) in rows]
 
-    def _sent_log(self, token: str) -> dict[str, Any]:
-        conn = self._session(token)
-        messages = []
-        for msg_id, to, text, timestamp, presence, details in conn.execute(
-            "SELECT id, recipient, text, timestamp, presence, details FROM sent ORDER BY seq"
-        ):
-            steps = orjson.loads(presence)
-            messages.append(
-                {
-                    "id": msg_id,
-                    "to": to,
-                    "text": text,
-                    "timestamp": timestamp,
-                    "presence": [state for state, _ in steps],
-                    "presenceAt": [at for _, at in steps],
-                    "kind": "text",
-                    **orjson.loads(details),
-                }
-            )
-        read = [row[0] for row in conn.execute("SELECT message_id FROM read_receipts ORDER BY seq")]
-        presence_log = [
-            {"to": to, "state": state, "at": at}
-            for to, state, at in conn.execute("SELECT recipient, state, at FROM presence_log ORDER BY seq")
-        ]
-        rejected = [
-            {"from": caller, "callId": call_id, "at": at}
-            for caller, call_id, at in conn.execute(
-                "SELECT caller, call_id, at FROM rejected_calls ORDER BY seq"
-            )
-        ]
-        return {"messages": messages, "read": read, "presence": presence_log, "rejectedCalls": rejected}
+        return await self._session(token).read(job)
 
-    def _delete_session(self, token: str) -> bool:
-        path = self._session_path(token)
-        conn = self._connections.pop(path, None)
-        if conn is not None:
-            conn.close()
-        existed = path.is_file()
-        for suffix in SESSION_SUFFIXES:
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    async def sent_log(self, token: str) -> dict[str, Any]:
+        return await self._session(token).read(_sent_log)
+
+    async def delete_session(self, token: str) -> bool:
+        existed = await self.session_exists(token)
+        db = self._sessions.pop(token, None)
+        if db is None:
+            db = SqliteDatabase(self._session_path(token), SESSION_MIGRATIONS, name=f"sandbox-{token}")
+        await db.close(remove_files=True)
         return existed
 
-    def _list_sessions(self) -> list[dict[str, Any]]:
-        if not self.sessions_dir.is_dir():
-            return []
+    async def list_sessions(self) -> list[dict[str, Any]]:
+        paths = await asyncio.to_thread(self._session_files)
         sessions = []
-        for path in sorted(self.sessions_dir.glob("*.db")):
+        for path in paths:
             try:
-                paired = self._read_session(path.stem).paired
+                paired = (await self._read_session(path.stem)).paired
             except sqlite3.DatabaseError:
                 paired = False  # not one of ours, or damaged: listed, but it cannot be restored
             sessions.append({"token": path.stem, "paired": paired})
         return sessions
 
-    def _set_number(self, phone: str, registered: bool) -> None:
-        self._numbers().execute(
-            "INSERT INTO numbers (phone, registered) VALUES (?, ?) "
-            "ON CONFLICT (phone) DO UPDATE SET registered = excluded.registered",
-            (phone, int(registered)),
+    def _session_files(self) -> list[Path]:
+        if not self.sessions_dir.is_dir():
+            return []
+        return sorted(self.sessions_dir.glob("*.db"))
+
+    async def set_number(self, phone: str, registered: bool) -> None:
+        await self._numbers.write(
+            lambda conn: conn.execute(
+                "INSERT INTO numbers (phone, registered) VALUES (?, ?) "
+                "ON CONFLICT (phone) DO UPDATE SET registered = excluded.registered",
+                (phone, int(registered)),
+            )
         )
 
-    def _registered_numbers(self, phones: list[str]) -> dict[str, bool]:
-        conn = self._numbers()
-        known = {}
-        for phone in set(phones):
-            row = conn.execute("SELECT registered FROM numbers WHERE phone = ?", (phone,)).fetchone()
-            known[phone] = True if row is None else bool(row[0])
-        return known
+    async def registered_numbers(self, phones: list[str]) -> dict[str, bool]:
+        def job(conn: sqlite3.Connection) -> dict[str, bool]:
+            known = {}
+            for phone in set(phones):
+                row = conn.execute("SELECT registered FROM numbers WHERE phone = ?", (phone,)).fetchone()
+                known[phone] = True if row is None else bool(row[0])
+            return known
+
+        return await self._numbers.read(job)
+
+
+def _sent_log(conn: sqlite3.Connection) -> dict[str, Any]:
+    messages = [
+        sent_message_json(msg_id, to, text, timestamp, orjson.loads(presence), orjson.loads(details))
+        for msg_id, to, text, timestamp, presence, details in conn.execute(
+            "SELECT id, recipient, text, timestamp, presence, details FROM sent ORDER BY seq"
+        )
+    ]
+    read = [row[0] for row in conn.execute("SELECT message_id FROM read_receipts ORDER BY seq")]
+    presence_log = [
+        {"to": to, "state": state, "at": at}
+        for to, state, at in conn.execute("SELECT recipient, state, at FROM presence_log ORDER BY seq")
+    ]
+    rejected = [
+        {"from": caller, "callId": call_id, "at": at}
+        for caller, call_id, at in conn.execute("SELECT caller, call_id, at FROM rejected_calls ORDER BY seq")
+    ]
+    return {"messages": messages, "read": read, "presence": presence_log, "rejectedCalls": rejected}
