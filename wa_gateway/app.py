@@ -113,6 +113,7 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         "sandbox_reconnect_ms": settings.sandbox_reconnect_ms,
         "message_cache_size": settings.message_cache_size,
         "reconnect_max_backoff_seconds": settings.reconnect_max_backoff_seconds,
+        "watchdog_s": settings.watchdog_seconds,
     }
 
 

@@ -235,6 +235,12 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         _int(1, 86400),
         "Longest wait between reconnect attempts of a paired device (it retries while its session is valid)",
     ),
+    Variable(
+        "WATCHDOG_SECONDS",
+        "120",
+        _int(0, 86400),
+        "A connected device silent this long with failing keepalives or sends is reconnected (0 = off)",
+    ),
     Variable("DASHBOARD_ENABLED", "true", _bool, "Serve the browser dashboard at /dashboard"),
     Variable("METRICS_TOKEN", "", _text, "Extra bearer token accepted by /metrics (besides API_KEY)", True),
     Variable("SANDBOX_QR_REFRESH_MS", "20000", _int(10, 600000), "Sandbox: ms between QR codes"),
@@ -303,6 +309,7 @@ class Settings:
     http_idle_timeout_seconds: int
     message_cache_size: int
     reconnect_max_backoff_seconds: int
+    watchdog_seconds: int
     dashboard_enabled: bool
     metrics_token: str
     sandbox_qr_refresh_ms: int

@@ -18,6 +18,7 @@ WEBHOOK_EVENTS: Final = frozenset(
     {
         "device.connected",
         "device.disconnected",
+        "device.reconnecting",
         "device.logged_out",
         "device.qr_expired",
         "device.banned",

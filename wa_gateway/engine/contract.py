@@ -109,6 +109,7 @@ EV_QR: Final = "qr"  # {"code": "2@..."}
 EV_PAIRING_CODE: Final = "pairing_code"  # {"code": "ABCD-EFGH"}
 EV_CONNECTED: Final = "connected"  # {"jid": str, "pushName": str}
 EV_DISCONNECTED: Final = "disconnected"  # {"reason": str}   (the engine keeps reconnecting)
+EV_RECONNECTING: Final = "reconnecting"  # {"reason": str}: a stalled session was dropped (docs/engine.md)
 EV_LOGGED_OUT: Final = "logged_out"  # {"reason": str}   (session files already removed)
 EV_QR_TIMEOUT: Final = "qr_timeout"  # {}
 EV_CONNECT_FAILURE: Final = "connect_failure"  # {"reason": str, "code": int|None, "retrying": bool}

@@ -25,6 +25,7 @@ SENDER_EVENT: Final[dict[str, Schema]] = {
 EVENT_DATA: Final[dict[str, Schema]] = {
     "device.connected": obj({"jid": {"type": ["string", "null"]}, "pushName": {"type": ["string", "null"]}}),
     "device.disconnected": obj({"reason": STRING}),
+    "device.reconnecting": obj({"reason": STRING}),
     "device.logged_out": obj({"reason": STRING}),
     "device.qr_expired": obj({}),
     "device.banned": obj({"code": {"type": ["integer", "null"]}, "expires": {"type": ["string", "null"]}}),

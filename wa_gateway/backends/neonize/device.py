@@ -28,10 +28,12 @@ from wa_gateway.engine.contract import (
     E_DEVICE_NOT_CONNECTED,
     E_ENGINE_FAILURE,
     EV_CONNECT_FAILURE,
+    EV_RECONNECTING,
     ConnectMethod,
     EmitFn,
     EngineError,
 )
+from wa_gateway.worker.liveness import Liveness
 from wa_gateway.worker.message_cache import MessageCaches
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,8 @@ class EngineContext:
         self.lost_event_sessions = 0
         # Neonize() calls a Stop could not end: each holds an OS thread, a Go client and a database handle.
         self.stuck_sessions = 0
+        # Connected sessions the watchdog found dead and reconnected (docs/engine.md, "Watchdog").
+        self.watchdog_reconnects = 0
         self.random = random.Random()  # reconnect jitter; tests put a fixed one here
 
     @staticmethod
@@ -112,6 +116,8 @@ class DeviceLifecycle:
         self._device: DeviceName | None = None
         self._paired = False
         self._attempts = 0
+        self.liveness = Liveness(ctx.clock, ctx.settings.watchdog_s)
+        self._watchdog_armed = False
         self._consumer = asyncio.create_task(self._consume(), name=f"neonize-events-{mask(token)}")
 
     @property
@@ -231,6 +237,7 @@ class DeviceLifecycle:
     async def _stop_client(self) -> None:
         for timer in list(self._timers):
             timer.cancel()
+        self._watchdog_armed = False
         client, task = self._client, self._task
         self._client = self._task = self._generation = None
         if client is None:
@@ -281,6 +288,8 @@ class DeviceLifecycle:
             await self._on_session_ended(item.error)
         elif isinstance(item, nc.Timer) and item.kind == "reconnect":
             await self._reconnect()
+        elif isinstance(item, nc.Timer) and item.kind == "watchdog":
+            await self._on_watchdog()
         else:
             await self._handle(item)
 
@@ -329,6 +338,40 @@ class DeviceLifecycle:
         self._schedule(delay, "reconnect")
         of = f" of {limit}" if limit else ""
         self._fail(f"{reason}; reconnect attempt {self._attempts}{of} in {delay:g} s", retrying=True)
+
+    # --- the watchdog (docs/engine.md, "Watchdog") -------------------------------------------------
+
+    def watch(self) -> None:
+        """Arms the watchdog when keepalives or sends start failing; a healthy device has no timer."""
+        due = self.liveness.due_in()
+        if due is None or self._watchdog_armed or self._generation is None:
+            return
+        self._watchdog_armed = True
+        self._schedule(due, "watchdog")
+
+    def send_answered(self, answered: bool) -> None:
+        """A send got WhatsApp's answer (a refusal counts: the server spoke), or failed without one."""
+        if answered:
+            self.liveness.send_succeeded()
+        elif self.status == STATUS_CONNECTED:
+            self.liveness.send_failed()
+            self.watch()
+
+    async def _on_watchdog(self) -> None:
+        self._watchdog_armed = False
+        if self.status != STATUS_CONNECTED:
+            return
+        reason = self.liveness.verdict()
+        if reason is None:
+            self.watch()  # traffic came meanwhile, or the failures are younger than the limit
+            return
+        self._ctx.watchdog_reconnects += 1
+        log.warning("the session of %s looks dead: %s", mask(self.token), reason)
+        self._emit(EV_RECONNECTING, {"reason": reason})
+        # whatsmeow still believes it is connected and would not reconnect by itself.
+        await self._stop_client()
+        self.status = STATUS_CONNECTING
+        await self._reconnect()
 
     async def _reconnect(self) -> None:
         self._generation = None

@@ -165,7 +165,9 @@ class NeonizeMessaging:
                     await self._chat_presence(session, recipient, "paused")
                 response = await session.connected_client().send_message(recipient, message)
             except NeonizeError as exc:
+                session.send_answered(REACHOUT_ERROR in str(exc))
                 raise failure(session, "Sending the message", exc) from exc
+        session.send_answered(True)
         timestamp = translate.seconds(response.Timestamp) if response.Timestamp else self._ctx.clock.time()
         return response, timestamp
 
