@@ -277,6 +277,7 @@ def create_app(
         devices=manager.summaries,
         ws_clients=lambda: len(hub),
         engine_info=supervisor.info,
+        reconnecting=supervisor.reconnecting,
     )
     ws = WsEndpoint(
         hub,
@@ -346,6 +347,7 @@ def create_app(
         ws_clients=lambda: len(hub),
         engine_info=supervisor.info,
         engine=settings.wa_engine,
+        reconnecting=supervisor.reconnecting,
         webhook_stats=webhook_stats if outbox is not None else None,
         webhook_attempts=(lambda: dispatcher.attempts) if dispatcher is not None else None,
         guard=guard,

@@ -13,7 +13,7 @@ Wire messages (each one JSON object):
 - worker -> gateway: ``{"type": "reply", "id": int, "ok": true, "result": ...}`` or
   ``{"type": "reply", "id": int, "ok": false, "error": {"code": str, "message": str}}``
 - worker -> gateway: ``{"type": "event", "token": str, "event": str, "data": {...}}``
-- gateway -> worker: ``{"type": "ping", "id": int}``; worker -> gateway ``{"type": "pong", "id": int}``
+- gateway -> worker: ``{"type": "ping", "id"}``; worker -> gateway ``{"type": "pong", "id", "stats"}``
 
 Every timestamp crossing the contract is Unix seconds (float); the gateway formats it.
 Device tokens are ``^[0-9]{7,15}$`` (checked by the gateway before anything reaches the engine).

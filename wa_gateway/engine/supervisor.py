@@ -27,6 +27,7 @@ from wa_gateway.engine.ipc import Message
 from wa_gateway.engine.launcher import BUILD_ID, worker_command, worker_env
 from wa_gateway.engine.worker_process import ENGINE_LOGGER, WorkerProcess
 from wa_gateway.engine.worker_session import WorkerSession
+from wa_gateway.engine.worker_stats import StatsTotals
 from wa_gateway.worker.main import CONFIG_ENV
 
 __all__ = [
@@ -100,6 +101,7 @@ class EngineSupervisor:
         self._ids = itertools.count(1)
         self._restarts = 0
         self._last_error: str | None = None
+        self._stats = StatsTotals()
         self._stopping = asyncio.Event()
         self._callbacks = CallbackQueue()
         self._run_task: asyncio.Task[None] | None = None
@@ -123,7 +125,14 @@ class EngineSupervisor:
             "restarts": self._restarts,
             "pendingRequests": len(live.pending) if live is not None else 0,
             "lastError": self._last_error,
+            "stuckThreads": self._stats.stuck_threads,
+            "lostEventSessions": self._stats.counter("lostEventSessions"),
+            "watchdogReconnects": self._stats.counter("watchdogReconnects"),
         }
+
+    def reconnecting(self) -> dict[str, dict[str, Any]]:
+        """Devices the worker is reconnecting, as of its last heartbeat: token -> ReconnectInfo."""
+        return self._stats.reconnecting()
 
     async def start(self) -> None:
         """Spawn the worker; returns once it said hello or its first attempt failed (it keeps retrying)."""
@@ -213,7 +222,10 @@ class EngineSupervisor:
                 session.hello.set_result(message)
         elif kind == "fatal":
             session.fatal = str(message.get("message") or "engine worker failed")
-        elif kind != "pong":
+        elif kind == "pong":
+            if session is self._live:
+                self._stats.update(message.get("stats"))
+        else:
             log.warning("ignoring engine message of unknown type %r", kind)
 
     # --- the worker's life cycle ----------------------------------------------------------------
@@ -339,6 +351,8 @@ class EngineSupervisor:
     ) -> None:
         was_live = self._live is session
         self._live = None
+        if was_live:
+            self._stats.worker_ended()
         # Fail in-flight requests first so callers learn at once, not after the process is reaped.
         session.fail_pending()
         watchers = [down] if heartbeat is None else [down, heartbeat]

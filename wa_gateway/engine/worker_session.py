@@ -1,5 +1,5 @@
 """One engine worker between its spawn and its teardown, as the supervisor sees it: its requests in
-flight by id, and what its heartbeat answers report (``contract.py``, pong ``stats``)."""
+flight by id."""
 
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ class WorkerSession:
     fatal: str | None = None
     up_since: float | None = None
     explain_by_exit: bool = False
-    # The worker's own figures as of its last pong (stuck threads, reconnecting devices, ...).
-    stats: dict[str, Any] = field(default_factory=dict)
 
     async def request(
         self, request_id: int, cmd: str, args: Mapping[str, Any], limit: float, clock: Clock

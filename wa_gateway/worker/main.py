@@ -36,6 +36,7 @@ from wa_gateway.engine.ipc import (
 )
 from wa_gateway.engine.launcher import BUILD_ID
 from wa_gateway.engine.worker_log import configure_worker_logging
+from wa_gateway.engine.worker_stats import stats_of
 from wa_gateway.worker.commands import dispatch
 from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal
 
@@ -169,7 +170,8 @@ class WorkerServer:
                 if isinstance(seqs, list):
                     self._journal.ack(seqs)
             elif kind == "ping":
-                self._enqueue({"type": "pong", "id": message.get("id")})
+                # The figures ride on the heartbeat, so /health and /metrics never wait on the worker.
+                self._enqueue({"type": "pong", "id": message.get("id"), "stats": stats_of(backend)})
             elif kind == "request":
                 if message.get("cmd") == c.CMD_SHUTDOWN and isinstance(message.get("id"), int):
                     log.info("shutdown requested by the gateway")

@@ -19,6 +19,7 @@ from neonize.utils.enum import Presence  # type: ignore[import-untyped]
 from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize import presence as neonize_presence
+from wa_gateway.backends.neonize.context import EngineContext, describe_error, mask
 from wa_gateway.backends.neonize.device import (
     STATUS_BANNED,
     STATUS_CONNECTED,
@@ -27,9 +28,6 @@ from wa_gateway.backends.neonize.device import (
     STATUS_LOGGED_OUT,
     STATUS_PAIRING,
     DeviceLifecycle,
-    EngineContext,
-    describe_error,
-    mask,
 )
 from wa_gateway.backends.neonize.inbound import InboundMessages
 from wa_gateway.backends.neonize.runtime import DeviceName
@@ -233,6 +231,7 @@ class DeviceSession(DeviceLifecycle):
             return
         self._paired = True
         self._attempts = 0
+        self._next_attempt_at = self._last_error = None
         self.keepalive_ok = True
         self.liveness.connected()
         self.status = STATUS_CONNECTED

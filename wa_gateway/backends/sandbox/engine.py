@@ -15,7 +15,6 @@ from typing import Any, Final
 
 from wa_gateway.backends.sandbox.args import (
     USER_SERVER,
-    arg_phone,
     arg_token,
     check_phone,
     check_token,
@@ -33,6 +32,7 @@ from wa_gateway.backends.sandbox.status import SandboxStatus
 from wa_gateway.backends.sandbox.store import SandboxStore
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.engine import contract as c
+from wa_gateway.engine.worker_stats import WorkerStats
 from wa_gateway.worker.liveness import DEFAULT_WATCHDOG_S
 from wa_gateway.worker.message_cache import DEFAULT_MAX_MESSAGES, MessageCaches
 
@@ -81,7 +81,6 @@ class SandboxBackend:
         self._control_ops: dict[str, _ControlOp] = {
             "link": self._op_link,
             "logout": self._op_logout,
-            "set_number": self._op_set_number,
             "sent": self._op_sent,
             **SandboxPeers(self).operations(),
             **self._presence.operations(),
@@ -233,6 +232,9 @@ class SandboxBackend:
             for d in self._devices.values()
         ]
 
+    def diagnostics(self) -> WorkerStats:
+        return self.network.diagnostics(self._devices.values())
+
     async def control(self, op: str, args: dict[str, Any]) -> Any:
         handler = self._control_ops.get(op)
         if handler is None:
@@ -282,14 +284,6 @@ class SandboxBackend:
             await self.store.delete_session(token)
             self.caches.drop(token)
         self._emit(token, c.EV_LOGGED_OUT, {"reason": "device unlinked from the phone (sandbox)"})
-
-    async def _op_set_number(self, args: dict[str, Any]) -> dict[str, Any]:
-        phone = arg_phone(args, "phone")
-        registered = args.get("registered", True)
-        if not isinstance(registered, bool):
-            raise c.EngineError(c.E_INVALID_ARGUMENT, "registered must be a boolean")
-        await self.store.set_number(phone, registered)
-        return {"phone": phone, "registered": registered}
 
     async def _op_sent(self, args: dict[str, Any]) -> dict[str, Any]:
         token = arg_token(args)

@@ -8,12 +8,13 @@ fail, nothing arrives), until the watchdog has seen ``WATCHDOG_SECONDS`` of sile
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, Final, Protocol
 
 from wa_gateway.backends.sandbox.device import SandboxDevice
 from wa_gateway.clock import Clock
 from wa_gateway.engine import contract as c
+from wa_gateway.engine.worker_stats import ReconnectInfo, WorkerStats
 from wa_gateway.worker.liveness import Liveness
 
 DROPPED_REASON: Final = "network connection lost (sandbox)"
@@ -69,11 +70,14 @@ class SandboxNetwork:
             device.stall.send_failed()
             raise c.EngineError(c.E_ENGINE_FAILURE, STALLED_ERROR)
 
-    def reconnect_info(self, device: SandboxDevice) -> dict[str, Any] | None:
-        """The pending reconnect of a device whose connection was lost (docs/health.md)."""
-        if device.status != "reconnecting" or device.next_attempt_at is None:
-            return None
-        return {"attempts": 1, "nextAttemptAt": device.next_attempt_at, "lastError": device.last_error}
+    def diagnostics(self, devices: Iterable[SandboxDevice]) -> WorkerStats:
+        """Reported with every heartbeat (docs/health.md, "Engine figures")."""
+        reconnecting: dict[str, ReconnectInfo] = {
+            d.token: {"attempts": 1, "nextAttemptAt": d.next_attempt_at, "lastError": d.last_error}
+            for d in devices
+            if d.status == "reconnecting"
+        }
+        return {"devices": reconnecting, "stuckThreads": 0, "watchdogReconnects": self.watchdog_reconnects}
 
     async def _watch(self, device: SandboxDevice, liveness: Liveness) -> None:
         while (due := liveness.due_in()) is not None:
