@@ -274,6 +274,12 @@ class MetricsApi:
             [((), _figure(info.get("stuckThreads")))],
         )
         out.metric(
+            "wa_gateway_engine_recycles_total",
+            "counter",
+            "Orderly engine worker restarts because engine threads could not be stopped.",
+            [((), _figure(info.get("recycles")))],
+        )
+        out.metric(
             "wa_gateway_engine_watchdog_reconnects_total",
             "counter",
             "Sessions that looked connected but were dead, reconnected by the watchdog.",

@@ -15,37 +15,21 @@ import orjson
 from wa_gateway.clock import Clock
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.callbacks import Callback, CallbackQueue
-from wa_gateway.engine.failures import (
-    E_ENGINE_LOST,
-    E_ENGINE_TIMEOUT,
-    E_ENGINE_UNAVAILABLE,
-    EngineLost,
-    EngineTimeout,
-    EngineUnavailable,
-)
+from wa_gateway.engine.failures import EngineUnavailable
 from wa_gateway.engine.ipc import Message
 from wa_gateway.engine.launcher import BUILD_ID, worker_command, worker_env
+from wa_gateway.engine.recycler import Recycler
 from wa_gateway.engine.worker_process import ENGINE_LOGGER, WorkerProcess
 from wa_gateway.engine.worker_session import WorkerSession
 from wa_gateway.engine.worker_stats import StatsTotals
 from wa_gateway.worker.main import CONFIG_ENV
-
-__all__ = [
-    "E_ENGINE_LOST",
-    "E_ENGINE_TIMEOUT",
-    "E_ENGINE_UNAVAILABLE",
-    "EngineLost",
-    "EngineSupervisor",
-    "EngineTimeout",
-    "EngineUnavailable",
-]
 
 EXIT_GRACE: Final = 2.0
 CALLBACK_DRAIN_TIMEOUT: Final = 5.0
 
 log = logging.getLogger(ENGINE_LOGGER)
 
-SupervisorState = Literal["idle", "starting", "up", "backoff", "stopping", "stopped"]
+SupervisorState = Literal["idle", "starting", "up", "recycling", "backoff", "stopping", "stopped"]
 # (token, event, data, stamp): ``stamp`` is set for journaled events, which the gateway must ``ack``.
 OnEvent = Callable[[str, str, dict[str, Any], c.EventStamp | None], Awaitable[None] | None]
 OnWorkerUp = Callable[[bool], Awaitable[None] | None]
@@ -77,6 +61,7 @@ class EngineSupervisor:
         restart_backoff_cap: float = 30.0,
         startup_timeout: float = 60.0,
         stop_timeout: float = 10.0,
+        recycle_stuck_threads: int = 0,
         command: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
@@ -102,6 +87,7 @@ class EngineSupervisor:
         self._restarts = 0
         self._last_error: str | None = None
         self._stats = StatsTotals()
+        self._recycler = Recycler(recycle_stuck_threads, clock)
         self._stopping = asyncio.Event()
         self._callbacks = CallbackQueue()
         self._run_task: asyncio.Task[None] | None = None
@@ -128,6 +114,8 @@ class EngineSupervisor:
             "stuckThreads": self._stats.stuck_threads,
             "lostEventSessions": self._stats.counter("lostEventSessions"),
             "watchdogReconnects": self._stats.counter("watchdogReconnects"),
+            "recycles": self._recycler.recycles,
+            "recycleStuckThreads": self._recycler.threshold,
         }
 
     def reconnecting(self) -> dict[str, dict[str, Any]]:
@@ -179,6 +167,8 @@ class EngineSupervisor:
         live = self._live
         if live is None or self._stopping.is_set():
             raise EngineUnavailable()
+        if self._recycler.draining:
+            raise EngineUnavailable("engine worker is restarting")
         return await self._request_on(
             live, cmd, args or {}, self._request_timeout if timeout is None else timeout
         )
@@ -225,6 +215,7 @@ class EngineSupervisor:
         elif kind == "pong":
             if session is self._live:
                 self._stats.update(message.get("stats"))
+                self._recycler.observe(self._stats.stuck_threads)
         else:
             log.warning("ignoring engine message of unknown type %r", kind)
 
@@ -236,6 +227,11 @@ class EngineSupervisor:
         while not self._stopping.is_set():
             self._state = "starting"
             up_for = await self._run_one(first_start)
+            if self._recycler.restart_now() and not self._stopping.is_set():
+                # An orderly restart of a healthy worker: no backoff, and not a failure.
+                failures = 0
+                self._restarts += 1
+                continue
             if up_for is not None:
                 first_start = False
                 # A worker that stayed up a while was healthy: start backing off from scratch.
@@ -271,7 +267,7 @@ class EngineSupervisor:
         process.start(lambda message: self._on_frame(session, message))
         log.info("engine worker %d started (%s)", process.pid, self.engine)
         down = asyncio.create_task(process.wait_down())
-        heartbeat: asyncio.Task[str] | None = None
+        watchers: list[asyncio.Task[str]] = [down]
         reason = "engine worker stopped"
         try:
             reason_or_hello = await self._wait_hello(session, down)
@@ -279,17 +275,23 @@ class EngineSupervisor:
                 reason = reason_or_hello
                 return None
             self._became_up(session, reason_or_hello, first_start)
-            heartbeat = asyncio.create_task(self._heartbeat(session))
-            done, _ = await asyncio.wait({down, heartbeat}, return_when=asyncio.FIRST_COMPLETED)
+            heartbeat = asyncio.create_task(
+                session.heartbeat(self._clock, self._heartbeat_interval, self._heartbeat_timeout)
+            )
+            recycle = asyncio.create_task(self._recycle(session, down))
+            watchers += [heartbeat, recycle]
+            done, _ = await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
             if heartbeat in done:
                 reason = heartbeat.result()
+            elif recycle in done:
+                reason = recycle.result()
             else:
                 reason = down.result()
                 # "closed its connection" says less than the exit code or signal known once reaped.
                 session.explain_by_exit = process.stream_ended
             return self._clock.monotonic() - (session.up_since or 0.0)
         finally:
-            await self._teardown(session, reason, down, heartbeat)
+            await self._teardown(session, reason, watchers)
 
     async def _wait_hello(self, session: WorkerSession, down: asyncio.Task[str]) -> Message | str:
         timer = asyncio.create_task(self._clock.sleep(self._startup_timeout))
@@ -319,6 +321,7 @@ class EngineSupervisor:
     def _became_up(self, session: WorkerSession, hello: Message, first_start: bool) -> None:
         session.up_since = session.last_seen = self._clock.monotonic()
         self._live = session
+        self._recycler.new_worker()
         self._state = "up"
         self._resolve_first_attempt()
         version = hello.get("version")
@@ -330,24 +333,11 @@ class EngineSupervisor:
         log.info("engine worker %d is up (engine %s)", session.process.pid, hello.get("engine"))
         self._schedule(self._on_worker_up, first_start)
 
-    async def _heartbeat(self, session: WorkerSession) -> str:
-        for ping_id in itertools.count(1):
-            await self._clock.sleep(self._heartbeat_interval)
-            silent_for = self._clock.monotonic() - session.last_seen
-            if silent_for > self._heartbeat_timeout:
-                session.process.kill()
-                return f"engine worker hung (silent for {silent_for:.1f} s); killed"
-            # Not drained: a hung worker stops reading, and waiting on its socket would stall this check.
-            with contextlib.suppress(ConnectionError, OSError):
-                session.process.writer.send_nowait({"type": "ping", "id": ping_id})
-        raise AssertionError("unreachable")
-
     async def _teardown(
         self,
         session: WorkerSession,
         reason: str,
-        down: asyncio.Task[str],
-        heartbeat: asyncio.Task[str] | None,
+        watchers: list[asyncio.Task[str]],
     ) -> None:
         was_live = self._live is session
         self._live = None
@@ -355,7 +345,6 @@ class EngineSupervisor:
             self._stats.worker_ended()
         # Fail in-flight requests first so callers learn at once, not after the process is reaped.
         session.fail_pending()
-        watchers = [down] if heartbeat is None else [down, heartbeat]
         for watcher in watchers:
             watcher.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
@@ -373,6 +362,13 @@ class EngineSupervisor:
                 self._last_error = reason
                 log.error("%s", reason)
             self._schedule(self._on_worker_down, reason)
+
+    async def _recycle(self, session: WorkerSession, down: asyncio.Task[str]) -> str:
+        async def shut_down() -> None:
+            self._state = "recycling"
+            await self._request_on(session, c.CMD_SHUTDOWN, {}, self._stop_timeout)
+
+        return await self._recycler.run(session, down, shut_down, self._request_timeout)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         sleeper = asyncio.create_task(self._clock.sleep(seconds))

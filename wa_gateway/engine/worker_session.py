@@ -4,6 +4,8 @@ flight by id."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +26,18 @@ class WorkerSession:
     fatal: str | None = None
     up_since: float | None = None
     explain_by_exit: bool = False
+    # Set while no request is in flight: the moment a recycle may shut the worker down.
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.idle.set()
 
     async def request(
         self, request_id: int, cmd: str, args: Mapping[str, Any], limit: float, clock: Clock
     ) -> Any:
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.pending[request_id] = reply
+        self.idle.clear()
         message = {"type": "request", "id": request_id, "cmd": cmd, "args": dict(args)}
         exchange = asyncio.create_task(self._exchange(message, reply))
         timer = asyncio.create_task(clock.sleep(limit))
@@ -39,6 +47,8 @@ class WorkerSession:
             timer.cancel()
             exchange.cancel()
             self.pending.pop(request_id, None)
+            if not self.pending:
+                self.idle.set()
         if exchange in done:
             return exchange.result()
         raise EngineTimeout(cmd, limit)
@@ -73,6 +83,19 @@ class WorkerSession:
             )
         )
 
+    async def heartbeat(self, clock: Clock, interval: float, silence_limit: float) -> str:
+        """Pings until the worker stays silent past ``silence_limit``; then kills it and says why."""
+        for ping_id in itertools.count(1):
+            await clock.sleep(interval)
+            silent_for = clock.monotonic() - self.last_seen
+            if silent_for > silence_limit:
+                self.process.kill()
+                return f"engine worker hung (silent for {silent_for:.1f} s); killed"
+            # Not drained: a hung worker stops reading, and waiting on its socket would stall this check.
+            with contextlib.suppress(ConnectionError, OSError):
+                self.process.writer.send_nowait({"type": "ping", "id": ping_id})
+        raise AssertionError("unreachable")
+
     def fail_pending(self) -> None:
         failure = EngineUnavailable("engine worker went away")
         for future in self.pending.values():
@@ -81,3 +104,4 @@ class WorkerSession:
                 # Its caller may be gone already (cancelled); don't let asyncio log it as unretrieved.
                 future.exception()
         self.pending.clear()
+        self.idle.set()

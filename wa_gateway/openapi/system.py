@@ -25,6 +25,8 @@ WORKER: Final[Schema] = obj(
         "stuckThreads": {"type": "integer", "description": "Engine threads a stop could not end"},
         "lostEventSessions": {"type": "integer", "description": "Sessions ended by an undeliverable event"},
         "watchdogReconnects": {"type": "integer", "description": "Dead sessions the watchdog reconnected"},
+        "recycles": {"type": "integer", "description": "Orderly restarts because of stuck engine threads"},
+        "recycleStuckThreads": {"type": "integer", "description": "ENGINE_RECYCLE_STUCK_THREADS"},
     }
 )
 
