@@ -12,7 +12,7 @@ from pytest_aiohttp import AiohttpClient
 
 from wa_gateway import keys
 from wa_gateway.app import create_app
-from wa_gateway.engine.supervisor import EngineUnavailable
+from wa_gateway.engine.failures import EngineUnavailable
 from wa_gateway.worker.main import TEST_CMD_BLOCK_LOOP
 
 from .conftest import SettingsFactory

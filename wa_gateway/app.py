@@ -121,6 +121,7 @@ def worker_config(settings: Settings) -> dict[str, Any]:
         "sandbox_reconnect_ms": settings.sandbox_reconnect_ms,
         "message_cache_size": settings.message_cache_size,
         "reconnect_max_backoff_seconds": settings.reconnect_max_backoff_seconds,
+        "watchdog_s": settings.watchdog_seconds,
     }
 
 
@@ -208,7 +209,7 @@ def create_app(
         on_event=lambda token, event, data, stamp: manager.on_event(token, event, data, stamp),
         on_worker_up=lambda first_start: manager.on_worker_up(first_start),
         on_worker_down=lambda reason: manager.on_worker_down(reason),
-        **(engine_options or {}),
+        **{"recycle_stuck_threads": settings.engine_recycle_stuck_threads, **(engine_options or {})},
     )
     history = MessageHistory(settings.data_dir, clock, retention_days=settings.message_retention_days)
     manager = DeviceManager(
@@ -300,6 +301,7 @@ def create_app(
         devices=manager.summaries,
         ws_clients=lambda: len(hub),
         engine_info=supervisor.info,
+        reconnecting=supervisor.reconnecting,
     )
     ws = WsEndpoint(
         hub,
@@ -370,6 +372,7 @@ def create_app(
         ws_clients=lambda: len(hub),
         engine_info=supervisor.info,
         engine=settings.wa_engine,
+        reconnecting=supervisor.reconnecting,
         webhook_stats=webhook_stats if outbox is not None else None,
         webhook_attempts=(lambda: dispatcher.attempts) if dispatcher is not None else None,
         guard=guard,

@@ -277,6 +277,18 @@ VARIABLES: Final[tuple[Variable, ...]] = (
         _int(1, 86400),
         "Longest wait between reconnect attempts of a paired device (it retries while its session is valid)",
     ),
+    Variable(
+        "WATCHDOG_SECONDS",
+        "120",
+        _int(0, 86400),
+        "A connected device silent this long with failing keepalives or sends is reconnected (0 = off)",
+    ),
+    Variable(
+        "ENGINE_RECYCLE_STUCK_THREADS",
+        "8",
+        _int(0, 10000),
+        "Restart the engine worker in order once this many engine threads could not be stopped (0 = never)",
+    ),
     Variable("DASHBOARD_ENABLED", "true", _bool, "Serve the browser dashboard at /dashboard"),
     Variable("METRICS_TOKEN", "", _text, "Extra bearer token accepted by /metrics (besides API_KEY)", True),
     Variable("SANDBOX_QR_REFRESH_MS", "20000", _int(10, 600000), "Sandbox: ms between QR codes"),
@@ -379,6 +391,8 @@ class Settings:
     http_idle_timeout_seconds: int
     message_cache_size: int
     reconnect_max_backoff_seconds: int
+    watchdog_seconds: int
+    engine_recycle_stuck_threads: int
     dashboard_enabled: bool
     metrics_token: str
     sandbox_qr_refresh_ms: int

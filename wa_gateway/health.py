@@ -12,9 +12,11 @@ from aiohttp import web
 from wa_gateway import __version__, procstats
 from wa_gateway.apikeys.policy import visible_devices
 from wa_gateway.clock import Clock
-from wa_gateway.envelope import ok
+from wa_gateway.envelope import ok, utc_timestamp
 
 DeviceList = Callable[[], list[dict[str, Any]]]
+# token -> the worker's ReconnectInfo (wa_gateway/engine/worker_stats.py)
+Reconnecting = Callable[[], dict[str, dict[str, Any]]]
 
 DEVICE_STATUSES = ("disconnected", "connecting", "pairing", "connected", "logged_out", "banned")
 
@@ -28,6 +30,7 @@ class HealthApi:
         devices: DeviceList,
         ws_clients: Callable[[], int],
         engine_info: Callable[[], dict[str, Any]] | None = None,
+        reconnecting: Reconnecting | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -35,6 +38,7 @@ class HealthApi:
         self._devices = devices
         self._ws_clients = ws_clients
         self._engine_info = engine_info
+        self._reconnecting = reconnecting
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/health", self.health), web.get("/health/detailed", self.detailed)]
@@ -49,6 +53,8 @@ class HealthApi:
         )
         devices = sorted(visible_devices(request, self._devices()), key=lambda d: str(d.get("token", "")))
         counts = Counter(str(d.get("status")) for d in devices)
+        pending = self._reconnecting() if self._reconnecting is not None else {}
+        devices = [{**d, "reconnect": reconnect_view(pending.get(str(d.get("token"))))} for d in devices]
         data: dict[str, Any] = {
             "version": __version__,
             "engine": self._engine,
@@ -69,3 +75,15 @@ class HealthApi:
         if self._engine_info is not None:
             data["worker"] = self._engine_info()
         return ok(request, data, "ok")
+
+
+def reconnect_view(info: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A device's reconnect attempts as the API shows them (docs/health.md, "Engine figures")."""
+    if info is None:
+        return None
+    at = info.get("nextAttemptAt")
+    return {
+        "attempts": info.get("attempts"),
+        "nextAttemptAt": utc_timestamp(at) if isinstance(at, int | float) else None,
+        "lastError": info.get("lastError"),
+    }

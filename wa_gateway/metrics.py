@@ -108,6 +108,10 @@ class Metrics:
 GaugeSource = Callable[[], Awaitable[dict[str, Any]]]
 
 
+def _figure(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
 class MetricsApi:
     def __init__(
         self,
@@ -119,6 +123,7 @@ class MetricsApi:
         ws_clients: Callable[[], int],
         engine_info: Callable[[], dict[str, Any]],
         engine: str,
+        reconnecting: Callable[[], dict[str, dict[str, Any]]] = dict,
         webhook_stats: GaugeSource | None = None,
         webhook_attempts: Callable[[], Counter[str]] | None = None,
         guard: AuthGuard,
@@ -132,6 +137,7 @@ class MetricsApi:
         self._ws_clients = ws_clients
         self._engine_info = engine_info
         self._engine = engine
+        self._reconnecting = reconnecting
         self._webhook_stats = webhook_stats
         self._webhook_attempts = webhook_attempts
 
@@ -200,6 +206,7 @@ class MetricsApi:
             "Engine worker restarts.",
             [((), info.get("restarts", 0))],
         )
+        self._engine_figures(out, info)
         out.metric(
             "wa_gateway_rate_limited_total",
             "counter",
@@ -240,3 +247,47 @@ class MetricsApi:
             "process_resident_memory_bytes", "gauge", "Resident memory of the gateway process.", [((), rss)]
         )
         return web.Response(body=out.text().encode(), headers={"Content-Type": CONTENT_TYPE})
+
+    def _engine_figures(self, out: Exposition, info: dict[str, Any]) -> None:
+        """What the engine worker reports with its heartbeat (docs/health.md, "Engine figures")."""
+        reconnecting = sorted(self._reconnecting().items())
+        out.metric(
+            "wa_gateway_device_reconnect_attempts",
+            "gauge",
+            "Failed connects in a row of devices that are reconnecting.",
+            [((("token", token),), _figure(r.get("attempts"))) for token, r in reconnecting],
+        )
+        out.metric(
+            "wa_gateway_device_next_reconnect_timestamp_seconds",
+            "gauge",
+            "When a reconnecting device tries again (Unix time).",
+            [
+                ((("token", t),), _figure(r["nextAttemptAt"]))
+                for t, r in reconnecting
+                if r.get("nextAttemptAt")
+            ],
+        )
+        out.metric(
+            "wa_gateway_engine_stuck_threads",
+            "gauge",
+            "Engine threads a stop could not end (each holds a Go client and a database handle).",
+            [((), _figure(info.get("stuckThreads")))],
+        )
+        out.metric(
+            "wa_gateway_engine_recycles_total",
+            "counter",
+            "Orderly engine worker restarts because engine threads could not be stopped.",
+            [((), _figure(info.get("recycles")))],
+        )
+        out.metric(
+            "wa_gateway_engine_watchdog_reconnects_total",
+            "counter",
+            "Sessions that looked connected but were dead, reconnected by the watchdog.",
+            [((), _figure(info.get("watchdogReconnects")))],
+        )
+        out.metric(
+            "wa_gateway_engine_lost_event_sessions_total",
+            "counter",
+            "Sessions the engine ended because it could not deliver an event (buffered events lost).",
+            [((), _figure(info.get("lostEventSessions")))],
+        )

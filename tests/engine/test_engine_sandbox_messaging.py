@@ -296,7 +296,9 @@ async def test_concurrent_sends_share_one_commit_and_keep_their_order(
     await device.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "warm-up", 0)
     wal = tmp_path / "data" / "sessions" / f"{TOKEN}.db-wal"
     before = wal.stat().st_size
-    sent = await asyncio.gather(*(device.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, f"m{i}", 0) for i in range(20)))
+    sent = await asyncio.gather(
+        *(device.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, f"m{i}", 0) for i in range(20))
+    )
     pages = (wal.stat().st_size - before) / 4096
     assert pages < 5, f"{pages:.1f} pages written for 20 sends"
     messages = (await sent_log(device))["messages"][1:]

@@ -16,9 +16,10 @@ import pytest
 
 from wa_gateway.clock import SystemClock
 from wa_gateway.engine import contract as c
+from wa_gateway.engine.failures import E_ENGINE_LOST, EngineTimeout, EngineUnavailable
 from wa_gateway.engine.ipc import open_stream, read_frame
 from wa_gateway.engine.launcher import worker_command, worker_env
-from wa_gateway.engine.supervisor import E_ENGINE_LOST, EngineSupervisor, EngineTimeout, EngineUnavailable
+from wa_gateway.engine.supervisor import EngineSupervisor
 from wa_gateway.worker.main import CONFIG_ENV
 
 from .conftest import wait_until

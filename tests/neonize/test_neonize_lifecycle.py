@@ -370,6 +370,14 @@ async def test_by_default_a_paired_device_retries_for_as_long_as_its_session_is_
             await wait_until(lambda: clock.sleepers == 1, what="backoff timer")
             session = engine.session(TOKEN)
             assert session is not None and session.reconnect_attempts == attempt
+            # What /health/detailed and /metrics show for the device (docs/health.md).
+            assert engine.diagnostics()["devices"] == {
+                TOKEN: {
+                    "attempts": attempt,
+                    "nextAttemptAt": clock.time() + wait,
+                    "lastError": f"Cannot reach WhatsApp: {DIAL_ERROR}",
+                }
+            }
             clock.advance(wait)
         await recorder.wait_for("connect_failure", count=7)
         assert len(fake_go.called("Neonize")) == 7

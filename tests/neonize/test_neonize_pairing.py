@@ -113,6 +113,10 @@ async def test_qr_timeout_from_the_login_status_stops_the_client_and_drops_the_e
     # Go's QR loop ignores Stop: the thread stays, is counted, and the device did not wait for it.
     assert len(backend.context.ffi.session_threads()) == 1
     assert backend.context.stuck_sessions == 1
+    # Reported with the heartbeat, so the gateway can see it and recycle the worker (docs/engine.md).
+    assert backend.diagnostics()["stuckThreads"] == 1
+    fake_go.release()  # the QR channel closes at last
+    await wait_until(lambda: backend.diagnostics()["stuckThreads"] == 0, what="the thread to end")
 
 
 async def test_watchdog_sends_qr_timeout_when_go_stays_silent_and_abandons_a_stuck_thread(

@@ -66,6 +66,7 @@ DEVICE_EVENTS: Final = frozenset(
         "connection-error",
         "device.connected",
         "device.disconnected",
+        "device.reconnecting",
         "device.logged_out",
         "device.qr_expired",
         "device.banned",

@@ -10,7 +10,7 @@ from wa_gateway import errors
 from wa_gateway.devices.model import EngineLink
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.commands import Command
-from wa_gateway.engine.supervisor import E_ENGINE_LOST, E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
+from wa_gateway.engine.failures import E_ENGINE_LOST, E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
 
 log = logging.getLogger("wa_gateway.devices")
 

@@ -361,6 +361,13 @@ class DeviceManager:
         await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_DISCONNECTED))
         await self._bus.publish(ev.DEVICE_DISCONNECTED(device.token, {"reason": reason}))
 
+    async def _on_reconnecting(self, device: Device, data: dict[str, Any]) -> None:
+        # The engine's watchdog dropped a session that looked connected but was dead (docs/engine.md).
+        device.status = "connecting"
+        device.last_error = reason = str(data.get("reason") or "connection stalled")
+        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_DISCONNECTED))
+        await self._bus.publish(ev.DEVICE_RECONNECTING(device.token, {"reason": reason}))
+
     async def _on_logged_out(self, device: Device, data: dict[str, Any]) -> None:
         device.status = "logged_out"
         device.qr = device.pairing_code = None
@@ -412,6 +419,7 @@ _STATE_HANDLERS: Final[dict[str, Callable[[DeviceManager, Device, dict[str, Any]
     c.EV_CONNECTED: DeviceManager._on_connected,
     c.EV_DISCONNECTED: DeviceManager._on_disconnected,
     c.EV_LOGGED_OUT: DeviceManager._on_logged_out,
+    c.EV_RECONNECTING: DeviceManager._on_reconnecting,
     c.EV_QR_TIMEOUT: DeviceManager._on_qr_timeout,
     c.EV_CONNECT_FAILURE: DeviceManager._on_connect_failure,
     c.EV_BANNED: DeviceManager._on_banned,

@@ -13,7 +13,7 @@ Wire messages (each one JSON object):
 - worker -> gateway: ``{"type": "reply", "id": int, "ok": true, "result": ...}`` or
   ``{"type": "reply", "id": int, "ok": false, "error": {"code": str, "message": str}}``
 - worker -> gateway: ``{"type": "event", "token": str, "event": str, "data": {...}}``
-- gateway -> worker: ``{"type": "ping", "id": int}``; worker -> gateway ``{"type": "pong", "id": int}``
+- gateway -> worker: ``{"type": "ping", "id"}``; worker -> gateway ``{"type": "pong", "id", "stats"}``
 
 Every timestamp crossing the contract is Unix seconds (float); the gateway formats it.
 Device tokens are ``^[0-9]{7,15}$`` (checked by the gateway before anything reaches the engine).
@@ -100,6 +100,7 @@ EV_QR: Final = "qr"  # {"code": "2@..."}
 EV_PAIRING_CODE: Final = "pairing_code"  # {"code": "ABCD-EFGH"}
 EV_CONNECTED: Final = "connected"  # {"jid": str, "pushName": str}
 EV_DISCONNECTED: Final = "disconnected"  # {"reason": str}   (the engine keeps reconnecting)
+EV_RECONNECTING: Final = "reconnecting"  # {"reason": str}: a stalled session was dropped (docs/engine.md)
 EV_LOGGED_OUT: Final = "logged_out"  # {"reason": str}   (session files already removed)
 EV_QR_TIMEOUT: Final = "qr_timeout"  # {}
 EV_CONNECT_FAILURE: Final = "connect_failure"  # {"reason": str, "code": int|None, "retrying": bool}

@@ -4,71 +4,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
 import orjson
 
 from wa_gateway.clock import Clock
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.ipc import FrameTooLarge, Message
+from wa_gateway.engine.callbacks import Callback, CallbackQueue
+from wa_gateway.engine.failures import EngineUnavailable
+from wa_gateway.engine.ipc import Message
 from wa_gateway.engine.launcher import BUILD_ID, worker_command, worker_env
+from wa_gateway.engine.recycler import Recycler
 from wa_gateway.engine.worker_process import ENGINE_LOGGER, WorkerProcess
+from wa_gateway.engine.worker_session import WorkerSession
+from wa_gateway.engine.worker_stats import StatsTotals
 from wa_gateway.worker.main import CONFIG_ENV
-
-E_ENGINE_UNAVAILABLE: Final = "ENGINE_UNAVAILABLE"
-E_ENGINE_TIMEOUT: Final = "ENGINE_TIMEOUT"
-# The request was written to the worker, which died before answering: it may have run.
-E_ENGINE_LOST: Final = "ENGINE_LOST"
 
 EXIT_GRACE: Final = 2.0
 CALLBACK_DRAIN_TIMEOUT: Final = 5.0
 
 log = logging.getLogger(ENGINE_LOGGER)
 
-SupervisorState = Literal["idle", "starting", "up", "backoff", "stopping", "stopped"]
+SupervisorState = Literal["idle", "starting", "up", "recycling", "backoff", "stopping", "stopped"]
 # (token, event, data, stamp): ``stamp`` is set for journaled events, which the gateway must ``ack``.
 OnEvent = Callable[[str, str, dict[str, Any], c.EventStamp | None], Awaitable[None] | None]
 OnWorkerUp = Callable[[bool], Awaitable[None] | None]
 OnWorkerDown = Callable[[str], Awaitable[None] | None]
-_Callback = Callable[..., Awaitable[None] | None]
-
-
-class EngineUnavailable(c.EngineError):
-    """No worker is up, or it died while the request was in flight."""
-
-    def __init__(self, message: str = "engine worker is not running") -> None:
-        super().__init__(E_ENGINE_UNAVAILABLE, message)
-
-
-class EngineLost(EngineUnavailable):
-    """The worker received the request and went away before answering; its outcome is unknown."""
-
-    def __init__(self) -> None:
-        c.EngineError.__init__(self, E_ENGINE_LOST, "engine worker went away after receiving the request")
-
-
-class EngineTimeout(c.EngineError):
-    def __init__(self, cmd: str, seconds: float) -> None:
-        super().__init__(E_ENGINE_TIMEOUT, f"engine did not answer {cmd!r} within {seconds:g} s")
-
-
-@dataclass(eq=False)
-class _Session:
-    """Book-keeping for one worker process between its spawn and its teardown."""
-
-    process: WorkerProcess
-    last_seen: float
-    hello: asyncio.Future[Message]
-    pending: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
-    fatal: str | None = None
-    up_since: float | None = None
-    explain_by_exit: bool = False
 
 
 class EngineSupervisor:
@@ -96,6 +61,7 @@ class EngineSupervisor:
         restart_backoff_cap: float = 30.0,
         startup_timeout: float = 60.0,
         stop_timeout: float = 10.0,
+        recycle_stuck_threads: int = 0,
         command: Sequence[str] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
@@ -115,15 +81,16 @@ class EngineSupervisor:
         self._command = list(command) if command is not None else worker_command()
         self._env = env
         self._state: SupervisorState = "idle"
-        self._session: _Session | None = None
-        self._live: _Session | None = None  # the session that said hello and serves requests
+        self._session: WorkerSession | None = None
+        self._live: WorkerSession | None = None  # the session that said hello and serves requests
         self._ids = itertools.count(1)
         self._restarts = 0
         self._last_error: str | None = None
+        self._stats = StatsTotals()
+        self._recycler = Recycler(recycle_stuck_threads, clock)
         self._stopping = asyncio.Event()
-        self._callbacks: asyncio.Queue[tuple[_Callback, tuple[Any, ...]]] = asyncio.Queue()
+        self._callbacks = CallbackQueue()
         self._run_task: asyncio.Task[None] | None = None
-        self._dispatch_task: asyncio.Task[None] | None = None
         self._first_attempt: asyncio.Future[None] | None = None
 
     # --- public API -----------------------------------------------------------------------------
@@ -144,14 +111,23 @@ class EngineSupervisor:
             "restarts": self._restarts,
             "pendingRequests": len(live.pending) if live is not None else 0,
             "lastError": self._last_error,
+            "stuckThreads": self._stats.stuck_threads,
+            "lostEventSessions": self._stats.counter("lostEventSessions"),
+            "watchdogReconnects": self._stats.counter("watchdogReconnects"),
+            "recycles": self._recycler.recycles,
+            "recycleStuckThreads": self._recycler.threshold,
         }
+
+    def reconnecting(self) -> dict[str, dict[str, Any]]:
+        """Devices the worker is reconnecting, as of its last heartbeat: token -> ReconnectInfo."""
+        return self._stats.reconnecting()
 
     async def start(self) -> None:
         """Spawn the worker; returns once it said hello or its first attempt failed (it keeps retrying)."""
         if self._run_task is not None:
             raise RuntimeError("EngineSupervisor.start() called twice")
         self._first_attempt = asyncio.get_running_loop().create_future()
-        self._dispatch_task = asyncio.create_task(self._dispatch_callbacks(), name="engine-callbacks")
+        self._callbacks.start()
         self._run_task = asyncio.create_task(self._run(), name="engine-supervisor")
         await asyncio.shield(self._first_attempt)
 
@@ -177,12 +153,7 @@ class EngineSupervisor:
                     live.process.kill()
         # Once it answered, the worker exits by itself; the teardown kills it if it lingers.
         await self._run_task
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._callbacks.join(), CALLBACK_DRAIN_TIMEOUT)
-        if self._dispatch_task is not None:
-            self._dispatch_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._dispatch_task
+        await self._callbacks.stop(CALLBACK_DRAIN_TIMEOUT)
         self._state = "stopped"
 
     async def request(
@@ -196,41 +167,18 @@ class EngineSupervisor:
         live = self._live
         if live is None or self._stopping.is_set():
             raise EngineUnavailable()
+        if self._recycler.draining:
+            raise EngineUnavailable("engine worker is restarting")
         return await self._request_on(
             live, cmd, args or {}, self._request_timeout if timeout is None else timeout
         )
 
     # --- requests -------------------------------------------------------------------------------
 
-    async def _request_on(self, session: _Session, cmd: str, args: Mapping[str, Any], limit: float) -> Any:
-        request_id = next(self._ids)
-        reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        session.pending[request_id] = reply
-        message = {"type": "request", "id": request_id, "cmd": cmd, "args": dict(args)}
-        exchange = asyncio.create_task(self._exchange(session, message, reply))
-        timer = asyncio.create_task(self._clock.sleep(limit))
-        try:
-            done, _ = await asyncio.wait({exchange, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-            exchange.cancel()
-            session.pending.pop(request_id, None)
-        if exchange in done:
-            return exchange.result()
-        raise EngineTimeout(cmd, limit)
-
-    @staticmethod
-    async def _exchange(session: _Session, message: Message, reply: asyncio.Future[Any]) -> Any:
-        try:
-            await session.process.writer.send(message)
-        except FrameTooLarge as exc:
-            raise c.EngineError(c.E_INVALID_ARGUMENT, f"request too large: {exc}") from None
-        except (ConnectionError, OSError):
-            raise EngineUnavailable("engine worker connection lost") from None
-        try:
-            return await reply
-        except EngineUnavailable:
-            raise EngineLost() from None
+    async def _request_on(
+        self, session: WorkerSession, cmd: str, args: Mapping[str, Any], limit: float
+    ) -> Any:
+        return await session.request(next(self._ids), cmd, args, limit, self._clock)
 
     def ack(self, seqs: list[int]) -> None:
         """Tells the live worker these journaled events are committed; it deletes them from its journal.
@@ -244,25 +192,11 @@ class EngineSupervisor:
         with contextlib.suppress(ConnectionError, OSError):
             live.process.writer.send_nowait({"type": "ack", "seqs": seqs})
 
-    def _on_frame(self, session: _Session, message: Message) -> None:
+    def _on_frame(self, session: WorkerSession, message: Message) -> None:
         session.last_seen = self._clock.monotonic()
         kind = message.get("type")
         if kind == "reply":
-            request_id = message.get("id")
-            future = session.pending.pop(request_id, None) if isinstance(request_id, int) else None
-            if future is None or future.done():
-                return  # its caller gave up (timeout or cancellation)
-            if message.get("ok") is True:
-                future.set_result(message.get("result"))
-            else:
-                error = message.get("error")
-                error = error if isinstance(error, dict) else {}
-                future.set_exception(
-                    c.EngineError(
-                        str(error.get("code") or c.E_ENGINE_FAILURE),
-                        str(error.get("message") or "engine command failed"),
-                    )
-                )
+            session.settle(message)
         elif kind == "event":
             token, event, data = message.get("token"), message.get("event"), message.get("data")
             if isinstance(token, str) and isinstance(event, str) and isinstance(data, dict):
@@ -278,7 +212,11 @@ class EngineSupervisor:
                 session.hello.set_result(message)
         elif kind == "fatal":
             session.fatal = str(message.get("message") or "engine worker failed")
-        elif kind != "pong":
+        elif kind == "pong":
+            if session is self._live:
+                self._stats.update(message.get("stats"))
+                self._recycler.observe(self._stats.stuck_threads)
+        else:
             log.warning("ignoring engine message of unknown type %r", kind)
 
     # --- the worker's life cycle ----------------------------------------------------------------
@@ -289,6 +227,11 @@ class EngineSupervisor:
         while not self._stopping.is_set():
             self._state = "starting"
             up_for = await self._run_one(first_start)
+            if self._recycler.restart_now() and not self._stopping.is_set():
+                # An orderly restart of a healthy worker: no backoff, and not a failure.
+                failures = 0
+                self._restarts += 1
+                continue
             if up_for is not None:
                 first_start = False
                 # A worker that stayed up a while was healthy: start backing off from scratch.
@@ -317,12 +260,14 @@ class EngineSupervisor:
             log.error("%s", self._last_error)
             return None
         loop = asyncio.get_running_loop()
-        session = _Session(process=process, last_seen=self._clock.monotonic(), hello=loop.create_future())
+        session = WorkerSession(
+            process=process, last_seen=self._clock.monotonic(), hello=loop.create_future()
+        )
         self._session = session
         process.start(lambda message: self._on_frame(session, message))
         log.info("engine worker %d started (%s)", process.pid, self.engine)
         down = asyncio.create_task(process.wait_down())
-        heartbeat: asyncio.Task[str] | None = None
+        watchers: list[asyncio.Task[str]] = [down]
         reason = "engine worker stopped"
         try:
             reason_or_hello = await self._wait_hello(session, down)
@@ -330,19 +275,25 @@ class EngineSupervisor:
                 reason = reason_or_hello
                 return None
             self._became_up(session, reason_or_hello, first_start)
-            heartbeat = asyncio.create_task(self._heartbeat(session))
-            done, _ = await asyncio.wait({down, heartbeat}, return_when=asyncio.FIRST_COMPLETED)
+            heartbeat = asyncio.create_task(
+                session.heartbeat(self._clock, self._heartbeat_interval, self._heartbeat_timeout)
+            )
+            recycle = asyncio.create_task(self._recycle(session, down))
+            watchers += [heartbeat, recycle]
+            done, _ = await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
             if heartbeat in done:
                 reason = heartbeat.result()
+            elif recycle in done:
+                reason = recycle.result()
             else:
                 reason = down.result()
                 # "closed its connection" says less than the exit code or signal known once reaped.
                 session.explain_by_exit = process.stream_ended
             return self._clock.monotonic() - (session.up_since or 0.0)
         finally:
-            await self._teardown(session, reason, down, heartbeat)
+            await self._teardown(session, reason, watchers)
 
-    async def _wait_hello(self, session: _Session, down: asyncio.Task[str]) -> Message | str:
+    async def _wait_hello(self, session: WorkerSession, down: asyncio.Task[str]) -> Message | str:
         timer = asyncio.create_task(self._clock.sleep(self._startup_timeout))
         stopping = asyncio.create_task(self._stopping.wait())
         try:
@@ -367,9 +318,10 @@ class EngineSupervisor:
         log.error("%s", reason)
         return reason
 
-    def _became_up(self, session: _Session, hello: Message, first_start: bool) -> None:
+    def _became_up(self, session: WorkerSession, hello: Message, first_start: bool) -> None:
         session.up_since = session.last_seen = self._clock.monotonic()
         self._live = session
+        self._recycler.new_worker()
         self._state = "up"
         self._resolve_first_attempt()
         version = hello.get("version")
@@ -381,32 +333,18 @@ class EngineSupervisor:
         log.info("engine worker %d is up (engine %s)", session.process.pid, hello.get("engine"))
         self._schedule(self._on_worker_up, first_start)
 
-    async def _heartbeat(self, session: _Session) -> str:
-        for ping_id in itertools.count(1):
-            await self._clock.sleep(self._heartbeat_interval)
-            silent_for = self._clock.monotonic() - session.last_seen
-            if silent_for > self._heartbeat_timeout:
-                session.process.kill()
-                return f"engine worker hung (silent for {silent_for:.1f} s); killed"
-            # Not drained: a hung worker stops reading, and waiting on its socket would stall this check.
-            with contextlib.suppress(ConnectionError, OSError):
-                session.process.writer.send_nowait({"type": "ping", "id": ping_id})
-        raise AssertionError("unreachable")
-
     async def _teardown(
-        self, session: _Session, reason: str, down: asyncio.Task[str], heartbeat: asyncio.Task[str] | None
+        self,
+        session: WorkerSession,
+        reason: str,
+        watchers: list[asyncio.Task[str]],
     ) -> None:
         was_live = self._live is session
         self._live = None
+        if was_live:
+            self._stats.worker_ended()
         # Fail in-flight requests first so callers learn at once, not after the process is reaped.
-        failure = EngineUnavailable("engine worker went away")
-        for future in session.pending.values():
-            if not future.done():
-                future.set_exception(failure)
-                # Its caller may be gone already (cancelled); don't let asyncio log it as unretrieved.
-                future.exception()
-        session.pending.clear()
-        watchers = [down] if heartbeat is None else [down, heartbeat]
+        session.fail_pending()
         for watcher in watchers:
             watcher.cancel()
         await asyncio.gather(*watchers, return_exceptions=True)
@@ -425,6 +363,13 @@ class EngineSupervisor:
                 log.error("%s", reason)
             self._schedule(self._on_worker_down, reason)
 
+    async def _recycle(self, session: WorkerSession, down: asyncio.Task[str]) -> str:
+        async def shut_down() -> None:
+            self._state = "recycling"
+            await self._request_on(session, c.CMD_SHUTDOWN, {}, self._stop_timeout)
+
+        return await self._recycler.run(session, down, shut_down, self._request_timeout)
+
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         sleeper = asyncio.create_task(self._clock.sleep(seconds))
         stopping = asyncio.create_task(self._stopping.wait())
@@ -438,19 +383,5 @@ class EngineSupervisor:
         if self._first_attempt is not None and not self._first_attempt.done():
             self._first_attempt.set_result(None)
 
-    # --- callbacks ------------------------------------------------------------------------------
-
-    def _schedule(self, callback: _Callback, *args: Any) -> None:
-        self._callbacks.put_nowait((callback, args))
-
-    async def _dispatch_callbacks(self) -> None:
-        while True:
-            callback, args = await self._callbacks.get()
-            try:
-                result = callback(*args)
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:
-                log.exception("engine callback %s failed", getattr(callback, "__name__", callback))
-            finally:
-                self._callbacks.task_done()
+    def _schedule(self, callback: Callback, *args: Any) -> None:
+        self._callbacks.schedule(callback, *args)

@@ -59,6 +59,11 @@ DEVICE_CONNECTED: Final = EventType(
 DEVICE_DISCONNECTED: Final = EventType(
     "device.disconnected", "The device lost its connection; the gateway reconnects it.", (_f("reason"),)
 )
+DEVICE_RECONNECTING: Final = EventType(
+    "device.reconnecting",
+    "The connection looked alive but carried nothing (docs/engine.md): it was dropped and is reconnecting.",
+    (_f("reason"),),
+)
 DEVICE_LOGGED_OUT: Final = EventType(
     "device.logged_out", "The device was unlinked; its session is gone.", (_f("reason"),)
 )
@@ -163,6 +168,7 @@ ALL: Final[tuple[EventType, ...]] = (
     CONNECTION_ERROR,
     DEVICE_CONNECTED,
     DEVICE_DISCONNECTED,
+    DEVICE_RECONNECTING,
     DEVICE_LOGGED_OUT,
     DEVICE_QR_EXPIRED,
     DEVICE_BANNED,

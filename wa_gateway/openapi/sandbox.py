@@ -77,6 +77,12 @@ PATHS: Final[PathSpec] = {
         )
     },
     "/sandbox/devices/{token}/disconnect": {"post": control("Network drop; the device reconnects by itself")},
+    "/sandbox/devices/{token}/stall": {
+        "post": control(
+            "The session stalls: the device stays connected but WhatsApp stops answering (its sends fail) "
+            "until the watchdog reconnects it after WATCHDOG_SECONDS (`device.reconnecting`)"
+        )
+    },
     "/sandbox/devices/{token}/logout": {"post": control("The phone unlinked the device")},
     "/sandbox/devices/{token}/sent": {
         "get": operation(

@@ -6,6 +6,30 @@ from typing import Final
 
 from wa_gateway.openapi.builders import PathSpec, Schema, asset_operation, envelope, obj, operation, ref
 
+RECONNECT: Final[Schema] = {
+    "type": ["object", "null"],
+    "description": "Set while the engine reconnects the device, as of the worker's last heartbeat",
+    "properties": {
+        "attempts": {"type": "integer", "description": "Failed connects in a row"},
+        "nextAttemptAt": {"type": ["string", "null"], "description": "Next try (UTC); null while trying"},
+        "lastError": {"type": ["string", "null"]},
+    },
+}
+HEALTH_DEVICE: Final[Schema] = {"allOf": [ref("DeviceSummary"), obj({"reconnect": RECONNECT})]}
+WORKER: Final[Schema] = obj(
+    {
+        "state": {"type": "string"},
+        "pid": {"type": ["integer", "null"]},
+        "restarts": {"type": "integer"},
+        "lastError": {"type": ["string", "null"]},
+        "stuckThreads": {"type": "integer", "description": "Engine threads a stop could not end"},
+        "lostEventSessions": {"type": "integer", "description": "Sessions ended by an undeliverable event"},
+        "watchdogReconnects": {"type": "integer", "description": "Dead sessions the watchdog reconnected"},
+        "recycles": {"type": "integer", "description": "Orderly restarts because of stuck engine threads"},
+        "recycleStuckThreads": {"type": "integer", "description": "ENGINE_RECYCLE_STUCK_THREADS"},
+    }
+)
+
 WS_PROTOCOL: Final = """\
 Upgrade to a WebSocket. The first message must be `{"type":"auth","apiKey":"…"}` within WS_AUTH_TIMEOUT
 seconds; the reply is `{"type":"auth","success":true}` or `{"type":"auth","success":false,"message":…}`
@@ -62,8 +86,8 @@ PATHS: Final[PathSpec] = {
                         "wsClients": {"type": "integer"},
                         "deviceCount": {"type": "integer"},
                         "devicesByStatus": {"type": "object", "additionalProperties": {"type": "integer"}},
-                        "devices": {"type": "array", "items": ref("DeviceSummary")},
-                        "worker": {"type": "object"},
+                        "devices": {"type": "array", "items": HEALTH_DEVICE},
+                        "worker": WORKER,
                     }
                 )
             ),

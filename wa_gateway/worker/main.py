@@ -36,6 +36,7 @@ from wa_gateway.engine.ipc import (
 )
 from wa_gateway.engine.launcher import BUILD_ID
 from wa_gateway.engine.worker_log import configure_worker_logging
+from wa_gateway.engine.worker_stats import WorkerStats, stats_of
 from wa_gateway.worker.commands import dispatch
 from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal
 
@@ -53,6 +54,8 @@ EXIT_BACKEND: Final = 3
 # Only honoured when the config has "test_hooks": true. Lets the supervisor's tests simulate a worker
 # whose event loop is stuck (a Go call that never returns on the loop thread, for one).
 TEST_CMD_BLOCK_LOOP: Final = "_test_block_loop"
+# Also test-only: {count} threads that never return, as engine calls a stop could not end (recycling).
+TEST_CMD_STUCK_THREADS: Final = "_test_stuck_threads"
 TEST_BACKEND_MODULE_KEY: Final = "test_backend_module"
 # Measures what the journal costs (bench/journal_cost.py); never set in production.
 NO_JOURNAL_KEY: Final = "test_no_journal"
@@ -84,6 +87,7 @@ class WorkerServer:
         self._closed = False
         self._test_hooks = config.get("test_hooks") is True
         self._journal = _journal_for(config, self._enqueue)
+        self._test_stuck: list[threading.Thread] = []
 
     def request_stop(self) -> None:
         """Ends serving as if the gateway had asked for shutdown (SIGTERM)."""
@@ -169,7 +173,8 @@ class WorkerServer:
                 if isinstance(seqs, list):
                     self._journal.ack(seqs)
             elif kind == "ping":
-                self._enqueue({"type": "pong", "id": message.get("id")})
+                # The figures ride on the heartbeat, so /health and /metrics never wait on the worker.
+                self._enqueue({"type": "pong", "id": message.get("id"), "stats": self._stats(backend)})
             elif kind == "request":
                 if message.get("cmd") == c.CMD_SHUTDOWN and isinstance(message.get("id"), int):
                     log.info("shutdown requested by the gateway")
@@ -209,12 +214,26 @@ class WorkerServer:
             log.warning("test hook: blocking the event loop for %.1f s", seconds)
             time.sleep(seconds)  # noqa: ASYNC251 -- blocking the loop is the point: a hung worker
             return None
+        if cmd == TEST_CMD_STUCK_THREADS and self._test_hooks:
+            never = threading.Event()
+            for _ in range(int(args.get("count", 1))):
+                thread = threading.Thread(target=never.wait, daemon=True, name="test-stuck")
+                thread.start()
+                self._test_stuck.append(thread)
+            return None
         if cmd == c.CMD_REPLAY_EVENTS:
             replayed = await self._journal.replay()
             if replayed:
                 log.info("replaying %d unacknowledged events", replayed)
             return {"replayed": replayed}
         return await dispatch(backend, cmd, args, self._config)
+
+    def _stats(self, backend: c.EngineBackend) -> WorkerStats:
+        stats = stats_of(backend)
+        if self._test_stuck:
+            stuck = sum(1 for thread in self._test_stuck if thread.is_alive())
+            stats["stuckThreads"] = stats.get("stuckThreads", 0) + stuck
+        return stats
 
     def _emit(self, token: str, event: str, data: dict[str, Any]) -> None:
         if self._closed:

@@ -25,8 +25,8 @@ def _load(settings: NeonizeSettings) -> EngineBackend:
 
 async def create_backend(config: dict[str, Any]) -> EngineBackend:
     """Config keys: data_dir, log_level, device_name, send_presence_on_connect, reconnect_max_attempts,
-    reconnect_backoff_s, qr_watchdog_s, message_cache_size. Raises RuntimeError with a clear message when
-    it cannot run."""
+    reconnect_backoff_s, qr_watchdog_s, watchdog_s, message_cache_size. Raises RuntimeError with a clear
+    message when it cannot run."""
     try:
         settings = NeonizeSettings.from_config(config)
     except ValueError as exc:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import random
 import secrets
 from functools import partial
 from typing import Any, Final
@@ -20,19 +19,19 @@ from typing import Any, Final
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import client as nc
-from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
-from wa_gateway.backends.neonize.runtime import DeviceName, NeonizeSettings
+from wa_gateway.backends.neonize.context import EngineContext, describe_error, mask
+from wa_gateway.backends.neonize.runtime import DeviceName
 from wa_gateway.backends.neonize.store import is_paired, remove_session, session_path
-from wa_gateway.clock import Clock
 from wa_gateway.engine.contract import (
     E_DEVICE_NOT_CONNECTED,
     E_ENGINE_FAILURE,
     EV_CONNECT_FAILURE,
+    EV_RECONNECTING,
     ConnectMethod,
-    EmitFn,
     EngineError,
 )
-from wa_gateway.worker.message_cache import MessageCaches
+from wa_gateway.engine.worker_stats import ReconnectInfo
+from wa_gateway.worker.liveness import Liveness
 
 log = logging.getLogger(__name__)
 
@@ -47,48 +46,10 @@ STATUS_BANNED: Final = "banned"
 # status, an event) or fails: it writes its maps right after opening the database (docs/neonize.md §1).
 CONNECT_WINDOW_S: Final = 10.0
 STOP_GRACE_S: Final = 5.0
-REASON_LIMIT: Final = 300
 # Go's proto.Marshal error for an event with an unset required field, which ends Neonize()
 # (docs/engine.md, "Events").
 MARSHAL_FAILURE: Final = "required field"
 _GENERATIONS = itertools.count(1)
-
-
-def mask(token: str) -> str:
-    """Phone numbers stay out of logs (docs/go-gateway.md §6)."""
-    return f"…{token[-4:]}"
-
-
-def describe_error(error: BaseException | None) -> str:
-    if error is None:
-        return "The engine session ended unexpectedly"
-    text = " ".join(str(error).split()) or type(error).__name__
-    if "dial" in text or "websocket" in text.lower():
-        text = f"Cannot reach WhatsApp: {text}"
-    return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
-
-
-class EngineContext:
-    """What every device of one backend shares."""
-
-    def __init__(self, settings: NeonizeSettings, lock: GoMapLock, ffi: GoFfi, clock: Clock) -> None:
-        self.settings = settings
-        self.lock = lock
-        self.ffi = ffi
-        self.clock = clock
-        self.caches = MessageCaches(settings.message_cache_size)
-        self.emit: EmitFn = self._not_started
-        # Clients whose Go thread may still call back: their ctypes callbacks must stay alive.
-        self.live_clients: set[nc.GatewayClient] = set()
-        # Sessions Go ended because it could not marshal an event (the events it still held are lost).
-        self.lost_event_sessions = 0
-        # Neonize() calls a Stop could not end: each holds an OS thread, a Go client and a database handle.
-        self.stuck_sessions = 0
-        self.random = random.Random()  # reconnect jitter; tests put a fixed one here
-
-    @staticmethod
-    def _not_started(token: str, event: str, _data: dict[str, Any]) -> None:
-        log.warning("event %s for %s dropped: the backend was not started", event, mask(token))
 
 
 class DeviceLifecycle:
@@ -112,6 +73,10 @@ class DeviceLifecycle:
         self._device: DeviceName | None = None
         self._paired = False
         self._attempts = 0
+        self._next_attempt_at: float | None = None
+        self._last_error: str | None = None
+        self.liveness = Liveness(ctx.clock, ctx.settings.watchdog_s)
+        self._watchdog_armed = False
         self._consumer = asyncio.create_task(self._consume(), name=f"neonize-events-{mask(token)}")
 
     @property
@@ -123,6 +88,16 @@ class DeviceLifecycle:
     def reconnect_attempts(self) -> int:
         """Failed connects in a row; 0 once connected."""
         return self._attempts
+
+    def reconnect_info(self) -> ReconnectInfo | None:
+        """The device's failed connects in a row and its next try (docs/health.md); None once connected."""
+        if not self._attempts:
+            return None
+        return {
+            "attempts": self._attempts,
+            "nextAttemptAt": self._next_attempt_at,
+            "lastError": self._last_error,
+        }
 
     @property
     def paired(self) -> bool:
@@ -144,6 +119,7 @@ class DeviceLifecycle:
     async def start(self, method: ConnectMethod, device: DeviceName, paired: bool) -> None:
         self._method, self._device, self._paired = method, device, paired
         self._attempts = 0
+        self._next_attempt_at = self._last_error = None
         await self._launch()
 
     async def stop(self) -> None:
@@ -231,6 +207,7 @@ class DeviceLifecycle:
     async def _stop_client(self) -> None:
         for timer in list(self._timers):
             timer.cancel()
+        self._watchdog_armed = False
         client, task = self._client, self._task
         self._client = self._task = self._generation = None
         if client is None:
@@ -248,6 +225,8 @@ class DeviceLifecycle:
             if not task.done():
                 # After a QR timeout Go can spin in FetchMe() and ignore Stop (docs/neonize.md §2).
                 self._ctx.stuck_sessions += 1
+                self._ctx.stuck_tasks.add(task)
+                task.add_done_callback(self._ctx.stuck_tasks.discard)
                 log.warning(
                     "the engine thread of %s did not return after stop; left as a daemon (%d so far)",
                     mask(self.token),
@@ -281,6 +260,8 @@ class DeviceLifecycle:
             await self._on_session_ended(item.error)
         elif isinstance(item, nc.Timer) and item.kind == "reconnect":
             await self._reconnect()
+        elif isinstance(item, nc.Timer) and item.kind == "watchdog":
+            await self._on_watchdog()
         else:
             await self._handle(item)
 
@@ -314,6 +295,7 @@ class DeviceLifecycle:
         # Every connect leaks a database handle (docs/engine.md, "Stopping"); retries are unbounded by
         # default, so the waits grow to a cap and spread out with jitter.
         self._attempts += 1
+        self._last_error = reason
         settings = self._ctx.settings
         limit = settings.reconnect_max_attempts
         if limit and self._attempts > limit:
@@ -325,13 +307,49 @@ class DeviceLifecycle:
         )
         delay = round(delay * (1 - settings.reconnect_jitter * self._ctx.random.random()), 3)
         self.status = STATUS_CONNECTING
+        self._next_attempt_at = self._ctx.clock.time() + delay
         self._generation = f"retry-{next(_GENERATIONS)}"
         self._schedule(delay, "reconnect")
         of = f" of {limit}" if limit else ""
         self._fail(f"{reason}; reconnect attempt {self._attempts}{of} in {delay:g} s", retrying=True)
 
+    # --- the watchdog (docs/engine.md, "Watchdog") -------------------------------------------------
+
+    def watch(self) -> None:
+        """Arms the watchdog when keepalives or sends start failing; a healthy device has no timer."""
+        due = self.liveness.due_in()
+        if due is None or self._watchdog_armed or self._generation is None:
+            return
+        self._watchdog_armed = True
+        self._schedule(due, "watchdog")
+
+    def send_answered(self, answered: bool) -> None:
+        """A send got WhatsApp's answer (a refusal counts: the server spoke), or failed without one."""
+        if answered:
+            self.liveness.send_succeeded()
+        elif self.status == STATUS_CONNECTED:
+            self.liveness.send_failed()
+            self.watch()
+
+    async def _on_watchdog(self) -> None:
+        self._watchdog_armed = False
+        if self.status != STATUS_CONNECTED:
+            return
+        reason = self.liveness.verdict()
+        if reason is None:
+            self.watch()  # traffic came meanwhile, or the failures are younger than the limit
+            return
+        self._ctx.watchdog_reconnects += 1
+        log.warning("the session of %s looks dead: %s", mask(self.token), reason)
+        self._emit(EV_RECONNECTING, {"reason": reason})
+        # whatsmeow still believes it is connected and would not reconnect by itself.
+        await self._stop_client()
+        self.status = STATUS_CONNECTING
+        await self._reconnect()
+
     async def _reconnect(self) -> None:
         self._generation = None
+        self._next_attempt_at = None
         try:
             await self._launch()
         except EngineError as exc:

@@ -12,7 +12,8 @@ from neonize.utils.enum import ReceiptType  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize import store
-from wa_gateway.backends.neonize.device import STATUS_CONNECTED, EngineContext
+from wa_gateway.backends.neonize.context import EngineContext
+from wa_gateway.backends.neonize.device import STATUS_CONNECTED
 from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
 from wa_gateway.backends.neonize.groups import NeonizeGroups
 from wa_gateway.backends.neonize.outbound import GROUP_SERVER, NeonizeMessaging, failure, jid
@@ -33,6 +34,7 @@ from wa_gateway.engine.contract import (
     EngineError,
     NumberCheck,
 )
+from wa_gateway.engine.worker_stats import WorkerStats
 from wa_gateway.worker.handlers import Handler, HandlerTable, handles
 
 log = logging.getLogger(__name__)
@@ -230,6 +232,16 @@ class NeonizeBackend:
             {"token": s.token, "status": s.status, "jid": s.jid, "pushName": s.push_name}
             for s in sorted(self._sessions.values(), key=lambda s: s.token)
         ]
+
+    def diagnostics(self) -> WorkerStats:
+        """Reported with every heartbeat (docs/health.md, "Engine figures")."""
+        devices = {token: info for token, s in self._sessions.items() if (info := s.reconnect_info())}
+        return {
+            "devices": devices,
+            "stuckThreads": sum(1 for task in self._ctx.stuck_tasks if not task.done()),
+            "lostEventSessions": self._ctx.lost_event_sessions,
+            "watchdogReconnects": self._ctx.watchdog_reconnects,
+        }
 
     async def control(self, op: str, args: dict[str, Any]) -> Any:
         raise EngineError(E_UNKNOWN_COMMAND, f"the neonize engine has no operation {op!r}")

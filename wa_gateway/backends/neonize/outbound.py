@@ -29,7 +29,8 @@ from neonize.utils.enum import (  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize import incoming
-from wa_gateway.backends.neonize.device import STATUS_CONNECTED, EngineContext, mask
+from wa_gateway.backends.neonize.context import EngineContext, mask
+from wa_gateway.backends.neonize.device import STATUS_CONNECTED
 from wa_gateway.backends.neonize.media import MEDIA_FIELDS, build_media_message, needs_ffmpeg
 from wa_gateway.backends.neonize.session import DeviceSession
 from wa_gateway.engine import contract as c
@@ -156,7 +157,9 @@ class NeonizeMessaging:
                     await self._chat_presence(session, recipient, "paused")
                 response = await session.connected_client().send_message(recipient, message)
             except NeonizeError as exc:
+                session.send_answered(REACHOUT_ERROR in str(exc))
                 raise failure(session, "Sending the message", exc) from exc
+        session.send_answered(True)
         timestamp = translate.seconds(response.Timestamp) if response.Timestamp else self._ctx.clock.time()
         return response, timestamp
 

@@ -88,6 +88,7 @@ class NeonizeSettings:
     reconnect_max_backoff_s: float = 300.0
     reconnect_jitter: float = 0.2  # each wait is shortened by up to this fraction, so devices spread out
     qr_watchdog_s: float = 170.0
+    watchdog_s: float = 120.0  # a connected session silent this long is reconnected; 0: off
     message_cache_size: int = 5_000  # recent messages per device, see message_cache
 
     @property
@@ -118,6 +119,7 @@ class NeonizeSettings:
             reconnect_max_backoff_s=_number(config, "reconnect_max_backoff_seconds", 300.0, 1, 86400),
             reconnect_jitter=_number(config, "reconnect_jitter", 0.2, 0, 1),
             qr_watchdog_s=_number(config, "qr_watchdog_s", 170.0, 1, 3600),
+            watchdog_s=_number(config, "watchdog_s", 120.0, 0, 86400),
             message_cache_size=int(_number(config, "message_cache_size", 5_000, 1, 1_000_000)),
         )
 

@@ -19,6 +19,7 @@ from neonize.utils.enum import Presence  # type: ignore[import-untyped]
 from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize import presence as neonize_presence
+from wa_gateway.backends.neonize.context import EngineContext, describe_error, mask
 from wa_gateway.backends.neonize.device import (
     STATUS_BANNED,
     STATUS_CONNECTED,
@@ -27,9 +28,6 @@ from wa_gateway.backends.neonize.device import (
     STATUS_LOGGED_OUT,
     STATUS_PAIRING,
     DeviceLifecycle,
-    EngineContext,
-    describe_error,
-    mask,
 )
 from wa_gateway.backends.neonize.inbound import InboundMessages
 from wa_gateway.backends.neonize.runtime import DeviceName
@@ -56,6 +54,8 @@ REJECT_GRACE_S: Final = 30.0
 LID_MAP_LIMIT: Final = 50_000
 # Callers of recent calls as WhatsApp addressed them: rejecting needs that exact JID (docs/neonize.md §5).
 RECENT_CALLS: Final = 64
+# Events whatsmeow raises itself, which say nothing about whether WhatsApp still answers.
+_NOT_TRAFFIC: Final = frozenset({nc.KEEPALIVE_TIMEOUT, nc.DISCONNECTED})
 LOGIN_FAILURES: Final = {
     "err-client-outdated": "Pairing failed: WhatsApp says this client version is outdated",
     "err-scanned-without-multidevice": "Pairing failed: the QR was scanned by a phone without multi-device",
@@ -107,6 +107,8 @@ class DeviceSession(DeviceLifecycle):
 
     async def _handle(self, item: nc.InboxItem) -> None:
         if isinstance(item, nc.GoEvent):
+            if item.code not in _NOT_TRAFFIC:
+                self.liveness.traffic()
             handler = self._handlers.get(item.code)
             if handler is not None:
                 await handler(item.event)
@@ -229,7 +231,9 @@ class DeviceSession(DeviceLifecycle):
             return
         self._paired = True
         self._attempts = 0
+        self._next_attempt_at = self._last_error = None
         self.keepalive_ok = True
+        self.liveness.connected()
         self.status = STATUS_CONNECTED
         self._emit(EV_CONNECTED, {"jid": self.jid, "pushName": self.push_name})
         if self._ctx.settings.send_presence_on_connect:
@@ -247,9 +251,12 @@ class DeviceSession(DeviceLifecycle):
     async def _on_keepalive_timeout(self, event: Any) -> None:
         self.keepalive_ok = False
         log.warning("keepalive of %s timed out (%d errors)", mask(self.token), event.ErrorCount)
+        self.liveness.keepalive_failed()
+        self.watch()
 
     async def _on_keepalive_restored(self, _event: Any) -> None:
         self.keepalive_ok = True
+        self.liveness.keepalive_restored()
         log.info("keepalive of %s restored", mask(self.token))
 
     async def _on_logged_out(self, event: Any) -> None:

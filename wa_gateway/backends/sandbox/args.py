@@ -23,6 +23,15 @@ def positive_int(config: dict[str, Any], key: str, default: int) -> int:
     return value
 
 
+def non_negative(config: dict[str, Any], key: str, default: float) -> float:
+    value = config.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{key} must be a number of at least 0, got {value!r}")
+    return float(value)
+
+
 def check_token(token: str) -> None:
     # Tokens name files under sessions/: anything but digits could escape that directory.
     if not _TOKEN.fullmatch(token):

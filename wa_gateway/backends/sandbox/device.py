@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 
 from wa_gateway.backends.sandbox.store import SandboxStore
 from wa_gateway.clock import Clock
+from wa_gateway.worker.liveness import Liveness
 from wa_gateway.worker.message_cache import MessageCaches
 
 DeviceStatus = Literal["pairing", "connected", "reconnecting", "stopped"]
@@ -26,6 +27,11 @@ class SandboxDevice:
     timer: asyncio.Task[None] | None = None
     # asyncio.Lock wakes waiters in FIFO order: sends on one device go out in request order.
     sends: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set while the session is stalled (POST /sandbox/devices/{token}/stall): connected, but mute.
+    stall: Liveness | None = None
+    # While reconnecting: why the connection was lost, and when (Unix seconds) it is tried again.
+    last_error: str | None = None
+    next_attempt_at: float | None = None
 
 
 class SandboxHost(Protocol):

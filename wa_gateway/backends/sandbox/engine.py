@@ -15,23 +15,26 @@ from typing import Any, Final
 
 from wa_gateway.backends.sandbox.args import (
     USER_SERVER,
-    arg_phone,
     arg_token,
     check_phone,
     check_token,
+    non_negative,
     optional_text,
     positive_int,
 )
 from wa_gateway.backends.sandbox.device import SandboxDevice
 from wa_gateway.backends.sandbox.ids import pairing_code, qr_payload
 from wa_gateway.backends.sandbox.messaging import SandboxMessaging
+from wa_gateway.backends.sandbox.network import SandboxNetwork
 from wa_gateway.backends.sandbox.peers import SandboxPeers
 from wa_gateway.backends.sandbox.presence import SandboxPresence
 from wa_gateway.backends.sandbox.status import SandboxStatus
 from wa_gateway.backends.sandbox.store import SandboxStore, SqliteSandboxStore
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.engine import contract as c
+from wa_gateway.engine.worker_stats import WorkerStats
 from wa_gateway.worker.handlers import Handler, HandlerTable, handles
+from wa_gateway.worker.liveness import DEFAULT_WATCHDOG_S
 from wa_gateway.worker.message_cache import DEFAULT_MAX_MESSAGES, MessageCaches
 
 DEFAULT_QR_REFRESH_MS: Final = 20_000
@@ -59,6 +62,7 @@ class SandboxBackend:
         qr_codes: int = DEFAULT_QR_CODES,
         reconnect_ms: int = DEFAULT_RECONNECT_MS,
         message_cache_size: int = DEFAULT_MAX_MESSAGES,
+        watchdog_s: float = DEFAULT_WATCHDOG_S,
     ) -> None:
         self.data_dir = data_dir
         self.store: SandboxStore = SqliteSandboxStore(data_dir)
@@ -66,7 +70,6 @@ class SandboxBackend:
         self.caches = MessageCaches(message_cache_size, MESSAGE_CACHE_BYTES)
         self._qr_refresh = qr_refresh_ms / 1000
         self._qr_codes = qr_codes
-        self._reconnect_delay = reconnect_ms / 1000
         self._devices: dict[str, SandboxDevice] = {}
         self._lifecycle: dict[str, asyncio.Lock] = {}
         self._timers: set[asyncio.Task[None]] = set()
@@ -74,17 +77,17 @@ class SandboxBackend:
         self._emit: c.EmitFn = _drop_event
         self._messaging = SandboxMessaging(self)
         self._presence = SandboxPresence(self)
-        status = SandboxStatus(self, self._messaging)
-        self._handlers = HandlerTable.collect(self, self._messaging, self._presence, status)
+        self._status = SandboxStatus(self, self._messaging)
+        self.network = SandboxNetwork(self, reconnect_s=reconnect_ms / 1000, watchdog_s=watchdog_s)
+        self._handlers = HandlerTable.collect(self, self._messaging, self._presence, self._status)
         self._control_ops: dict[str, _ControlOp] = {
             "link": self._op_link,
-            "disconnect": self._op_disconnect,
             "logout": self._op_logout,
-            "set_number": self._op_set_number,
             "sent": self._op_sent,
             **SandboxPeers(self).operations(),
             **self._presence.operations(),
-            **status.operations(),
+            **self._status.operations(),
+            **self.network.operations(),
         }
 
     def emit(self, token: str, event: str, data: dict[str, Any]) -> None:
@@ -112,7 +115,7 @@ class SandboxBackend:
                 if device.status == "connected":
                     raise c.EngineError(c.E_ALREADY_CONNECTED, f"device {token} is already connected")
                 if device.status == "reconnecting":
-                    self._set_connected(device)  # asked to connect while the network is down: try now
+                    self.set_connected(device)  # asked to connect while the network is down: try now
                     return {"paired": True}
                 if method == "restore":
                     return {"paired": False}
@@ -120,7 +123,7 @@ class SandboxBackend:
             record = await self.store.load_session(token)
             if record is not None and record.paired:
                 device = self._add(SandboxDevice(token, "pairing", record.jid, record.push_name))
-                self._set_connected(device)
+                self.set_connected(device)
                 return {"paired": True}
             if method == "restore":
                 return {"paired": False}
@@ -129,10 +132,10 @@ class SandboxBackend:
             device = self._add(SandboxDevice(token, "pairing"))
             if method == "qr":
                 self._emit(token, c.EV_QR, {"code": qr_payload()})
-                device.timer = self._timer(self._qr_flow(device))
+                device.timer = self.timer(self._qr_flow(device))
             else:
                 self._emit(token, c.EV_PAIRING_CODE, {"code": pairing_code()})
-                device.timer = self._timer(self._expire_pairing(device, self._qr_refresh * self._qr_codes))
+                device.timer = self.timer(self._expire_pairing(device, self._qr_refresh * self._qr_codes))
             return {"paired": False}
 
     @handles(c.CMD_DISCONNECT)
@@ -185,6 +188,9 @@ class SandboxBackend:
             for d in self._devices.values()
         ]
 
+    def diagnostics(self) -> WorkerStats:
+        return self.network.diagnostics(self._devices.values())
+
     async def control(self, op: str, args: dict[str, Any]) -> Any:
         handler = self._control_ops.get(op)
         if handler is None:
@@ -220,15 +226,8 @@ class SandboxBackend:
             self._cancel_timer(device)  # the pairing must not expire while the pairing is being saved
             await self.store.save_pairing(token, jid, push_name, self.clock.time())
             device.jid, device.push_name = jid, push_name
-            self._set_connected(device)
+            self.set_connected(device)
         return {"jid": jid, "pushName": push_name}
-
-    async def _op_disconnect(self, args: dict[str, Any]) -> None:
-        device = await self.connected_for_control(args)
-        device.status = "reconnecting"
-        self._presence.forget(device.token)
-        self._emit(device.token, c.EV_DISCONNECTED, {"reason": "network connection lost (sandbox)"})
-        device.timer = self._timer(self._reconnect_later(device))
 
     async def _op_logout(self, args: dict[str, Any]) -> None:
         token = arg_token(args)
@@ -241,14 +240,6 @@ class SandboxBackend:
             await self.store.delete_session(token)
             self.caches.drop(token)
         self._emit(token, c.EV_LOGGED_OUT, {"reason": "device unlinked from the phone (sandbox)"})
-
-    async def _op_set_number(self, args: dict[str, Any]) -> dict[str, Any]:
-        phone = arg_phone(args, "phone")
-        registered = args.get("registered", True)
-        if not isinstance(registered, bool):
-            raise c.EngineError(c.E_INVALID_ARGUMENT, "registered must be a boolean")
-        await self.store.set_number(phone, registered)
-        return {"phone": phone, "registered": registered}
 
     async def _op_sent(self, args: dict[str, Any]) -> dict[str, Any]:
         token = arg_token(args)
@@ -277,12 +268,19 @@ class SandboxBackend:
             device.timer.cancel()
         device.timer = None
 
-    def _set_connected(self, device: SandboxDevice) -> None:
+    def set_connected(self, device: SandboxDevice) -> None:
         self._cancel_timer(device)
         device.status = "connected"
+        device.stall = device.last_error = device.next_attempt_at = None
         self._emit(device.token, c.EV_CONNECTED, {"jid": device.jid, "pushName": device.push_name})
 
-    def _timer(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def is_current(self, device: SandboxDevice) -> bool:
+        return self._devices.get(device.token) is device
+
+    def lost_connection(self, device: SandboxDevice) -> None:
+        self._presence.forget(device.token)
+
+    def timer(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._timers.add(task)
         task.add_done_callback(self._timers.discard)
@@ -300,30 +298,30 @@ class SandboxBackend:
             self._forget(device)
             self._emit(device.token, c.EV_QR_TIMEOUT, {})
 
-    async def _reconnect_later(self, device: SandboxDevice) -> None:
-        await self.clock.sleep(self._reconnect_delay)
-        if self._devices.get(device.token) is device and device.status == "reconnecting":
-            device.timer = None
-            self._set_connected(device)
-
     def connected(self, token: str) -> SandboxDevice:
         device = self._devices.get(token)
         if device is None or device.status != "connected":
             raise c.EngineError(c.E_DEVICE_NOT_CONNECTED, f"device {token} is not connected")
+        self.network.refuse_if_stalled(device)
         return device
 
     def require_still_connected(self, device: SandboxDevice) -> None:
         if self._devices.get(device.token) is not device or device.status != "connected":
             raise c.EngineError(c.E_DEVICE_NOT_CONNECTED, f"device {device.token} is not connected")
+        self.network.refuse_if_stalled(device)
 
     async def _require_known(self, token: str) -> None:
         if token not in self._devices and not await self.store.session_exists(token):
             raise c.EngineError(c.E_DEVICE_NOT_FOUND, f"device {token} not found")
 
     async def connected_for_control(self, args: dict[str, Any]) -> SandboxDevice:
+        """The device, connected; a stalled one too: the control routes play the world, not the device."""
         token = arg_token(args)
         await self._require_known(token)
-        return self.connected(token)
+        device = self._devices.get(token)
+        if device is None or device.status != "connected":
+            raise c.EngineError(c.E_DEVICE_NOT_CONNECTED, f"device {token} is not connected")
+        return device
 
 
 async def create_backend(config: dict[str, Any]) -> SandboxBackend:
@@ -337,6 +335,7 @@ async def create_backend(config: dict[str, Any]) -> SandboxBackend:
         qr_codes=positive_int(config, "sandbox_qr_codes", DEFAULT_QR_CODES),
         reconnect_ms=positive_int(config, "sandbox_reconnect_ms", DEFAULT_RECONNECT_MS),
         message_cache_size=positive_int(config, "message_cache_size", DEFAULT_MAX_MESSAGES),
+        watchdog_s=non_negative(config, "watchdog_s", DEFAULT_WATCHDOG_S),
     )
 
 

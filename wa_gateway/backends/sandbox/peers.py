@@ -66,7 +66,17 @@ class SandboxPeers:
             "poll_vote": self.poll_vote,
             "call": self.call,
             "groups": self.groups,
+            "set_number": self.set_number,
         }
+
+    async def set_number(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Whether a phone number is on WhatsApp, for number checks."""
+        phone = arg_phone(args, "phone")
+        registered = args.get("registered", True)
+        if not isinstance(registered, bool):
+            raise c.EngineError(c.E_INVALID_ARGUMENT, "registered must be a boolean")
+        await self._host.store.set_number(phone, registered)
+        return {"phone": phone, "registered": registered}
 
     async def _peer(self, args: dict[str, Any]) -> _Peer:
         device = await self._host.connected_for_control(args)

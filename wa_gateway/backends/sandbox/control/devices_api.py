@@ -1,7 +1,7 @@
 """Control routes of the sandbox engine (docs/architecture.md "Engines"); mounted only with WA_ENGINE=sandbox.
 
 They play the phone and the other side of the conversation: link a device, deliver an incoming message,
-a receipt or a history sync, drop the network, unlink, and show what a device sent.
+a receipt or a history sync, drop or stall the network, unlink, and show what a device sent.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class SandboxApi:
             web.post(f"{device}/receipts", self.receipt),
             web.post(f"{device}/history-sync", self.history_sync),
             web.post(f"{device}/disconnect", self.disconnect),
+            web.post(f"{device}/stall", self.stall),
             web.post(f"{device}/logout", self.logout),
             web.get(f"{device}/sent", self.sent),
             web.put("/sandbox/numbers/{phone}", self.set_number),
@@ -110,6 +111,10 @@ class SandboxApi:
     async def disconnect(self, request: web.Request) -> web.Response:
         await self._device_op(request, "disconnect", with_body=False)
         return ok(request, None, "Network dropped; the device reconnects by itself")
+
+    async def stall(self, request: web.Request) -> web.Response:
+        await self._device_op(request, "stall", with_body=False)
+        return ok(request, None, "Session stalled; the watchdog reconnects the device")
 
     async def logout(self, request: web.Request) -> web.Response:
         await self._device_op(request, "logout", with_body=False)
