@@ -21,7 +21,7 @@ async def test_a_stalled_device_stays_connected_fails_sends_and_is_reconnected_b
     await linked(backend)
     await backend.control("stall", {"token": TOKEN})
     assert (await backend.status())[0]["status"] == "connected"
-    assert await code_of(backend.send_text(TOKEN, ALICE, "hello?", 0)) == c.E_ENGINE_FAILURE
+    assert await code_of(backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hello?", 0)) == c.E_ENGINE_FAILURE
     await advance(clock, 119)
     assert recorder.of(c.EV_RECONNECTING) == []
     clock.advance(1)
@@ -30,7 +30,7 @@ async def test_a_stalled_device_stays_connected_fails_sends_and_is_reconnected_b
     assert backend.network.watchdog_reconnects == 1
     await advance(clock, 2)
     await recorder.wait_for(c.EV_CONNECTED, count=2)
-    sent = await backend.send_text(TOKEN, ALICE, "back", 0)
+    sent = await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "back", 0)
     assert sent["id"]
     assert recorder.names(TOKEN)[-3:] == [c.EV_CONNECTED, c.EV_RECONNECTING, c.EV_CONNECTED]
 
@@ -43,7 +43,7 @@ async def test_without_a_watchdog_a_stalled_device_stays_mute(
     await backend.control("stall", {"token": TOKEN})
     assert clock.sleepers == 0
     clock.advance(10_000)
-    assert await code_of(backend.send_text(TOKEN, ALICE, "hello?", 0)) == c.E_ENGINE_FAILURE
+    assert await code_of(backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hello?", 0)) == c.E_ENGINE_FAILURE
     assert recorder.of(c.EV_RECONNECTING) == []
 
 
@@ -59,7 +59,7 @@ async def test_a_network_drop_while_stalled_ends_the_stall(
     clock.advance(200)
     await wait_until(lambda: clock.sleepers == 0, what="the watchdog to stand down")
     assert recorder.of(c.EV_RECONNECTING) == []
-    assert (await backend.send_text(TOKEN, ALICE, "fine", 0))["id"]
+    assert (await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "fine", 0))["id"]
 
 
 @pytest.mark.parametrize("op", ["stall", "disconnect"])

@@ -22,6 +22,7 @@ from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize.engine import NeonizeBackend
 from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.clock import ManualClock
+from wa_gateway.engine import contract as c
 from wa_gateway.engine.contract import EngineError
 
 ALICE = "15557654321"
@@ -85,11 +86,11 @@ async def test_sends_failing_for_the_whole_limit_reconnect(
     # whatsmeow's SendMessage on a dead socket ends with its own error, no server answer (whatsmeow send.go).
     fake_go.send_error = "failed to send message node: websocket: close sent"
     with pytest.raises(EngineError):
-        await backend.send_text(TOKEN, ALICE, "one", 0)
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "one", 0)
     await armed(clock)
     clock.advance(60)
     with pytest.raises(EngineError):
-        await backend.send_text(TOKEN, ALICE, "two", 0)
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "two", 0)
     clock.advance(60)
     data = await recorder.wait_for("reconnecting")
     assert data == {"reason": "Every send failed for 120 s; reconnecting"}
@@ -101,7 +102,7 @@ async def test_a_send_the_server_refused_proves_the_session_alive(
 ) -> None:
     fake_go.send_error = "server returned error 463"
     with pytest.raises(EngineError) as info:
-        await backend.send_text(TOKEN, ALICE, "hello", 0)
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hello", 0)
     assert info.value.code == "REACHOUT_LIMITED"
     await asyncio.sleep(0.05)
     assert clock.sleepers == 0
