@@ -11,7 +11,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.devices.api import token_from_path
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.media.incoming import HeldMedia, IncomingMedia
@@ -51,8 +50,7 @@ class MediaDownloadApi:
         media = await self._incoming.held(token, target)
         if media is None:
             self._manager.require_connected(token)
-            result = await call_engine(
-                self._manager.engine,
+            result = await self._manager.engine.call(
                 c.CMD_DOWNLOAD_MEDIA,
                 {"token": token, "message_id": target},
                 within=DOWNLOAD_TIMEOUT_S,

@@ -8,7 +8,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
@@ -58,8 +57,7 @@ class PollsApi:
         to = self._recipients.to(body.text("to"))
         self._manager.require_connected(token)
         args = {"token": token, "to": to, "question": question, "options": options, "multiple": multiple}
-        result = await call_engine(
-            self._manager.engine,
+        result = await self._manager.engine.call(
             c.CMD_SEND_POLL,
             args,
             within=POLL_TIMEOUT_S,

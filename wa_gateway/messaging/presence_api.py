@@ -8,7 +8,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
@@ -41,8 +40,7 @@ class PresenceApi:
             raise errors.ApiError(errors.PRESENCE_NO_CHAT)
         to = self._recipients.to(raw_to) if raw_to else None
         self._manager.require_connected(token)
-        await call_engine(
-            self._manager.engine,
+        await self._manager.engine.call(
             c.CMD_SET_PRESENCE,
             {"token": token, "to": to, "state": state},
             within=PRESENCE_TIMEOUT_S,

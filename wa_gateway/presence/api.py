@@ -9,7 +9,6 @@ from aiohttp import web
 from wa_gateway import errors
 from wa_gateway.body import read_body
 from wa_gateway.devices.api import token_from_path
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
@@ -46,8 +45,7 @@ class PresenceTrackingApi:
         token = body_token(body)
         contact = self._contact(body.text("to"))
         self._manager.require_connected(token)
-        await call_engine(
-            self._manager.engine,
+        await self._manager.engine.call(
             c.CMD_SUBSCRIBE_PRESENCE,
             {"token": token, "to": contact},
             within=SUBSCRIBE_TIMEOUT_S,

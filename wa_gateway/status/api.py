@@ -9,7 +9,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import Body, read_body
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
@@ -56,8 +55,7 @@ class StatusApi:
             "font": font(body),
         }
         self._manager.require_connected(token)
-        result = await call_engine(
-            self._manager.engine,
+        result = await self._manager.engine.call(
             c.CMD_POST_STATUS,
             args,
             within=STATUS_TIMEOUT_S,
@@ -90,8 +88,7 @@ class StatusMediaApi(MediaApi):
 
     async def _deliver(self, args: dict[str, Any]) -> Any:
         status_args = {key: args[key] for key in ("token", "kind", "path", "mimetype", "caption")}
-        return await call_engine(
-            self._manager.engine,
+        return await self._manager.engine.call(
             c.CMD_POST_STATUS_MEDIA,
             status_args,
             within=MEDIA_SEND_TIMEOUT_S,

@@ -13,7 +13,6 @@ from aiohttp import web
 from wa_gateway import errors
 from wa_gateway.body import parse_json_object, read_raw
 from wa_gateway.devices.api import token_from_path
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok, utc_timestamp_ms
@@ -64,8 +63,7 @@ class SandboxApi:
         ]
 
     async def _control(self, op: str, args: dict[str, Any]) -> Any:
-        return await call_engine(
-            self._manager.engine,
+        return await self._manager.engine.call(
             c.CMD_SANDBOX,
             {**args, "op": op},
             within=CONTROL_TIMEOUT_S,
