@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import wa_gateway
@@ -49,3 +51,39 @@ def test_only_the_engine_client_calls_the_engine_link() -> None:
         if path.parent.name != "devices" and bypass.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_vocabulary_imports_neither_process_dependencies() -> None:
+    code = (
+        "import sys, wa_gateway.vocabulary; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'aiohttp', 'neonize', 'orjson'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# The spellings the vocabulary owns: a string constant equal to one of them elsewhere is a second definition.
+OWNED_WORDS = {
+    "[0-9]{7,15}",
+    "^[0-9]{7,15}$",
+    "s.whatsapp.net",
+    "@s.whatsapp.net",
+    "c.us",
+    "lid",
+    "@lid",
+    "g.us",
+    "@g.us",
+    "broadcast",
+    "newsletter",
+}
+
+
+def test_tokens_and_jid_servers_are_spelled_once() -> None:
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "vocabulary.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in OWNED_WORDS:
+                found.append((str(path.relative_to(PACKAGE)), node.lineno, node.value))
+    assert found == []

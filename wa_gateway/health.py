@@ -10,13 +10,14 @@ from typing import Any
 from aiohttp import web
 
 from wa_gateway import __version__, procstats
+from wa_gateway import vocabulary as v
 from wa_gateway.apikeys.policy import visible_devices
 from wa_gateway.clock import Clock
 from wa_gateway.envelope import ok
 
 DeviceList = Callable[[], list[dict[str, Any]]]
 
-DEVICE_STATUSES = ("disconnected", "connecting", "pairing", "connected", "logged_out", "banned")
+DEVICE_STATUSES = v.DEVICE_STATUSES
 
 
 class HealthApi:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 from wa_gateway import errors
+from wa_gateway import vocabulary as v
 from wa_gateway.clock import Clock
 from wa_gateway.devices.engine_calls import EngineClient
 from wa_gateway.devices.model import LIVE, Device, EngineLink
@@ -25,7 +26,6 @@ from wa_gateway.devices.states import ENGINE_DOWN, DeviceStates
 from wa_gateway.engine import contract as c
 from wa_gateway.events.bus import EventBus
 from wa_gateway.events.model import Event
-from wa_gateway.phone import is_valid_token
 
 log = logging.getLogger("wa_gateway.devices")
 
@@ -198,10 +198,10 @@ class DeviceManager:
         paired: list[Device] = []
         for session in sessions:
             token = str(session.get("token", ""))
-            if not is_valid_token(token):
+            if not v.is_valid_token(token):
                 continue
             device = self._devices.add(token)
-            if session.get("paired") and device.status not in ("logged_out", "banned"):
+            if session.get("paired") and device.status not in v.ENDED_STATUSES:
                 paired.append(device)
         # Now that every device is known, what an earlier run left unacknowledged can be applied.
         try:

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from wa_gateway import errors
+from wa_gateway import vocabulary as v
 from wa_gateway.clock import Clock
 from wa_gateway.devices.model import Device
 from wa_gateway.engine import contract as c
@@ -59,7 +60,7 @@ class DeviceStates:
         )
 
     async def _on_disconnected(self, device: Device, data: dict[str, Any]) -> None:
-        if device.status in ("disconnected", "logged_out", "banned"):
+        if device.status == "disconnected" or device.status in v.ENDED_STATUSES:
             return
         device.status = "disconnected"
         device.qr = device.pairing_code = None

@@ -16,6 +16,8 @@ from typing import Any, Final, ParamSpec, TypeVar
 
 import orjson
 
+from wa_gateway import vocabulary as v
+
 SESSION_SUFFIXES: Final = ("", "-wal", "-shm", "-journal")
 BUSY_TIMEOUT_MS: Final = 5000
 
@@ -98,7 +100,7 @@ class SandboxStore:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.sessions_dir = data_dir / "sessions"
+        self.sessions_dir = data_dir / v.SESSIONS_DIR
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-store")
         self._connections: dict[Path, sqlite3.Connection] = {}
 

@@ -11,6 +11,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from wa_gateway import errors
+from wa_gateway import vocabulary as v
 from wa_gateway.body import parse_json_object, read_raw
 from wa_gateway.devices.api import token_from_path
 from wa_gateway.devices.manager import DeviceManager
@@ -20,7 +21,7 @@ from wa_gateway.phone import USER_SERVER, PhoneRules
 
 CONTROL_TIMEOUT_S: Final = 30.0
 # Servers of history-sync chats that are not people: the real engine drops them (docs/dropin.md).
-_NOT_A_PERSON: Final = ("g.us", "broadcast", "newsletter", "lid")
+_NOT_A_PERSON: Final = v.NOT_A_PERSON_SERVERS | {v.LID_SERVER}
 
 
 class SandboxApi:
