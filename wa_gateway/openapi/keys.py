@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import (
-    TIMESTAMP,
-    TOKEN_PATTERN,
-    PathSpec,
-    Schema,
-    envelope,
-    json_body,
-    obj,
-    operation,
-    ref,
-)
+from wa_gateway.openapi.builders import TIMESTAMP, PathSpec, Schema, envelope, json_body, obj, operation, ref
+from wa_gateway.vocabulary import TOKEN_PATTERN
 
 SCOPE: Final[Schema] = {
     "enum": [
