@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.devices.engine_calls import EngineClient
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import utc_timestamp
 from wa_gateway.events import catalog as ev
@@ -37,14 +37,14 @@ def when(data: dict[str, Any]) -> str:
 class InboundEvents:
     def __init__(
         self,
-        manager: DeviceManager,
+        engine: EngineClient,
         bus: EventBus,
         *,
         auto_read_receipt: bool,
         auto_reject_calls: bool = False,
         auto_reject_message: str = "",
     ) -> None:
-        self._manager = manager
+        self._engine = engine
         self._bus = bus
         self._auto_read = auto_read_receipt
         self._reject_calls = auto_reject_calls
@@ -86,7 +86,7 @@ class InboundEvents:
             "sender": data.get("from") if data.get("isGroup") else None,
             "ids": [data["id"]],
         }
-        await self._manager.engine.attempt(
+        await self._engine.attempt(
             c.CMD_MARK_READ, args, within=MARK_READ_TIMEOUT_S, failed="auto read receipt failed"
         )
 
@@ -109,13 +109,13 @@ class InboundEvents:
 
     async def _reject_call(self, token: str, caller: str, data: dict[str, Any]) -> bool:
         args = {"token": token, "from": caller, "call_id": data.get("callId")}
-        return await self._manager.engine.attempt(
+        return await self._engine.attempt(
             c.CMD_REJECT_CALL, args, within=REJECT_CALL_TIMEOUT_S, failed="automatic call rejection failed"
         )
 
     async def _tell_caller(self, token: str, caller: Any) -> None:
         args = {"token": token, "to": caller, "text": self._reject_message, "typing_ms": 0}
-        await self._manager.engine.attempt(
+        await self._engine.attempt(
             c.CMD_SEND_TEXT, args, within=CALL_REPLY_TIMEOUT_S, failed="reply to a rejected call failed"
         )
 
