@@ -43,7 +43,7 @@ def test_producers_of_events_know_no_consumer() -> None:
 
 
 def test_only_the_engine_client_calls_the_engine_link() -> None:
-    # ``.engine.request(`` or an engine link handed to a helper: the ways handlers used to bypass it.
+    # ``.engine.request(`` or an engine link passed to a function: the ways handlers used to bypass it.
     bypass = re.compile(r"\.engine\.request\(|\._manager\.engine,|call_engine\(")
     offenders = [
         str(path.relative_to(PACKAGE))
