@@ -217,7 +217,7 @@ def create_app(
     )
     ContactCapture(bus, contacts, lambda token: d.jid if (d := manager.get(token)) else None).subscribe()
     inbound = InboundEvents(
-        manager,
+        manager.engine,
         bus,
         auto_read_receipt=settings.auto_read_receipt,
         auto_reject_calls=settings.auto_reject_calls,

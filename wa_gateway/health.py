@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from wa_gateway import __version__, procstats
+from wa_gateway import vocabulary as v
 from wa_gateway.apikeys.policy import visible_devices
 from wa_gateway.clock import Clock
 from wa_gateway.envelope import ok, utc_timestamp
@@ -18,7 +19,7 @@ DeviceList = Callable[[], list[dict[str, Any]]]
 # token -> the worker's ReconnectInfo (wa_gateway/engine/worker_stats.py)
 Reconnecting = Callable[[], dict[str, dict[str, Any]]]
 
-DEVICE_STATUSES = ("disconnected", "connecting", "pairing", "connected", "logged_out", "banned")
+DEVICE_STATUSES = v.DEVICE_STATUSES
 
 
 class HealthApi:

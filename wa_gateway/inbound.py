@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Final
 
-from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.devices.engine_calls import EngineClient
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import utc_timestamp
 from wa_gateway.events import catalog as ev
@@ -37,14 +37,14 @@ def when(data: dict[str, Any]) -> str:
 class InboundEvents:
     def __init__(
         self,
-        manager: DeviceManager,
+        engine: EngineClient,
         bus: EventBus,
         *,
         auto_read_receipt: bool,
         auto_reject_calls: bool = False,
         auto_reject_message: str = "",
     ) -> None:
-        self._manager = manager
+        self._engine = engine
         self._bus = bus
         self._auto_read = auto_read_receipt
         self._reject_calls = auto_reject_calls
@@ -86,10 +86,9 @@ class InboundEvents:
             "sender": data.get("from") if data.get("isGroup") else None,
             "ids": [data["id"]],
         }
-        try:
-            await self._manager.engine.request(c.CMD_MARK_READ, args, MARK_READ_TIMEOUT_S)
-        except c.EngineError as exc:
-            log.warning("auto read receipt failed", extra={"code": exc.code, "error": exc.message})
+        await self._engine.attempt(
+            c.CMD_MARK_READ, args, within=MARK_READ_TIMEOUT_S, failed="auto read receipt failed"
+        )
 
     async def _call_offer(self, token: str, data: dict[str, Any]) -> None:
         caller = data.get("from")
@@ -110,19 +109,15 @@ class InboundEvents:
 
     async def _reject_call(self, token: str, caller: str, data: dict[str, Any]) -> bool:
         args = {"token": token, "from": caller, "call_id": data.get("callId")}
-        try:
-            await self._manager.engine.request(c.CMD_REJECT_CALL, args, REJECT_CALL_TIMEOUT_S)
-        except c.EngineError as exc:
-            log.warning("automatic call rejection failed", extra={"code": exc.code, "error": exc.message})
-            return False
-        return True
+        return await self._engine.attempt(
+            c.CMD_REJECT_CALL, args, within=REJECT_CALL_TIMEOUT_S, failed="automatic call rejection failed"
+        )
 
     async def _tell_caller(self, token: str, caller: Any) -> None:
         args = {"token": token, "to": caller, "text": self._reject_message, "typing_ms": 0}
-        try:
-            await self._manager.engine.request(c.CMD_SEND_TEXT, args, CALL_REPLY_TIMEOUT_S)
-        except c.EngineError as exc:
-            log.warning("reply to a rejected call failed", extra={"code": exc.code, "error": exc.message})
+        await self._engine.attempt(
+            c.CMD_SEND_TEXT, args, within=CALL_REPLY_TIMEOUT_S, failed="reply to a rejected call failed"
+        )
 
     async def _receipt(self, token: str, data: dict[str, Any]) -> None:
         payload = {

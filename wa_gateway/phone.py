@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 from typing import Final
 
-TOKEN_RE: Final = re.compile(r"[0-9]{7,15}")
+from wa_gateway import vocabulary as v
+
 _NOT_ASCII_DIGIT: Final = re.compile(r"[^0-9]")
 # Go's unicode.IsSpace, which Python's str.isspace() exceeds by the four information separators.
 _NOT_GO_SPACE: Final = frozenset("\x1c\x1d\x1e\x1f")
-USER_SERVER: Final = "s.whatsapp.net"
 
 
-def is_valid_token(token: str) -> bool:
-    """The token names files on disk (``sessions/<token>.db``): 7-15 ASCII digits, nothing else."""
-    return TOKEN_RE.fullmatch(token) is not None
+# The token rule is the shared vocabulary's (wa_gateway/vocabulary.py), re-exported for the routes.
+is_valid_token = v.is_valid_token
+USER_SERVER: Final = v.USER_SERVER
 
 
 class PhoneRules:

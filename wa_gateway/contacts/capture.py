@@ -12,14 +12,15 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any, Final
 
+from wa_gateway import vocabulary as v
 from wa_gateway.contacts.model import SOURCE_HISTORY, SOURCE_MESSAGE, ContactUpsert
 
 # E.164 caps a number at 15 digits; ASCII only, because Python's \d also matches other scripts' digits.
 PHONE_PATTERN: Final = re.compile(r"[0-9]{1,15}", re.ASCII)
-PHONE_SERVERS: Final = frozenset({"s.whatsapp.net", "c.us"})
+PHONE_SERVERS: Final = v.PHONE_SERVERS
 # Chats that are not one person: groups, status and broadcast lists (`status@broadcast`, `…@broadcast`),
 # channels.
-NOT_A_PERSON_SERVERS: Final = frozenset({"g.us", "broadcast", "newsletter"})
+NOT_A_PERSON_SERVERS: Final = v.NOT_A_PERSON_SERVERS
 
 
 def split_jid(jid: str) -> tuple[str, str] | None:

@@ -1,4 +1,8 @@
-"""Calling the engine from a handler: every engine failure becomes one API error, never a hang."""
+"""``EngineClient``: every engine call the gateway makes, and how each engine failure becomes an API error.
+
+Handlers reach the engine only through this, so an engine failure is always one API error, never a hang
+nor a raw contract code.
+"""
 
 from __future__ import annotations
 
@@ -14,72 +18,87 @@ from wa_gateway.engine.failures import E_ENGINE_LOST, E_ENGINE_TIMEOUT, E_ENGINE
 
 log = logging.getLogger("wa_gateway.devices")
 
-
-async def call_engine(
-    engine: EngineLink,
-    cmd: str,
-    args: Mapping[str, Any],
-    *,
-    within: float,
-    failure: errors.ErrorSpec,
-    unavailable: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
-    tolerate: tuple[str, ...] = (),
-    invalid: errors.ErrorSpec | None = None,
-    not_found: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
-    sends: bool = False,
-    codes: Mapping[str, errors.ErrorSpec] | None = None,
-) -> Any:
-    """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT.
-
-    ``sends``: the command sends something to WhatsApp, so once the worker has it, a death or a timeout
-    means it may have gone out: SEND_OUTCOME_UNKNOWN, never an error that invites a blind retry.
-    """
-    try:
-        return await engine.request(cmd, args, within)
-    except c.EngineError as exc:
-        if exc.code in tolerate:
-            return None
-        if codes and exc.code in codes:
-            raise errors.ApiError(codes[exc.code]) from None
-        if sends and exc.code in (E_ENGINE_LOST, E_ENGINE_TIMEOUT):
-            raise errors.ApiError(errors.SEND_OUTCOME_UNKNOWN) from None
-        if exc.code in (E_ENGINE_UNAVAILABLE, E_ENGINE_LOST):
-            raise errors.ApiError(unavailable) from None
-        if exc.code == E_ENGINE_TIMEOUT:
-            raise errors.ApiError(errors.ENGINE_TIMEOUT) from None
-        if exc.code == c.E_DEVICE_NOT_CONNECTED:
-            raise errors.ApiError(errors.DEVICE_NOT_CONNECTED) from None
-        if exc.code == c.E_DEVICE_NOT_FOUND:
-            # The gateway knows the device, so usually the engine just has no client for it right now.
-            raise errors.ApiError(not_found) from None
-        if exc.code == c.E_ALREADY_CONNECTED:
-            raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED) from None
-        if exc.code == c.E_MESSAGE_NOT_FOUND:
-            raise errors.ApiError(errors.MESSAGE_NOT_FOUND) from None
-        if exc.code == c.E_FFMPEG_UNAVAILABLE:
-            raise errors.ApiError(errors.FFMPEG_UNAVAILABLE) from None
-        if exc.code == c.E_REACHOUT_LIMITED:
-            raise errors.ApiError(errors.REACHOUT_LIMITED) from None
-        if exc.code == c.E_INVALID_ARGUMENT:
-            if invalid is not None:
-                raise errors.ApiError(invalid) from None
-            # The engine's validation texts are its own, name the field and carry no secrets.
-            raise errors.ApiError(errors.ENGINE_REJECTED, exc.message or None) from None
-        log.warning("engine command failed", extra={"cmd": cmd, "code": exc.code, "error": exc.message})
-        raise errors.ApiError(failure) from None
+# Contract code -> the API error it always is.
+_FIXED: Mapping[str, errors.ErrorSpec] = {
+    E_ENGINE_TIMEOUT: errors.ENGINE_TIMEOUT,
+    c.E_DEVICE_NOT_CONNECTED: errors.DEVICE_NOT_CONNECTED,
+    c.E_ALREADY_CONNECTED: errors.DEVICE_ALREADY_CONNECTED,
+    c.E_MESSAGE_NOT_FOUND: errors.MESSAGE_NOT_FOUND,
+    c.E_FFMPEG_UNAVAILABLE: errors.FFMPEG_UNAVAILABLE,
+    c.E_REACHOUT_LIMITED: errors.REACHOUT_LIMITED,
+}
 
 
-async def call_command(
-    engine: EngineLink, command: Command, args: Mapping[str, Any], *, within: float | None = None
-) -> Any:
-    """Run a declared command (engine/commands.py) with its own timeout and error mapping."""
-    return await call_engine(
-        engine,
-        command.name,
-        args,
-        within=command.timeout_s if within is None else within,
-        failure=command.failure,
-        invalid=command.invalid,
-        sends=command.sends,
-        codes=command.codes,
-    )
+class EngineClient:
+    def __init__(self, link: EngineLink) -> None:
+        self._link = link
+
+    async def request(self, cmd: str, args: Mapping[str, Any], within: float) -> Any:
+        """The bare call, for the device layer's own flows that act on contract codes (restore)."""
+        return await self._link.request(cmd, args, within)
+
+    async def attempt(self, cmd: str, args: Mapping[str, Any], *, within: float, failed: str) -> bool:
+        """A best-effort call nobody waits on (auto read receipts, call rejection): a failure is logged
+        as ``failed`` and reported as False."""
+        try:
+            await self._link.request(cmd, args, within)
+        except c.EngineError as exc:
+            log.warning(failed, extra={"code": exc.code, "error": exc.message})
+            return False
+        return True
+
+    async def call(
+        self,
+        cmd: str,
+        args: Mapping[str, Any],
+        *,
+        within: float,
+        failure: errors.ErrorSpec,
+        unavailable: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
+        tolerate: tuple[str, ...] = (),
+        invalid: errors.ErrorSpec | None = None,
+        not_found: errors.ErrorSpec = errors.DEVICE_NOT_CONNECTED,
+        sends: bool = False,
+        codes: Mapping[str, errors.ErrorSpec] | None = None,
+    ) -> Any:
+        """Run one engine command; ``invalid`` replaces the engine's own text for E_INVALID_ARGUMENT.
+
+        ``sends``: the command sends something to WhatsApp, so once the worker has it, a death or a timeout
+        means it may have gone out: SEND_OUTCOME_UNKNOWN, never an error that invites a blind retry.
+        """
+        try:
+            return await self._link.request(cmd, args, within)
+        except c.EngineError as exc:
+            if exc.code in tolerate:
+                return None
+            if codes and exc.code in codes:
+                raise errors.ApiError(codes[exc.code]) from None
+            if sends and exc.code in (E_ENGINE_LOST, E_ENGINE_TIMEOUT):
+                raise errors.ApiError(errors.SEND_OUTCOME_UNKNOWN) from None
+            if exc.code in (E_ENGINE_UNAVAILABLE, E_ENGINE_LOST):
+                raise errors.ApiError(unavailable) from None
+            fixed = _FIXED.get(exc.code)
+            if fixed is not None:
+                raise errors.ApiError(fixed) from None
+            if exc.code == c.E_DEVICE_NOT_FOUND:
+                # The gateway knows the device, so usually the engine just has no client for it right now.
+                raise errors.ApiError(not_found) from None
+            if exc.code == c.E_INVALID_ARGUMENT:
+                if invalid is not None:
+                    raise errors.ApiError(invalid) from None
+                # The engine's validation texts are its own, name the field and carry no secrets.
+                raise errors.ApiError(errors.ENGINE_REJECTED, exc.message or None) from None
+            log.warning("engine command failed", extra={"cmd": cmd, "code": exc.code, "error": exc.message})
+            raise errors.ApiError(failure) from None
+
+    async def run(self, command: Command, args: Mapping[str, Any], *, within: float | None = None) -> Any:
+        """Run a declared command (engine/commands.py) with its own timeout and error mapping."""
+        return await self.call(
+            command.name,
+            args,
+            within=command.timeout_s if within is None else within,
+            failure=command.failure,
+            invalid=command.invalid,
+            sends=command.sends,
+            codes=command.codes,
+        )

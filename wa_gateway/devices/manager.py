@@ -1,8 +1,7 @@
-"""``DeviceManager``: one state machine per token, serialised operations, restore, and engine events.
+"""``DeviceManager``: the device operations (connect, delete, restore) over the three parts it composes:
+the ``DeviceRegistry`` (state, per-device locks), the ``EventRouter`` (engine events, one ordered queue per
+device) and the ``EngineClient`` (every engine call and its error mapping).
 
-Engine events for a token are applied by one consumer task per token, in the order the engine sent them,
-so one device's slow work (a large history sync) never delays another's. A journaled event is
-acknowledged to the engine once applied (its webhooks and contacts committed; docs/durability.md).
 Worker loss goes ahead of whatever the dead worker left queued: those events are dropped (the next worker
 replays the journaled ones) and the devices it served are marked disconnected at once, so restore never
 reads a status the death made stale.
@@ -17,15 +16,16 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 from wa_gateway import errors
+from wa_gateway import vocabulary as v
 from wa_gateway.clock import Clock
-from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.engine_calls import EngineClient
 from wa_gateway.devices.model import LIVE, Device, EngineLink
+from wa_gateway.devices.registry import DeviceRegistry
+from wa_gateway.devices.router import AckFn, EventRouter
+from wa_gateway.devices.states import ENGINE_DOWN, DeviceStates
 from wa_gateway.engine import contract as c
-from wa_gateway.event_ids import CURRENT_ORIGIN, EventOrigin
-from wa_gateway.events import catalog as ev
 from wa_gateway.events.bus import EventBus
 from wa_gateway.events.model import Event
-from wa_gateway.phone import is_valid_token
 
 log = logging.getLogger("wa_gateway.devices")
 
@@ -33,17 +33,12 @@ CONNECT_TIMEOUT_S: Final = 60.0
 LOGOUT_TIMEOUT_S: Final = 30.0
 PAIRING_CODE_WAIT_S: Final = 15.0
 RESTORE_CONCURRENCY: Final = 4
-# A synthetic per-token event: the worker that served this device is gone.
-_ENGINE_DOWN: Final = "_engine_down"
-SHUTDOWN_REASON: Final = "shutdown"
 
 # What the device received, handed to the inbound handler rather than the state machine.
 INBOUND_EVENTS: Final = c.RECEIVED_EVENTS | {c.EV_PRESENCE}
 
 InboundHandler = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 RemovedHook = Callable[[str], Awaitable[None]]
-AckFn = Callable[[list[int]], None]
-_Queued = tuple[str, dict[str, Any], c.EventStamp | None]
 
 
 class DeviceManager:
@@ -57,23 +52,19 @@ class DeviceManager:
         pairing_code_wait: float = PAIRING_CODE_WAIT_S,
         ack: AckFn | None = None,
     ) -> None:
-        self._engine = engine
-        self._bus = bus
-        self._clock = clock
+        self._engine = EngineClient(engine)
+        self._devices = DeviceRegistry()
+        self._router = EventRouter(self._apply, ack)
+        self._states = DeviceStates(bus, clock)
         self._device_name = device_name
         self._pairing_code_wait = pairing_code_wait
-        self._devices: dict[str, Device] = {}
-        self._queues: dict[str, asyncio.Queue[_Queued]] = {}
-        self._ack = ack
-        self._acks: list[int] = []
-        self._consumers: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._inbound: InboundHandler | None = None
         self._removed_hooks: list[RemovedHook] = []
         self.restored = asyncio.Event()
 
     @property
-    def engine(self) -> EngineLink:
+    def engine(self) -> EngineClient:
         return self._engine
 
     def set_inbound_handler(self, handler: InboundHandler) -> None:
@@ -84,45 +75,32 @@ class DeviceManager:
         """Called after DELETE /devices/{token} removed a device (contacts, caches)."""
         self._removed_hooks.append(hook)
 
-    # --- lookups --------------------------------------------------------------------------------
+    # --- lookups (the registry's) ---------------------------------------------------------------
 
     def is_known(self, token: str) -> bool:
-        return token in self._devices
+        return self._devices.is_known(token)
 
     def get(self, token: str) -> Device | None:
         return self._devices.get(token)
 
     def require(self, token: str) -> Device:
-        device = self._devices.get(token)
-        if device is None:
-            raise errors.ApiError(errors.DEVICE_NOT_FOUND)
-        return device
+        return self._devices.require(token)
 
     def require_connected(self, token: str) -> Device:
-        device = self.require(token)
-        if device.status != "connected":
-            raise errors.ApiError(errors.DEVICE_NOT_CONNECTED)
-        return device
+        return self._devices.require_connected(token)
 
     def summaries(self) -> list[dict[str, Any]]:
-        return [d.summary() for d in sorted(self._devices.values(), key=lambda d: d.token)]
+        return self._devices.summaries()
 
     def replay(self) -> Iterable[Event]:
-        """What a WebSocket client that authenticates now must see at once: codes of pairing devices."""
-        for device in list(self._devices.values()):
-            if device.status != "pairing":
-                continue
-            if device.qr:
-                yield ev.QRCODE(device.token, device.qr)
-            if device.pairing_code:
-                yield ev.PAIRING_CODE(device.token, {"code": device.pairing_code})
+        return self._devices.replay()
 
     # --- operations -----------------------------------------------------------------------------
 
     async def connect(self, token: str, method: str) -> dict[str, Any]:
         while True:
             created = token not in self._devices
-            device = self._devices.setdefault(token, Device(token))
+            device = self._devices.add(token)
             async with device.lock:
                 if self._devices.get(token) is not device:
                     # A DELETE removed it while this waited: start over from a clean state.
@@ -141,8 +119,7 @@ class DeviceManager:
         device.method = method
         device.status = "pairing"
         try:
-            result = await call_engine(
-                self._engine,
+            result = await self._engine.call(
                 c.CMD_CONNECT,
                 {"token": token, "method": method, "device_name": self._device_name},
                 within=CONNECT_TIMEOUT_S,
@@ -153,7 +130,7 @@ class DeviceManager:
             device.status = "disconnected"
             device.last_error = exc.message
             if created:
-                self._devices.pop(token, None)
+                self._devices.remove(token)
             raise
         paired = bool(result.get("paired")) if isinstance(result, dict) else False
         if paired and device.status == "pairing":
@@ -167,11 +144,10 @@ class DeviceManager:
         return data
 
     async def delete(self, token: str) -> None:
-        device = self.require(token)
+        device = self._devices.require(token)
         async with device.lock:
             try:
-                await call_engine(
-                    self._engine,
+                await self._engine.call(
                     c.CMD_LOGOUT,
                     {"token": token},
                     within=LOGOUT_TIMEOUT_S,
@@ -184,10 +160,9 @@ class DeviceManager:
                     raise
                 # Unlinking on WhatsApp's side failed; the local session is gone anyway (contract).
                 log.warning("logout reported an error", extra={"error": exc.message})
-            self._devices.pop(token, None)
+            self._devices.remove(token)
             device.status = "logged_out"
-        await self._bus.publish(ev.CONNECTION_ERROR(token, message=errors.WS_LOGGED_OUT))
-        await self._bus.publish(ev.DEVICE_LOGGED_OUT(token, {"reason": "deleted"}))
+        await self._states.logged_out(token, "deleted")
         for hook in self._removed_hooks:
             await hook(token)
 
@@ -196,27 +171,21 @@ class DeviceManager:
     def on_event(
         self, token: str, event: str, data: dict[str, Any], stamp: c.EventStamp | None = None
     ) -> None:
-        queue = self._queues.get(token)
-        if queue is None:
-            queue = self._queues[token] = asyncio.Queue()
-            self._consumers[token] = asyncio.create_task(self._consume(token, queue), name=f"events-{token}")
-        queue.put_nowait((event, data, stamp))
+        self._router.route(token, event, data, stamp)
 
     def on_worker_down(self, reason: str) -> None:
-        for queue in self._queues.values():
-            # Stale: state events of a dead connection, and journaled events the next worker replays.
-            while not queue.empty():
-                queue.get_nowait()
-                queue.task_done()
-        for token, device in list(self._devices.items()):
+        self._router.drop_queued()
+        for device in self._devices.all():
             was_live = device.status in LIVE
             if was_live:
                 device.status = "disconnected"
                 device.qr = device.pairing_code = None
-            self.on_event(token, _ENGINE_DOWN, {"reason": reason, "wasLive": was_live})
+            self._router.route(device.token, ENGINE_DOWN, {"reason": reason, "wasLive": was_live})
 
     def on_worker_up(self, first_start: bool) -> None:
-        self._spawn(self.restore())
+        task = asyncio.ensure_future(self.restore())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def restore(self) -> None:
         """Reconnect every paired session; list unpaired ones without starting a QR flow for them."""
@@ -229,10 +198,10 @@ class DeviceManager:
         paired: list[Device] = []
         for session in sessions:
             token = str(session.get("token", ""))
-            if not is_valid_token(token):
+            if not v.is_valid_token(token):
                 continue
-            device = self._devices.setdefault(token, Device(token))
-            if session.get("paired") and device.status not in ("logged_out", "banned"):
+            device = self._devices.add(token)
+            if session.get("paired") and device.status not in v.ENDED_STATUSES:
                 paired.append(device)
         # Now that every device is known, what an earlier run left unacknowledged can be applied.
         try:
@@ -240,77 +209,38 @@ class DeviceManager:
         except c.EngineError as exc:
             log.warning("could not replay journaled events", extra={"error": exc.message})
         gate = asyncio.Semaphore(RESTORE_CONCURRENCY)
-
-        async def reconnect(device: Device) -> None:
-            async with gate, device.lock:
-                if device.status == "connected" or device.token not in self._devices:
-                    return
-                device.status = "connecting"
-                try:
-                    await self._engine.request(
-                        c.CMD_CONNECT,
-                        {"token": device.token, "method": "restore", "device_name": self._device_name},
-                        CONNECT_TIMEOUT_S,
-                    )
-                except c.EngineError as exc:
-                    if exc.code == c.E_ALREADY_CONNECTED:
-                        return
-                    device.status = "disconnected"
-                    device.last_error = exc.message
-                    log.warning("restore failed", extra={"error": exc.message})
-
-        await asyncio.gather(*(reconnect(d) for d in paired))
+        await asyncio.gather(*(self._reconnect(d, gate) for d in paired))
         self.restored.set()
         log.info("sessions restored", extra={"paired": len(paired), "sessions": len(sessions)})
 
+    async def _reconnect(self, device: Device, gate: asyncio.Semaphore) -> None:
+        async with gate, device.lock:
+            if device.status == "connected" or device.token not in self._devices:
+                return
+            device.status = "connecting"
+            try:
+                await self._engine.request(
+                    c.CMD_CONNECT,
+                    {"token": device.token, "method": "restore", "device_name": self._device_name},
+                    CONNECT_TIMEOUT_S,
+                )
+            except c.EngineError as exc:
+                if exc.code == c.E_ALREADY_CONNECTED:
+                    return
+                device.status = "disconnected"
+                device.last_error = exc.message
+                log.warning("restore failed", extra={"error": exc.message})
+
     async def drain(self, within: float) -> None:
         """Let queued events finish (bounded), so they reach the outbox before it closes."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(within):
-                for queue in list(self._queues.values()):
-                    await queue.join()
+        await self._router.drain(within)
 
     async def close(self) -> None:
-        tasks = [*self._tasks, *self._consumers.values()]
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # --- applying events ------------------------------------------------------------------------
-
-    async def _consume(self, token: str, queue: asyncio.Queue[_Queued]) -> None:
-        while True:
-            event, data, stamp = await queue.get()
-            origin = CURRENT_ORIGIN.set(EventOrigin(stamp.event_id) if stamp is not None else None)
-            try:
-                await self._apply(token, event, data)
-            except Exception:
-                # Not acknowledged: the journal keeps it, and the next worker replays it.
-                log.exception("failed to apply engine event", extra={"event": event})
-            else:
-                if stamp is not None:
-                    self._acknowledge(stamp.seq)
-            finally:
-                CURRENT_ORIGIN.reset(origin)
-                queue.task_done()
-
-    def _acknowledge(self, seq: int) -> None:
-        if self._ack is None:
-            return
-        if not self._acks:
-            # Acks of one loop iteration travel in one frame.
-            asyncio.get_running_loop().call_soon(self._flush_acks)
-        self._acks.append(seq)
-
-    def _flush_acks(self) -> None:
-        seqs, self._acks = self._acks, []
-        if self._ack is not None:
-            self._ack(seqs)
+        await self._router.close()
 
     async def _apply(self, token: str, event: str, data: dict[str, Any]) -> None:
         if event in INBOUND_EVENTS:
@@ -321,107 +251,5 @@ class DeviceManager:
         if device is None:
             if event != c.EV_CONNECTED:
                 return  # a late event for a deleted device
-            device = self._devices[token] = Device(token)
-        await _STATE_HANDLERS.get(event, _ignore)(self, device, data)
-
-    async def _on_qr(self, device: Device, data: dict[str, Any]) -> None:
-        device.status = "pairing"
-        device.qr = str(data.get("code", ""))
-        await self._bus.publish(ev.QRCODE(device.token, device.qr))
-
-    async def _on_pairing_code(self, device: Device, data: dict[str, Any]) -> None:
-        device.status = "pairing"
-        device.pairing_code = str(data.get("code", ""))
-        device.code_arrived.set()
-        await self._bus.publish(ev.PAIRING_CODE(device.token, {"code": device.pairing_code}))
-
-    async def _on_connected(self, device: Device, data: dict[str, Any]) -> None:
-        device.status = "connected"
-        device.jid = data.get("jid") or device.jid
-        device.push_name = data.get("pushName") or device.push_name
-        device.connected_at = self._clock.time()
-        device.qr = device.pairing_code = device.last_error = None
-        device.ban_expires = None
-        await self._bus.publish(ev.CONNECTION_SUCCESS(device.token))
-        await self._bus.publish(
-            ev.DEVICE_CONNECTED(device.token, {"jid": device.jid, "pushName": device.push_name})
-        )
-
-    async def _on_disconnected(self, device: Device, data: dict[str, Any]) -> None:
-        if device.status in ("disconnected", "logged_out", "banned"):
-            return
-        device.status = "disconnected"
-        device.qr = device.pairing_code = None
-        reason = str(data.get("reason") or "disconnected")
-        if reason == SHUTDOWN_REASON:
-            return
-        await self._announce_disconnected(device, reason)
-
-    async def _announce_disconnected(self, device: Device, reason: str) -> None:
-        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_DISCONNECTED))
-        await self._bus.publish(ev.DEVICE_DISCONNECTED(device.token, {"reason": reason}))
-
-    async def _on_reconnecting(self, device: Device, data: dict[str, Any]) -> None:
-        # The engine's watchdog dropped a session that looked connected but was dead (docs/engine.md).
-        device.status = "connecting"
-        device.last_error = reason = str(data.get("reason") or "connection stalled")
-        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_DISCONNECTED))
-        await self._bus.publish(ev.DEVICE_RECONNECTING(device.token, {"reason": reason}))
-
-    async def _on_logged_out(self, device: Device, data: dict[str, Any]) -> None:
-        device.status = "logged_out"
-        device.qr = device.pairing_code = None
-        device.connected_at = None
-        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_LOGGED_OUT))
-        reason = str(data.get("reason") or "logged out")
-        await self._bus.publish(ev.DEVICE_LOGGED_OUT(device.token, {"reason": reason}))
-
-    async def _on_qr_timeout(self, device: Device, data: dict[str, Any]) -> None:
-        if device.status != "pairing":
-            return
-        device.status = "disconnected"
-        device.qr = device.pairing_code = None
-        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_QR_EXPIRED))
-        await self._bus.publish(ev.DEVICE_QR_EXPIRED(device.token, {}))
-
-    async def _on_connect_failure(self, device: Device, data: dict[str, Any]) -> None:
-        reason = str(data.get("reason") or "unknown error")
-        code = data.get("code")
-        device.last_error = reason
-        device.status = "connecting" if data.get("retrying") else "disconnected"
-        device.qr = device.pairing_code = None
-        text = f"{code}: {reason}" if code is not None else reason
-        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=f"Connection failed: {text}"))
-
-    async def _on_banned(self, device: Device, data: dict[str, Any]) -> None:
-        device.status = "banned"
-        expires = data.get("expires")
-        device.ban_expires = float(expires) if isinstance(expires, int | float) else None
-        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message="Temporarily banned"))
-        payload = {"code": data.get("code"), "expires": device.detail()["banExpires"]}
-        await self._bus.publish(ev.DEVICE_BANNED(device.token, payload))
-
-    async def _on_engine_down(self, device: Device, data: dict[str, Any]) -> None:
-        # on_worker_down already marked the device disconnected; this tells the clients, in event order.
-        if not data.get("wasLive") or str(data.get("reason")) == SHUTDOWN_REASON:
-            return
-        await self._bus.publish(ev.CONNECTION_ERROR(device.token, message=errors.WS_DISCONNECTED))
-        await self._bus.publish(ev.DEVICE_DISCONNECTED(device.token, {"reason": "engine stopped"}))
-
-
-async def _ignore(manager: DeviceManager, device: Device, data: dict[str, Any]) -> None:
-    return None
-
-
-_STATE_HANDLERS: Final[dict[str, Callable[[DeviceManager, Device, dict[str, Any]], Awaitable[None]]]] = {
-    c.EV_QR: DeviceManager._on_qr,
-    c.EV_PAIRING_CODE: DeviceManager._on_pairing_code,
-    c.EV_CONNECTED: DeviceManager._on_connected,
-    c.EV_DISCONNECTED: DeviceManager._on_disconnected,
-    c.EV_LOGGED_OUT: DeviceManager._on_logged_out,
-    c.EV_RECONNECTING: DeviceManager._on_reconnecting,
-    c.EV_QR_TIMEOUT: DeviceManager._on_qr_timeout,
-    c.EV_CONNECT_FAILURE: DeviceManager._on_connect_failure,
-    c.EV_BANNED: DeviceManager._on_banned,
-    _ENGINE_DOWN: DeviceManager._on_engine_down,
-}
+            device = self._devices.add(token)
+        await self._states.apply(device, event, data)

@@ -5,21 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Protocol
 
+from wa_gateway import vocabulary as v
 from wa_gateway.envelope import utc_timestamp
 
-Status = Literal["disconnected", "connecting", "pairing", "connected", "logged_out", "banned"]
-STATUSES: Final[tuple[Status, ...]] = (
-    "disconnected",
-    "connecting",
-    "pairing",
-    "connected",
-    "logged_out",
-    "banned",
-)
-# Devices in these states are worth reconnecting after an engine restart or a gateway start.
-LIVE: Final = frozenset({"connecting", "pairing", "connected"})
+Status = v.DeviceStatus
+STATUSES: Final = v.DEVICE_STATUSES
+LIVE: Final = v.LIVE_STATUSES
 
 
 class EngineLink(Protocol):

@@ -3,7 +3,7 @@
 A declaration names the command, its typed arguments (wire key, parser, the handler's parameter), what
 the reply carries, how long the gateway waits and which API errors its engine failures become. The
 worker parses a request with it and calls the backend's handler straight away
-(``worker/commands.py``); routes call it with ``devices.engine_calls.call_command``. Adding a command
+(``worker/commands.py``); routes run it with ``EngineClient.run`` (devices/engine_calls.py). Adding a command
 touches this file, the two backends, its route and its test.
 """
 

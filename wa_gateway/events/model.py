@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from wa_gateway.envelope import dumps, utc_timestamp
 from wa_gateway.openapi.builders import TIMESTAMP, Schema, obj
@@ -23,8 +23,9 @@ INTERNAL: Final[Kind] = "internal"
 STRING: Final[Schema] = {"type": "string"}
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
+    """One field of an event's ``data``: its JSON key and the JSON Schema of its value."""
+
     key: str
     schema: Schema
 

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from wa_gateway import vocabulary as v
 from wa_gateway.clock import Clock
 from wa_gateway.media.kinds import MIMETYPE_RE, OCTET_STREAM, safe_filename
 
@@ -35,8 +36,8 @@ class HeldMedia:
 
 class IncomingMedia:
     def __init__(self, data_dir: Path, *, retention_s: float, clock: Clock) -> None:
-        self.root = (data_dir / "media" / "incoming").absolute()
-        self.outgoing = (data_dir / "media" / "outgoing").absolute()
+        self.root = (data_dir / v.INCOMING_MEDIA_DIR).absolute()
+        self.outgoing = (data_dir / v.OUTGOING_MEDIA_DIR).absolute()
         self._retention = retention_s
         self._clock = clock
         self._held: dict[tuple[str, str], HeldMedia] = {}

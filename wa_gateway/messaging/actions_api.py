@@ -8,7 +8,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import Body, parse_json_object, read_body, read_raw
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok, utc_timestamp
@@ -43,8 +42,7 @@ class MessageActionsApi:
         ]
 
     async def _action(self, cmd: str, args: dict[str, Any], *, sends: bool = True) -> Any:
-        return await call_engine(
-            self._manager.engine,
+        return await self._manager.engine.call(
             cmd,
             args,
             within=ACTION_TIMEOUT_S,

@@ -8,7 +8,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
@@ -60,8 +59,7 @@ class MessagingApi:
             args["reply_to"] = quoted
         if mentions:
             args["mentions"] = mentions
-        result = await call_engine(
-            self._manager.engine,
+        result = await self._manager.engine.call(
             c.CMD_SEND_TEXT,
             args,
             within=self._typing_ms / 1000 + ENGINE_REPLY_MARGIN_S,
@@ -80,8 +78,7 @@ class MessagingApi:
         cached = self._cache.get(token, phone)
         if cached is not None:
             return ok(request, {**cached, "cached": True}, "Phone validation result (cached)")
-        result = await call_engine(
-            self._manager.engine,
+        result = await self._manager.engine.call(
             c.CMD_CHECK_NUMBERS,
             {"token": token, "phones": [phone]},
             within=CHECK_TIMEOUT_S,

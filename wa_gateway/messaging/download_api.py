@@ -11,7 +11,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.devices.api import token_from_path
-from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.media.incoming import HeldMedia, IncomingMedia
@@ -51,7 +50,7 @@ class MediaDownloadApi:
         if media is None:
             self._manager.require_connected(token)
             args = {"token": token, "message_id": target}
-            result = await call_command(self._manager.engine, commands.DOWNLOAD_MEDIA, args)
+            result = await self._manager.engine.run(commands.DOWNLOAD_MEDIA, args)
             media = await self._incoming.accept(token, target, result if isinstance(result, dict) else {})
             if media is None:
                 raise errors.ApiError(errors.MEDIA_DOWNLOAD_FAILED)

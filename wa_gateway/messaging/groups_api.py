@@ -8,7 +8,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.devices.api import token_from_path
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok, utc_timestamp
@@ -30,8 +29,7 @@ class GroupsApi:
     async def list_groups(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         self._manager.require_connected(token)
-        result = await call_engine(
-            self._manager.engine,
+        result = await self._manager.engine.call(
             c.CMD_LIST_GROUPS,
             {"token": token},
             within=GROUPS_TIMEOUT_S,
@@ -46,8 +44,7 @@ class GroupsApi:
         if jid is None:
             raise errors.ApiError(errors.INVALID_GROUP)
         self._manager.require_connected(token)
-        result = await call_engine(
-            self._manager.engine,
+        result = await self._manager.engine.call(
             c.CMD_GROUP_INFO,
             {"token": token, "jid": jid},
             within=GROUPS_TIMEOUT_S,

@@ -11,7 +11,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import Body
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
@@ -120,8 +119,7 @@ class MediaApi:
         return self._recipients.to(body.text("to"))
 
     async def _deliver(self, args: dict[str, Any]) -> Any:
-        return await call_engine(
-            self._manager.engine,
+        return await self._manager.engine.call(
             c.CMD_SEND_MEDIA,
             args,
             within=self._typing_ms / 1000 + MEDIA_SEND_TIMEOUT_S,

@@ -8,7 +8,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
-from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
@@ -58,5 +57,5 @@ class PollsApi:
         to = self._recipients.to(body.text("to"))
         self._manager.require_connected(token)
         args = {"token": token, "to": to, "question": question, "options": options, "multiple": multiple}
-        result = await call_command(self._manager.engine, commands.SEND_POLL, args)
+        result = await self._manager.engine.run(commands.SEND_POLL, args)
         return ok(request, {**sent(result), "options": options, "multiple": multiple}, "Poll sent")

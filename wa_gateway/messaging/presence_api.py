@@ -6,7 +6,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
-from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
@@ -38,7 +37,5 @@ class PresenceApi:
             raise errors.ApiError(errors.PRESENCE_NO_CHAT)
         to = self._recipients.to(raw_to) if raw_to else None
         self._manager.require_connected(token)
-        await call_command(
-            self._manager.engine, commands.SET_PRESENCE, {"token": token, "to": to, "state": state}
-        )
+        await self._manager.engine.run(commands.SET_PRESENCE, {"token": token, "to": to, "state": state})
         return ok(request, {"state": state, "to": to}, "Presence updated")

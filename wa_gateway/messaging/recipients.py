@@ -11,14 +11,15 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from wa_gateway import errors
+from wa_gateway import vocabulary as v
 from wa_gateway.phone import PhoneRules, user_jid
 
 # E.164 numbers have at most 15 digits; whatsmeow writes phone JIDs as bare digits.
-PHONE_JID_RE: Final = re.compile(r"[0-9]{7,15}@s\.whatsapp\.net")
-LID_JID_RE: Final = re.compile(r"[0-9]{1,20}@lid")
+PHONE_JID_RE: Final = re.compile(f"[0-9]{{7,15}}@{re.escape(v.USER_SERVER)}")
+LID_JID_RE: Final = re.compile(f"[0-9]{{1,20}}@{v.LID_SERVER}")
 # New groups are "<18 digits>@g.us"; old ones "<creator phone>-<unix time>@g.us".
-GROUP_JID_RE: Final = re.compile(r"[0-9]{1,20}(?:-[0-9]{1,20})?@g\.us")
-GROUP_SUFFIX: Final = "@g.us"
+GROUP_JID_RE: Final = re.compile(f"[0-9]{{1,20}}(?:-[0-9]{{1,20}})?@{re.escape(v.GROUP_SERVER)}")
+GROUP_SUFFIX: Final = f"@{v.GROUP_SERVER}"
 MAX_MENTIONS: Final = 1024
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from wa_gateway import vocabulary as v
+
 Schema = dict[str, Any]
 Operation = dict[str, Any]
 PathSpec = dict[str, dict[str, Operation]]
 
-TOKEN_PATTERN: Final = "^[0-9]{7,15}$"
+TOKEN_PATTERN: Final = v.TOKEN_PATTERN
 TIMESTAMP: Final[Schema] = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
 NULLABLE_STRING: Final[Schema] = {"type": ["string", "null"]}
 # What the routes really accept, so generated requests (schemathesis) reach the handlers' logic.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from wa_gateway.openapi.builders import TIMESTAMP, PathSpec, Schema, envelope, json_body, obj, operation, ref
+from wa_gateway.vocabulary import TOKEN_PATTERN
 
 SCOPE: Final[Schema] = {
     "enum": [
@@ -20,7 +21,7 @@ SCOPE: Final[Schema] = {
 }
 DEVICES: Final[Schema] = {
     "type": ["array", "null"],
-    "items": {"type": "string", "pattern": "^[0-9]{7,15}$"},
+    "items": {"type": "string", "pattern": TOKEN_PATTERN},
     "description": "Device tokens the key may use; null or omitted: every device",
 }
 KEY: Final[Schema] = obj(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from wa_gateway import vocabulary as v
 from wa_gateway.openapi.builders import PathSpec, Schema, asset_operation, envelope, obj, operation, ref
 
 RECONNECT: Final[Schema] = {
@@ -48,7 +49,7 @@ The `Origin` header must be in WS_ALLOWED_ORIGINS, or name the gateway's own lis
 DEVICE_SUMMARY: Final[Schema] = obj(
     {
         "token": {"type": "string"},
-        "status": {"enum": ["disconnected", "connecting", "pairing", "connected", "logged_out", "banned"]},
+        "status": {"enum": list(v.DEVICE_STATUSES)},
         "jid": {"type": ["string", "null"]},
         "pushName": {"type": ["string", "null"]},
         "connectedAt": {"type": ["string", "null"]},

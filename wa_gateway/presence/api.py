@@ -7,7 +7,6 @@ from aiohttp import web
 from wa_gateway import errors
 from wa_gateway.body import read_body
 from wa_gateway.devices.api import token_from_path
-from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.envelope import ok
@@ -42,7 +41,7 @@ class PresenceTrackingApi:
         token = body_token(body)
         contact = self._contact(body.text("to"))
         self._manager.require_connected(token)
-        await call_command(self._manager.engine, commands.SUBSCRIBE_PRESENCE, {"token": token, "to": contact})
+        await self._manager.engine.run(commands.SUBSCRIBE_PRESENCE, {"token": token, "to": contact})
         return ok(request, {"to": contact, "subscribed": True}, "Subscribed to presence")
 
     async def last_known(self, request: web.Request) -> web.Response:

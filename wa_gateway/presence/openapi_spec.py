@@ -6,15 +6,7 @@ from typing import Final
 
 from wa_gateway.engine import contract as c
 from wa_gateway.events import catalog as ev
-from wa_gateway.openapi.builders import (
-    PathSpec,
-    Schema,
-    envelope,
-    json_body,
-    obj,
-    operation,
-    path_token,
-)
+from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token
 
 STRING: Final[Schema] = {"type": "string"}
 ERRORS: Final = (400, 401, 404, 409, 429, 500, 504)

@@ -9,7 +9,6 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import Body, read_body
-from wa_gateway.devices.engine_calls import call_command
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
@@ -56,7 +55,7 @@ class StatusApi:
             "font": font(body),
         }
         self._manager.require_connected(token)
-        result = await call_command(self._manager.engine, commands.POST_STATUS, args)
+        result = await self._manager.engine.run(commands.POST_STATUS, args)
         return ok(request, sent(result), "Status posted")
 
 
@@ -83,4 +82,4 @@ class StatusMediaApi(MediaApi):
 
     async def _deliver(self, args: dict[str, Any]) -> Any:
         status_args = {key: args[key] for key in ("token", "kind", "path", "mimetype", "caption")}
-        return await call_command(self._manager.engine, commands.POST_STATUS_MEDIA, status_args)
+        return await self._manager.engine.run(commands.POST_STATUS_MEDIA, status_args)

@@ -6,15 +6,7 @@ from typing import Final
 
 from wa_gateway.engine import contract as c
 from wa_gateway.messaging.openapi_spec import MEDIA_FORM, MEDIA_JSON, SEND_ERRORS, SENT
-from wa_gateway.openapi.builders import (
-    PathSpec,
-    Schema,
-    envelope,
-    json_body,
-    obj,
-    operation,
-    path_token,
-)
+from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token
 
 STRING: Final[Schema] = {"type": "string"}
 _STATUS_MEDIA_TYPE: Final[Schema] = {"enum": list(c.STATUS_MEDIA_KINDS)}

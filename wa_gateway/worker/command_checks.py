@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from wa_gateway import vocabulary as v
 from wa_gateway.engine import contract as c
 
-OUTGOING_MEDIA_DIR: Final = Path("media", "outgoing")
-INCOMING_MEDIA_DIR: Final = Path("media", "incoming")
+OUTGOING_MEDIA_DIR: Final = v.OUTGOING_MEDIA_DIR
+INCOMING_MEDIA_DIR: Final = v.INCOMING_MEDIA_DIR
 # A reaction is one emoji; a flag or family sequence can be a dozen code points.
 MAX_EMOJI_CHARS: Final = 32
 MAX_POLL_TEXT_CHARS: Final = 255

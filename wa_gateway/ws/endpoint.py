@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ import orjson
 from aiohttp import WSMsgType, web
 
 from wa_gateway import errors
+from wa_gateway import vocabulary as v
 from wa_gateway.auth import AuthGuard, KeyLookup
 from wa_gateway.envelope import dumps
 from wa_gateway.events.catalog import SEED_EVENTS
@@ -33,7 +33,6 @@ log = logging.getLogger("wa_gateway.ws")
 
 AUTH_MAX_BYTES: Final = 1024
 READ_LIMIT_BYTES: Final = 4096
-_TOKEN_RE = re.compile(r"[0-9]{7,15}")
 _FLUSH_SECONDS: Final = 1.0
 
 
@@ -72,9 +71,10 @@ def parse_subscription(message: dict[str, Any], known_events: frozenset[str]) ->
     tokens = message.get("tokens")
     events = message.get("events")
     if tokens is not None and (
-        not isinstance(tokens, list) or not all(isinstance(t, str) and _TOKEN_RE.fullmatch(t) for t in tokens)
+        not isinstance(tokens, list)
+        or not all(isinstance(t, str) and v.TOKEN_RE.fullmatch(t) for t in tokens)
     ):
-        raise ValueError("tokens must be a list of device tokens (7-15 digits)")
+        raise ValueError(f"tokens must be a list of device tokens ({v.TOKEN_RULE})")
     if events is not None and (
         not isinstance(events, list)
         or not all(isinstance(e, str) and (e == "*" or e in known_events) for e in events)

@@ -218,7 +218,7 @@ class NeonizeBackend:
     async def subscribe_presence(self, token: str, to: str) -> None:
         session = self._session(token)
         contact = jid(to, "to")
-        if contact.Server == "g.us":
+        if contact.Server == GROUP_SERVER:
             raise EngineError(E_INVALID_ARGUMENT, "to must be a contact, not a group")
         client = session.connected_client()
         try:

@@ -7,10 +7,11 @@ from typing import Any, Final
 
 from neonize.proto import Neonize_pb2 as proto  # type: ignore[import-untyped]
 
+from wa_gateway import vocabulary as v
 from wa_gateway.engine.contract import GroupDetails, GroupParticipant, GroupSummary
 
-PN_SERVER: Final = "s.whatsapp.net"
-LID_SERVER: Final = "lid"
+PN_SERVER: Final = v.USER_SERVER
+LID_SERVER: Final = v.LID_SERVER
 PHONE_RE: Final = re.compile(r"[0-9]{5,20}")
 # Timestamps above this are milliseconds (MessageInfo.Timestamp is UnixMilli, docs/neonize.md §5).
 _MILLIS_FLOOR: Final = 100_000_000_000

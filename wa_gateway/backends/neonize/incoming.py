@@ -16,9 +16,10 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
     ProtocolMessage,
 )
 
+from wa_gateway import vocabulary as v
 from wa_gateway.backends.neonize.events import LID_SERVER, jid_string, resolve_person, seconds
 
-BROADCAST_SERVER: Final = "broadcast"
+BROADCAST_SERVER: Final = v.BROADCAST_SERVER
 Action = Literal["message", "reaction", "edit", "revoke", "poll_vote"]
 
 # Content fields of waE2E.Message -> the contract's message type; the first one present wins.

@@ -27,6 +27,7 @@ from neonize.utils.enum import (  # type: ignore[import-untyped]
     VoteType,
 )
 
+from wa_gateway import vocabulary as v
 from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize import incoming
 from wa_gateway.backends.neonize.context import EngineContext, mask
@@ -41,7 +42,17 @@ from wa_gateway.worker.message_cache import CachedMessage, MessageCache
 log = logging.getLogger(__name__)
 
 MAX_TYPING_MS: Final = 600_000
-GROUP_SERVER: Final = "g.us"
+GROUP_SERVER: Final = v.GROUP_SERVER
+# whatsmeow's errors for a group one cannot see (ErrGroupNotFound, ErrNotInGroup, 401/403/404 answers).
+UNKNOWN_GROUP_ERRORS: Final = (
+    "does not exist",
+    "not found",
+    "not participating",
+    "forbidden",
+    "not-authorized",
+    "404",
+    "403",
+)
 # The server's answer to a message to a new contact while the account is reachout-timelocked, as
 # whatsmeow's send.go reports it (docs/engine.md, "Reachout limit").
 REACHOUT_ERROR: Final = "server returned error 463"

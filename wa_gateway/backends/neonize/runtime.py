@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from wa_gateway import vocabulary as v
+
 log = logging.getLogger(__name__)
 
 NEONIZE_VERSION: Final = "0.5.2"
@@ -93,7 +95,7 @@ class NeonizeSettings:
 
     @property
     def sessions_dir(self) -> Path:
-        return self.data_dir / "sessions"
+        return self.data_dir / v.SESSIONS_DIR
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> NeonizeSettings:

@@ -9,12 +9,13 @@ import contextlib
 import json
 import logging
 import os
-import re
 import sqlite3
 from pathlib import Path
 from typing import Final
 
-TOKEN_RE: Final = re.compile(r"[0-9]{7,15}")
+from wa_gateway import vocabulary as v
+
+TOKEN_RE: Final = v.TOKEN_RE
 # The last one is ours: the LID -> phone map learned from history syncs, kept beside whatsmeow's files.
 LIDS_SUFFIX: Final = "-lids.json"
 SESSION_SUFFIXES: Final = ("", "-journal", "-wal", "-shm", LIDS_SUFFIX)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
+from wa_gateway import vocabulary as v
 from wa_gateway.engine import contract as c
 
-USER_SERVER: Final = "@s.whatsapp.net"
-GROUP_SERVER: Final = "@g.us"
+USER_SERVER: Final = f"@{v.USER_SERVER}"
+GROUP_SERVER: Final = f"@{v.GROUP_SERVER}"
 
-_TOKEN: Final = re.compile(r"[0-9]{7,15}")
 _PHONE: Final = re.compile(r"[0-9]{5,20}")
 
 
@@ -34,8 +34,8 @@ def non_negative(config: dict[str, Any], key: str, default: float) -> float:
 
 def check_token(token: str) -> None:
     # Tokens name files under sessions/: anything but digits could escape that directory.
-    if not _TOKEN.fullmatch(token):
-        raise c.EngineError(c.E_INVALID_ARGUMENT, "token must be 7-15 digits")
+    if not v.is_valid_token(token):
+        raise c.EngineError(c.E_INVALID_ARGUMENT, f"token must be {v.TOKEN_RULE}")
 
 
 def check_phone(phone: str, key: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from wa_gateway.backends.sandbox.args import USER_SERVER, arg_phone, check_jid, optional_text
+from wa_gateway.backends.sandbox.args import GROUP_SERVER, USER_SERVER, arg_phone, check_jid, optional_text
 from wa_gateway.backends.sandbox.device import SandboxHost
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
@@ -32,7 +32,7 @@ class SandboxPresence:
     async def subscribe(self, token: str, to: str) -> None:
         self._host.connected(token)
         check_jid(to, "to")
-        if to.endswith("@g.us"):
+        if to.endswith(GROUP_SERVER):
             raise checks.invalid("to must be a contact, not a group")
         self._subscribed.setdefault(token, set()).add(to)
 
@@ -50,7 +50,7 @@ class SandboxPresence:
                 raise checks.invalid("lastSeen goes with unavailable only")
             if chat is None:
                 chat = sender
-            elif not chat.endswith("@g.us"):
+            elif not chat.endswith(GROUP_SERVER):
                 chat = arg_phone(args, "chat") + USER_SERVER
             else:
                 check_jid(chat, "chat")

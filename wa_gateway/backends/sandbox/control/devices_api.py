@@ -11,9 +11,9 @@ from typing import Any, Final
 from aiohttp import web
 
 from wa_gateway import errors
+from wa_gateway import vocabulary as v
 from wa_gateway.body import parse_json_object, read_raw
 from wa_gateway.devices.api import token_from_path
-from wa_gateway.devices.engine_calls import call_engine
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok, utc_timestamp_ms
@@ -21,7 +21,7 @@ from wa_gateway.phone import USER_SERVER, PhoneRules
 
 CONTROL_TIMEOUT_S: Final = 30.0
 # Servers of history-sync chats that are not people: the real engine drops them (docs/dropin.md).
-_NOT_A_PERSON: Final = ("g.us", "broadcast", "newsletter", "lid")
+_NOT_A_PERSON: Final = v.NOT_A_PERSON_SERVERS | {v.LID_SERVER}
 
 
 class SandboxApi:
@@ -70,8 +70,7 @@ class SandboxApi:
         ]
 
     async def _control(self, op: str, args: dict[str, Any]) -> Any:
-        return await call_engine(
-            self._manager.engine,
+        return await self._manager.engine.call(
             c.CMD_SANDBOX,
             {**args, "op": op},
             within=CONTROL_TIMEOUT_S,
