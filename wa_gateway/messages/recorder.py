@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Final
 
+from wa_gateway import vocabulary as v
 from wa_gateway.clock import Clock
 from wa_gateway.devices.model import EngineLink
 from wa_gateway.engine import contract as c
@@ -20,8 +21,8 @@ from wa_gateway.phone import user_jid
 log = logging.getLogger("wa_gateway.messages")
 
 # Status posts and broadcast lists are not chats (docs/messages.md "What is stored").
-BROADCAST_SUFFIX: Final = "@broadcast"
-GROUP_SUFFIX: Final = "@g.us"
+BROADCAST_SUFFIX: Final = f"@{v.BROADCAST_SERVER}"
+GROUP_SUFFIX: Final = f"@{v.GROUP_SERVER}"
 
 
 def _text(value: Any) -> str:
