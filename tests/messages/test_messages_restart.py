@@ -75,12 +75,26 @@ async def test_messages_and_chats_survive_a_killed_gateway(tmp_path: Path, unuse
     try:
         async with aiohttp.ClientSession() as session:
             await wait_healthy(port, second)
+
+            async def restored() -> bool:
+                async with session.get(
+                    f"http://127.0.0.1:{port}/devices/{TOKEN}", headers={"X-API-Key": API_KEY}
+                ) as resp:
+                    return resp.status == 200 and (await resp.json())["data"]["status"] == "connected"
+
+            await eventually(restored, within_s=20, what="the device restored")
             after = await call(session, port, "GET", f"/messages/{TOKEN}")
             assert after == before
             assert [m["text"] for m in after["messages"]] == ["out", "in2", "in1", "in0"]
             one = await call(session, port, "GET", f"/messages/{TOKEN}/{sent['messageId']}")
             assert one["fromMe"] is True and one["text"] == "out"
             assert await call(session, port, "GET", f"/chats/{TOKEN}") == chats_before
+            # The new worker's cache is empty: the store knows who wrote the message to react to.
+            oldest = after["messages"][-1]["id"]
+            reaction = {"token": TOKEN, "chat": ALICE, "emoji": "👍"}
+            await call(session, port, "POST", f"/messages/{oldest}/reaction", reaction)
+            log = await call(session, port, "GET", f"/sandbox/devices/{TOKEN}/sent")
+            assert [m["targetId"] for m in log["messages"] if m.get("kind") == "reaction"] == [oldest]
         second.send_signal(signal.SIGTERM)
         assert await wait_exit(second, 20) == 0
     finally:
