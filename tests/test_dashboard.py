@@ -131,6 +131,25 @@ async def test_pair_chat_retry_dead_letters_and_create_keys_from_the_dashboard(
 
     assert await wait_for(sent_texts) == ["yes, here"]
 
+    # Groups, presence and status posts of the open device.
+    groups = {"groups": [{"jid": "120363000000000001", "subject": "Team", "participants": [TOKEN, PEER]}]}
+    assert (await api(client, "PUT", f"/sandbox/devices/{TOKEN}/groups", groups))[0] == 200
+    await page.get_by_role("button", name=f"Open device {TOKEN}").click()
+    await page.locator("#groups li", has_text="Team (2 members)").wait_for()
+    await page.get_by_label("Contact's number", exact=True).fill(PEER)
+    await page.get_by_role("button", name="Follow presence", exact=True).click()
+    await page.get_by_text(f"Following {PEER}").wait_for()
+    online = {"from": PEER, "state": "available"}
+    assert (await api(client, "POST", f"/sandbox/devices/{TOKEN}/presence", online))[0] == 200
+    await page.locator("#presence-result", has_text="available").wait_for()
+    await page.get_by_label("Status text", exact=True).fill("open today")
+    await page.get_by_role("button", name="Post status", exact=True).click()
+    await page.get_by_text("Status posted (").wait_for()
+    theirs = {"from": PEER, "text": "on holiday"}
+    assert (await api(client, "POST", f"/sandbox/devices/{TOKEN}/status", theirs))[0] == 200
+    await page.locator("#statuses li", has_text="on holiday").wait_for()
+    await shot(page, "5b-groups-presence-status")
+
     # Dead letters: the receiver answered 410, so every event so far is dead; retry one once it is back.
     async def dead_count() -> int:
         _, stats = await api(client, "GET", "/webhooks/stats")
