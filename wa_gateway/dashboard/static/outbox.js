@@ -13,9 +13,10 @@ export async function refresh() {
     $("dead").replaceChildren();
     return;
   }
+  const { data: page } = await api("GET", "/webhooks/dead?limit=100");
+  // The figures and the table change together, so what the page shows is one moment of the outbox.
   const age = data.pending ? `, oldest ${data.oldestPendingAgeSeconds} s` : "";
   stats.textContent = `Pending ${data.pending}${age} · delivered ${data.delivered} · dead letters ${data.dead}`;
-  const { data: page } = await api("GET", "/webhooks/dead?limit=100");
   const body = $("dead");
   body.replaceChildren();
   for (const item of page.items) {
@@ -25,7 +26,7 @@ export async function refresh() {
       "aria-label": `Retry ${item.event} ${item.id}`,
       onclick: () => retryOne(item.id),
     });
-    const error = [item.lastStatus, item.lastError].filter(Boolean).join(" ");
+    const error = item.lastError || (item.lastStatus ? `HTTP ${item.lastStatus}` : "");
     body.append(
       el(
         "tr",
