@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
-from pytest_aiohttp import AiohttpClient
+from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from .conftest import API_KEY, SettingsFactory
 from .harness import api, gateway, wait_for
+from .webhooks.webhook_harness import MODE_410, MODE_OK, Receiver
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "60123456789"
+PEER = "60198765432"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # CI installs Chromium and sets REQUIRE_BROWSER=1 so that a missing browser fails instead of skipping.
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
@@ -55,10 +59,28 @@ async def shot(page, name: str) -> None:
     await page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
 
 
-async def test_pair_link_and_send_from_the_dashboard(
-    aiohttp_client: AiohttpClient, make_settings: SettingsFactory, browser_page
+async def sign_in(page, base: str) -> None:
+    await page.goto(f"{base}/")
+    await page.wait_for_url(f"{base}/dashboard")
+    await shot(page, "1-login")
+    await page.get_by_label("API key", exact=True).fill("wrong key")
+    await page.get_by_role("button", name="Open dashboard", exact=True).click()
+    await page.get_by_text("That key was not accepted.").wait_for()
+    await page.get_by_label("API key", exact=True).fill(API_KEY)
+    await page.keyboard.press("Enter")
+    await page.get_by_text("Live updates: on").wait_for()
+    assert API_KEY not in page.url
+    await shot(page, "2-signed-in")
+
+
+async def test_pair_chat_retry_dead_letters_and_create_keys_from_the_dashboard(
+    aiohttp_client: AiohttpClient, aiohttp_server: AiohttpServer, make_settings: SettingsFactory, browser_page
 ) -> None:
     page = browser_page
+    # confirm() before deleting or revoking: the person clicks OK.
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    receiver = Receiver(default_mode=MODE_410)
+    hooks = await aiohttp_server(receiver.app())
     # Safe production values: the dashboard must work without listing its own origin anywhere.
     client: TestClient
     client, _ = await gateway(
@@ -66,48 +88,118 @@ async def test_pair_link_and_send_from_the_dashboard(
         make_settings,
         WS_ALLOWED_ORIGINS="https://app.example.com",
         CORS_ORIGINS="https://app.example.com",
+        WEBHOOK_URL=str(hooks.make_url("/hook")),
+        AUTO_READ_RECEIPT="false",
     )
     base = f"http://{client.server.host}:{client.server.port}"
-    await page.goto(f"{base}/")
-    await page.wait_for_url(f"{base}/dashboard")
-    await shot(page, "1-login")
+    await sign_in(page, base)
 
-    await page.get_by_label("API key").fill("wrong key")
-    await page.get_by_role("button", name="Open dashboard").click()
-    await page.get_by_text("That key was not accepted.").wait_for()
-    await page.get_by_label("API key").fill(API_KEY)
-    await page.keyboard.press("Enter")
-    await page.get_by_text("Live updates: on").wait_for()
-    assert API_KEY not in page.url
-    await shot(page, "2-signed-in")
-
-    await page.get_by_label("Phone number with country code").fill(TOKEN)
-    await page.get_by_role("button", name="Add device").click()
-    qr = page.get_by_role("img", name="QR code to link the device")
-    await qr.wait_for()
+    # Pairing: the QR shows inline in the new device's panel, and goes once the phone linked it.
+    await page.get_by_label("Phone number with country code", exact=True).fill(TOKEN)
+    await page.get_by_role("button", name="Add device", exact=True).click()
+    await page.get_by_role("img", name="QR code to link the device").wait_for()
     await page.wait_for_function("document.getElementById('qr').naturalWidth > 0")
     await shot(page, "3-qr")
-
     status, body = await api(client, "POST", f"/sandbox/devices/{TOKEN}/link", {"pushName": "Dashboard"})
     assert status == 200, body
     await page.locator(f'tr[data-token="{TOKEN}"] .status-connected').wait_for()
-    assert await page.locator("#pairing").is_hidden()
+    await page.locator("#device-status.status-connected").wait_for()
+    await page.locator("#pairing").wait_for(state="hidden")
     await shot(page, "4-connected")
 
-    await page.get_by_label("From device").fill(TOKEN)
-    await page.get_by_label("To").fill("60198765432")
-    await page.get_by_label("Text").fill("hello from the dashboard")
-    await page.get_by_role("button", name="Send").click()
+    # Chats and messages come from the message store, live as messages arrive.
+    for text in ("hello", "are you there?"):
+        message = {"from": PEER, "text": text, "pushName": "Alice"}
+        assert (await api(client, "POST", f"/sandbox/devices/{TOKEN}/messages", message))[0] == 200
+    chat = page.get_by_role("button", name="Chat with Alice")
+    # The list reloads as each message arrives: the badge reaches 2 once both are stored.
+    await chat.locator(".badge").filter(has_text=re.compile(r"^2$")).wait_for()
+    await chat.click()
+    await page.locator("#messages li.theirs", has_text="are you there?").wait_for()
+    assert await page.get_by_label("Recipient", exact=True).input_value() == PEER
+    await page.get_by_label("Message text", exact=True).fill("yes, here")
+    await page.get_by_role("button", name="Send message", exact=True).click()
     await page.get_by_text("Sent (").wait_for()
-    await shot(page, "5-sent")
+    await page.locator("#messages li.mine", has_text="yes, here").wait_for()
+    texts = await page.locator("#messages li .text").all_inner_texts()
+    assert texts == ["hello", "are you there?", "yes, here"]
+    await shot(page, "5-chat")
 
     async def sent_texts() -> list[str]:
         _, log = await api(client, "GET", f"/sandbox/devices/{TOKEN}/sent")
         return [m["text"] for m in log["data"]["messages"]]
 
-    assert await wait_for(sent_texts) == ["hello from the dashboard"]
+    assert await wait_for(sent_texts) == ["yes, here"]
+
+    # Groups, presence and status posts of the open device.
+    groups = {"groups": [{"jid": "120363000000000001", "subject": "Team", "participants": [TOKEN, PEER]}]}
+    assert (await api(client, "PUT", f"/sandbox/devices/{TOKEN}/groups", groups))[0] == 200
+    await page.get_by_role("button", name=f"Open device {TOKEN}").click()
+    await page.locator("#groups li", has_text="Team (2 members)").wait_for()
+    await page.get_by_label("Contact's number", exact=True).fill(PEER)
+    await page.get_by_role("button", name="Follow presence", exact=True).click()
+    await page.get_by_text(f"Following {PEER}").wait_for()
+    online = {"from": PEER, "state": "available"}
+    assert (await api(client, "POST", f"/sandbox/devices/{TOKEN}/presence", online))[0] == 200
+    await page.locator("#presence-result", has_text="available").wait_for()
+    await page.get_by_label("Status text", exact=True).fill("open today")
+    await page.get_by_role("button", name="Post status", exact=True).click()
+    await page.get_by_text("Status posted (").wait_for()
+    theirs = {"from": PEER, "text": "on holiday"}
+    assert (await api(client, "POST", f"/sandbox/devices/{TOKEN}/status", theirs))[0] == 200
+    await page.locator("#statuses li", has_text="on holiday").wait_for()
+    await shot(page, "5b-groups-presence-status")
+
+    # Dead letters: the receiver answered 410, so every event so far is dead; retry one once it is back.
+    async def dead_count() -> int:
+        _, stats = await api(client, "GET", "/webhooks/stats")
+        return int(stats["data"]["dead"]) if stats["data"]["pending"] == 0 else 0
+
+    dead = await wait_for(dead_count, what="dead letters")
+    receiver.default_mode = MODE_OK
+    await page.get_by_role("button", name="Webhooks", exact=True).click()
+    await page.get_by_text(re.compile(rf"dead letters {dead}$")).wait_for()
+    rows = page.locator("#dead tr")
+    assert await rows.count() == dead
+    first_id = await rows.first.get_attribute("data-id")
+    await shot(page, "6-dead-letters")
+    await rows.first.get_by_role("button", name="Retry").click()
+    await page.get_by_text(re.compile(rf"dead letters {dead - 1}$")).wait_for()
+    await wait_for(_async(lambda: first_id in receiver.delivered_ids()), what="the retried event delivered")
+    await page.get_by_role("button", name="Retry all dead letters").click()
+    await page.get_by_text(re.compile(r"dead letters 0$")).wait_for()
+    await page.get_by_text("No dead letters.").wait_for()
+
+    # API keys: create one limited to the device, see it once, use it, revoke it.
+    await page.get_by_role("button", name="API keys", exact=True).click()
+    await page.get_by_label("Key name", exact=True).fill("customer")
+    await page.get_by_label("messages:read", exact=True).check()
+    await page.get_by_label("Only these devices").fill(TOKEN)
+    await page.get_by_role("button", name="Create key", exact=True).click()
+    new_key = page.locator("#new-key")
+    await new_key.wait_for()
+    key = await new_key.inner_text()
+    await page.locator("#keys tr", has_text="customer").wait_for()
+    await shot(page, "7-key-created")
+    reader = {"Authorization": f"Bearer {key}"}
+    assert (await client.get(f"/messages/{TOKEN}", headers=reader)).status == 200
+    assert (await client.get("/devices", headers=reader)).status == 403
+    await page.get_by_role("button", name="Revoke key customer").click()
+    await page.locator("#keys tr", has_text="customer").wait_for(state="detached")
+    assert (await client.get(f"/messages/{TOKEN}", headers=reader)).status == 401
+
+    await page.get_by_role("button", name="Live events", exact=True).click()
     events = await page.locator("#events li").all_inner_texts()
     assert any("connection-success" in e for e in events)
+    assert any("message.received" in e for e in events)
+    await shot(page, "8-events")
+
+
+def _async(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    async def run() -> bool:
+        return check()
+
+    return run
 
 
 async def test_dashboard_is_served_with_a_strict_policy_and_can_be_turned_off(
@@ -118,8 +210,16 @@ async def test_dashboard_is_served_with_a_strict_policy_and_can_be_turned_off(
     assert resp.status == 200 and resp.content_type == "text/html"
     csp = resp.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "connect-src 'self'" in csp
-    assert '<script src="/dashboard/app.js"' in await resp.text()
-    assert (await client.get("/dashboard/app.js")).content_type == "text/javascript"
+    assert '<script type="module" src="/dashboard/app.js"' in await resp.text()
+    # Every module the page imports is served from the package, never from elsewhere.
+    imports = {"/dashboard/app.js"}
+    for name in ("app.js", "core.js", "devices.js", "chats.js", "outbox.js", "keys.js"):
+        script = await client.get(f"/dashboard/{name}")
+        assert script.status == 200 and script.content_type == "text/javascript", name
+        imports |= set(re.findall(r'from "([^"]+)"', await script.text()))
+    assert imports == {
+        f"/dashboard/{n}" for n in ("app.js", "core.js", "devices.js", "chats.js", "outbox.js", "keys.js")
+    }
     assert (await client.get("/dashboard/nope.js")).status == 404
 
     off, _ = await gateway(aiohttp_client, make_settings, DASHBOARD_ENABLED="false")

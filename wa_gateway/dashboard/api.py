@@ -1,4 +1,4 @@
-"""Serves the dashboard's three files from the package, with a strict Content-Security-Policy.
+"""Serves the dashboard's files from the package, with a strict Content-Security-Policy.
 
 The page itself is public (it holds no data); it asks for the API key and keeps it in the browser's
 session storage, sending it only in headers and the WebSocket's first message, never in a URL.
@@ -15,6 +15,11 @@ from wa_gateway.static_files import StaticFiles
 ASSETS: Final = {
     "index.html": "text/html",
     "app.js": "text/javascript",
+    "core.js": "text/javascript",
+    "devices.js": "text/javascript",
+    "chats.js": "text/javascript",
+    "outbox.js": "text/javascript",
+    "keys.js": "text/javascript",
     "app.css": "text/css",
     "favicon.ico": "image/x-icon",
 }

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from typing import Final
 
+# WAL with synchronous=NORMAL: a commit survives the process being killed, but not a power cut, and costs
+# no fsync. The store is a record to read back, not the delivery guarantee: received events are journaled
+# and their webhooks are in the outbox (docs/messages.md "Durability").
 SCHEMA: Final = """
+PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS messages (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
     token      TEXT    NOT NULL,
@@ -114,14 +118,15 @@ GET_MESSAGE: Final = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE token = ? AN
 
 
 def page_query(*, chat: bool, before: bool, after: bool) -> str:
-    """Newest first; each bound is a ``(ts_ms, seq)`` position the page stays strictly inside."""
+    """Newest first; each bound is a ``(ts_ms, seq)`` position the page stays strictly inside. Row values
+    (SQL:1999, sqlite 3.15+, PostgreSQL) let the index range start at the cursor instead of scanning to it."""
     where = ["token = ?"]
     if chat:
         where.append("chat = ?")
     if before:
-        where.append("(ts_ms < ? OR (ts_ms = ? AND seq < ?))")
+        where.append("(ts_ms, seq) < (?, ?)")
     if after:
-        where.append("(ts_ms > ? OR (ts_ms = ? AND seq > ?))")
+        where.append("(ts_ms, seq) > (?, ?)")
     return (
         f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {' AND '.join(where)} "
         "ORDER BY ts_ms DESC, seq DESC LIMIT ?"

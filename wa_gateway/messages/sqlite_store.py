@@ -163,9 +163,9 @@ class SqliteMessageStore:
         if query.chat is not None:
             params.append(query.chat)
         if query.before is not None:
-            params += [query.before.ts_ms, query.before.ts_ms, query.before.seq]
+            params += [query.before.ts_ms, query.before.seq]
         if query.after is not None:
-            params += [query.after.ts_ms, query.after.ts_ms, query.after.seq]
+            params += [query.after.ts_ms, query.after.seq]
         # One more than asked tells whether another page follows.
         params.append(query.limit + 1)
         statement = sql.page_query(

@@ -9,7 +9,7 @@ from typing import Any
 from wa_gateway.clock import Clock
 from wa_gateway.devices.model import EngineLink
 from wa_gateway.lifecycle import CleanupCtx, opened
-from wa_gateway.messages.model import MessageStore
+from wa_gateway.messages.model import MessageStore, MessageStoreError
 from wa_gateway.messages.recorder import MessageRecorder, RecordingEngine
 from wa_gateway.messages.retention import MessageRetention
 from wa_gateway.messages.sqlite_store import MESSAGES_FILE, SqliteMessageStore
@@ -34,6 +34,16 @@ class MessageHistory:
     async def on_event(self, token: str, event: str, data: Mapping[str, Any]) -> None:
         if self._recorder is not None:
             await self._recorder.record_event(token, event, data)
+
+    async def author_of(self, token: str, chat: str, message_id: str) -> str | None:
+        """Who wrote a stored message in ``chat`` (the device's own JID for its own), or None."""
+        if self.store is None:
+            return None
+        try:
+            found = await self.store.get(token, message_id)
+        except MessageStoreError:
+            return None
+        return found.sender if found is not None and found.chat == chat and found.sender else None
 
     async def forget_device(self, token: str) -> None:
         if self.store is not None:

@@ -26,7 +26,7 @@ PATHS: Final[PathSpec] = {
             ok_content={"text/html": {"schema": {"type": "string"}}},
         )
     },
-    "/dashboard/{asset}": {"get": asset_operation("The dashboard's script and style sheet", tag="Dashboard")},
+    "/dashboard/{asset}": {"get": asset_operation("The dashboard's scripts, styles", tag="Dashboard")},
     "/favicon.ico": {
         "get": operation(
             "The dashboard's icon (browsers fetch it without the API key)",

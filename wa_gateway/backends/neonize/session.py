@@ -29,6 +29,7 @@ from wa_gateway.backends.neonize.device import (
     STATUS_PAIRING,
     DeviceLifecycle,
 )
+from wa_gateway.backends.neonize.history import history_messages
 from wa_gateway.backends.neonize.inbound import InboundMessages
 from wa_gateway.backends.neonize.runtime import DeviceName
 from wa_gateway.backends.neonize.store import load_lids, remove_session, save_lids
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 # A phone of another account linked this device: wait this long for its connection before unlinking.
 REJECT_GRACE_S: Final = 30.0
 LID_MAP_LIMIT: Final = 50_000
+# History-sync messages per event: a few hundred bytes each, so one slice stays well under 16 MiB.
+HISTORY_SLICE: Final = 2000
 # Callers of recent calls as WhatsApp addressed them: rejecting needs that exact JID (docs/neonize.md §5).
 RECENT_CALLS: Final = 64
 # Events whatsmeow raises itself, which say nothing about whether WhatsApp still answers.
@@ -314,12 +317,16 @@ class DeviceSession(DeviceLifecycle):
     async def _on_history_sync(self, event: Any) -> None:
         before = dict(self._lid_to_pn)
         contacts = translate.history_contacts(event.Data, self.token, self._lid_to_pn)
+        messages = history_messages(event.Data, self.token, self._lid_to_pn)
         for lid in list(itertools.islice(self._lid_to_pn, max(0, len(self._lid_to_pn) - LID_MAP_LIMIT))):
             del self._lid_to_pn[lid]
         if self._lid_to_pn != before:
             await asyncio.to_thread(save_lids, self.path, dict(self._lid_to_pn))
-        if contacts:
-            self._emit(EV_HISTORY_SYNC, {"contacts": contacts})
+        if contacts or messages:
+            # Slices keep each event far below the IPC frame limit however long the history is.
+            self._emit(EV_HISTORY_SYNC, {"contacts": contacts, **_messages(messages[:HISTORY_SLICE])})
+        for start in range(HISTORY_SLICE, len(messages), HISTORY_SLICE):
+            self._emit(EV_HISTORY_SYNC, {"contacts": [], "messages": messages[start : start + HISTORY_SLICE]})
 
     async def _on_call_offer(self, event: Any) -> None:
         meta = event.basicCallMeta
@@ -336,3 +343,7 @@ class DeviceSession(DeviceLifecycle):
         data = neonize_presence.chat_presence(event, self._lid_to_pn, self._ctx.clock.time())
         if data is not None:
             self._emit(EV_PRESENCE, dict(data))
+
+
+def _messages(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"messages": messages} if messages else {}
