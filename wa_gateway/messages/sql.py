@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-# WAL with synchronous=NORMAL: a commit survives the process being killed, but not a power cut, and costs
-# no fsync. The store is a record to read back, not the delivery guarantee: received events are journaled
-# and their webhooks are in the outbox (docs/messages.md "Durability").
 SCHEMA: Final = """
-PRAGMA synchronous = NORMAL;
 CREATE TABLE IF NOT EXISTS messages (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
     token      TEXT    NOT NULL,

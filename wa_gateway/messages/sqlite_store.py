@@ -76,7 +76,10 @@ def _with_reactions(db: sqlite3.Connection, token: str, messages: list[StoredMes
 
 class SqliteMessageStore:
     def __init__(self, path: Path) -> None:
-        self._db = SqliteDatabase(path, [sql.SCHEMA], name="messages-db")
+        # WAL with synchronous=NORMAL: a commit survives the process being killed, not a power cut, and
+        # costs no fsync. The store is a record to read back, not the delivery guarantee: received events
+        # are journaled and their webhooks are in the outbox (docs/messages.md "Durability").
+        self._db = SqliteDatabase(path, [sql.SCHEMA], name="messages-db", synchronous="NORMAL")
 
     async def open(self) -> None:
         await self._db.open()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from wa_gateway import vocabulary as v
 from wa_gateway.backends.neonize.events import PN_SERVER, bare_jid_string, phone_of, seconds
 from wa_gateway.backends.neonize.incoming import (
     action,
@@ -20,9 +21,9 @@ from wa_gateway.backends.neonize.incoming import (
     message_type,
 )
 
-GROUP_SERVER: Final = "g.us"
+GROUP_SERVER: Final = v.GROUP_SERVER
 # Chats that are not conversations: status posts, broadcast lists, channels.
-_SKIPPED_SERVERS: Final = frozenset({"broadcast", "newsletter"})
+_SKIPPED_SERVERS: Final = frozenset({v.BROADCAST_SERVER, v.NEWSLETTER_SERVER})
 
 
 def history_messages(data: Any, own_phone: str, lid_to_pn: dict[str, str]) -> list[dict[str, Any]]:
