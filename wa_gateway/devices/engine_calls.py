@@ -56,6 +56,8 @@ async def call_engine(
             raise errors.ApiError(errors.FFMPEG_UNAVAILABLE) from None
         if exc.code == c.E_REACHOUT_LIMITED:
             raise errors.ApiError(errors.REACHOUT_LIMITED) from None
+        if exc.code == c.E_HISTORY_SYNC_PENDING:
+            raise errors.ApiError(errors.HISTORY_SYNC_PENDING) from None
         if exc.code == c.E_INVALID_ARGUMENT:
             if invalid is not None:
                 raise errors.ApiError(invalid) from None

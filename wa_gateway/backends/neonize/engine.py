@@ -16,8 +16,9 @@ from wa_gateway.backends.neonize import store
 from wa_gateway.backends.neonize.context import EngineContext
 from wa_gateway.backends.neonize.device import STATUS_CONNECTED
 from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
-from wa_gateway.backends.neonize.outbound import GROUP_SERVER, NeonizeMessaging, failure, jid
+from wa_gateway.backends.neonize.outbound import GROUP_SERVER, NeonizeMessaging, jid
 from wa_gateway.backends.neonize.runtime import DeviceName, NeonizeSettings, parse_device_name
+from wa_gateway.backends.neonize.send_errors import failure
 from wa_gateway.backends.neonize.session import DeviceSession
 from wa_gateway.backends.neonize.status import NeonizeStatus
 from wa_gateway.clock import Clock, SystemClock
