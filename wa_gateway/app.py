@@ -192,7 +192,8 @@ def create_app(
         on_event=lambda token, event, data, stamp: manager.on_event(token, event, data, stamp),
         on_worker_up=lambda first_start: manager.on_worker_up(first_start),
         on_worker_down=lambda reason: manager.on_worker_down(reason),
-        **{"recycle_stuck_threads": settings.engine_recycle_stuck_threads, **(engine_options or {})},
+        recycle_stuck_threads=settings.engine_recycle_stuck_threads,
+        **(engine_options or {}),
     )
     manager = DeviceManager(
         supervisor, notifier, clock=clock, device_name=settings.device_name, ack=supervisor.ack
