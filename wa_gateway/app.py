@@ -279,6 +279,7 @@ def create_app(
         ws_clients=lambda: len(hub),
         engine_info=supervisor.info,
         reconnecting=supervisor.reconnecting,
+        first_sync=supervisor.first_sync,
     )
     ws = WsEndpoint(
         hub,

@@ -61,10 +61,12 @@ async def test_a_send_failing_during_the_first_sync_says_so_until_it_completes(
     assert device is not None
     await wait_until(lambda: device.first_sync_progress() == 40, what="40 % of the sync")
     assert "(40 %)" in (await send_fails_with(backend)).message
+    assert backend.diagnostics()["firstSync"] == {TOKEN: 40}  # /health/detailed historySyncProgress
 
     await history_chunk(session, HistorySync.HistorySyncType.RECENT, 100)
     await wait_until(lambda: device.first_sync_progress() is None, what="the end of the sync")
     assert (await send_fails_with(backend)).code == c.E_ENGINE_FAILURE
+    assert backend.diagnostics()["firstSync"] == {}
 
 
 async def test_a_first_sync_that_never_finishes_stops_counting_after_the_limit(

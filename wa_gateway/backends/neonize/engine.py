@@ -281,6 +281,11 @@ class NeonizeBackend:
         devices = {token: info for token, s in self._sessions.items() if (info := s.reconnect_info())}
         return {
             "devices": devices,
+            "firstSync": {
+                token: progress
+                for token, s in self._sessions.items()
+                if (progress := s.first_sync_progress()) is not None
+            },
             "stuckThreads": sum(1 for task in self._ctx.stuck_tasks if not task.done()),
             "lostEventSessions": self._ctx.lost_event_sessions,
             "watchdogReconnects": self._ctx.watchdog_reconnects,
