@@ -36,7 +36,8 @@ async def test_a_reconnecting_device_shows_its_attempts_in_health_and_metrics(
     client = await aiohttp_client(create_app(settings, engine_options=FAST_ENGINE))
     listener = await WsListener.open(client)
     await link_device(client, TOKEN, listener)
-    assert (await health_device(client))["reconnect"] is None
+    linked = await health_device(client)
+    assert linked["reconnect"] is None and linked["historySyncProgress"] is None
 
     status, _ = await api(client, "POST", f"/sandbox/devices/{TOKEN}/disconnect")
     assert status == 200
@@ -92,9 +93,10 @@ def test_counters_of_earlier_workers_are_kept() -> None:
     totals.update({"watchdogReconnects": 2, "lostEventSessions": 1, "stuckThreads": 3})
     totals.worker_ended()
     assert totals.stuck_threads == 0  # threads die with their process
-    totals.update({"watchdogReconnects": 1, "devices": {TOKEN: {"attempts": 4}}})
+    totals.update({"watchdogReconnects": 1, "devices": {TOKEN: {"attempts": 4}}, "firstSync": {TOKEN: 40}})
     assert totals.counter("watchdogReconnects") == 3
     assert totals.counter("lostEventSessions") == 1
     assert totals.reconnecting() == {TOKEN: {"attempts": 4}}
+    assert totals.first_sync() == {TOKEN: 40}
     totals.update("not a dict")  # a malformed pong changes nothing
     assert totals.counter("watchdogReconnects") == 3

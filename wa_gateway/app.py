@@ -209,7 +209,8 @@ def create_app(
         on_event=lambda token, event, data, stamp: manager.on_event(token, event, data, stamp),
         on_worker_up=lambda first_start: manager.on_worker_up(first_start),
         on_worker_down=lambda reason: manager.on_worker_down(reason),
-        **{"recycle_stuck_threads": settings.engine_recycle_stuck_threads, **(engine_options or {})},
+        recycle_stuck_threads=settings.engine_recycle_stuck_threads,
+        **(engine_options or {}),
     )
     history = MessageHistory(settings.data_dir, clock, retention_days=settings.message_retention_days)
     manager = DeviceManager(
@@ -302,6 +303,7 @@ def create_app(
         ws_clients=lambda: len(hub),
         engine_info=supervisor.info,
         reconnecting=supervisor.reconnecting,
+        first_sync=supervisor.first_sync,
     )
     ws = WsEndpoint(
         hub,

@@ -192,6 +192,12 @@ REACHOUT_LIMITED: Final = ErrorSpec(
     "REACHOUT_LIMITED",
     "WhatsApp is limiting messages from this account to new contacts for now; try again later",
 )
+HISTORY_SYNC_PENDING: Final = ErrorSpec(
+    409,
+    "HISTORY_SYNC_PENDING",
+    "The device was just linked and has not finished its first history sync with the phone; "
+    "try again once it has (usually within minutes)",
+)
 MEDIA_NOT_AVAILABLE: Final = ErrorSpec(404, "MEDIA_NOT_FOUND", "No downloadable media for this message")
 MEDIA_DOWNLOAD_FAILED: Final = ErrorSpec(500, "DOWNLOAD_FAILED", "Failed to download media")
 INVALID_POLL_QUESTION: Final = ErrorSpec(

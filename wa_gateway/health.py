@@ -32,6 +32,7 @@ class HealthApi:
         ws_clients: Callable[[], int],
         engine_info: Callable[[], dict[str, Any]] | None = None,
         reconnecting: Reconnecting | None = None,
+        first_sync: Callable[[], dict[str, int]] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -40,6 +41,7 @@ class HealthApi:
         self._ws_clients = ws_clients
         self._engine_info = engine_info
         self._reconnecting = reconnecting
+        self._first_sync = first_sync
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/health", self.health), web.get("/health/detailed", self.detailed)]
@@ -55,7 +57,15 @@ class HealthApi:
         devices = sorted(visible_devices(request, self._devices()), key=lambda d: str(d.get("token", "")))
         counts = Counter(str(d.get("status")) for d in devices)
         pending = self._reconnecting() if self._reconnecting is not None else {}
-        devices = [{**d, "reconnect": reconnect_view(pending.get(str(d.get("token"))))} for d in devices]
+        syncing = self._first_sync() if self._first_sync is not None else {}
+        devices = [
+            {
+                **d,
+                "reconnect": reconnect_view(pending.get(str(d.get("token")))),
+                "historySyncProgress": syncing.get(str(d.get("token"))),
+            }
+            for d in devices
+        ]
         data: dict[str, Any] = {
             "version": __version__,
             "engine": self._engine,

@@ -337,6 +337,7 @@ async def test_an_event_go_cannot_marshal_ends_the_session_and_it_comes_back_at_
     await recorder.wait_for("connected", count=2)
     assert len(fake_go.called("Neonize")) == 2
     assert backend.context.lost_event_sessions == 1
+    assert backend.diagnostics()["lostEventSessions"] == 1  # wa_gateway_engine_lost_event_sessions_total
     failure = await recorder.wait_for("connect_failure")
     assert failure["retrying"] is True and "required field Type" in failure["reason"]
     assert any("events may have been lost" in r.getMessage() for r in caplog.records)

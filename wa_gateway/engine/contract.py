@@ -146,6 +146,7 @@ E_MESSAGE_NOT_FOUND: Final = "MESSAGE_NOT_FOUND"
 E_FFMPEG_UNAVAILABLE: Final = "FFMPEG_UNAVAILABLE"
 # WhatsApp refuses messages to new contacts for a while (its "reachout timelock", error 463).
 E_REACHOUT_LIMITED: Final = "REACHOUT_LIMITED"
+E_HISTORY_SYNC_PENDING: Final = "HISTORY_SYNC_PENDING"  # a send failed before the first history sync ended
 
 
 class NumberCheck(TypedDict):

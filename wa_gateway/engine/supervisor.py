@@ -122,6 +122,10 @@ class EngineSupervisor:
         """Devices the worker is reconnecting, as of its last heartbeat: token -> ReconnectInfo."""
         return self._stats.reconnecting()
 
+    def first_sync(self) -> dict[str, int]:
+        """Devices linked just now whose first history sync runs: token -> progress (%)."""
+        return self._stats.first_sync()
+
     async def start(self) -> None:
         """Spawn the worker; returns once it said hello or its first attempt failed (it keeps retrying)."""
         if self._run_task is not None:

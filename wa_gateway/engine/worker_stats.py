@@ -21,6 +21,7 @@ class ReconnectInfo(TypedDict):
 
 class WorkerStats(TypedDict, total=False):
     devices: dict[str, ReconnectInfo]  # only devices that are reconnecting
+    firstSync: dict[str, int]  # devices linked just now: progress (%) of their first history sync
     stuckThreads: int  # engine threads a stop could not end (docs/engine.md, "Stopping")
     lostEventSessions: int  # sessions that ended because an event could not be delivered
     watchdogReconnects: int  # dead-looking sessions the watchdog reconnected
@@ -66,6 +67,12 @@ class StatsTotals:
     @property
     def stuck_threads(self) -> int:
         return _count(self.live, "stuckThreads")
+
+    def first_sync(self) -> dict[str, int]:
+        progress = self.live.get("firstSync")
+        if not isinstance(progress, dict):
+            return {}
+        return {str(token): value for token, value in progress.items() if isinstance(value, int)}
 
     def reconnecting(self) -> dict[str, dict[str, Any]]:
         devices = self.live.get("devices")

@@ -29,7 +29,10 @@ ERROR_STATUSES: Final = {
     403: "Origin not allowed, or the API key lacks the scope or the device (FORBIDDEN)",
     404: "Unknown route or resource (NOT_FOUND, DEVICE_NOT_FOUND, …)",
     405: "Method not allowed (METHOD_NOT_ALLOWED)",
-    409: "State does not allow it (DEVICE_NOT_CONNECTED, DEVICE_ALREADY_CONNECTED, IDEMPOTENCY_IN_PROGRESS)",
+    409: (
+        "State does not allow it (DEVICE_NOT_CONNECTED, DEVICE_ALREADY_CONNECTED, IDEMPOTENCY_IN_PROGRESS, "
+        "HISTORY_SYNC_PENDING)"
+    ),
     413: "Body too large (PAYLOAD_TOO_LARGE)",
     426: "Not a WebSocket upgrade (UPGRADE_REQUIRED)",
     422: "Not processable (IDEMPOTENCY_KEY_REUSED, FFMPEG_UNAVAILABLE, …)",

@@ -16,7 +16,13 @@ RECONNECT: Final[Schema] = {
         "lastError": {"type": ["string", "null"]},
     },
 }
-HEALTH_DEVICE: Final[Schema] = {"allOf": [ref("DeviceSummary"), obj({"reconnect": RECONNECT})]}
+FIRST_SYNC: Final[Schema] = {
+    "type": ["integer", "null"],
+    "description": "Progress (%) of the first history sync of a device linked just now; null otherwise",
+}
+HEALTH_DEVICE: Final[Schema] = {
+    "allOf": [ref("DeviceSummary"), obj({"reconnect": RECONNECT, "historySyncProgress": FIRST_SYNC})]
+}
 WORKER: Final[Schema] = obj(
     {
         "state": {"type": "string"},

@@ -16,8 +16,9 @@ from wa_gateway.backends.neonize.context import EngineContext
 from wa_gateway.backends.neonize.device import STATUS_CONNECTED
 from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
 from wa_gateway.backends.neonize.groups import NeonizeGroups
-from wa_gateway.backends.neonize.outbound import GROUP_SERVER, NeonizeMessaging, failure, jid
+from wa_gateway.backends.neonize.outbound import GROUP_SERVER, NeonizeMessaging, jid
 from wa_gateway.backends.neonize.runtime import DeviceName, NeonizeSettings, parse_device_name
+from wa_gateway.backends.neonize.send_errors import failure
 from wa_gateway.backends.neonize.session import DeviceSession
 from wa_gateway.backends.neonize.status import NeonizeStatus
 from wa_gateway.clock import Clock, SystemClock
@@ -238,6 +239,11 @@ class NeonizeBackend:
         devices = {token: info for token, s in self._sessions.items() if (info := s.reconnect_info())}
         return {
             "devices": devices,
+            "firstSync": {
+                token: progress
+                for token, s in self._sessions.items()
+                if (progress := s.first_sync_progress()) is not None
+            },
             "stuckThreads": sum(1 for task in self._ctx.stuck_tasks if not task.done()),
             "lostEventSessions": self._ctx.lost_event_sessions,
             "watchdogReconnects": self._ctx.watchdog_reconnects,

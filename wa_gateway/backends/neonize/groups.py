@@ -8,7 +8,8 @@ from typing import Any, Final
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import events as translate
-from wa_gateway.backends.neonize.outbound import GROUP_SERVER, failure, jid
+from wa_gateway.backends.neonize.outbound import GROUP_SERVER, jid
+from wa_gateway.backends.neonize.send_errors import failure
 from wa_gateway.backends.neonize.session import DeviceSession
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks

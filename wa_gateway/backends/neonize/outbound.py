@@ -31,8 +31,8 @@ from wa_gateway import vocabulary as v
 from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize import incoming
 from wa_gateway.backends.neonize.context import EngineContext, mask
-from wa_gateway.backends.neonize.device import STATUS_CONNECTED
 from wa_gateway.backends.neonize.media import MEDIA_FIELDS, build_media_message, needs_ffmpeg
+from wa_gateway.backends.neonize.send_errors import REACHOUT_ERROR, failure
 from wa_gateway.backends.neonize.session import DeviceSession
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
@@ -53,9 +53,6 @@ UNKNOWN_GROUP_ERRORS: Final = (
     "404",
     "403",
 )
-# The server's answer to a message to a new contact while the account is reachout-timelocked, as
-# whatsmeow's send.go reports it (docs/engine.md, "Reachout limit").
-REACHOUT_ERROR: Final = "server returned error 463"
 # whatsmeow's errors for media WhatsApp no longer keeps (ErrMediaDownloadFailedWith404/410).
 EXPIRED_MEDIA_ERRORS: Final = ("status code 404", "status code 410")
 _CHAT_STATES: Final = {
@@ -72,14 +69,6 @@ def jid(text: str, field: str) -> Any:
         return translate.parse_jid(text)
     except (ValueError, AttributeError) as exc:
         raise checks.invalid(f"{field} is not a valid JID") from exc
-
-
-def failure(session: DeviceSession, action: str, exc: Exception) -> c.EngineError:
-    if session.status != STATUS_CONNECTED:
-        return c.EngineError(c.E_DEVICE_NOT_CONNECTED, "Device not connected")
-    if REACHOUT_ERROR in str(exc):
-        return c.EngineError(c.E_REACHOUT_LIMITED, f"{action} failed: WhatsApp limits new contacts ({exc})")
-    return c.EngineError(c.E_ENGINE_FAILURE, f"{action} failed: {exc}")
 
 
 def check_typing(typing_ms: int) -> None:

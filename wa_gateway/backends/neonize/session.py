@@ -14,6 +14,9 @@ from typing import Any, Final
 
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
 from neonize.proto import Neonize_pb2 as proto  # type: ignore[import-untyped]
+from neonize.proto.waHistorySync.WAWebProtobufsHistorySync_pb2 import (  # type: ignore[import-untyped]
+    HistorySync,
+)
 from neonize.utils.enum import Presence  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import client as nc
@@ -57,6 +60,17 @@ LID_MAP_LIMIT: Final = 50_000
 HISTORY_SLICE: Final = 2000
 # Callers of recent calls as WhatsApp addressed them: rejecting needs that exact JID (docs/neonize.md §5).
 RECENT_CALLS: Final = 64
+# How long after pairing a first history sync that never reports 100 % still counts as running.
+FIRST_SYNC_LIMIT_S: Final = 900.0
+# The chunks of the first sync after pairing (WAWebProtobufsHistorySync HistorySyncType); the others
+# (push names, on-demand, status) come at any time and carry no progress of it.
+FIRST_SYNC_TYPES: Final = frozenset(
+    {
+        HistorySync.HistorySyncType.INITIAL_BOOTSTRAP,
+        HistorySync.HistorySyncType.RECENT,
+        HistorySync.HistorySyncType.FULL,
+    }
+)
 # Events whatsmeow raises itself, which say nothing about whether WhatsApp still answers.
 _NOT_TRAFFIC: Final = frozenset({nc.KEEPALIVE_TIMEOUT, nc.DISCONNECTED})
 LOGIN_FAILURES: Final = {
@@ -73,6 +87,8 @@ class DeviceSession(DeviceLifecycle):
         self._qr_expired = False
         self._rejected_account: str | None = None
         self._lid_to_pn: dict[str, str] = {}
+        # (progress %, until when it may still run) from a pairing to the end of its first history sync.
+        self._first_sync: tuple[int, float] | None = None
         self.callers: OrderedDict[str, Any] = OrderedDict()
         self._inbound = InboundMessages(self._emit, lambda: ctx.caches.of(token), self._lid_to_pn)
         self._handlers: dict[int, Callable[[Any], Awaitable[None]]] = {
@@ -176,6 +192,7 @@ class DeviceSession(DeviceLifecycle):
         self.jid = translate.full_jid_string(event.ID)
         if self.status == STATUS_PAIRING:
             self.status = STATUS_CONNECTING
+        self._first_sync = (0, self._ctx.clock.monotonic() + FIRST_SYNC_LIMIT_S)
         if event.ID.User != self.token:
             # Any phone can scan the QR (docs/go-gateway.md §6); unlink once it is online.
             self._rejected_account = str(event.ID.User)
@@ -314,7 +331,21 @@ class DeviceSession(DeviceLifecycle):
         if data is not None:
             self._emit(EV_RECEIPT, data)
 
+    def first_sync_progress(self) -> int | None:
+        """Percent of the first history sync after pairing while it runs; None once it is over."""
+        if self._first_sync is None:
+            return None
+        progress, until = self._first_sync
+        if self._ctx.clock.monotonic() >= until:
+            self._first_sync = None
+            return None
+        return progress
+
     async def _on_history_sync(self, event: Any) -> None:
+        if self._first_sync is not None and event.Data.syncType in FIRST_SYNC_TYPES:
+            progress = int(event.Data.progress)
+            done = progress >= 100  # WhatsApp's progress is a percentage
+            self._first_sync = None if done else (max(progress, self._first_sync[0]), self._first_sync[1])
         before = dict(self._lid_to_pn)
         contacts = translate.history_contacts(event.Data, self.token, self._lid_to_pn)
         messages = history_messages(event.Data, self.token, self._lid_to_pn)
