@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from wa_gateway import errors
-from wa_gateway.devices.engine_calls import call_engine
+from wa_gateway.devices.engine_calls import EngineClient
 from wa_gateway.engine import contract as c
 
 
@@ -37,7 +37,7 @@ class RefusingEngine:
 )
 async def test_send_failures_keep_their_reason(code: str, spec: errors.ErrorSpec) -> None:
     with pytest.raises(errors.ApiError) as info:
-        await call_engine(
-            RefusingEngine(code), c.CMD_SEND_TEXT, {}, within=1, failure=errors.SEND_FAILED, sends=True
+        await EngineClient(RefusingEngine(code)).call(
+            c.CMD_SEND_TEXT, {}, within=1, failure=errors.SEND_FAILED, sends=True
         )
     assert (info.value.status, info.value.code) == (spec.status, spec.code)

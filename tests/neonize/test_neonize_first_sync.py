@@ -35,7 +35,7 @@ async def paired_now(backend: NeonizeBackend, fake_go: FakeGo, recorder: Recorde
 
 async def send_fails_with(backend: NeonizeBackend) -> c.EngineError:
     with pytest.raises(c.EngineError) as info:
-        await backend.send_text(TOKEN, ALICE, "hello", 0)
+        await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hello", 0)
     return info.value
 
 

@@ -51,8 +51,8 @@ async def test_a_silent_session_with_failing_keepalives_is_reconnected(
     clock.advance(1)
     data = await recorder.wait_for("reconnecting")
     assert data == {"reason": "No answer from WhatsApp for 120 s (keepalives failing); reconnecting"}
-    assert connected.stopped.is_set()  # the dead client was stopped, not left to whatsmeow
     fresh = await fake_go.next_session()
+    assert connected.stopped.is_set()  # the dead client was stopped before a new one was made
     assert fresh.uuid != connected.uuid
     await recorder.wait_for("connected", count=2)
     assert backend.context.watchdog_reconnects == 1
