@@ -58,6 +58,11 @@ class EngineTimeout(c.EngineError):
         super().__init__(E_ENGINE_TIMEOUT, f"engine did not answer {cmd!r} within {seconds:g} s")
 
 
+def _expire(timer: asyncio.Future[None], reply: asyncio.Future[Any], cmd: str, limit: float) -> None:
+    if not timer.cancelled() and timer.exception() is None and not reply.done():
+        reply.set_exception(EngineTimeout(cmd, limit))
+
+
 @dataclass(eq=False)
 class _Session:
     """Book-keeping for one worker process between its spawn and its teardown."""
@@ -205,32 +210,29 @@ class EngineSupervisor:
     async def _request_on(self, session: _Session, cmd: str, args: Mapping[str, Any], limit: float) -> Any:
         request_id = next(self._ids)
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        session.pending[request_id] = reply
         message = {"type": "request", "id": request_id, "cmd": cmd, "args": dict(args)}
-        exchange = asyncio.create_task(self._exchange(session, message, reply))
-        timer = asyncio.create_task(self._clock.sleep(limit))
         try:
-            done, _ = await asyncio.wait({exchange, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-            exchange.cancel()
-            session.pending.pop(request_id, None)
-        if exchange in done:
-            return exchange.result()
-        raise EngineTimeout(cmd, limit)
-
-    @staticmethod
-    async def _exchange(session: _Session, message: Message, reply: asyncio.Future[Any]) -> Any:
-        try:
-            await session.process.writer.send(message)
+            # Not waiting for the socket to drain: the reply's deadline bounds every request, and the
+            # ping watchdog ends a worker that stops reading, so what is queued meanwhile stays bounded.
+            session.process.writer.send_nowait(message)
         except FrameTooLarge as exc:
             raise c.EngineError(c.E_INVALID_ARGUMENT, f"request too large: {exc}") from None
         except (ConnectionError, OSError):
             raise EngineUnavailable("engine worker connection lost") from None
+        session.pending[request_id] = reply
+        # One timer on the injected clock (tests move it) instead of a task per exchange: this runs
+        # for every engine call (BENCHMARKS.md, "Where the time goes").
+        timer = asyncio.ensure_future(self._clock.sleep(limit))
+        timer.add_done_callback(lambda done: _expire(done, reply, cmd, limit))
         try:
             return await reply
+        except EngineLost:
+            raise
         except EngineUnavailable:
             raise EngineLost() from None
+        finally:
+            timer.cancel()
+            session.pending.pop(request_id, None)
 
     def ack(self, seqs: list[int]) -> None:
         """Tells the live worker these journaled events are committed; it deletes them from its journal.

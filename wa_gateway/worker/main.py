@@ -26,13 +26,13 @@ import orjson
 
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.ipc import (
+    FrameReader,
     FrameTooLarge,
     FrameWriter,
     Message,
     ProtocolError,
     encode_frame,
     open_stream,
-    read_frame,
 )
 from wa_gateway.engine.launcher import BUILD_ID
 from wa_gateway.engine.worker_log import configure_worker_logging
@@ -74,7 +74,7 @@ class WorkerServer:
         config: dict[str, Any],
         backend_factory: c.BackendFactory | None = None,
     ) -> None:
-        self._reader = reader
+        self._frames = FrameReader(reader)
         self._writer = writer
         self._config = config
         self._backend_factory = backend_factory
@@ -152,7 +152,7 @@ class WorkerServer:
     async def _read_loop(self, backend: c.EngineBackend) -> tuple[int, int | None]:
         while True:
             try:
-                message = await read_frame(self._reader)
+                message = await self._frames.read()
             except ProtocolError as exc:
                 log.error("bad frame from the gateway: %s", exc)
                 return EXIT_PROTOCOL, None
