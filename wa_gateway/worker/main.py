@@ -25,6 +25,7 @@ from typing import Any, Final
 import orjson
 
 from wa_gateway.engine import contract as c
+from wa_gateway.engine import send_ids
 from wa_gateway.engine.ipc import (
     FrameReader,
     FrameTooLarge,
@@ -191,6 +192,13 @@ class WorkerServer:
                 args = {}
             if not isinstance(args, dict):
                 raise c.EngineError(c.E_INVALID_ARGUMENT, "args must be an object")
+            send_id = args.pop(send_ids.ARG_SEND_ID, None)
+            if send_id is not None and not (
+                isinstance(send_id, str) and send_ids.SEND_ID_RE.fullmatch(send_id)
+            ):
+                raise c.EngineError(c.E_INVALID_ARGUMENT, "send_id must be 3EB0 and 18 upper-case hex digits")
+            # Each command runs in its own task, so the chosen id is this command's alone.
+            send_ids.choose(send_id)
             result = await self._dispatch(backend, cmd, args)
             # Whatever the command made the backend emit (a sandbox message, say) is on disk before
             # the caller hears back: the acknowledgement of an event's source follows its journal write.

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS sent (
     timestamp REAL NOT NULL,
     presence TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS sent_by_id ON sent (id);
 CREATE TABLE IF NOT EXISTS read_receipts (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id TEXT NOT NULL
@@ -134,6 +135,13 @@ class SandboxStore:
 
     async def add_sent(self, token: str, message: SentMessage) -> None:
         await self.queue_sent(token, message)
+
+    async def find_sent(self, token: str, message_id: str) -> SentMessage | None:
+        """The message this device sent under ``message_id``, committed or still queued."""
+        for queued_token, message, _ in self._queued_sent:
+            if queued_token == token and message.id == message_id:
+                return message
+        return await self._call(self._find_sent, token, message_id)
 
     def queue_sent(self, token: str, message: SentMessage) -> asyncio.Future[None]:
         """Appends to the sent log in call order; the future resolves once the row is committed.
@@ -250,6 +258,20 @@ class SandboxStore:
         self._session(token).execute(
             "UPDATE device SET jid = ?, push_name = ?, paired_at = ?", (jid, push_name, paired_at)
         )
+
+    def _find_sent(self, token: str, message_id: str) -> SentMessage | None:
+        row = (
+            self._session(token)
+            .execute(
+                "SELECT id, recipient, text, timestamp, presence, details FROM sent WHERE id = ? LIMIT 1",
+                (message_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        presence = tuple((str(state), float(at)) for state, at in orjson.loads(row[4]))
+        return SentMessage(row[0], row[1], row[2], row[3], presence, orjson.loads(row[5]))
 
     def _add_sent_batch(self, batch: list[tuple[str, SentMessage]]) -> None:
         rows: dict[str, list[tuple[Any, ...]]] = {}
