@@ -13,11 +13,11 @@ import asyncio
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import orjson
 
@@ -43,6 +43,18 @@ CREATE TABLE IF NOT EXISTS journal (
 
 Frame = dict[str, Any]
 SendFrame = Callable[[Frame], None]
+JournalBarrier = Callable[[], Awaitable[None]]
+
+
+@runtime_checkable
+class SupportsJournalBarrier(Protocol):
+    """A backend that can hold an event's source until the event is journaled (neonize: the Go thread).
+
+    The worker hands it ``EventJournal.flushed``: awaiting it returns once everything emitted so far
+    is committed.
+    """
+
+    def set_journal_barrier(self, barrier: JournalBarrier) -> None: ...
 
 
 def event_id(journal_id: str, seq: int, created_ms: int) -> str:

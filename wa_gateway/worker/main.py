@@ -38,7 +38,7 @@ from wa_gateway.engine.ipc import (
 from wa_gateway.engine.launcher import BUILD_ID
 from wa_gateway.engine.worker_log import configure_worker_logging
 from wa_gateway.worker.commands import dispatch
-from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal
+from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal, SupportsJournalBarrier
 
 CONFIG_ENV: Final = "WA_ENGINE_WORKER_CONFIG"
 BACKEND_MODULES: Final = {
@@ -126,6 +126,8 @@ class WorkerServer:
     async def _create_backend(self) -> c.EngineBackend:
         factory = self._backend_factory or _load_backend_factory(self._config, self._test_hooks)
         backend = await factory(self._config)
+        if isinstance(backend, SupportsJournalBarrier):
+            backend.set_journal_barrier(self._journal.flushed)
         try:
             await backend.start(self._emit)
         except BaseException:

@@ -14,6 +14,7 @@ import itertools
 import logging
 import random
 import secrets
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Final
 
@@ -68,6 +69,10 @@ def describe_error(error: BaseException | None) -> str:
     return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
 
 
+async def _no_barrier() -> None:
+    """Without a journal (tests that build a backend alone) a handled event is as far as it goes."""
+
+
 class EngineContext:
     """What every device of one backend shares."""
 
@@ -78,6 +83,8 @@ class EngineContext:
         self.clock = clock
         self.caches = MessageCaches(settings.message_cache_size)
         self.emit: EmitFn = self._not_started
+        # Awaited after a received event is handled, before Go gets its callback back (docs/durability.md).
+        self.journal_barrier: Callable[[], Awaitable[None]] = _no_barrier
         # Clients whose Go thread may still call back: their ctypes callbacks must stay alive.
         self.live_clients: set[nc.GatewayClient] = set()
         # Sessions Go ended because it could not marshal an event (the events it still held are lost).
@@ -266,15 +273,32 @@ class DeviceLifecycle:
     # --- the consumer -----------------------------------------------------------------------------
 
     async def _consume(self) -> None:
-        while True:
-            item = await self._inbox.get()
-            async with self.lifecycle:
-                if item.generation != self._generation:
-                    continue
+        try:
+            while True:
+                item = await self._inbox.get()
                 try:
-                    await self._dispatch(item)
-                except Exception:
-                    log.exception("handling %s for %s failed", type(item).__name__, mask(self.token))
+                    await self._consume_one(item)
+                finally:
+                    nc.release_go(item)
+        finally:
+            # Go threads still waiting for items nobody will handle now must not wait for nothing.
+            while not self._inbox.empty():
+                nc.release_go(self._inbox.get_nowait())
+
+    async def _consume_one(self, item: nc.InboxItem) -> None:
+        async with self.lifecycle:
+            if item.generation != self._generation:
+                return
+            try:
+                await self._dispatch(item)
+            except Exception:
+                log.exception("handling %s for %s failed", type(item).__name__, mask(self.token))
+        if isinstance(item, nc.GoEvent) and item.journaled is not None:
+            # Outside the lifecycle lock: a connect or stop waiting for Go never waits for this commit.
+            try:
+                await self._ctx.journal_barrier()
+            except Exception:
+                log.exception("journal commit failed for an event of %s", mask(self.token))
 
     async def _dispatch(self, item: nc.InboxItem) -> None:
         if isinstance(item, nc.SessionEnded):

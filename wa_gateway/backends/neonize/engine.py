@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
@@ -73,6 +73,10 @@ class NeonizeBackend:
     def session(self, token: str) -> DeviceSession | None:
         """The device the engine runs for ``token``, if any (diagnostics and tests)."""
         return self._sessions.get(token)
+
+    def set_journal_barrier(self, barrier: Callable[[], Awaitable[None]]) -> None:
+        """Received events hold Go's callback until this returns (docs/durability.md, neonize)."""
+        self._ctx.journal_barrier = barrier
 
     async def start(self, emit: EmitFn) -> None:
         self._ctx.emit = emit
