@@ -106,7 +106,8 @@ def markdown(
         "",
         markdown_table(rows),
         "",
-        "`Result`: *pass*/*miss* against the target of issue 7 (a 2-core machine); *report* has no target.",
+        "`Result`: *pass*/*miss* against the targets of issue 7 (issue 12 for `POST /messages`; a 2-core "
+        "machine); *report* has no target.",
         "",
     ]
     for group in groups:

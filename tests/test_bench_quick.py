@@ -47,3 +47,7 @@ def test_quick_run_measures_every_group_and_writes_the_report(tmp_path: Path) ->
         assert cells[-1] in {"pass", "miss", "report", "not measured"}, row
         assert any(ch.isdigit() for ch in cells[2]) or cells[-1] == "not measured", row
     assert "CPU:" in report and "Python" in report and "aiohttp" in report
+    # POST /messages is measured against the bare app and against the bare app + one IPC round trip.
+    messages = [row for row in rows if "POST /messages c=" in row]
+    assert messages and all("bare+IPC" in row and "of bare+IPC" in row for row in messages), messages
+    assert "| POST /messages c=16 | bare+IPC |" in report

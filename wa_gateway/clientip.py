@@ -29,6 +29,8 @@ def client_ip(peer: str | None, forwarded_for: str | None, proxies: Sequence[Net
     the client and can be forged, so we stop at the first untrusted hop.
     """
     peer_text = peer or "unknown"
+    if not forwarded_for or not proxies:
+        return peer_text  # nothing to walk: the peer is the client (and parsing it costs every request)
     peer_addr = _parse(peer_text)
     if not forwarded_for or peer_addr is None or not _trusted(peer_addr, proxies):
         return peer_text

@@ -26,7 +26,17 @@ def dumps(obj: Any) -> bytes:
 
 def utc_timestamp(epoch: float | None = None) -> str:
     """UTC RFC 3339 at second precision with ``Z``, as the Go gateway writes it."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() if epoch is None else epoch))
+    if epoch is None:
+        # Every response's meta carries the current one: formatted once per second, not per request.
+        global _stamp
+        second = int(time.time())
+        if second != _stamp[0]:
+            _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+        return _stamp[1]
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+_stamp: tuple[int, str] = (-1, "")
 
 
 def utc_timestamp_ms(epoch: float) -> str:

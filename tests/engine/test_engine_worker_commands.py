@@ -12,6 +12,7 @@ import pytest
 from wa_gateway.backends.sandbox.engine import SandboxBackend
 from wa_gateway.clock import ManualClock
 from wa_gateway.engine import contract as c
+from wa_gateway.engine import send_ids
 from wa_gateway.engine.ipc import open_stream, read_frame
 from wa_gateway.worker.commands import dispatch
 from wa_gateway.worker.main import EXIT_OK, WorkerServer
@@ -197,3 +198,69 @@ async def test_a_poll_over_the_wire_lands_in_the_sandbox_sent_log(tmp_path: Path
     finally:
         await writer.close()
         assert await asyncio.wait_for(task, 5) == EXIT_OK
+
+
+async def test_a_chosen_send_id_is_the_message_id_and_a_repeat_is_the_same_message(tmp_path: Path) -> None:
+    backend = SandboxBackend(tmp_path, clock=ManualClock())
+
+    async def factory(config: dict[str, Any]) -> c.EngineBackend:
+        return backend
+
+    gateway_end, worker_end = socket.socketpair()
+    worker_reader, worker_writer = await open_stream(worker_end)
+    server = WorkerServer(worker_reader, worker_writer, {"engine": "sandbox"}, factory)
+    task = asyncio.create_task(server.run())
+    reader, writer = await open_stream(gateway_end)
+    ids = iter(range(1, 100))
+
+    async def call(cmd: str, args: dict[str, Any]) -> dict[str, Any]:
+        request_id = next(ids)
+        await writer.send({"type": "request", "id": request_id, "cmd": cmd, "args": args})
+        while True:
+            frame = await asyncio.wait_for(read_frame(reader), 5)
+            assert frame is not None
+            if frame.get("type") == "reply" and frame["id"] == request_id:
+                return frame
+
+    chosen = send_ids.derive("scope", "order-1")
+    text = {"token": TOKEN, "to": ALICE, "text": "hi"}
+    try:
+        assert (await asyncio.wait_for(read_frame(reader), 5) or {})["type"] == "hello"
+        await call(c.CMD_CONNECT, {"token": TOKEN, "method": "code"})
+        await call(c.CMD_SANDBOX, {"op": "link", "token": TOKEN})
+        # Two at once: the second waits behind the first's commit on the device's send lock.
+        for request_id in (50, 51):
+            request = {**text, send_ids.ARG_SEND_ID: chosen}
+            await writer.send({"type": "request", "id": request_id, "cmd": c.CMD_SEND_TEXT, "args": request})
+        replies: dict[int, dict[str, Any]] = {}
+        while len(replies) < 2:
+            frame = await asyncio.wait_for(read_frame(reader), 5)
+            assert frame is not None
+            if frame.get("type") == "reply":
+                replies[frame["id"]] = frame
+        first, again = replies[50], replies[51]
+        later = await call(c.CMD_SEND_TEXT, {**text, send_ids.ARG_SEND_ID: chosen})
+        assert first["result"]["id"] == again["result"]["id"] == later["result"]["id"] == chosen
+        assert first["result"]["timestamp"] == later["result"]["timestamp"]
+        plain = await call(c.CMD_SEND_TEXT, text)
+        assert plain["result"]["id"] != chosen
+        for bad in ("3eb0" + "0" * 18, "3EB0ABC", 7):
+            refused_reply = await call(c.CMD_SEND_TEXT, {**text, send_ids.ARG_SEND_ID: bad})
+            assert refused_reply["error"]["code"] == c.E_INVALID_ARGUMENT, bad
+        log = (await call(c.CMD_SANDBOX, {"op": "sent", "token": TOKEN}))["result"]
+        assert [m["id"] for m in log["messages"]] == [chosen, plain["result"]["id"]]
+    finally:
+        await writer.close()
+        assert await asyncio.wait_for(task, 5) == EXIT_OK
+
+
+def test_derived_ids_have_whatsmeows_shape_and_depend_on_scope_key_and_ordinal() -> None:
+    first = send_ids.derive("apikey:6281234567890", "k")
+    assert send_ids.is_valid(first)
+    assert first == send_ids.derive("apikey:6281234567890", "k")
+    others = {
+        send_ids.derive("apikey:6281234567891", "k"),
+        send_ids.derive("apikey:6281234567890", "k2"),
+        send_ids.derive("apikey:6281234567890", "k", 1),
+    }
+    assert first not in others and len(others) == 3

@@ -43,3 +43,27 @@ async def test_frames_follow_the_commit_in_order_and_replay_keeps_their_ids(tmp_
     await second.flushed()
     assert replayed[-1]["seq"] == 3
     await second.close()
+
+
+async def test_acks_that_arrive_while_events_are_committed_are_deleted_too(tmp_path: Path) -> None:
+    sent: list[dict[str, Any]] = []
+    first = journal(tmp_path, sent)
+    await first.open()
+    for index in range(5):
+        first.emit("t", c.EV_MESSAGE, {"n": index})
+        await first.flushed()
+    first.emit("t", c.EV_MESSAGE, {"n": 5})  # its commit is under way ...
+    first.ack([1, 2])  # ... when these arrive: they join the next transaction
+    await first.flushed()
+    first.emit("t", c.EV_MESSAGE, {"n": 6})
+    first.ack([3])
+    await first.flushed()
+    first.ack([4, 6])  # nothing being committed: deleted on their own
+    await first.close()
+
+    replayed: list[dict[str, Any]] = []
+    second = journal(tmp_path, replayed)
+    await second.open()
+    assert await second.replay() == 2
+    assert [(f["seq"], f["data"]["n"]) for f in replayed] == [(5, 4), (7, 6)]
+    await second.close()

@@ -13,6 +13,7 @@ from typing import Any
 from wa_gateway import errors
 from wa_gateway.devices.model import EngineLink
 from wa_gateway.engine import contract as c
+from wa_gateway.engine import send_ids
 from wa_gateway.engine.commands import Command
 from wa_gateway.engine.failures import E_ENGINE_LOST, E_ENGINE_TIMEOUT, E_ENGINE_UNAVAILABLE
 
@@ -67,6 +68,8 @@ class EngineClient:
         ``sends``: the command sends something to WhatsApp, so once the worker has it, a death or a timeout
         means it may have gone out: SEND_OUTCOME_UNKNOWN, never an error that invites a blind retry.
         """
+        if sends and (send_id := send_ids.next_for_request()) is not None:
+            args = {**args, send_ids.ARG_SEND_ID: send_id}
         try:
             return await self._link.request(cmd, args, within)
         except c.EngineError as exc:

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
-from wa_gateway.engine.ipc import FrameWriter, Message, ProtocolError, open_stream, read_frame
+from wa_gateway.engine.ipc import FrameReader, FrameWriter, Message, ProtocolError, open_stream
 from wa_gateway.engine.worker_log import MAX_LINE_CHARS, parse_worker_log_line, scrub_phones
 
 ENGINE_LOGGER: Final = "wa_gateway.engine"
@@ -112,7 +112,8 @@ class WorkerProcess:
 
     async def _read_loop(self, on_frame: FrameHandler) -> str:
         try:
-            while (message := await read_frame(self._reader)) is not None:
+            frames = FrameReader(self._reader)
+            while (message := await frames.read()) is not None:
                 on_frame(message)
         except ProtocolError as exc:
             self.kill()  # a worker that breaks the protocol cannot be trusted with anything else

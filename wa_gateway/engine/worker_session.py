@@ -17,6 +17,11 @@ from wa_gateway.engine.ipc import FrameTooLarge, Message
 from wa_gateway.engine.worker_process import WorkerProcess
 
 
+def _expire(timer: asyncio.Future[None], reply: asyncio.Future[Any], cmd: str, limit: float) -> None:
+    if not timer.cancelled() and timer.exception() is None and not reply.done():
+        reply.set_exception(EngineTimeout(cmd, limit))
+
+
 @dataclass(eq=False)
 class WorkerSession:
     process: WorkerProcess
@@ -36,34 +41,32 @@ class WorkerSession:
         self, request_id: int, cmd: str, args: Mapping[str, Any], limit: float, clock: Clock
     ) -> Any:
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self.pending[request_id] = reply
-        self.idle.clear()
         message = {"type": "request", "id": request_id, "cmd": cmd, "args": dict(args)}
-        exchange = asyncio.create_task(self._exchange(message, reply))
-        timer = asyncio.create_task(clock.sleep(limit))
         try:
-            done, _ = await asyncio.wait({exchange, timer}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            timer.cancel()
-            exchange.cancel()
-            self.pending.pop(request_id, None)
-            if not self.pending:
-                self.idle.set()
-        if exchange in done:
-            return exchange.result()
-        raise EngineTimeout(cmd, limit)
-
-    async def _exchange(self, message: Message, reply: asyncio.Future[Any]) -> Any:
-        try:
-            await self.process.writer.send(message)
+            # Not waiting for the socket to drain: the reply's deadline bounds every request, and the
+            # ping watchdog ends a worker that stops reading, so what is queued meanwhile stays bounded.
+            self.process.writer.send_nowait(message)
         except FrameTooLarge as exc:
             raise c.EngineError(c.E_INVALID_ARGUMENT, f"request too large: {exc}") from None
         except (ConnectionError, OSError):
             raise EngineUnavailable("engine worker connection lost") from None
+        self.pending[request_id] = reply
+        self.idle.clear()
+        # One timer on the injected clock (tests move it) instead of a task per exchange: this runs for
+        # every engine call (BENCHMARKS.md, "Where the time goes").
+        timer = asyncio.ensure_future(clock.sleep(limit))
+        timer.add_done_callback(lambda done: _expire(done, reply, cmd, limit))
         try:
             return await reply
+        except EngineLost:
+            raise
         except EngineUnavailable:
             raise EngineLost() from None
+        finally:
+            timer.cancel()
+            self.pending.pop(request_id, None)
+            if not self.pending:
+                self.idle.set()
 
     def settle(self, message: Message) -> None:
         """A reply: its caller learns the result, unless it gave up (timeout or cancellation)."""

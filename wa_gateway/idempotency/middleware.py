@@ -20,6 +20,7 @@ from aiohttp import web
 from wa_gateway import errors
 from wa_gateway.auth import presented_api_key
 from wa_gateway.clock import Clock
+from wa_gateway.engine import send_ids
 from wa_gateway.idempotency.store import IdempotencyStore
 
 HEADER: Final = "Idempotency-Key"
@@ -111,11 +112,16 @@ def make_idempotency_middleware(
                 content_type="application/json",
                 headers={REPLAYED_HEADER: "true"},
             )
+        # The messages this request sends get WhatsApp ids derived from the key: if this attempt's outcome
+        # is lost (503 SEND_OUTCOME_UNKNOWN keeps no record), its retry sends the same message again.
+        bound = send_ids.bind_request(scope, key)
         try:
             response = await handler(request)
         except BaseException:
             await store.abandon(scope, key)
             raise
+        finally:
+            send_ids.unbind_request(bound)
         if isinstance(response, web.Response) and 200 <= response.status < 300 and response.body is not None:
             await store.finish(scope, key, response.status, bytes(response.body))  # type: ignore[arg-type]
         else:

@@ -32,7 +32,9 @@ IDEMPOTENCY_KEY_PARAM: Final = {
     "description": (
         "1-255 printable characters. A repeat of the same request within 24 h gets the first 2xx answer "
         "again (header `Idempotent-Replayed: true`) and sends nothing; another body with the same key is "
-        "422 IDEMPOTENCY_KEY_REUSED; a repeat while the first runs is 409 IDEMPOTENCY_IN_PROGRESS."
+        "422 IDEMPOTENCY_KEY_REUSED; a repeat while the first runs is 409 IDEMPOTENCY_IN_PROGRESS. "
+        "The message goes out under a WhatsApp id derived from the key, so a retry after "
+        "503 SEND_OUTCOME_UNKNOWN is the same message (sandbox; not with neonize 0.5.2)."
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }

@@ -13,11 +13,11 @@ import asyncio
 import hashlib
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol, runtime_checkable
 
 import orjson
 
@@ -43,6 +43,18 @@ CREATE TABLE IF NOT EXISTS journal (
 
 Frame = dict[str, Any]
 SendFrame = Callable[[Frame], None]
+JournalBarrier = Callable[[], Awaitable[None]]
+
+
+@runtime_checkable
+class SupportsJournalBarrier(Protocol):
+    """A backend that can hold an event's source until the event is journaled (neonize: the Go thread).
+
+    The worker hands it ``EventJournal.flushed``: awaiting it returns once everything emitted so far
+    is committed.
+    """
+
+    def set_journal_barrier(self, barrier: JournalBarrier) -> None: ...
 
 
 def event_id(journal_id: str, seq: int, created_ms: int) -> str:
@@ -84,9 +96,12 @@ class JournalFile:
         query = "SELECT seq, token, event, data, created_ms FROM journal ORDER BY seq"
         return list(self._conn.execute(query))
 
-    def append(self, rows: list[tuple[int, str, str, bytes, int]]) -> None:
+    def append(self, rows: list[tuple[int, str, str, bytes, int]], acked: list[int]) -> None:
+        """One transaction, one fsync: the new entries, and the deletes of those acknowledged meanwhile."""
         self._conn.execute("BEGIN IMMEDIATE")
         try:
+            if acked:
+                self._conn.executemany("DELETE FROM journal WHERE seq = ?", [(seq,) for seq in acked])
             self._conn.executemany(
                 "INSERT INTO journal (seq, token, event, data, created_ms) VALUES (?, ?, ?, ?, ?)", rows
             )
@@ -178,13 +193,15 @@ class EventJournal:
 
     def ack(self, seqs: Iterable[int]) -> None:
         self._acks.extend(seq for seq in seqs if isinstance(seq, int) and not isinstance(seq, bool))
-        if self._acks and self._ack_task is None:
+        # While events arrive, deletes ride along with the next append's transaction; alone, they get
+        # their own (unsynced) one.
+        if self._acks and self._ack_task is None and self._flush_task is None:
             self._ack_task = asyncio.create_task(self._delete_acked(), name="event-journal-ack")
 
     async def close(self) -> None:
-        for task in (self._flush_task, self._ack_task):
-            if task is not None:
-                await asyncio.shield(task)
+        # A flush that ends may leave deletes to a new ack task: wait until neither is running.
+        while (task := self._flush_task or self._ack_task) is not None:
+            await asyncio.shield(task)
         if self._file is not None:
             await self._run(self._file.close)
             self._file = None
@@ -206,7 +223,12 @@ class EventJournal:
                     if e.seq is not None
                 ]
                 if rows and self._file is not None:
-                    await self._run(self._file.append, rows)
+                    acked, self._acks = self._acks, []
+                    try:
+                        await self._run(self._file.append, rows, acked)
+                    except BaseException:
+                        self._acks[:0] = acked
+                        raise
                 for entry in batch:
                     self._send(self._frame(entry))
                 self._forwarded += len(batch)
@@ -221,6 +243,8 @@ class EventJournal:
             raise
         finally:
             self._flush_task = None
+            if self._acks and self._ack_task is None and self._file is not None:
+                self._ack_task = asyncio.create_task(self._delete_acked(), name="event-journal-ack")
 
     def _release(self, covered: Callable[[int], bool]) -> None:
         keep: list[tuple[int, asyncio.Future[None]]] = []
@@ -233,7 +257,8 @@ class EventJournal:
 
     async def _delete_acked(self) -> None:
         try:
-            while self._acks and self._file is not None:
+            # A flush that starts meanwhile takes the rest into its own transaction.
+            while self._acks and self._file is not None and self._flush_task is None:
                 batch, self._acks = self._acks, []
                 await self._run(self._file.delete, batch)
         finally:

@@ -25,20 +25,21 @@ from typing import Any, Final
 import orjson
 
 from wa_gateway.engine import contract as c
+from wa_gateway.engine import send_ids
 from wa_gateway.engine.ipc import (
+    FrameReader,
     FrameTooLarge,
     FrameWriter,
     Message,
     ProtocolError,
     encode_frame,
     open_stream,
-    read_frame,
 )
 from wa_gateway.engine.launcher import BUILD_ID
 from wa_gateway.engine.worker_log import configure_worker_logging
 from wa_gateway.engine.worker_stats import WorkerStats, stats_of
 from wa_gateway.worker.commands import dispatch
-from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal
+from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal, SupportsJournalBarrier
 
 CONFIG_ENV: Final = "WA_ENGINE_WORKER_CONFIG"
 BACKEND_MODULES: Final = {
@@ -77,7 +78,7 @@ class WorkerServer:
         config: dict[str, Any],
         backend_factory: c.BackendFactory | None = None,
     ) -> None:
-        self._reader = reader
+        self._frames = FrameReader(reader)
         self._writer = writer
         self._config = config
         self._backend_factory = backend_factory
@@ -129,6 +130,8 @@ class WorkerServer:
     async def _create_backend(self) -> c.EngineBackend:
         factory = self._backend_factory or _load_backend_factory(self._config, self._test_hooks)
         backend = await factory(self._config)
+        if isinstance(backend, SupportsJournalBarrier):
+            backend.set_journal_barrier(self._journal.flushed)
         try:
             await backend.start(self._emit)
         except BaseException:
@@ -156,7 +159,7 @@ class WorkerServer:
     async def _read_loop(self, backend: c.EngineBackend) -> tuple[int, int | None]:
         while True:
             try:
-                message = await read_frame(self._reader)
+                message = await self._frames.read()
             except ProtocolError as exc:
                 log.error("bad frame from the gateway: %s", exc)
                 return EXIT_PROTOCOL, None
@@ -196,6 +199,13 @@ class WorkerServer:
                 args = {}
             if not isinstance(args, dict):
                 raise c.EngineError(c.E_INVALID_ARGUMENT, "args must be an object")
+            send_id = args.pop(send_ids.ARG_SEND_ID, None)
+            if send_id is not None and not (
+                isinstance(send_id, str) and send_ids.SEND_ID_RE.fullmatch(send_id)
+            ):
+                raise c.EngineError(c.E_INVALID_ARGUMENT, "send_id must be 3EB0 and 18 upper-case hex digits")
+            # Each command runs in its own task, so the chosen id is this command's alone.
+            send_ids.choose(send_id)
             result = await self._dispatch(backend, cmd, args)
             # Whatever the command made the backend emit (a sandbox message, say) is on disk before
             # the caller hears back: the acknowledgement of an event's source follows its journal write.

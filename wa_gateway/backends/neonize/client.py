@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -69,6 +70,14 @@ SUBSCRIBED: Final = (
     PRESENCE,
 )
 
+# What a device received: whatsmeow acknowledges these to WhatsApp once the event handlers return
+# (whatsmeow message.go, handleDecryptedMessage), so their callback holds the Go thread until the
+# event's journal commit (docs/durability.md). State events (connected, QR) do not wait.
+JOURNALED_CODES: Final = frozenset({HISTORY_SYNC, MESSAGE, RECEIPT, CALL_OFFER, CALL_OFFER_NOTICE})
+# Bounded, so a loop that cannot get to the event (stuck, or waiting on this very Go thread) costs a
+# delay, never a deadlock; past it the event is journaled as soon as the loop gets to it.
+JOURNAL_WAIT_S: Final = 5.0
+
 # DeviceProps.PlatformType decides the icon and the "Google Chrome (<os>)" label in Linked devices;
 # PairPhone's clientType is a different enum (whatsmeow PairClientType).
 _PLATFORMS: Final = {
@@ -94,6 +103,7 @@ class GoEvent:
     generation: str
     code: int
     event: Any
+    journaled: threading.Event | None = None  # set once handled and journaled; Go's thread waits on it
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +138,12 @@ class Timer:
 
 InboxItem = GoEvent | QrCode | LoginStatus | SessionEnded | Timer
 PostFn = Callable[[InboxItem], None]
+
+
+def release_go(item: InboxItem) -> None:
+    """Lets the Go thread that posted ``item`` return, whether or not it was handled."""
+    if isinstance(item, GoEvent) and item.journaled is not None:
+        item.journaled.set()
 
 
 def device_props(device: DeviceName) -> Any:
@@ -175,11 +191,13 @@ class GatewayClient(NewAClient):  # type: ignore[misc]
         self.go_signalled.set()
         self._post(item)
 
-    def _post_threadsafe(self, item: InboxItem) -> None:
+    def _post_threadsafe(self, item: InboxItem) -> bool:
         try:
             self._loop.call_soon_threadsafe(self._deliver, item)
         except RuntimeError:
             log.debug("dropped %s for %s: the event loop is closed", type(item).__name__, self.generation)
+            return False
+        return True
 
     # The three callbacks below run on the Go session thread, while Go waits for them to return.
 
@@ -193,7 +211,15 @@ class GatewayClient(NewAClient):  # type: ignore[misc]
                 self.me = event
             elif code == CONNECTED:
                 self.connected = True
-            self._post_threadsafe(GoEvent(self.generation, code, event))
+            journaled = threading.Event() if code in JOURNALED_CODES else None
+            posted = self._post_threadsafe(GoEvent(self.generation, code, event, journaled))
+            if posted and journaled is not None and not journaled.wait(JOURNAL_WAIT_S):
+                log.warning(
+                    "event %d for %s not journaled within %g s; returning to the engine",
+                    code,
+                    self.generation,
+                    JOURNAL_WAIT_S,
+                )
         except Exception:
             log.exception("could not read event %d from the engine for %s", code, self.generation)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from wa_gateway.backends.neonize import client as nc
@@ -33,6 +34,10 @@ def describe_error(error: BaseException | None) -> str:
     return text if len(text) <= REASON_LIMIT else text[: REASON_LIMIT - 1] + "…"
 
 
+async def _no_barrier() -> None:
+    """Without a journal (tests that build a backend alone) a handled event is as far as it goes."""
+
+
 class EngineContext:
     """What every device of one backend shares."""
 
@@ -43,6 +48,8 @@ class EngineContext:
         self.clock = clock
         self.caches = MessageCaches(settings.message_cache_size)
         self.emit: EmitFn = self._not_started
+        # Awaited after a received event is handled, before Go gets its callback back (docs/durability.md).
+        self.journal_barrier: Callable[[], Awaitable[None]] = _no_barrier
         # Clients whose Go thread may still call back: their ctypes callbacks must stay alive.
         self.live_clients: set[nc.GatewayClient] = set()
         # Sessions Go ended because it could not marshal an event (the events it still held are lost).

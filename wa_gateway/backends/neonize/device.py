@@ -245,15 +245,32 @@ class DeviceLifecycle:
     # --- the consumer -----------------------------------------------------------------------------
 
     async def _consume(self) -> None:
-        while True:
-            item = await self._inbox.get()
-            async with self.lifecycle:
-                if item.generation != self._generation:
-                    continue
+        try:
+            while True:
+                item = await self._inbox.get()
                 try:
-                    await self._dispatch(item)
-                except Exception:
-                    log.exception("handling %s for %s failed", type(item).__name__, mask(self.token))
+                    await self._consume_one(item)
+                finally:
+                    nc.release_go(item)
+        finally:
+            # Go threads still waiting for items nobody will handle now must not wait for nothing.
+            while not self._inbox.empty():
+                nc.release_go(self._inbox.get_nowait())
+
+    async def _consume_one(self, item: nc.InboxItem) -> None:
+        async with self.lifecycle:
+            if item.generation != self._generation:
+                return
+            try:
+                await self._dispatch(item)
+            except Exception:
+                log.exception("handling %s for %s failed", type(item).__name__, mask(self.token))
+        if isinstance(item, nc.GoEvent) and item.journaled is not None:
+            # Outside the lifecycle lock: a connect or stop waiting for Go never waits for this commit.
+            try:
+                await self._ctx.journal_barrier()
+            except Exception:
+                log.exception("journal commit failed for an event of %s", mask(self.token))
 
     async def _dispatch(self, item: nc.InboxItem) -> None:
         if isinstance(item, nc.SessionEnded):

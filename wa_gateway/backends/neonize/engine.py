@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
@@ -79,6 +80,10 @@ class NeonizeBackend:
 
     def handler(self, cmd: str) -> Handler:
         return self._handlers.get(cmd)
+
+    def set_journal_barrier(self, barrier: Callable[[], Awaitable[None]]) -> None:
+        """Received events hold Go's callback until this returns (docs/durability.md, neonize)."""
+        self._ctx.journal_barrier = barrier
 
     async def start(self, emit: EmitFn) -> None:
         self._ctx.emit = emit

@@ -11,6 +11,7 @@ from wa_gateway.backends.sandbox.device import SandboxDevice, SandboxHost
 from wa_gateway.backends.sandbox.ids import message_id
 from wa_gateway.backends.sandbox.store import SentMessage
 from wa_gateway.engine import contract as c
+from wa_gateway.engine import send_ids
 from wa_gateway.worker import command_checks as checks
 from wa_gateway.worker.handlers import handles
 from wa_gateway.worker.message_cache import CachedMessage, MessageCache
@@ -35,8 +36,15 @@ class SandboxMessaging:
     ) -> SentMessage:
         """Records one outgoing message, after the typing simulation when ``typing_ms`` is given."""
         host = self._host
+        chosen = send_ids.chosen()
         async with device.sends:
             host.require_still_connected(device)
+            if chosen is not None:
+                # Like WhatsApp, the sandbox keeps one message per id: a retry under the same id is
+                # the message already sent (docs/durability.md, "Sends").
+                already = await host.store.find_sent(device.token, chosen)
+                if already is not None:
+                    return already
             presence: tuple[tuple[str, float], ...] = ()
             if typing_ms is not None:
                 started_at = host.clock.time()
@@ -45,7 +53,7 @@ class SandboxMessaging:
                 presence = ((typing_state, started_at), ("paused", host.clock.time()))
                 host.require_still_connected(device)
             sent = SentMessage(
-                id=message_id(),
+                id=chosen or message_id(),
                 to=to,
                 text=text,
                 timestamp=host.clock.time(),

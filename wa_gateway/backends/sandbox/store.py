@@ -67,7 +67,9 @@ def _sent_details(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE sent ADD COLUMN details TEXT NOT NULL DEFAULT '{}'")
 
 
-SESSION_MIGRATIONS: Final = (_SESSION_SCHEMA, _sent_details)
+# A keyed send is looked up by its id so a retry finds the message it already made (docs/durability.md).
+_SENT_BY_ID: Final = "CREATE INDEX IF NOT EXISTS sent_by_id ON sent (id);"
+SESSION_MIGRATIONS: Final = (_SESSION_SCHEMA, _sent_details, _SENT_BY_ID)
 NUMBERS_MIGRATIONS: Final = (
     """
 CREATE TABLE IF NOT EXISTS numbers (
@@ -118,6 +120,10 @@ class SandboxStore(Protocol):
         """``add_sent`` started now, in call order; the future resolves once the row is committed."""
         ...
 
+    async def find_sent(self, token: str, message_id: str) -> SentMessage | None:
+        """The message this device sent under ``message_id``, committed or still queued."""
+        ...
+
     async def add_read(self, token: str, ids: list[str]) -> None: ...
     async def add_presence(self, token: str, to: str | None, state: str, at: float) -> None: ...
     async def add_rejected_call(self, token: str, caller: str, call_id: str, at: float) -> None: ...
@@ -158,6 +164,7 @@ class SqliteSandboxStore:
         self.data_dir = data_dir
         self.sessions_dir = data_dir / "sessions"
         self._sessions: dict[str, SqliteDatabase] = {}
+        self._queued_sent: dict[tuple[str, str], SentMessage] = {}
         self._numbers = SqliteDatabase(data_dir / NUMBERS_FILE, NUMBERS_MIGRATIONS, name="sandbox-numbers")
 
     async def open(self) -> None:
@@ -209,7 +216,28 @@ class SqliteSandboxStore:
     def queue_sent(self, token: str, message: SentMessage) -> asyncio.Future[None]:
         # Started at once, so rows keep the order of the calls; the writer thread commits what is queued
         # while a commit runs in the next one, so concurrent sends share an fsync (docs/storage.md).
-        return asyncio.ensure_future(self.add_sent(token, message))
+        key = (token, message.id)
+        self._queued_sent[key] = message
+        committed = asyncio.ensure_future(self.add_sent(token, message))
+        committed.add_done_callback(lambda _: self._queued_sent.pop(key, None))
+        return committed
+
+    async def find_sent(self, token: str, message_id: str) -> SentMessage | None:
+        queued = self._queued_sent.get((token, message_id))
+        if queued is not None:
+            return queued
+        if token not in self._sessions and not await self.session_exists(token):
+            return None
+        row = await self._session(token).read(
+            lambda conn: conn.execute(
+                "SELECT id, recipient, text, timestamp, presence, details FROM sent WHERE id = ? LIMIT 1",
+                (message_id,),
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        presence = tuple((str(state), float(at)) for state, at in orjson.loads(row[4]))
+        return SentMessage(row[0], row[1], row[2], row[3], presence, orjson.loads(row[5]))
 
     async def add_sent(self, token: str, message: SentMessage) -> None:
         values = (
