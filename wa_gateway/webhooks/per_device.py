@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -34,12 +34,23 @@ class _Live:
 
 class DeviceWebhooks:
     def __init__(
-        self, store: TargetStore, data_dir: Path, make_dispatcher: DispatcherFactory, clock: Clock
+        self,
+        store: TargetStore,
+        data_dir: Path,
+        make_dispatcher: DispatcherFactory,
+        clock: Clock,
+        *,
+        make_outbox: Callable[[str], WebhookOutbox] | None = None,
+        drop_outbox: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        """``make_outbox``/``drop_outbox``: a device's outbox elsewhere than ``data_dir/webhooks/<token>.db``
+        (PostgreSQL, docs/storage.md)."""
         self._store = store
         self._dir = data_dir / OUTBOX_DIR
         self._make_dispatcher = make_dispatcher
         self._clock = clock
+        self._make_outbox = make_outbox or (lambda token: WebhookOutbox(self.outbox_path(token), clock=clock))
+        self._drop_outbox = drop_outbox or (lambda token: asyncio.to_thread(self._unlink, token))
         self._live: dict[str, _Live] = {}
         self._lock = asyncio.Lock()
 
@@ -84,7 +95,7 @@ class DeviceWebhooks:
             existed = await self._store.delete(token)
             if token in self._live:
                 await self._stop(token)
-                await asyncio.to_thread(self._unlink, token)
+                await self._drop_outbox(token)
             return existed
 
     def has(self, token: str) -> bool:
@@ -97,7 +108,7 @@ class DeviceWebhooks:
         return await live.outbox.enqueue(event, token, data, event_id)
 
     async def _start(self, target: WebhookTarget) -> None:
-        outbox = WebhookOutbox(self.outbox_path(target.token), clock=self._clock)
+        outbox = self._make_outbox(target.token)
         await outbox.open()
         dispatcher = self._make_dispatcher(outbox, target)
         await dispatcher.start()
