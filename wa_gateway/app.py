@@ -21,13 +21,14 @@ from wa_gateway.backends.sandbox.control.devices_api import SandboxApi
 from wa_gateway.backends.sandbox.control.messaging_api import SandboxMessagingApi
 from wa_gateway.backends.sandbox.control.presence_api import SandboxPresenceApi
 from wa_gateway.backends.sandbox.control.status_api import SandboxStatusApi
+from wa_gateway.broker.nats_publisher import publisher_ctx
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.config import Settings
 from wa_gateway.contacts.api import ContactsApi
 from wa_gateway.dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
 from wa_gateway.dashboard.api import DashboardApi
 from wa_gateway.db.postgres import PostgresDatabase
-from wa_gateway.db.stores import build_stores
+from wa_gateway.db.stores import BROKER_TARGET, build_stores
 from wa_gateway.devices.api import DevicesApi
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine.contract import EV_PRESENCE
@@ -186,7 +187,10 @@ def create_app(
         make_outbox=stores.outbox,
         drop_outbox=stores.drop_outbox,
     )
-    fan_out = WebhookFanOut(outbox, device_webhooks, clock, global_gets_all=settings.webhook_global)
+    broker_outbox = stores.outbox(BROKER_TARGET) if settings.nats_url else None
+    fan_out = WebhookFanOut(
+        outbox, device_webhooks, clock, global_gets_all=settings.webhook_global, broker=broker_outbox
+    )
     notifier = Notifier(hub, fan_out, on_webhook=metrics.count_event)
     dispatcher = (
         make_dispatcher(outbox, global_webhook, settings.webhook_secret) if outbox is not None else None
@@ -276,6 +280,7 @@ def create_app(
             opened(keyring.open, keyring.close),
             opened(device_webhooks.open, device_webhooks.close),
             webhooks_ctx,
+            publisher_ctx(broker_outbox, settings.nats_url, clock),
             opened(contacts.open, contacts.close_all),
             opened(idempotency.open, idempotency.close),
             incoming_media.cleanup_ctx,

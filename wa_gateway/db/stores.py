@@ -25,6 +25,8 @@ from wa_gateway.webhooks.targets import TARGETS_FILE, SqliteTargetStore, TargetS
 
 IDEMPOTENCY_FILE: Final = "idempotency.db"
 OUTBOX_FILE: Final = "webhooks.db"
+BROKER_OUTBOX_FILE: Final = "nats-outbox.db"
+BROKER_TARGET: Final = "@nats"
 DEVICE_OUTBOX_DIR: Final = "webhooks"
 
 
@@ -50,6 +52,8 @@ class Stores:
     def outbox_path(self, target: str) -> Path:
         if target == GLOBAL_TARGET:
             return self.data_dir / OUTBOX_FILE
+        if target == BROKER_TARGET:
+            return self.data_dir / BROKER_OUTBOX_FILE
         return self.data_dir / DEVICE_OUTBOX_DIR / f"{target}.db"
 
     async def drop_outbox(self, target: str) -> None:

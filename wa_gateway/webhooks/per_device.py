@@ -138,13 +138,15 @@ class WebhookFanOut:
         clock: Clock,
         *,
         global_gets_all: bool = True,
+        broker: WebhookOutbox | None = None,
     ) -> None:
         """``global_gets_all=False`` (WEBHOOK_GLOBAL=false): a device with its own webhook is left out
-        of WEBHOOK_URL."""
+        of WEBHOOK_URL. ``broker``: the NATS outbox, which gets every event (docs/cluster.md)."""
         self._global = global_outbox
         self._devices = devices
         self._clock = clock
         self._global_gets_all = global_gets_all
+        self._broker = broker
 
     async def enqueue(self, event: str, token: str, data: Any, event_id: str | None = None) -> str:
         # One id for every target: a replayed engine event carries the id it was first stored under, and
@@ -153,4 +155,7 @@ class WebhookFanOut:
         if self._global is not None and (self._global_gets_all or not self._devices.has(token)):
             global_id = await self._global.enqueue(event, token, data, event_id)
         device_id = await self._devices.enqueue(event, token, data, global_id or event_id)
-        return global_id or device_id or event_id or new_event_id(self._clock.time())
+        stored_id = global_id or device_id or event_id or new_event_id(self._clock.time())
+        if self._broker is not None:
+            await self._broker.enqueue(event, token, data, stored_id)
+        return stored_id
