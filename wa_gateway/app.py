@@ -105,6 +105,8 @@ EVENT_DRAIN_SECONDS: Final = 5.0
 def worker_config(settings: Settings) -> dict[str, Any]:
     return {
         "data_dir": str(settings.data_dir.resolve()),
+        # In the config, never the worker's environment (docs/storage.md): it may carry a password.
+        "database_url": settings.database_url,
         "log_level": settings.log_level,
         "device_name": settings.device_name,
         "send_presence_on_connect": settings.send_presence_on_connect,
