@@ -51,6 +51,17 @@ async def send(session: aiohttp.ClientSession, port: int, numbers: range) -> Non
             await call(session, port, "POST", f"/sandbox/devices/{token}/messages", message)
 
 
+async def connected(session: aiohttp.ClientSession, port: int, deadline_s: float = 30.0) -> None:
+    """Both devices restored and connected (polled, with a deadline)."""
+    statuses: list[str] = []
+    for _ in range(int(deadline_s / 0.1)):
+        statuses = [(await call(session, port, "GET", f"/devices/{t}"))["status"] for t in TOKENS]
+        if statuses == ["connected"] * len(TOKENS):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"devices not connected after restart: {statuses}")
+
+
 async def received(url: str, want: int, deadline_s: float = 60.0) -> list[Published]:
     """The stream's messages once it holds ``want`` message.received events (polled, with a deadline)."""
     loop = asyncio.get_running_loop()
@@ -98,6 +109,7 @@ async def test_kill_9_and_a_nats_outage_lose_and_repeat_nothing(
     try:
         async with aiohttp.ClientSession() as session:
             await wait_healthy(port, second)
+            await connected(session, port)
             await send(session, port, range(6, 8))
             published = await received(nats_own.url, 16)
     finally:
