@@ -280,6 +280,7 @@ def create_app(
     app.cleanup_ctx.extend(
         [
             opened(keyring.open, keyring.close),
+            *([keyring.refresher()] if database is not None else []),
             opened(device_webhooks.open, device_webhooks.close),
             webhooks_ctx,
             publisher_ctx(broker_outbox, settings.nats_url, clock),
