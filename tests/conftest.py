@@ -40,8 +40,10 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> str:
-    return postgres_server.create_database(f"t_{uuid.uuid4().hex[:16]}")
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    yield postgres_server.create_database(name)
+    postgres_server.drop_database(name)
 
 
 @pytest.fixture(scope="session")

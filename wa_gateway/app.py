@@ -13,7 +13,6 @@ from wa_gateway import __version__, errors, keys
 from wa_gateway.apikeys.api import KeysApi
 from wa_gateway.apikeys.keyring import Keyring
 from wa_gateway.apikeys.principal import ADMIN
-from wa_gateway.apikeys.store import KEYS_FILE, SqliteKeyStore
 from wa_gateway.auth import AuthGuard
 from wa_gateway.backends.sandbox.control import messaging_spec as sandbox_messaging_spec
 from wa_gateway.backends.sandbox.control import presence_spec as sandbox_presence_spec
@@ -22,14 +21,15 @@ from wa_gateway.backends.sandbox.control.devices_api import SandboxApi
 from wa_gateway.backends.sandbox.control.messaging_api import SandboxMessagingApi
 from wa_gateway.backends.sandbox.control.presence_api import SandboxPresenceApi
 from wa_gateway.backends.sandbox.control.status_api import SandboxStatusApi
+from wa_gateway.broker.nats_publisher import publisher_ctx
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.config import Settings
 from wa_gateway.contacts.api import ContactsApi
 from wa_gateway.contacts.capturing import ContactCapture
-from wa_gateway.contacts.store import ContactStores
 from wa_gateway.dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
 from wa_gateway.dashboard.api import DashboardApi
 from wa_gateway.db.postgres import PostgresDatabase
+from wa_gateway.db.stores import BROKER_TARGET, build_stores
 from wa_gateway.devices.api import DevicesApi
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine.contract import EV_PRESENCE
@@ -39,7 +39,6 @@ from wa_gateway.events.bus import COMMIT, EventBus
 from wa_gateway.events.model import WEBHOOK, WS
 from wa_gateway.health import HealthApi
 from wa_gateway.idempotency.middleware import make_idempotency_middleware
-from wa_gateway.idempotency.store import SqliteIdempotencyStore
 from wa_gateway.inbound import InboundEvents
 from wa_gateway.lifecycle import opened
 from wa_gateway.media.fetch import UrlFetcher, any_address, public_only
@@ -95,7 +94,7 @@ from wa_gateway.webhooks.dispatcher import WebhookDispatcher
 from wa_gateway.webhooks.outbox import WebhookOutbox, new_event_id
 from wa_gateway.webhooks.per_device import DeviceWebhooks, WebhookFanOut
 from wa_gateway.webhooks.redeliver_api import RedeliverApi
-from wa_gateway.webhooks.targets import TARGETS_FILE, SqliteTargetStore, WebhookTarget
+from wa_gateway.webhooks.targets import WebhookTarget
 from wa_gateway.ws.endpoint import WsEndpoint
 from wa_gateway.ws.hub import WsHub
 
@@ -113,6 +112,8 @@ EVENT_DRAIN_SECONDS: Final = 5.0
 def worker_config(settings: Settings) -> dict[str, Any]:
     return {
         "data_dir": str(settings.data_dir.resolve()),
+        # In the config, never the worker's environment (docs/storage.md): it may carry a password.
+        "database_url": settings.database_url,
         "log_level": settings.log_level,
         "device_name": settings.device_name,
         "send_presence_on_connect": settings.send_presence_on_connect,
@@ -147,9 +148,10 @@ def create_app(
     proxies = settings.trusted_proxies
     auth_failures = FixedWindowLimiter(settings.rate_limit_auth_failures, clock)
     guard = AuthGuard(auth_failures, proxies)
-    keyring = Keyring(SqliteKeyStore(settings.data_dir / KEYS_FILE), settings.api_key, clock)
+    stores = build_stores(settings.data_dir, database, settings.node_id, clock)
+    keyring = Keyring(stores.keys, settings.api_key, clock)
     metrics = Metrics()
-    idempotency = SqliteIdempotencyStore(settings.data_dir / "idempotency.db")
+    idempotency = stores.idempotency
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
@@ -168,7 +170,7 @@ def create_app(
     )
     hub = WsHub()
     global_webhook = settings.webhook_url
-    outbox = WebhookOutbox(settings.data_dir / "webhooks.db", clock=clock) if global_webhook else None
+    outbox = stores.outbox() if global_webhook else None
 
     def make_dispatcher(box: WebhookOutbox, url: str, secret: str) -> WebhookDispatcher:
         return WebhookDispatcher(
@@ -188,7 +190,16 @@ def create_app(
         return make_dispatcher(box, target.url, target.secret)
 
     device_webhooks = DeviceWebhooks(
-        SqliteTargetStore(settings.data_dir / TARGETS_FILE), settings.data_dir, make_device_dispatcher, clock
+        stores.targets,
+        settings.data_dir,
+        make_device_dispatcher,
+        clock,
+        make_outbox=stores.outbox,
+        drop_outbox=stores.drop_outbox,
+    )
+    broker_outbox = stores.outbox(BROKER_TARGET) if settings.nats_url else None
+    fan_out = WebhookFanOut(
+        outbox, device_webhooks, clock, global_gets_all=settings.webhook_global, broker=broker_outbox
     )
     fan_out = WebhookFanOut(outbox, device_webhooks, clock, global_gets_all=settings.webhook_global)
     bus = EventBus(lambda: new_event_id(clock.time()))
@@ -199,7 +210,7 @@ def create_app(
     dispatcher = (
         make_dispatcher(outbox, global_webhook, settings.webhook_secret) if outbox is not None else None
     )
-    contacts = ContactStores(settings.data_dir, clock)
+    contacts = stores.contacts
     # The supervisor is the manager's engine link and the manager takes the supervisor's callbacks;
     # the lambdas resolve ``manager`` when the first callback fires, after both exist.
     supervisor = EngineSupervisor(
@@ -286,9 +297,11 @@ def create_app(
     app.cleanup_ctx.extend(
         [
             opened(keyring.open, keyring.close),
+            *([keyring.refresher()] if database is not None else []),
             opened(device_webhooks.open, device_webhooks.close),
             webhooks_ctx,
-            opened(None, contacts.close_all),
+            publisher_ctx(broker_outbox, settings.nats_url, clock),
+            opened(contacts.open, contacts.close_all),
             opened(idempotency.open, idempotency.close),
             incoming_media.cleanup_ctx,
             *history.cleanup_ctxs(),

@@ -70,12 +70,21 @@ async def test_the_gateway_opens_the_pool_when_database_url_is_set(
     from wa_gateway import keys
     from wa_gateway.app import create_app
 
-    app = create_app(make_settings(DATABASE_URL=postgres_url, DATABASE_POOL_SIZE=3))
+    settings = make_settings(DATABASE_URL=postgres_url, DATABASE_POOL_SIZE=3)
+    app = create_app(settings)
     client = await aiohttp_client(app)
     database = app[keys.DATABASE_KEY]
     assert database is not None and database.pool_size == 3
-    assert await database.pool.fetchval("SELECT count(*) FROM wa_schema_migrations") == 0
+    # Every durable store lives in the database now, none in DATA_DIR (docs/storage.md).
+    rows = await database.pool.fetch("SELECT component FROM wa_schema_migrations")
+    # The worker's sandbox store migrates on its own connection, maybe not yet.
+    components = {r["component"] for r in rows} - {"sandbox"}
+    assert components == {"api_keys", "contacts", "idempotency", "webhook_targets"}
     assert (await client.get("/health")).status == 200
+    created = await asyncio.to_thread(lambda: sorted(p.name for p in settings.data_dir.glob("*.db")))
+    # The worker's own files (its event journal, the sandbox's network) stay in DATA_DIR.
+    assert not {"keys.db", "idempotency.db", "webhook_targets.db", "webhooks.db"} & set(created)
+    assert "event-journal.db" in created
 
 
 async def test_without_database_url_nothing_connects(

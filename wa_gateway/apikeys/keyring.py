@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Final
+
+from aiohttp import web
 
 from wa_gateway.apikeys.principal import ADMIN, Principal
 from wa_gateway.apikeys.store import KeyRecord, KeyStore
 from wa_gateway.clock import Clock
 from wa_gateway.envelope import utc_timestamp
 
+log = logging.getLogger("wa_gateway.apikeys")
+
 KEY_PREFIX: Final = "wag_"
+# With a shared database another node may create or revoke keys; each node rereads them this often.
+SHARED_REFRESH_SECONDS: Final = 5.0
 _SHOWN_PREFIX_CHARS: Final = len(KEY_PREFIX) + 6
 
 RevokeListener = Callable[[str], None]
@@ -42,6 +51,41 @@ class Keyring:
 
     async def close(self) -> None:
         await self._store.close()
+
+    async def refresh(self) -> None:
+        """Reread the store: keys another node created become usable, and keys it revoked stop working
+        here too, their sockets closed as after a local revoke."""
+        current = {r.key_hash: r for r in await self._store.all()}
+        gone = [r.id for h, r in self._by_hash.items() if h not in current]
+        self._by_hash = current
+        for key_id in gone:
+            for listener in self._listeners:
+                listener(key_id)
+
+    def refresher(
+        self, interval_s: float = SHARED_REFRESH_SECONDS
+    ) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+        """A cleanup context that refreshes every ``interval_s`` (for a store shared by several nodes)."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(interval_s)
+                try:
+                    await self.refresh()
+                except Exception as exc:  # the database may be away for a while; keep the keys we have
+                    log.warning("could not reread the API keys: %s", exc)
+
+        @contextlib.asynccontextmanager
+        async def ctx(app: web.Application) -> AsyncIterator[None]:
+            task = asyncio.create_task(loop(), name="keyring-refresh")
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+        return ctx
 
     def on_revoked(self, listener: RevokeListener) -> None:
         self._listeners.append(listener)

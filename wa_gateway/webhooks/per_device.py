@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -35,12 +35,23 @@ class _Live:
 
 class DeviceWebhooks:
     def __init__(
-        self, store: TargetStore, data_dir: Path, make_dispatcher: DispatcherFactory, clock: Clock
+        self,
+        store: TargetStore,
+        data_dir: Path,
+        make_dispatcher: DispatcherFactory,
+        clock: Clock,
+        *,
+        make_outbox: Callable[[str], WebhookOutbox] | None = None,
+        drop_outbox: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        """``make_outbox``/``drop_outbox``: a device's outbox elsewhere than ``data_dir/webhooks/<token>.db``
+        (PostgreSQL, docs/storage.md)."""
         self._store = store
         self._dir = data_dir / OUTBOX_DIR
         self._make_dispatcher = make_dispatcher
         self._clock = clock
+        self._make_outbox = make_outbox or (lambda token: WebhookOutbox(self.outbox_path(token), clock=clock))
+        self._drop_outbox = drop_outbox or (lambda token: asyncio.to_thread(self._unlink, token))
         self._live: dict[str, _Live] = {}
         self._lock = asyncio.Lock()
 
@@ -85,7 +96,7 @@ class DeviceWebhooks:
             existed = await self._store.delete(token)
             if token in self._live:
                 await self._stop(token)
-                await asyncio.to_thread(self._unlink, token)
+                await self._drop_outbox(token)
             return existed
 
     def has(self, token: str) -> bool:
@@ -98,7 +109,7 @@ class DeviceWebhooks:
         return await live.outbox.enqueue(event, token, data, event_id)
 
     async def _start(self, target: WebhookTarget) -> None:
-        outbox = WebhookOutbox(self.outbox_path(target.token), clock=self._clock)
+        outbox = self._make_outbox(target.token)
         await outbox.open()
         dispatcher = self._make_dispatcher(outbox, target)
         await dispatcher.start()
@@ -128,13 +139,15 @@ class WebhookFanOut:
         clock: Clock,
         *,
         global_gets_all: bool = True,
+        broker: WebhookOutbox | None = None,
     ) -> None:
         """``global_gets_all=False`` (WEBHOOK_GLOBAL=false): a device with its own webhook is left out
-        of WEBHOOK_URL."""
+        of WEBHOOK_URL. ``broker``: the NATS outbox, which gets every event (docs/cluster.md)."""
         self._global = global_outbox
         self._devices = devices
         self._clock = clock
         self._global_gets_all = global_gets_all
+        self._broker = broker
 
     async def on_event(self, event: Event) -> None:
         """The bus's subscriber: the event's id is the same in every outbox and on the WebSocket."""
@@ -147,4 +160,7 @@ class WebhookFanOut:
         if self._global is not None and (self._global_gets_all or not self._devices.has(token)):
             global_id = await self._global.enqueue(event, token, data, event_id)
         device_id = await self._devices.enqueue(event, token, data, global_id or event_id)
-        return global_id or device_id or event_id or new_event_id(self._clock.time())
+        stored_id = global_id or device_id or event_id or new_event_id(self._clock.time())
+        if self._broker is not None:
+            await self._broker.enqueue(event, token, data, stored_id)
+        return stored_id

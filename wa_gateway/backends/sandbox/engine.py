@@ -63,9 +63,10 @@ class SandboxBackend:
         reconnect_ms: int = DEFAULT_RECONNECT_MS,
         message_cache_size: int = DEFAULT_MAX_MESSAGES,
         watchdog_s: float = DEFAULT_WATCHDOG_S,
+        store: SandboxStore | None = None,
     ) -> None:
         self.data_dir = data_dir
-        self.store: SandboxStore = SqliteSandboxStore(data_dir)
+        self.store: SandboxStore = store or SqliteSandboxStore(data_dir)
         self.clock = clock
         self.caches = MessageCaches(message_cache_size, MESSAGE_CACHE_BYTES)
         self._qr_refresh = qr_refresh_ms / 1000
@@ -328,6 +329,13 @@ async def create_backend(config: dict[str, Any]) -> SandboxBackend:
     data_dir = config.get("data_dir")
     if not isinstance(data_dir, str) or not data_dir:
         raise ValueError("sandbox engine needs data_dir")
+    database_url = config.get("database_url")
+    store: SandboxStore | None = None
+    if isinstance(database_url, str) and database_url:
+        # Imported here: asyncpg is loaded only by a worker that uses it (docs/storage.md).
+        from wa_gateway.backends.sandbox.postgres_store import PostgresSandboxStore
+
+        store = PostgresSandboxStore(database_url, Path(data_dir))
     return SandboxBackend(
         Path(data_dir),
         clock=SystemClock(),
@@ -336,6 +344,7 @@ async def create_backend(config: dict[str, Any]) -> SandboxBackend:
         reconnect_ms=positive_int(config, "sandbox_reconnect_ms", DEFAULT_RECONNECT_MS),
         message_cache_size=positive_int(config, "message_cache_size", DEFAULT_MAX_MESSAGES),
         watchdog_s=non_negative(config, "watchdog_s", DEFAULT_WATCHDOG_S),
+        store=store,
     )
 
 

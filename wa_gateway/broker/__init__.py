@@ -1,0 +1,1 @@
+"""Events to a message broker (NATS JetStream) from their own outbox: docs/cluster.md "Events to NATS"."""
