@@ -201,7 +201,6 @@ def create_app(
     fan_out = WebhookFanOut(
         outbox, device_webhooks, clock, global_gets_all=settings.webhook_global, broker=broker_outbox
     )
-    fan_out = WebhookFanOut(outbox, device_webhooks, clock, global_gets_all=settings.webhook_global)
     bus = EventBus(lambda: new_event_id(clock.time()))
     # Committed to every outbox before anyone is shown it (docs/events.md).
     bus.subscribe(fan_out.on_event, phase=COMMIT)

@@ -37,7 +37,9 @@ async def stream_messages(url: str, expected: int, deadline_s: float = 30.0) -> 
             await asyncio.sleep(0.05)
         assert count >= expected, f"stream holds {count} messages, expected {expected}"
         info = await js.stream_info(STREAM)
-        found = []
+        found: list[Published] = []
+        if info.state.messages == 0:  # an empty stream reports first_seq 0, which get_msg refuses
+            return found
         for seq in range(info.state.first_seq, info.state.last_seq + 1):
             msg = await js.get_msg(STREAM, seq)
             payload = orjson.loads(msg.data or b"{}")

@@ -7,7 +7,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from wa_gateway.backends.sandbox.store import SentMessage, SqliteSandboxStore
+from wa_gateway.backends.sandbox.store import SESSION_MIGRATIONS, SentMessage, SqliteSandboxStore
 from wa_gateway.webhooks import WebhookOutbox
 
 TOKEN = "60123456789"
@@ -82,7 +82,7 @@ async def test_an_old_sandbox_session_gains_its_details_column(tmp_path: Path) -
         assert await store.list_sessions() == [{"token": TOKEN, "paired": True}]
     finally:
         await store.close()
-    assert await asyncio.to_thread(_sql, path, "PRAGMA user_version") == [(2,)]
+    assert await asyncio.to_thread(_sql, path, "PRAGMA user_version") == [(len(SESSION_MIGRATIONS),)]
 
 
 async def test_a_session_file_written_with_details_at_version_0_opens(tmp_path: Path) -> None:
