@@ -1,0 +1,99 @@
+"""This node's part in a cluster, composed from the leases, the forwarder and the frame relay.
+
+``ClusterNode`` is what ``create_app`` wires when DATABASE_URL is set. The device layer asks it whether a
+device may run here (``may_run``) and is told to adopt or give up devices as leases move.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from wa_gateway.clock import Clock
+from wa_gateway.cluster.api import ClusterApi
+from wa_gateway.cluster.forward import Forwarder
+from wa_gateway.cluster.leases import LeaseKeeper
+from wa_gateway.cluster.relay import FrameRelay, RelayingHub
+from wa_gateway.cluster.store import LeaseStore
+from wa_gateway.config import Settings
+from wa_gateway.db.postgres import PostgresDatabase
+from wa_gateway.devices.manager import DeviceManager
+
+log = logging.getLogger("wa_gateway.cluster")
+
+
+class ClusterNode:
+    def __init__(self, settings: Settings, database: PostgresDatabase, clock: Clock) -> None:
+        self.node_id = settings.node_id
+        self.node_url = settings.node_url or f"http://127.0.0.1:{settings.port}"
+        if not settings.node_url:
+            log.warning("NODE_URL is not set: other nodes cannot forward requests to this one")
+        self._clock = clock
+        self.store = LeaseStore(database)
+        self._manager: DeviceManager | None = None
+        self.keeper = LeaseKeeper(
+            self.store,
+            node_id=self.node_id,
+            node_url=self.node_url,
+            ttl=float(settings.lease_ttl_seconds),
+            clock=clock,
+            on_acquired=self._adopt,
+            on_lost=self._relinquish,
+        )
+        self.forwarder = Forwarder(self.node_id, settings.cluster_secret, self.owner_url)
+        self.hub = RelayingHub()
+        self.relay = FrameRelay(database, self.hub, node_id=self.node_id, clock=clock)
+        self.api = ClusterApi(self.store, node_id=self.node_id, ttl=self.keeper.ttl, clock=clock)
+
+    def install(self, app: web.Application, manager: DeviceManager) -> None:
+        """Hook into the device layer, serve /cluster, and start right after the database opened."""
+        self._manager = manager
+        manager.set_run_gate(self.may_run)
+        manager.on_removed(self.keeper.forget)
+        app.cleanup_ctx.append(self.cleanup_ctx)
+        app.router.add_routes(self.api.routes())
+
+    async def may_run(self, token: str, asked: bool) -> bool:
+        if asked:
+            return await self.keeper.claim(token)
+        # A restore: make the device known to the cluster; the next round takes this node's share.
+        await self.store.register(token, "")
+        return self.keeper.holds(token)
+
+    async def owner_url(self, token: str) -> str | None:
+        """The base URL of the live node that runs ``token``, when that is not this node."""
+        if self.keeper.holds(token):
+            return None
+        found = await self.store.lease(token)
+        if found is None:
+            return None
+        lease, node = found
+        now = self._clock.time()
+        if node is None or lease.owner == self.node_id or lease.expires_at <= now or node.stopped:
+            return None
+        return node.url
+
+    async def _adopt(self, token: str) -> None:
+        if self._manager is not None:
+            await self._manager.adopt(token)
+
+    async def _relinquish(self, token: str) -> None:
+        if self._manager is not None:
+            await self._manager.relinquish(token)
+
+    @contextlib.asynccontextmanager
+    async def cleanup_ctx(self, app: web.Application) -> AsyncIterator[None]:
+        """Runs after the database opened and before the engine starts; stops after the engine stopped."""
+        await self.forwarder.open()
+        await self.relay.open()
+        await self.keeper.start()
+        try:
+            yield
+        finally:
+            # The engine stopped before this runs: its devices are down, so the leases are freed at once.
+            await self.keeper.stop()
+            await self.relay.close()
+            await self.forwarder.close()
