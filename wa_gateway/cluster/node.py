@@ -15,7 +15,7 @@ from aiohttp import web
 from wa_gateway.clock import Clock
 from wa_gateway.cluster.api import ClusterApi
 from wa_gateway.cluster.forward import Forwarder
-from wa_gateway.cluster.leases import LeaseKeeper
+from wa_gateway.cluster.leases import DB_ERRORS, LeaseKeeper
 from wa_gateway.cluster.relay import FrameRelay, RelayingHub
 from wa_gateway.cluster.store import LeaseStore
 from wa_gateway.config import Settings
@@ -67,7 +67,11 @@ class ClusterNode:
         """The base URL of the live node that runs ``token``, when that is not this node."""
         if self.keeper.holds(token):
             return None
-        found = await self.store.lease(token)
+        try:
+            found = await self.store.lease(token)
+        except DB_ERRORS:
+            # Nobody can be asked: answer here, where the device is not running (409/404 as usual).
+            return None
         if found is None:
             return None
         lease, node = found
