@@ -61,7 +61,6 @@ from wa_gateway.middlewares import (
     request_id_middleware,
 )
 from wa_gateway.notify import WEBHOOK_EVENTS, WS_EVENTS, Notifier
-from wa_gateway.openapi import cluster as cluster_spec
 from wa_gateway.openapi import contacts as contacts_spec
 from wa_gateway.openapi import dashboard as dashboard_spec
 from wa_gateway.openapi import device_webhooks as device_webhooks_spec
@@ -382,7 +381,7 @@ def create_app(
     if outbox is not None:
         specs.append(webhooks_spec)
     if cluster is not None:
-        specs.append(cluster_spec)
+        specs.extend(cluster.specs())
     if settings.wa_engine == "sandbox":
         specs.extend([sandbox_spec, sandbox_messaging_spec, sandbox_presence_spec, sandbox_status_spec])
     static_pages: list[DashboardApi | OpenApiRoutes] = []

@@ -112,3 +112,23 @@ async def test_a_device_is_paired_where_the_request_arrived_and_nowhere_else(
 
     await wait_for(owners, what="one owner")
     await on_b.close()
+
+
+async def test_cluster_needs_an_admin_key_and_every_cluster_route_is_documented(
+    aiohttp_client: AiohttpClient, tmp_path: Path, postgres_url: str
+) -> None:
+    from openapi_spec_validator import validate
+
+    from tests.test_openapi import documented_routes, served_routes
+
+    a = await start_node(aiohttp_client, tmp_path, "a", postgres_url)
+    status, body = await api(a, "POST", "/keys", {"name": "reader", "scopes": ["devices:read"]})
+    assert status == 201, body
+    scoped = {"Authorization": f"Bearer {body['data']['key']}"}
+    resp = await a.get("/cluster", headers=scoped)
+    assert resp.status == 403 and (await resp.json())["error"]["code"] == "FORBIDDEN"
+    document = await (await a.get("/openapi.json")).json()
+    validate(document)
+    served, documented = served_routes(a.app), documented_routes(document)
+    assert {("GET", "/cluster"), ("GET", "/sandbox/devices/{token}/sessions")} <= served
+    assert served == documented

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Final
 
 import asyncpg
@@ -51,10 +52,14 @@ class RelayingHub(WsHub):
     def __init__(self) -> None:
         super().__init__()
         self.relay: FrameRelay | None = None
+        # Told of every frame this node's own devices produce (the connection log watches them).
+        self.observers: list[Callable[[str, str, bytes], None]] = []
 
     def publish(self, event: str, token: str, frame: bytes) -> int:
         if self.relay is not None:
             self.relay.offer(event, token, frame)
+        for observe in self.observers:
+            observe(event, token, frame)
         return super().publish(event, token, frame)
 
     def publish_local(self, event: str, token: str, frame: bytes) -> int:
