@@ -281,6 +281,9 @@ DEVICE_OWNED_ELSEWHERE: Final = ErrorSpec(409, "DEVICE_OWNED_ELSEWHERE", "Anothe
 CLUSTER_FORBIDDEN: Final = ErrorSpec(
     403, "CLUSTER_FORBIDDEN", "Forwarded requests must carry this cluster's CLUSTER_SECRET"
 )
+CLUSTER_DATABASE_UNAVAILABLE: Final = ErrorSpec(
+    503, "DATABASE_UNAVAILABLE", "The cluster's database cannot be reached"
+)
 CLUSTER_NODE_UNREACHABLE: Final = ErrorSpec(
     503, "CLUSTER_NODE_UNREACHABLE", "The node that runs this device cannot be reached"
 )

@@ -35,6 +35,8 @@ async def test_cut_off_from_the_database_the_node_stops_its_devices_before_the_l
         assert stopped_at - cut_at < 3.0
         status, body = await api(a, "POST", "/messages", {"token": TOKEN, "to": PEER, "text": "x"})
         assert status == 409, body
+        status, body = await api(a, "GET", "/cluster")
+        assert status == 503 and body["error"]["code"] == "DATABASE_UNAVAILABLE"
         await listener.close()
     finally:
         server.close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from wa_gateway import errors
 from wa_gateway.clock import Clock
+from wa_gateway.cluster.leases import DB_ERRORS
 from wa_gateway.cluster.store import LeaseStore
 from wa_gateway.envelope import ok, utc_timestamp_ms
 
@@ -20,7 +22,10 @@ class ClusterApi:
         return [web.get("/cluster", self.cluster)]
 
     async def cluster(self, request: web.Request) -> web.Response:
-        nodes, leases = await self._store.nodes(), await self._store.leases()
+        try:
+            nodes, leases = await self._store.nodes(), await self._store.leases()
+        except DB_ERRORS:
+            raise errors.ApiError(errors.CLUSTER_DATABASE_UNAVAILABLE) from None
         now = self._clock.time()
         # An expired lease has no owner any more, whatever the row still names.
         owners = {lease.token: lease.owner if lease.expires_at > now else None for lease in leases}

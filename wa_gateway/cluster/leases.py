@@ -90,7 +90,9 @@ class LeaseKeeper:
         async with self._lock:
             sent = self._clock.monotonic()
             await self._store.register(token, self.node_id)
-            taken = await self._store.take(self.node_id, [token], self._clock.time(), self.ttl, 1)
+            taken = await self._store.take(
+                self.node_id, [token], self._clock.time(), self.ttl, 1, held=list(self._held)
+            )
             self._adopt(taken, sent, notify=False)
         return token in taken
 
@@ -152,7 +154,8 @@ class LeaseKeeper:
                     devices, nodes = await self._store.counts(now, self.ttl)
                     share = math.ceil(devices / max(nodes, 1))
                     free = share - (len(self._held) - len(lost))
-                    taken = await self._store.take(self.node_id, [], now, self.ttl, free)
+                    keep = [t for t in self._held if t not in lost]
+                    taken = await self._store.take(self.node_id, [], now, self.ttl, free, held=keep)
             except DB_ERRORS as exc:
                 if self.reachable:
                     log.warning("database unreachable: leases not renewed", extra={"error": repr(exc)})

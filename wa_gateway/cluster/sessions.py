@@ -20,6 +20,7 @@ from typing import Any, Final
 import asyncpg
 from aiohttp import web
 
+from wa_gateway import errors
 from wa_gateway.clock import Clock
 from wa_gateway.cluster.leases import DB_ERRORS
 from wa_gateway.db.postgres import PostgresDatabase
@@ -210,4 +211,8 @@ class SessionsApi:
 
     async def sessions(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
-        return ok(request, {"token": token, "sessions": await self._log.sessions(token)})
+        try:
+            sessions = await self._log.sessions(token)
+        except DB_ERRORS:
+            raise errors.ApiError(errors.CLUSTER_DATABASE_UNAVAILABLE) from None
+        return ok(request, {"token": token, "sessions": sessions})

@@ -111,10 +111,12 @@ class LeaseStore:
         return {str(r["token"]) for r in rows}
 
     async def take(
-        self, node: str, tokens: Sequence[str], now: float, ttl: float, limit: int
+        self, node: str, tokens: Sequence[str], now: float, ttl: float, limit: int, held: Sequence[str] = ()
     ) -> dict[str, int]:
         """Take up to ``limit`` free or expired leases (only ``tokens`` when given): token → generation.
 
+        A lease that still names this node but that it does not hold (it fenced the device, or this is a
+        restart after a crash) is taken back the same way, with a new generation: nobody else can hold it.
         A device whose connection here was stream-replaced is never taken back by this node on its own."""
         if limit <= 0:
             return {}
@@ -122,8 +124,9 @@ class LeaseStore:
             """
             WITH free AS (
                 SELECT token FROM device_leases
-                WHERE (owner IS NULL OR expires_at <= $2) AND (cardinality($4::text[]) = 0 OR token = ANY($4))
-                    AND replaced_owner IS DISTINCT FROM $1
+                WHERE (owner IS NULL OR expires_at <= $2 OR owner = $1)
+                    AND (cardinality($4::text[]) = 0 OR token = ANY($4))
+                    AND replaced_owner IS DISTINCT FROM $1 AND NOT (token = ANY($6::text[]))
                 ORDER BY token LIMIT $5 FOR UPDATE SKIP LOCKED
             )
             UPDATE device_leases AS l
@@ -136,6 +139,7 @@ class LeaseStore:
             ttl,
             list(tokens),
             limit,
+            list(held),
         )
         return {str(r["token"]): int(r["generation"]) for r in rows}
 
