@@ -263,3 +263,20 @@ async def test_a_node_restarted_after_a_crash_takes_its_own_leases_back_at_once(
     await restarted.keeper.tick()
     await settle(restarted)
     assert restarted.keeper.generation("900000001") == 2 and restarted.started == ["900000001"]
+
+
+async def test_a_device_paired_here_is_never_taken_by_another_nodes_round_in_between(
+    make_node: NodeFactory,
+) -> None:
+    a, b = await make_node("a"), await make_node("b")
+    await a.keeper.tick()
+    await b.keeper.tick()
+    tokens = [f"91000000{i:02d}" for i in range(20)]
+
+    async def rounds() -> None:
+        for _ in range(20):
+            await b.keeper.tick()
+
+    claims, _ = await asyncio.gather(asyncio.gather(*(a.keeper.claim(t) for t in tokens)), rounds())
+    assert claims == [True] * len(tokens)
+    assert b.keeper.owned() == []

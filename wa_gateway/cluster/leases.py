@@ -89,12 +89,13 @@ class LeaseKeeper:
             return True
         async with self._lock:
             sent = self._clock.monotonic()
-            await self._store.register(token, self.node_id)
-            taken = await self._store.take(
-                self.node_id, [token], self._clock.time(), self.ttl, 1, held=list(self._held)
+            generation = await self._store.claim(
+                self.node_id, token, self._clock.time(), self.ttl, held=list(self._held)
             )
-            self._adopt(taken, sent, notify=False)
-        return token in taken
+            if generation is None:
+                return False
+            self._adopt({token: generation}, sent, notify=False)
+        return True
 
     async def forget(self, token: str) -> None:
         """The device was deleted: its lease row goes with it."""
