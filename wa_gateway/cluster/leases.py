@@ -113,7 +113,8 @@ class LeaseKeeper:
 
     async def start(self) -> None:
         await self._store.open()
-        await self.tick()
+        # The engine is not up yet: what this first round takes is connected by the restore that follows.
+        await self.tick(notify=False)
         self._tasks = [
             asyncio.create_task(self._renew_loop(), name="lease-renew"),
             asyncio.create_task(self._fence_loop(), name="lease-fence"),
@@ -139,7 +140,7 @@ class LeaseKeeper:
 
     # --- one round ------------------------------------------------------------------------------
 
-    async def tick(self) -> None:
+    async def tick(self, *, notify: bool = True) -> None:
         """Heartbeat, renew what is held, fence what could not be renewed, take this node's share."""
         async with self._lock:
             sent = self._clock.monotonic()
@@ -167,7 +168,7 @@ class LeaseKeeper:
             for token in lost:
                 # Taken by another node, or expired: stop it now rather than at the fence point.
                 self._fence(token)
-            self._adopt(taken, sent, notify=True)
+            self._adopt(taken, sent, notify=notify)
         self.fence_expired()
 
     def fence_expired(self) -> list[str]:
