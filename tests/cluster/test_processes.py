@@ -14,12 +14,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from pytest_aiohttp import AiohttpServer
 
 from tests.cluster.nodes import SECRET
 from tests.conftest import API_KEY, AUTH
 from tests.messaging_harness import PEER
 from tests.processes import start_gateway, stop, wait_exit, wait_healthy
 from tests.servers import free_port
+from tests.webhooks.webhook_harness import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +41,7 @@ class Node:
 async def nodes(tmp_path: Path, postgres_url: str) -> AsyncIterator[Callable[[str], Any]]:
     started: list[Node] = []
 
-    async def start(name: str) -> Node:
+    async def start(name: str, **extra: str) -> Node:
         port = free_port()
         env = {
             "API_KEY": API_KEY,
@@ -54,8 +56,9 @@ async def nodes(tmp_path: Path, postgres_url: str) -> AsyncIterator[Callable[[st
             "CLUSTER_SECRET": SECRET,
             "LEASE_TTL_SECONDS": str(TTL),
             "TYPING_DELAY_MS": "0",
+            **extra,
         }
-        (tmp_path / name).mkdir()
+        (tmp_path / name).mkdir(exist_ok=True)
         proc = start_gateway(env, tmp_path, log_path=tmp_path / f"{name}.log")
         node = Node(name, port, proc)
         started.append(node)
@@ -165,3 +168,51 @@ async def test_sigterm_hands_the_devices_over_at_once(nodes: Callable[[str], Any
         assert {n["id"]: n["live"] for n in body["data"]["nodes"]} == {"a": False, "b": True}
         _status, body = await call(session, "GET", b.url(f"/sandbox/devices/{TOKEN}/sessions"))
         assert [(s["node"], s["endedBy"]) for s in body["data"]["sessions"]][:1] == [("a", "shutdown")]
+
+
+async def test_no_webhook_event_is_lost_or_reordered_across_a_kill_of_the_owner(
+    nodes: Callable[..., Any], aiohttp_server: AiohttpServer
+) -> None:
+    # A slow receiver: one delivery in flight per device, so events are still queued at the kill.
+    receiver = Receiver(latency_s=0.2)
+    hook = str((await aiohttp_server(receiver.app())).make_url("/hook"))
+    a, b = await asyncio.gather(nodes("a", WEBHOOK_URL=hook), nodes("b", WEBHOOK_URL=hook))
+    texts = [f"m{i:02d}" for i in range(30)]
+    async with aiohttp.ClientSession() as session:
+        ws = await listen(session, a)
+        await pair(session, a, ws)
+        await ws.close()
+        for text in texts:  # through B: forwarded to the owner, answered once journaled there
+            status, body = await call(
+                session, "POST", b.url(f"/sandbox/devices/{TOKEN}/messages"), {"from": PEER, "text": text}
+            )
+            assert status == 200, body
+        os.killpg(a.proc.pid, signal.SIGKILL)
+        await wait_exit(a.proc, 10)
+        assert len(_received(receiver)) < len(texts), "everything was delivered before the kill"
+
+        async def moved() -> object:
+            found = await owner(session, b)
+            return found is not None and found[0] == "b"
+
+        await poll(moved, TTL + 5, "B to own the device")
+        await nodes("a", WEBHOOK_URL=hook)  # A comes back and sends what its outbox still holds
+
+        async def all_delivered() -> object:
+            return len(_received(receiver)) == len(texts)
+
+        await poll(all_delivered, 30, "every event to be delivered")
+        assert _received(receiver) == texts
+
+
+def _received(receiver: Receiver) -> list[str]:
+    """The texts of the device's message.received events, in delivery order, duplicates dropped by id."""
+    seen: set[str] = set()
+    texts = []
+    for request in receiver.delivered():
+        payload = request.payload
+        if payload.get("event") != "message.received" or payload["token"] != TOKEN or request.id in seen:
+            continue
+        seen.add(request.id)
+        texts.append(payload["data"]["text"])
+    return texts
