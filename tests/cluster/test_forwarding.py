@@ -132,3 +132,12 @@ async def test_cluster_needs_an_admin_key_and_every_cluster_route_is_documented(
     served, documented = served_routes(a.app), documented_routes(document)
     assert {("GET", "/cluster"), ("GET", "/sandbox/devices/{token}/sessions")} <= served
     assert served == documented
+
+
+async def test_a_body_that_cannot_be_read_is_still_a_clear_400(
+    aiohttp_client: AiohttpClient, tmp_path: Path, postgres_url: str
+) -> None:
+    a = await start_node(aiohttp_client, tmp_path, "a", postgres_url)
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    status, body = await api(a, "POST", "/messages", data=b"not gzip at all", headers=headers)
+    assert status == 400 and body["error"]["code"] == "INVALID_REQUEST", body

@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from aiohttp.web_protocol import RequestPayloadError
 
 from wa_gateway import errors
 from wa_gateway.middlewares import route_template
@@ -129,7 +130,10 @@ async def _device_token(request: web.Request) -> str:
     if not request.body_exists:
         return ""
     # aiohttp keeps the bytes it read, so the handler reads the same body again.
-    body = await request.read()
+    try:
+        body = await request.read()
+    except RequestPayloadError:
+        return ""  # the handler reads it again and answers 400 INVALID_REQUEST
     found: object = ""
     if request.content_type == "application/x-www-form-urlencoded":
         found = urllib.parse.parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
