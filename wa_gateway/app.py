@@ -23,6 +23,7 @@ from wa_gateway.backends.sandbox.control.presence_api import SandboxPresenceApi
 from wa_gateway.backends.sandbox.control.status_api import SandboxStatusApi
 from wa_gateway.broker.nats_publisher import publisher_ctx
 from wa_gateway.clock import Clock, SystemClock
+from wa_gateway.cluster.node import ClusterNode
 from wa_gateway.config import Settings
 from wa_gateway.contacts.api import ContactsApi
 from wa_gateway.contacts.capturing import ContactCapture
@@ -152,6 +153,7 @@ def create_app(
     keyring = Keyring(stores.keys, settings.api_key, clock)
     metrics = Metrics()
     idempotency = stores.idempotency
+    cluster = ClusterNode(settings, database, clock) if database is not None else None
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
@@ -164,11 +166,12 @@ def create_app(
                 keyring.lookup,
                 PUBLIC_ROUTES | (DASHBOARD_ROUTES if settings.dashboard_enabled else frozenset()),
             ),
+            *([cluster.forwarder.middleware()] if cluster is not None else []),
             make_rate_limit_middleware(route_limiters(settings, clock), proxies),
             make_idempotency_middleware(idempotency, clock),
         ],
     )
-    hub = WsHub()
+    hub = cluster.hub if cluster is not None else WsHub()
     global_webhook = settings.webhook_url
     outbox = stores.outbox() if global_webhook else None
 
@@ -293,6 +296,8 @@ def create_app(
     app[keys.DATABASE_KEY] = database
     if database is not None:
         app.cleanup_ctx.append(opened(database.open, database.close))
+    if cluster is not None:
+        cluster.install(app, manager)
     app.cleanup_ctx.extend(
         [
             opened(keyring.open, keyring.close),
@@ -405,17 +410,13 @@ def create_app(
     app.router.add_routes(RedeliverApi(all_outboxes).routes())
     keyring.on_revoked(lambda key_id: hub.close_key(key_id, errors.WS_KEY_REVOKED))
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
-    specs.append(presence_spec)
-    specs.append(status_spec)
-    specs.append(stored_messages_spec)
-    specs.append(keys_spec)
-    specs.append(device_webhooks_spec)
+    specs.extend([presence_spec, status_spec, stored_messages_spec, keys_spec, device_webhooks_spec])
     if outbox is not None:
         specs.append(webhooks_spec)
+    if cluster is not None:
+        specs.extend(cluster.specs())
     if settings.wa_engine == "sandbox":
-        specs.extend([sandbox_spec, sandbox_messaging_spec])
-        specs.append(sandbox_presence_spec)
-        specs.append(sandbox_status_spec)
+        specs.extend([sandbox_spec, sandbox_messaging_spec, sandbox_presence_spec, sandbox_status_spec])
     static_pages: list[DashboardApi | OpenApiRoutes] = []
     if settings.dashboard_enabled:
         specs.append(dashboard_spec)

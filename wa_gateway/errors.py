@@ -297,3 +297,15 @@ DEVICE_WEBHOOK_NOT_FOUND: Final = ErrorSpec(404, "WEBHOOK_NOT_FOUND", "No webhoo
 WEBHOOK_EVENT_NOT_FOUND: Final = ErrorSpec(
     404, "WEBHOOK_NOT_FOUND", "No delivered webhook event with this id (delivered events are kept 3 days)"
 )
+
+# Several nodes on one database (docs/cluster.md).
+DEVICE_OWNED_ELSEWHERE: Final = ErrorSpec(409, "DEVICE_OWNED_ELSEWHERE", "Another node runs this device")
+CLUSTER_FORBIDDEN: Final = ErrorSpec(
+    403, "CLUSTER_FORBIDDEN", "Forwarded requests must carry this cluster's CLUSTER_SECRET"
+)
+CLUSTER_DATABASE_UNAVAILABLE: Final = ErrorSpec(
+    503, "DATABASE_UNAVAILABLE", "The cluster's database cannot be reached"
+)
+CLUSTER_NODE_UNREACHABLE: Final = ErrorSpec(
+    503, "CLUSTER_NODE_UNREACHABLE", "The node that runs this device cannot be reached"
+)

@@ -125,6 +125,7 @@ async def test_renewal_keeps_the_device(make_node: NodeFactory, clock: ManualClo
         await a.keeper.tick()
         await b.keeper.tick()
     assert a.keeper.holds("333333333") and a.stopped == []
+    assert a.keeper.generation("333333333") == 1  # a renewal is not a takeover
     assert not b.keeper.holds("333333333")
 
 
@@ -250,3 +251,32 @@ async def test_a_stream_replaced_node_never_takes_the_device_back_by_itself(make
     assert not a.keeper.holds("800000001")
     # A connect asked for on "a" (POST /devices) lifts the mark.
     assert await a.keeper.claim("800000001") is True
+
+
+async def test_a_node_restarted_after_a_crash_takes_its_own_leases_back_at_once(
+    make_node: NodeFactory, clock: ManualClock
+) -> None:
+    crashed = await make_node("a")
+    await crashed.keeper.claim("900000001")
+    # The same NODE_ID starts again (kill -9, then a restart): no TTL to wait for.
+    restarted = await make_node("a")
+    await restarted.keeper.tick()
+    await settle(restarted)
+    assert restarted.keeper.generation("900000001") == 2 and restarted.started == ["900000001"]
+
+
+async def test_a_device_paired_here_is_never_taken_by_another_nodes_round_in_between(
+    make_node: NodeFactory,
+) -> None:
+    a, b = await make_node("a"), await make_node("b")
+    await a.keeper.tick()
+    await b.keeper.tick()
+    tokens = [f"91000000{i:02d}" for i in range(20)]
+
+    async def rounds() -> None:
+        for _ in range(20):
+            await b.keeper.tick()
+
+    claims, _ = await asyncio.gather(asyncio.gather(*(a.keeper.claim(t) for t in tokens)), rounds())
+    assert claims == [True] * len(tokens)
+    assert b.keeper.owned() == []

@@ -80,6 +80,7 @@ async def test_the_gateway_opens_the_pool_when_database_url_is_set(
     # The worker's sandbox store migrates on its own connection, maybe not yet.
     components = {r["component"] for r in rows} - {"sandbox"}
     assert components == {"api_keys", "contacts", "idempotency", "webhook_targets"}
+    assert {"cluster", "cluster_frames"} <= {r["component"] for r in rows}
     assert (await client.get("/health")).status == 200
     created = await asyncio.to_thread(lambda: sorted(p.name for p in settings.data_dir.glob("*.db")))
     # The worker's own files (its event journal, the sandbox's network) stay in DATA_DIR.

@@ -89,10 +89,13 @@ class LeaseKeeper:
             return True
         async with self._lock:
             sent = self._clock.monotonic()
-            await self._store.register(token, self.node_id)
-            taken = await self._store.take(self.node_id, [token], self._clock.time(), self.ttl, 1)
-            self._adopt(taken, sent, notify=False)
-        return token in taken
+            generation = await self._store.claim(
+                self.node_id, token, self._clock.time(), self.ttl, held=list(self._held)
+            )
+            if generation is None:
+                return False
+            self._adopt({token: generation}, sent, notify=False)
+        return True
 
     async def forget(self, token: str) -> None:
         """The device was deleted: its lease row goes with it."""
@@ -110,7 +113,8 @@ class LeaseKeeper:
 
     async def start(self) -> None:
         await self._store.open()
-        await self.tick()
+        # The engine is not up yet: what this first round takes is connected by the restore that follows.
+        await self.tick(notify=False)
         self._tasks = [
             asyncio.create_task(self._renew_loop(), name="lease-renew"),
             asyncio.create_task(self._fence_loop(), name="lease-fence"),
@@ -136,7 +140,7 @@ class LeaseKeeper:
 
     # --- one round ------------------------------------------------------------------------------
 
-    async def tick(self) -> None:
+    async def tick(self, *, notify: bool = True) -> None:
         """Heartbeat, renew what is held, fence what could not be renewed, take this node's share."""
         async with self._lock:
             sent = self._clock.monotonic()
@@ -152,7 +156,8 @@ class LeaseKeeper:
                     devices, nodes = await self._store.counts(now, self.ttl)
                     share = math.ceil(devices / max(nodes, 1))
                     free = share - (len(self._held) - len(lost))
-                    taken = await self._store.take(self.node_id, [], now, self.ttl, free)
+                    keep = [t for t in self._held if t not in lost]
+                    taken = await self._store.take(self.node_id, [], now, self.ttl, free, held=keep)
             except DB_ERRORS as exc:
                 if self.reachable:
                     log.warning("database unreachable: leases not renewed", extra={"error": repr(exc)})
@@ -163,7 +168,7 @@ class LeaseKeeper:
             for token in lost:
                 # Taken by another node, or expired: stop it now rather than at the fence point.
                 self._fence(token)
-            self._adopt(taken, sent, notify=True)
+            self._adopt(taken, sent, notify=notify)
         self.fence_expired()
 
     def fence_expired(self) -> list[str]:

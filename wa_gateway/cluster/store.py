@@ -54,6 +54,25 @@ class LeaseRow:
     expires_at: float
 
 
+_REGISTER: Final = """
+INSERT INTO device_leases (token) VALUES ($1)
+ON CONFLICT (token) DO UPDATE SET replaced_owner = NULL WHERE device_leases.replaced_owner = $2
+"""
+_TAKE: Final = """
+WITH free AS (
+    SELECT token FROM device_leases
+    WHERE (owner IS NULL OR expires_at <= $2 OR owner = $1)
+        AND (cardinality($4::text[]) = 0 OR token = ANY($4))
+        AND replaced_owner IS DISTINCT FROM $1 AND NOT (token = ANY($6::text[]))
+    ORDER BY token LIMIT $5 FOR UPDATE SKIP LOCKED
+)
+UPDATE device_leases AS l
+SET owner = $1, generation = l.generation + 1, expires_at = $2::float8 + $3::float8
+FROM free WHERE l.token = free.token
+RETURNING l.token, l.generation
+"""
+
+
 class LeaseStore:
     """SQL only; the rules (when to renew, whom to fence) live in ``leases.LeaseKeeper``."""
 
@@ -76,14 +95,7 @@ class LeaseStore:
 
     async def register(self, token: str, node: str) -> None:
         """Make ``token`` a cluster device; a connect asked for on ``node`` lifts its stream-replaced mark."""
-        await self._db.pool.execute(
-            """
-            INSERT INTO device_leases (token) VALUES ($1)
-            ON CONFLICT (token) DO UPDATE SET replaced_owner = NULL WHERE device_leases.replaced_owner = $2
-            """,
-            token,
-            node,
-        )
+        await self._db.pool.execute(_REGISTER, token, node)
 
     async def forget(self, token: str) -> None:
         await self._db.pool.execute("DELETE FROM device_leases WHERE token = $1", token)
@@ -111,33 +123,25 @@ class LeaseStore:
         return {str(r["token"]) for r in rows}
 
     async def take(
-        self, node: str, tokens: Sequence[str], now: float, ttl: float, limit: int
+        self, node: str, tokens: Sequence[str], now: float, ttl: float, limit: int, held: Sequence[str] = ()
     ) -> dict[str, int]:
         """Take up to ``limit`` free or expired leases (only ``tokens`` when given): token → generation.
 
+        A lease that still names this node but that it does not hold (it fenced the device, or this is a
+        restart after a crash) is taken back the same way, with a new generation: nobody else can hold it.
         A device whose connection here was stream-replaced is never taken back by this node on its own."""
         if limit <= 0:
             return {}
-        rows = await self._db.pool.fetch(
-            """
-            WITH free AS (
-                SELECT token FROM device_leases
-                WHERE (owner IS NULL OR expires_at <= $2) AND (cardinality($4::text[]) = 0 OR token = ANY($4))
-                    AND replaced_owner IS DISTINCT FROM $1
-                ORDER BY token LIMIT $5 FOR UPDATE SKIP LOCKED
-            )
-            UPDATE device_leases AS l
-            SET owner = $1, generation = l.generation + 1, expires_at = $2::float8 + $3::float8
-            FROM free WHERE l.token = free.token
-            RETURNING l.token, l.generation
-            """,
-            node,
-            now,
-            ttl,
-            list(tokens),
-            limit,
-        )
+        rows = await self._db.pool.fetch(_TAKE, node, now, ttl, list(tokens), limit, list(held))
         return {str(r["token"]): int(r["generation"]) for r in rows}
+
+    async def claim(self, node: str, token: str, now: float, ttl: float, held: Sequence[str]) -> int | None:
+        """Register ``token`` and take its lease if it is free, in one transaction: no other node's round
+        can take a device between its registration and this node's take. Returns the generation."""
+        async with self._db.pool.acquire() as conn, conn.transaction():
+            await conn.execute(_REGISTER, token, node)
+            row = await conn.fetchrow(_TAKE, node, now, ttl, [token], 1, list(held))
+        return int(row["generation"]) if row is not None else None
 
     async def release(self, node: str, tokens: Sequence[str] | None = None) -> None:
         """Free this node's leases (all of them, or ``tokens``) so another node takes them at once."""

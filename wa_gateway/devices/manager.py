@@ -39,6 +39,9 @@ INBOUND_EVENTS: Final = c.RECEIVED_EVENTS | {c.EV_PRESENCE}
 
 InboundHandler = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 RemovedHook = Callable[[str], Awaitable[None]]
+# Asked before a device starts on this node (docs/cluster.md "Devices"): ``asked`` is True for a connect a
+# client requested here, False for a restore; False means another node runs it.
+RunGate = Callable[[str, bool], Awaitable[bool]]
 
 
 class DeviceManager:
@@ -61,6 +64,7 @@ class DeviceManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self._inbound: InboundHandler | None = None
         self._removed_hooks: list[RemovedHook] = []
+        self._may_run: RunGate | None = None
         self.restored = asyncio.Event()
 
     @property
@@ -70,6 +74,9 @@ class DeviceManager:
     def set_inbound_handler(self, handler: InboundHandler) -> None:
         """Who handles messages, receipts, history syncs and calls (see ``inbound.py``)."""
         self._inbound = handler
+
+    def set_run_gate(self, gate: RunGate) -> None:
+        self._may_run = gate
 
     def on_removed(self, hook: RemovedHook) -> None:
         """Called after DELETE /devices/{token} removed a device (contacts, caches)."""
@@ -110,6 +117,10 @@ class DeviceManager:
     async def _connect_locked(self, device: Device, token: str, method: str, created: bool) -> dict[str, Any]:
         if device.status == "connected":
             raise errors.ApiError(errors.DEVICE_ALREADY_CONNECTED)
+        if self._may_run is not None and not await self._may_run(token, True):
+            if created:
+                self._devices.remove(token)
+            raise errors.ApiError(errors.DEVICE_OWNED_ELSEWHERE)
         if device.status in LIVE:
             # A second POST while pairing starts over; stop the old flow so its codes stop coming.
             with contextlib.suppress(c.EngineError):
@@ -202,7 +213,8 @@ class DeviceManager:
                 continue
             device = self._devices.add(token)
             if session.get("paired") and device.status not in v.ENDED_STATUSES:
-                paired.append(device)
+                if self._may_run is None or await self._may_run(token, False):
+                    paired.append(device)
         # Now that every device is known, what an earlier run left unacknowledged can be applied.
         try:
             await self._engine.request(c.CMD_REPLAY_EVENTS, {}, CONNECT_TIMEOUT_S)
@@ -212,6 +224,21 @@ class DeviceManager:
         await asyncio.gather(*(self._reconnect(d, gate) for d in paired))
         self.restored.set()
         log.info("sessions restored", extra={"paired": len(paired), "sessions": len(sessions)})
+
+    async def adopt(self, token: str) -> None:
+        """This node took over ``token`` (docs/cluster.md): connect its stored session here."""
+        await self._reconnect(self._devices.add(token), asyncio.Semaphore(1))
+
+    async def relinquish(self, token: str) -> None:
+        """This node must stop running ``token`` (its lease is lost or the node stops): no reconnect."""
+        device = self._devices.get(token)
+        if device is None:
+            return
+        async with device.lock:
+            with contextlib.suppress(c.EngineError):
+                await self._engine.request(c.CMD_DISCONNECT, {"token": token}, LOGOUT_TIMEOUT_S)
+            device.status = "disconnected"
+            device.qr = device.pairing_code = None
 
     async def _reconnect(self, device: Device, gate: asyncio.Semaphore) -> None:
         async with gate, device.lock:
