@@ -65,7 +65,7 @@ async def test_an_unreachable_server_is_one_clear_error(postgres_server: object)
 
 
 async def test_the_gateway_opens_the_pool_when_database_url_is_set(
-    aiohttp_client: Any, make_settings: SettingsFactory, postgres_url: str
+    postgres_url: str, aiohttp_client: Any, make_settings: SettingsFactory
 ) -> None:
     from wa_gateway import keys
     from wa_gateway.app import create_app
@@ -79,8 +79,8 @@ async def test_the_gateway_opens_the_pool_when_database_url_is_set(
     rows = await database.pool.fetch("SELECT component FROM wa_schema_migrations")
     # The worker's sandbox store migrates on its own connection, maybe not yet.
     components = {r["component"] for r in rows} - {"sandbox"}
-    assert components == {"api_keys", "contacts", "idempotency", "webhook_targets"}
-    assert {"cluster", "cluster_frames"} <= {r["component"] for r in rows}
+    stores = {"api_keys", "contacts", "idempotency", "webhook_targets"}
+    assert components == stores | {"cluster", "cluster_frames", "cluster_sessions"}
     assert (await client.get("/health")).status == 200
     created = await asyncio.to_thread(lambda: sorted(p.name for p in settings.data_dir.glob("*.db")))
     # The worker's own files (its event journal, the sandbox's network) stay in DATA_DIR.
