@@ -45,6 +45,8 @@ MESSAGE: Final = 17
 RECEIPT: Final = 18
 CHAT_PRESENCE: Final = 19
 PRESENCE: Final = 20
+JOINED_GROUP: Final = 21
+GROUP_INFO: Final = 22
 CALL_OFFER: Final = 36
 CALL_OFFER_NOTICE: Final = 40  # how group calls are offered
 SUBSCRIBED: Final = (
@@ -67,6 +69,8 @@ SUBSCRIBED: Final = (
     CALL_OFFER_NOTICE,
     CHAT_PRESENCE,
     PRESENCE,
+    JOINED_GROUP,
+    GROUP_INFO,
 )
 
 # DeviceProps.PlatformType decides the icon and the "Google Chrome (<os>)" label in Linked devices;

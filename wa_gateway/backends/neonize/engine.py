@@ -62,7 +62,10 @@ class NeonizeBackend:
         self._sessions: dict[str, DeviceSession] = {}
         self._messaging = NeonizeMessaging(self._ctx, self._session)
         self._handlers = HandlerTable.collect(
-            self, self._messaging, NeonizeStatus(self._messaging), NeonizeGroups(self._session)
+            self,
+            self._messaging,
+            NeonizeStatus(self._messaging),
+            NeonizeGroups(self._session, settings.data_dir),
         )
         self._closed = False
 

@@ -23,6 +23,9 @@ from wa_gateway.backends.sandbox.args import (
     positive_int,
 )
 from wa_gateway.backends.sandbox.device import SandboxDevice
+from wa_gateway.backends.sandbox.group_control import GroupControl
+from wa_gateway.backends.sandbox.group_network import GroupNetwork
+from wa_gateway.backends.sandbox.groups import SandboxGroups
 from wa_gateway.backends.sandbox.ids import pairing_code, qr_payload
 from wa_gateway.backends.sandbox.messaging import SandboxMessaging
 from wa_gateway.backends.sandbox.peers import SandboxPeers
@@ -75,16 +78,20 @@ class SandboxBackend:
         self._messaging = SandboxMessaging(self)
         self._presence = SandboxPresence(self)
         status = SandboxStatus(self, self._messaging)
-        self._handlers = HandlerTable.collect(self, self._messaging, self._presence, status)
+        network = GroupNetwork(self)
+        groups = SandboxGroups(network)
+        self._handlers = HandlerTable.collect(self, self._messaging, self._presence, status, groups)
+        peers = SandboxPeers(self).operations()
         self._control_ops: dict[str, _ControlOp] = {
             "link": self._op_link,
             "disconnect": self._op_disconnect,
             "logout": self._op_logout,
             "set_number": self._op_set_number,
             "sent": self._op_sent,
-            **SandboxPeers(self).operations(),
+            **peers,
             **self._presence.operations(),
             **status.operations(),
+            **GroupControl(network, peers["message"]).operations(),
         }
 
     def emit(self, token: str, event: str, data: dict[str, Any]) -> None:
