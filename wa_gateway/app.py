@@ -30,8 +30,9 @@ from wa_gateway.dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
 from wa_gateway.dashboard.api import DashboardApi
 from wa_gateway.devices.api import DevicesApi
 from wa_gateway.devices.manager import DeviceManager
-from wa_gateway.engine.contract import EV_PRESENCE
+from wa_gateway.engine.contract import EV_PRESENCE, GROUP_EVENTS
 from wa_gateway.engine.supervisor import EngineSupervisor
+from wa_gateway.groups.wiring import GroupEvents, group_routes, group_specs
 from wa_gateway.health import HealthApi
 from wa_gateway.idempotency.middleware import make_idempotency_middleware
 from wa_gateway.idempotency.store import SqliteIdempotencyStore
@@ -45,7 +46,6 @@ from wa_gateway.messaging import openapi_spec as messaging_extra_spec
 from wa_gateway.messaging.actions_api import MessageActionsApi
 from wa_gateway.messaging.api import MessagingApi
 from wa_gateway.messaging.download_api import MediaDownloadApi
-from wa_gateway.messaging.groups_api import GroupsApi
 from wa_gateway.messaging.media_api import MediaApi
 from wa_gateway.messaging.polls_api import PollsApi
 from wa_gateway.messaging.presence_api import PresenceApi
@@ -206,12 +206,15 @@ def create_app(
     )
     presence = PresenceTracker(notifier)
     statuses = StatusEvents(notifier)
+    group_events = GroupEvents(notifier)
 
     async def handle_inbound(token: str, event: str, data: dict[str, Any]) -> None:
         if event == EV_PRESENCE:
             await presence.handle(token, data)
         elif is_status(event, data):
             await statuses.handle(token, data)
+        elif event in GROUP_EVENTS:
+            await group_events.handle(token, event, data)
         else:
             await inbound.handle(token, event, data)
 
@@ -314,7 +317,8 @@ def create_app(
     app.router.add_routes(MediaDownloadApi(manager, incoming_media).routes())
     app.router.add_routes(PollsApi(manager, phones).routes())
     app.router.add_routes(PresenceApi(manager, phones).routes())
-    app.router.add_routes(GroupsApi(manager).routes())
+    sandboxed = settings.wa_engine == "sandbox"
+    app.router.add_routes(group_routes(manager, phones, incoming_media.outgoing, sandbox=sandboxed))
     app.router.add_routes(PresenceTrackingApi(manager, phones, presence).routes())
     if outbox is not None and dispatcher is not None:
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
@@ -363,7 +367,7 @@ def create_app(
     app.router.add_routes(RedeliverApi(all_outboxes).routes())
     keyring.on_revoked(lambda key_id: hub.close_key(key_id, errors.WS_KEY_REVOKED))
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
-    specs.append(presence_spec)
+    specs.extend([presence_spec, *group_specs(sandbox=sandboxed)])
     specs.append(status_spec)
     specs.append(keys_spec)
     specs.append(device_webhooks_spec)

@@ -32,6 +32,10 @@ WEBHOOK_EVENTS: Final = frozenset(
         "message.poll_vote",
         "presence.update",
         "status.received",
+        "group.joined",
+        "group.left",
+        "group.updated",
+        "group.participants",
     }
 )
 WS_EVENTS: Final = SEED_EVENTS | WEBHOOK_EVENTS
