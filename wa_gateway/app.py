@@ -30,9 +30,9 @@ from wa_gateway.dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
 from wa_gateway.dashboard.api import DashboardApi
 from wa_gateway.devices.api import DevicesApi
 from wa_gateway.devices.manager import DeviceManager
-from wa_gateway.engine.contract import EV_PRESENCE, GROUP_EVENTS
+from wa_gateway.engine.contract import EV_PRESENCE
 from wa_gateway.engine.supervisor import EngineSupervisor
-from wa_gateway.groups.wiring import GroupEvents, group_routes, group_specs
+from wa_gateway.groups.wiring import GroupAndChannelEvents, group_routes, group_specs
 from wa_gateway.health import HealthApi
 from wa_gateway.idempotency.middleware import make_idempotency_middleware
 from wa_gateway.idempotency.store import SqliteIdempotencyStore
@@ -206,14 +206,14 @@ def create_app(
     )
     presence = PresenceTracker(notifier)
     statuses = StatusEvents(notifier)
-    group_events = GroupEvents(notifier)
+    group_events = GroupAndChannelEvents(notifier)
 
     async def handle_inbound(token: str, event: str, data: dict[str, Any]) -> None:
         if event == EV_PRESENCE:
             await presence.handle(token, data)
         elif is_status(event, data):
             await statuses.handle(token, data)
-        elif event in GROUP_EVENTS:
+        elif event in group_events.EVENTS:
             await group_events.handle(token, event, data)
         else:
             await inbound.handle(token, event, data)

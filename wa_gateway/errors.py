@@ -217,6 +217,20 @@ INVALID_INVITE: Final = ErrorSpec(
     400, "INVALID_INVITE", "invite must be a link https://chat.whatsapp.com/<code> or its code"
 )
 INVALID_GROUP_PICTURE: Final = ErrorSpec(400, "INVALID_MEDIA", "A group picture must be a JPEG image")
+NEWSLETTER_NOT_FOUND: Final = ErrorSpec(404, "NEWSLETTER_NOT_FOUND", "Channel not found")
+NEWSLETTERS_FAILED: Final = ErrorSpec(500, "NEWSLETTERS_FAILED", "Failed to reach the channel")
+INVALID_NEWSLETTER: Final = ErrorSpec(
+    400, "INVALID_NEWSLETTER", "Invalid channel id: use <digits>@newsletter"
+)
+INVALID_NEWSLETTER_NAME: Final = ErrorSpec(
+    400, "INVALID_NEWSLETTER", "name must be 1 to 100 characters, description at most 2048"
+)
+NEWSLETTER_FOLLOW_TARGET: Final = ErrorSpec(
+    400,
+    "INVALID_NEWSLETTER",
+    "Give jid or invite (a channel link https://whatsapp.com/channel/<code> or its code)",
+)
+NEWSLETTER_MUTED_REQUIRED: Final = ErrorSpec(400, "INVALID_NEWSLETTER", "muted (true or false) is required")
 
 # Presence tracking (docs/presence.md).
 MISSING_PRESENCE_CONTACT: Final = ErrorSpec(

@@ -36,6 +36,7 @@ WEBHOOK_EVENTS: Final = frozenset(
         "group.left",
         "group.updated",
         "group.participants",
+        "newsletter.post",
     }
 )
 WS_EVENTS: Final = SEED_EVENTS | WEBHOOK_EVENTS

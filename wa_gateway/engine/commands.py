@@ -14,9 +14,9 @@ from types import MappingProxyType
 from typing import Final
 
 from wa_gateway import errors
+from wa_gateway.engine import channel_commands, group_commands
 from wa_gateway.engine import command_args as a
 from wa_gateway.engine import contract as c
-from wa_gateway.engine import group_commands
 from wa_gateway.engine.command_spec import Arg as Arg
 from wa_gateway.engine.command_spec import Combine as Combine
 from wa_gateway.engine.command_spec import Command as Command
@@ -223,5 +223,6 @@ DECLARED: Final = (
     POST_STATUS,
     POST_STATUS_MEDIA,
     *group_commands.DECLARED,
+    *channel_commands.DECLARED,
 )
 COMMANDS: Final[Mapping[str, Command]] = MappingProxyType({command.name: command for command in DECLARED})

@@ -35,6 +35,8 @@ from wa_gateway.engine.group_types import GroupParticipantResult as GroupPartici
 from wa_gateway.engine.group_types import GroupParticipantsChanged as GroupParticipantsChanged
 from wa_gateway.engine.group_types import GroupSummary as GroupSummary
 from wa_gateway.engine.group_types import GroupUpdated as GroupUpdated
+from wa_gateway.engine.group_types import Newsletter as Newsletter
+from wa_gateway.engine.group_types import NewsletterPost as NewsletterPost
 
 # --- commands: each one declared with its arguments, reply, timeout and errors in engine/commands.py ----
 CMD_CONNECT: Final = "connect"
@@ -70,6 +72,12 @@ CMD_GROUP_REQUESTS: Final = "group_requests"
 CMD_LINK_GROUP: Final = "link_group"
 CMD_UNLINK_GROUP: Final = "unlink_group"
 CMD_SUB_GROUPS: Final = "sub_groups"
+CMD_LIST_NEWSLETTERS: Final = "list_newsletters"
+CMD_NEWSLETTER_INFO: Final = "newsletter_info"
+CMD_FOLLOW_NEWSLETTER: Final = "follow_newsletter"
+CMD_UNFOLLOW_NEWSLETTER: Final = "unfollow_newsletter"
+CMD_CREATE_NEWSLETTER: Final = "create_newsletter"
+CMD_MUTE_NEWSLETTER: Final = "mute_newsletter"
 # Run by the worker itself, not declared: {op, token?, ...} -> backend-specific (sandbox control routes);
 # {} -> None (stop every client and exit 0); {} -> {"replayed": n}, the journaled events earlier runs left
 # unacked sent again once (docs/durability.md), asked once the gateway knows the devices.
@@ -143,6 +151,7 @@ EV_GROUP_LEFT: Final = "group_left"  # GroupLeft
 EV_GROUP_UPDATED: Final = "group_updated"  # GroupUpdated
 EV_GROUP_PARTICIPANTS: Final = "group_participants"  # GroupParticipantsChanged
 GROUP_EVENTS: Final = frozenset({EV_GROUP_JOINED, EV_GROUP_LEFT, EV_GROUP_UPDATED, EV_GROUP_PARTICIPANTS})
+EV_NEWSLETTER_POST: Final = "newsletter_post"  # NewsletterPost: a post in a channel the device follows
 
 # What a device received: lost, it is lost for good (WhatsApp does not send it again), so it is journaled.
 RECEIVED_EVENTS: Final = frozenset(
@@ -156,6 +165,7 @@ RECEIVED_EVENTS: Final = frozenset(
         EV_MESSAGE_REVOKED,
         EV_POLL_VOTE,
         *GROUP_EVENTS,
+        EV_NEWSLETTER_POST,
     }
 )
 
@@ -178,6 +188,7 @@ E_GROUP_NOT_FOUND: Final = "GROUP_NOT_FOUND"  # no such group, or the device is 
 E_NOT_GROUP_ADMIN: Final = "NOT_GROUP_ADMIN"  # only the group's admins may do that
 E_INVITE_INVALID: Final = "INVITE_INVALID"  # an invite that is malformed, revoked or expired
 E_ALREADY_MEMBER: Final = "ALREADY_MEMBER"  # joining a group the device is in
+E_NEWSLETTER_NOT_FOUND: Final = "NEWSLETTER_NOT_FOUND"  # no such channel (or invite), or not followed
 
 
 class NumberCheck(TypedDict):

@@ -1,4 +1,4 @@
-"""What the engine contract says about groups (docs/groups.md): their details and their changes."""
+"""What the engine contract says about groups and channels (docs/groups.md, docs/channels.md)."""
 
 from __future__ import annotations
 
@@ -60,4 +60,24 @@ class GroupParticipantsChanged(TypedDict):
     action: str  # one of GROUP_ACTIONS
     participants: list[str]
     by: str | None
+    timestamp: float
+
+
+NEWSLETTER_ROLES: Final = ("owner", "admin", "subscriber", "guest")
+
+
+class Newsletter(TypedDict):
+    jid: str  # "<digits>@newsletter"
+    name: str
+    description: str
+    subscribers: int
+    role: str | None  # one of NEWSLETTER_ROLES; None when the device does not follow it
+    muted: bool
+    invite: str  # the code of its link https://whatsapp.com/channel/<code>
+
+
+class NewsletterPost(TypedDict):
+    jid: str
+    id: str
+    text: str
     timestamp: float

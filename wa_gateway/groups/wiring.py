@@ -1,27 +1,53 @@
-"""What the application mounts for groups: the routes, their OpenAPI specs (docs/groups.md)."""
+"""What the application mounts for groups and channels: routes, OpenAPI specs and the handler of their
+events (docs/groups.md, docs/channels.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from aiohttp import web
 
 from wa_gateway.backends.sandbox.control import groups_spec as sandbox_groups_spec
 from wa_gateway.backends.sandbox.control.groups_api import SandboxGroupsApi
+from wa_gateway.channels import openapi_spec as channels_spec
+from wa_gateway.channels import sandbox_spec as sandbox_channels_spec
+from wa_gateway.channels.api import ChannelsApi
+from wa_gateway.channels.events import ChannelEvents
+from wa_gateway.channels.sandbox_api import SandboxChannelsApi
 from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import contract as c
 from wa_gateway.groups import openapi_spec
 from wa_gateway.groups.api import GroupsApi
-from wa_gateway.groups.events import GroupEvents as GroupEvents
+from wa_gateway.groups.events import GroupEvents
+from wa_gateway.notify import Notifier
 from wa_gateway.phone import PhoneRules
 
 
 def group_routes(
     manager: DeviceManager, phones: PhoneRules, outgoing_dir: Path, *, sandbox: bool
 ) -> list[web.RouteDef]:
-    routes = GroupsApi(manager, phones, outgoing_dir).routes()
-    return routes + (SandboxGroupsApi(manager, phones).routes() if sandbox else [])
+    routes = GroupsApi(manager, phones, outgoing_dir).routes() + ChannelsApi(manager).routes()
+    if sandbox:
+        routes += SandboxGroupsApi(manager, phones).routes() + SandboxChannelsApi(manager, phones).routes()
+    return routes
 
 
 def group_specs(*, sandbox: bool) -> list[ModuleType]:
-    return [openapi_spec, sandbox_groups_spec] if sandbox else [openapi_spec]
+    specs = [openapi_spec, channels_spec]
+    return [*specs, sandbox_groups_spec, sandbox_channels_spec] if sandbox else specs
+
+
+class GroupAndChannelEvents:
+    EVENTS = c.GROUP_EVENTS | {c.EV_NEWSLETTER_POST}
+
+    def __init__(self, notifier: Notifier) -> None:
+        self._groups = GroupEvents(notifier)
+        self._channels = ChannelEvents(notifier)
+
+    async def handle(self, token: str, event: str, data: dict[str, Any]) -> None:
+        if event in c.GROUP_EVENTS:
+            await self._groups.handle(token, event, data)
+        else:
+            await self._channels.handle(token, event, data)

@@ -22,6 +22,7 @@ from wa_gateway.backends.sandbox.args import (
     optional_text,
     positive_int,
 )
+from wa_gateway.backends.sandbox.channels import SandboxChannels
 from wa_gateway.backends.sandbox.device import SandboxDevice
 from wa_gateway.backends.sandbox.group_control import GroupControl
 from wa_gateway.backends.sandbox.group_network import GroupNetwork
@@ -80,7 +81,8 @@ class SandboxBackend:
         status = SandboxStatus(self, self._messaging)
         network = GroupNetwork(self)
         groups = SandboxGroups(network)
-        self._handlers = HandlerTable.collect(self, self._messaging, self._presence, status, groups)
+        channels = SandboxChannels(self)
+        self._handlers = HandlerTable.collect(self, self._messaging, self._presence, status, groups, channels)
         peers = SandboxPeers(self).operations()
         self._control_ops: dict[str, _ControlOp] = {
             "link": self._op_link,
@@ -92,6 +94,7 @@ class SandboxBackend:
             **self._presence.operations(),
             **status.operations(),
             **GroupControl(network, peers["message"]).operations(),
+            **channels.operations(),
         }
 
     def emit(self, token: str, event: str, data: dict[str, Any]) -> None:
