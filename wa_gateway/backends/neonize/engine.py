@@ -12,6 +12,7 @@ from neonize.utils.enum import ReceiptType  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize import store
+from wa_gateway.backends.neonize.channels import NeonizeChannels
 from wa_gateway.backends.neonize.device import STATUS_CONNECTED, EngineContext
 from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
 from wa_gateway.backends.neonize.groups import NeonizeGroups
@@ -66,6 +67,7 @@ class NeonizeBackend:
             self._messaging,
             NeonizeStatus(self._messaging),
             NeonizeGroups(self._session, settings.data_dir),
+            NeonizeChannels(self._session),
         )
         self._closed = False
 
