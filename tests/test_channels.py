@@ -12,7 +12,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from .conftest import SettingsFactory
 from .harness import api
-from .messaging_harness import TOKEN, linked_gateway
+from .messaging_harness import TOKEN, last_sent, linked_gateway
 from .webhooks.webhook_harness import Receiver, eventually
 
 pytestmark = pytest.mark.slow
@@ -58,6 +58,15 @@ async def test_follow_mute_post_and_unfollow(
     status, body = await api(client, "GET", f"/newsletters/{TOKEN}")
     assert status == 200 and body["data"]["total"] == 2
     assert {n["jid"] for n in body["data"]["newsletters"]} == {own["jid"], daily}
+
+    # Only a channel's owner and admins post in it.
+    status, body = await api(client, "POST", "/messages", {"token": TOKEN, "to": own["jid"], "text": "Sale!"})
+    assert status == 200, body
+    assert (await last_sent(client))["to"] == own["jid"]
+    to_daily = {"token": TOKEN, "to": daily, "text": "hi"}
+    assert await code_of(client, "POST", "/messages", to_daily) == (403, "NOT_CHANNEL_ADMIN")
+    unknown = {"token": TOKEN, "to": "120363999999999999@newsletter", "text": "hi"}
+    assert await code_of(client, "POST", "/messages", unknown) == (404, "NEWSLETTER_NOT_FOUND")
 
     status, body = await api(client, "PATCH", f"/newsletters/{TOKEN}/{daily}", {"muted": True})
     assert status == 200 and body["data"] == {"jid": daily, "muted": True}

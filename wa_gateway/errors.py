@@ -218,6 +218,7 @@ INVALID_INVITE: Final = ErrorSpec(
 )
 INVALID_GROUP_PICTURE: Final = ErrorSpec(400, "INVALID_MEDIA", "A group picture must be a JPEG image")
 NEWSLETTER_NOT_FOUND: Final = ErrorSpec(404, "NEWSLETTER_NOT_FOUND", "Channel not found")
+CHANNEL_NOT_ADMIN: Final = ErrorSpec(403, "NOT_CHANNEL_ADMIN", "Only the channel's owner and admins can post")
 NEWSLETTERS_FAILED: Final = ErrorSpec(500, "NEWSLETTERS_FAILED", "Failed to reach the channel")
 INVALID_NEWSLETTER: Final = ErrorSpec(
     400, "INVALID_NEWSLETTER", "Invalid channel id: use <digits>@newsletter"

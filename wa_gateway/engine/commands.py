@@ -62,9 +62,15 @@ SEND_TEXT: Final = Command(
         Arg("reply_to", a.optional_text),
         Arg("mentions", a.optional_text_list),
     ),
-    '{"id", "timestamp"}',
+    '{"id", "timestamp"}; to a channel (…@newsletter) only its owner and admins post',
     failure=errors.SEND_FAILED,
     sends=True,
+    codes=MappingProxyType(
+        {
+            c.E_NOT_CHANNEL_ADMIN: errors.CHANNEL_NOT_ADMIN,
+            c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
+        }
+    ),
 )
 CHECK_NUMBERS: Final = Command(
     c.CMD_CHECK_NUMBERS,

@@ -189,6 +189,7 @@ E_NOT_GROUP_ADMIN: Final = "NOT_GROUP_ADMIN"  # only the group's admins may do t
 E_INVITE_INVALID: Final = "INVITE_INVALID"  # an invite that is malformed, revoked or expired
 E_ALREADY_MEMBER: Final = "ALREADY_MEMBER"  # joining a group the device is in
 E_NEWSLETTER_NOT_FOUND: Final = "NEWSLETTER_NOT_FOUND"  # no such channel (or invite), or not followed
+E_NOT_CHANNEL_ADMIN: Final = "NOT_CHANNEL_ADMIN"  # only a channel's owner and admins post in it
 
 
 class NumberCheck(TypedDict):

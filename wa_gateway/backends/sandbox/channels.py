@@ -100,6 +100,14 @@ class SandboxChannels:
         channels[jid] = {"name": name, "description": description, "invite": invite, "followers": followers}
         return jid
 
+    async def require_admin(self, token: str, jid: str) -> None:
+        channel = (await self._load()).get(jid)
+        if channel is None:
+            raise _not_found(jid)
+        mine = channel["followers"].get(token)
+        if mine is None or mine["role"] not in ("owner", "admin"):
+            raise c.EngineError(c.E_NOT_CHANNEL_ADMIN, "only the channel's owner and admins can post")
+
     @handles(c.CMD_LIST_NEWSLETTERS)
     async def list_newsletters(self, token: str) -> list[c.Newsletter]:
         self._host.connected(token)

@@ -81,7 +81,7 @@ class SandboxBackend:
         status = SandboxStatus(self, self._messaging)
         network = GroupNetwork(self)
         groups = SandboxGroups(network)
-        channels = SandboxChannels(self)
+        channels = self._channels = SandboxChannels(self)
         self._handlers = HandlerTable.collect(self, self._messaging, self._presence, status, groups, channels)
         peers = SandboxPeers(self).operations()
         self._control_ops: dict[str, _ControlOp] = {
@@ -321,6 +321,9 @@ class SandboxBackend:
         if device is None or device.status != "connected":
             raise c.EngineError(c.E_DEVICE_NOT_CONNECTED, f"device {token} is not connected")
         return device
+
+    async def require_channel_admin(self, token: str, channel: str) -> None:
+        await self._channels.require_admin(token, channel)
 
     def require_still_connected(self, device: SandboxDevice) -> None:
         if self._devices.get(device.token) is not device or device.status != "connected":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from wa_gateway.backends.sandbox.args import check_jid
 from wa_gateway.backends.sandbox.device import SandboxDevice, SandboxHost
@@ -14,6 +14,8 @@ from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
 from wa_gateway.worker.handlers import handles
 from wa_gateway.worker.message_cache import CachedMessage, MessageCache
+
+CHANNEL_SERVER: Final = "@newsletter"
 
 
 class SandboxMessaging:
@@ -87,6 +89,8 @@ class SandboxMessaging:
     ) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
+        if to.endswith(CHANNEL_SERVER):
+            await self._host.require_channel_admin(token, to)
         for mention in mentions:
             check_jid(mention, "mentions")
         details: dict[str, Any] = {}
