@@ -3,12 +3,17 @@ WhatsApp's groups and their rules (docs/groups.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 from aiohttp.test_utils import TestClient
 from pytest_aiohttp import AiohttpClient, AiohttpServer
+
+from wa_gateway.channels.api import ChannelsApi
+from wa_gateway.groups.api import GroupsApi
+from wa_gateway.route_limits import ROUTE_LIMITS
 
 from .conftest import AUTH, SettingsFactory
 from .harness import api, link_device
@@ -280,4 +285,26 @@ async def test_the_sandbox_plays_other_members_and_communities(
     status, body = await api(client, "GET", f"/groups/{TOKEN}/{community}/subgroups")
     assert body["data"]["total"] == 0
     await check_schemas(client, receiver)
+    await linked.close()
+
+
+def test_every_group_and_channel_route_is_limited_like_messages() -> None:
+    served = {
+        (route.method, route.path)
+        for route in [*GroupsApi(None, None, Path()).routes(), *ChannelsApi(None).routes()]  # type: ignore[arg-type]
+    }
+    limited = {route for route, group in ROUTE_LIMITS.items() if group == "messages"}
+    assert served - limited == set()
+
+
+async def test_group_routes_count_against_the_message_limit(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    linked = await linked_gateway(aiohttp_client, make_settings, RATE_LIMIT_MESSAGES=1)
+    client = linked.client
+    assert (await code_of(client, "POST", f"/groups/{TOKEN}/join", {"invite": "AbCdEf123456"}))[0] == 404
+    assert await code_of(client, "POST", f"/groups/{TOKEN}/join", {"invite": "AbCdEf123456"}) == (
+        429,
+        "RATE_LIMITED",
+    )
     await linked.close()

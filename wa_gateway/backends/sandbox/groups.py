@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from pathlib import Path
 from typing import Any, Final
 
 from wa_gateway.backends.sandbox.args import GROUP_SERVER, USER_SERVER
@@ -153,7 +154,7 @@ class SandboxGroups:
         return details(await self._network.by_code(code))
 
     @handles(c.CMD_SET_GROUP_PICTURE)
-    async def set_group_picture(self, token: str, group: str, path: Any) -> dict[str, Any]:
+    async def set_group_picture(self, token: str, group: str, path: Path) -> dict[str, Any]:
         self._host.connected(token)
         file = await asyncio.to_thread(checks.read_outgoing_media, self._host.data_dir, path)
         if not file.data.startswith(JPEG_MAGIC):
