@@ -265,7 +265,7 @@ async def test_the_sandbox_plays_other_members_and_communities(
     assert (message["chat"], message["text"], message["isGroup"]) == (gid, "lunch?", True)
 
     status, body = await api(
-        client, "POST", "/sandbox/groups", {"subject": "School", "participants": [TOKEN], "community": True}
+        client, "POST", f"/groups/{TOKEN}", {"subject": "School", "participants": [PEER], "community": True}
     )
     community = body["data"]["jid"]
     status, body = await api(

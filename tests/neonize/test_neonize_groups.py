@@ -46,6 +46,9 @@ async def test_create_change_and_leave(
     request = P.ReqCreateGroup.FromString(create.args[1])
     assert (request.name, [p.User for p in request.Participants]) == ("Team", ["15557654321"])
     assert request.CreateKey == "3EB0CREATEKEY"  # neonize asks Go for a message id as the create key
+    assert not request.GroupParent.IsParent
+    await backend.handler(c.CMD_CREATE_GROUP)(TOKEN, "School", [ALICE_JID], True)
+    assert P.ReqCreateGroup.FromString(fake_go.called("CreateGroup")[1].args[1]).GroupParent.IsParent
 
     update = backend.handler(c.CMD_UPDATE_GROUP)
     assert await update(TOKEN, gid, "Core", "Ship it", True, None) == {

@@ -34,8 +34,8 @@ def _group_command(name: str, args: tuple[Arg, ...], result: str, **options: Any
 
 CREATE_GROUP: Final = _group_command(
     c.CMD_CREATE_GROUP,
-    (TOKEN, Arg("subject", a.text), Arg("participants", a.text_list)),
-    "GroupDetails of the new group; the device is its super admin",
+    (TOKEN, Arg("subject", a.text), Arg("participants", a.text_list), Arg("community", a.flag)),
+    "GroupDetails of the new group (a community with community); the device is its super admin",
     sends=True,  # a lost reply may still have made the group: never invite a blind retry
 )
 UPDATE_GROUP: Final = _group_command(

@@ -76,7 +76,9 @@ class GroupsApi:
         body = await read_body(request)
         subject = fields.subject(body.text("subject"))
         people = fields.participants(self._recipients, body.optional("participants", list))
-        result = await self._run(token, g.CREATE_GROUP, {"subject": subject, "participants": people})
+        community = body.optional("community", bool) or False
+        args = {"subject": subject, "participants": people, "community": community}
+        result = await self._run(token, g.CREATE_GROUP, args)
         return ok(request, fields.details(result), "Group created")
 
     async def update(self, request: web.Request) -> web.Response:

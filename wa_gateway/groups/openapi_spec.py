@@ -78,9 +78,14 @@ PATHS: Final[PathSpec] = {
             ok=obj({"groups": {"type": "array", "items": GROUP_SUMMARY}, "total": {"type": "integer"}}),
         ),
         "post": _op(
-            "Create a group; the device is its super admin",
+            "Create a group (a community with community: true); the device is its super admin",
             params=[path_token()],
-            body=json_body(obj({"subject": SUBJECT, "participants": PEOPLE}, ("subject", "participants"))),
+            body=json_body(
+                obj(
+                    {"subject": SUBJECT, "participants": PEOPLE, "community": BOOLEAN},
+                    ("subject", "participants"),
+                )
+            ),
             ok=GROUP_DETAILS,
         ),
     },

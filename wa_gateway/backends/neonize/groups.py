@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
+from neonize.proto.Neonize_pb2 import GroupParent  # type: ignore[import-untyped]
 from neonize.utils.enum import ParticipantChange  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import events as translate
@@ -119,14 +120,19 @@ class NeonizeGroups:
         return translate.group_details(info)
 
     @handles(c.CMD_CREATE_GROUP)
-    async def create_group(self, token: str, subject: str, participants: list[str]) -> c.GroupDetails:
+    async def create_group(
+        self, token: str, subject: str, participants: list[str], community: bool = False
+    ) -> c.GroupDetails:
         session = self._session(token)
         if not subject.strip() or len(subject) > 100:
             raise checks.invalid("subject must be 1 to 100 characters")
         people = [jid(person, "participants") for person in participants]
         client = session.connected_client()
         try:
-            info = await client.create_group(subject, participants=people)
+            # A community is a group marked as a parent (whatsmeow ReqCreateGroup.GroupParent.IsParent);
+            # neonize's proto2 message requires the approval mode, "" being whatsmeow's default.
+            parent = GroupParent(IsParent=True, DefaultMembershipApprovalMode="") if community else None
+            info = await client.create_group(subject, participants=people, group_parent=parent)
         except NeonizeError as exc:
             raise failure(session, "Creating the group", exc) from exc
         return translate.group_details(info)

@@ -59,7 +59,9 @@ class SandboxGroups:
         return details(found)
 
     @handles(c.CMD_CREATE_GROUP)
-    async def create_group(self, token: str, subject: str, participants: list[str]) -> c.GroupDetails:
+    async def create_group(
+        self, token: str, subject: str, participants: list[str], community: bool = False
+    ) -> c.GroupDetails:
         self._host.connected(token)
         check_subject(subject)
         phones = [phone_of(p, "participants") for p in participants]
@@ -67,6 +69,7 @@ class SandboxGroups:
         others = [p for p in dict.fromkeys(phones) if p != token and registered[p]]
         async with self._network.lock:
             group = self._network.new_group(subject, token, [token, *others], admins={token})
+            group["community"] = community
             await self._network.write(group)
         self._network.joined(group, by=token + USER_SERVER, creator=token)
         return details(group)
