@@ -106,7 +106,9 @@ class GroupNetwork:
             try:
                 self.host.connected(token)
             except c.EngineError:
-                continue  # WhatsApp tells a device offline nothing about it later either
+                # Unlike WhatsApp the sandbox queues nothing for a device that is offline: its copy of
+                # the group is already up to date when it comes back.
+                continue
             self.host.emit(token, event, dict(data))
 
     async def members_for(self, token: str, jid: str) -> tuple[Group, dict[str, Any]]:
