@@ -38,6 +38,7 @@ from wa_gateway.engine.supervisor import EngineSupervisor
 from wa_gateway.events import catalog as events_catalog
 from wa_gateway.events.bus import COMMIT, EventBus
 from wa_gateway.events.model import WEBHOOK, WS
+from wa_gateway.groups.wiring import GroupAndChannelEvents, group_routes, group_specs
 from wa_gateway.health import HealthApi
 from wa_gateway.idempotency.middleware import make_idempotency_middleware
 from wa_gateway.inbound import InboundEvents
@@ -53,7 +54,6 @@ from wa_gateway.messaging import openapi_spec as messaging_extra_spec
 from wa_gateway.messaging.actions_api import MessageActionsApi
 from wa_gateway.messaging.api import MessagingApi
 from wa_gateway.messaging.download_api import MediaDownloadApi
-from wa_gateway.messaging.groups_api import GroupsApi
 from wa_gateway.messaging.media_api import MediaApi
 from wa_gateway.messaging.polls_api import PollsApi
 from wa_gateway.messaging.presence_api import PresenceApi
@@ -239,6 +239,7 @@ def create_app(
     )
     presence = PresenceTracker(bus)
     statuses = StatusEvents(bus)
+    group_events = GroupAndChannelEvents(bus)
 
     async def handle_inbound(token: str, event: str, data: dict[str, Any]) -> None:
         await history.on_event(token, event, data)
@@ -246,6 +247,8 @@ def create_app(
             await presence.handle(token, data)
         elif is_status(event, data):
             await statuses.handle(token, data)
+        elif event in group_events.EVENTS:
+            await group_events.handle(token, event, data)
         else:
             await inbound.handle(token, event, data)
 
@@ -359,7 +362,8 @@ def create_app(
     app.router.add_routes(MediaDownloadApi(manager, incoming_media).routes())
     app.router.add_routes(PollsApi(manager, phones).routes())
     app.router.add_routes(PresenceApi(manager, phones).routes())
-    app.router.add_routes(GroupsApi(manager).routes())
+    sandboxed = settings.wa_engine == "sandbox"
+    app.router.add_routes(group_routes(manager, phones, incoming_media.outgoing, sandbox=sandboxed))
     app.router.add_routes(PresenceTrackingApi(manager, phones, presence).routes())
     app.router.add_routes(MessagesApi(history.store, manager, Recipients(phones)).routes())
     if outbox is not None and dispatcher is not None:
@@ -410,7 +414,8 @@ def create_app(
     app.router.add_routes(RedeliverApi(all_outboxes).routes())
     keyring.on_revoked(lambda key_id: hub.close_key(key_id, errors.WS_KEY_REVOKED))
     specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
-    specs.extend([presence_spec, status_spec, stored_messages_spec, keys_spec, device_webhooks_spec])
+    specs.extend([presence_spec, *group_specs(sandbox=sandboxed), status_spec, stored_messages_spec])
+    specs.extend([keys_spec, device_webhooks_spec])
     if outbox is not None:
         specs.append(webhooks_spec)
     if cluster is not None:

@@ -218,6 +218,42 @@ PRESENCE_NO_CHAT: Final = ErrorSpec(
 INVALID_GROUP: Final = ErrorSpec(400, "INVALID_GROUP", "Invalid group id: use <digits>@g.us")
 GROUP_NOT_FOUND: Final = ErrorSpec(404, "GROUP_NOT_FOUND", "Group not found")
 GROUPS_FAILED: Final = ErrorSpec(500, "GROUPS_FAILED", "Failed to retrieve groups")
+GROUP_FAILED: Final = ErrorSpec(500, "GROUP_FAILED", "Failed to change the group")
+GROUP_NOT_ADMIN: Final = ErrorSpec(403, "NOT_GROUP_ADMIN", "Only the group's admins can do this")
+GROUP_INVITE_INVALID: Final = ErrorSpec(
+    404, "INVITE_INVALID", "The invite link is not valid: it was revoked, it expired, or it never existed"
+)
+GROUP_ALREADY_MEMBER: Final = ErrorSpec(409, "ALREADY_MEMBER", "This device is already in the group")
+INVALID_GROUP_SUBJECT: Final = ErrorSpec(400, "INVALID_GROUP", "subject must be 1 to 100 characters")
+INVALID_GROUP_TOPIC: Final = ErrorSpec(400, "INVALID_GROUP", "topic must be at most 2048 characters")
+INVALID_GROUP_PARTICIPANTS: Final = ErrorSpec(
+    400, "INVALID_PARTICIPANTS", "participants must be a list of 1 to 256 phone numbers or JIDs"
+)
+INVALID_GROUP_ACTION: Final = ErrorSpec(
+    400, "INVALID_GROUP", "action must be one of add, remove, promote, demote"
+)
+GROUP_UPDATE_EMPTY: Final = ErrorSpec(
+    400, "INVALID_GROUP", "Give at least one of subject, topic, announce, locked"
+)
+INVALID_INVITE: Final = ErrorSpec(
+    400, "INVALID_INVITE", "invite must be a link https://chat.whatsapp.com/<code> or its code"
+)
+INVALID_GROUP_PICTURE: Final = ErrorSpec(400, "INVALID_MEDIA", "A group picture must be a JPEG image")
+NEWSLETTER_NOT_FOUND: Final = ErrorSpec(404, "NEWSLETTER_NOT_FOUND", "Channel not found")
+CHANNEL_NOT_ADMIN: Final = ErrorSpec(403, "NOT_CHANNEL_ADMIN", "Only the channel's owner and admins can post")
+NEWSLETTERS_FAILED: Final = ErrorSpec(500, "NEWSLETTERS_FAILED", "Failed to reach the channel")
+INVALID_NEWSLETTER: Final = ErrorSpec(
+    400, "INVALID_NEWSLETTER", "Invalid channel id: use <digits>@newsletter"
+)
+INVALID_NEWSLETTER_NAME: Final = ErrorSpec(
+    400, "INVALID_NEWSLETTER", "name must be 1 to 100 characters, description at most 2048"
+)
+NEWSLETTER_FOLLOW_TARGET: Final = ErrorSpec(
+    400,
+    "INVALID_NEWSLETTER",
+    "Give jid or invite (a channel link https://whatsapp.com/channel/<code> or its code)",
+)
+NEWSLETTER_MUTED_REQUIRED: Final = ErrorSpec(400, "INVALID_NEWSLETTER", "muted (true or false) is required")
 
 # Presence tracking (docs/presence.md).
 MISSING_PRESENCE_CONTACT: Final = ErrorSpec(

@@ -6,6 +6,7 @@ from typing import Final
 
 from wa_gateway.clock import Clock
 from wa_gateway.config import Settings
+from wa_gateway.groups.limits import LIMITED_ROUTES
 from wa_gateway.ratelimit import FixedWindowLimiter
 
 # Which seed limit guards which route (docs/go-gateway.md §2); unlisted routes are not limited.
@@ -30,6 +31,7 @@ ROUTE_LIMITS: Final = {
     ("POST", "/status"): "messages",
     ("POST", "/status/media"): "messages",
     ("POST", "/validate/phone"): "validate",
+    **dict.fromkeys(LIMITED_ROUTES, "messages"),
 }
 
 

@@ -33,6 +33,8 @@ from neonize.proto.waE2E.WAWebProtobufsE2E_pb2 import (
 )
 from neonize.utils import build_jid
 
+from tests.neonize.channel_fakes import ChannelCalls
+from tests.neonize.group_fakes import GroupCalls
 from wa_gateway.backends.neonize import client as nc
 
 DEVICE, PAIR_STATUS, CONNECTED = nc.DEVICE, nc.PAIR_STATUS, nc.CONNECTED
@@ -145,7 +147,7 @@ class FakeCall:
 
 
 @dataclass
-class FakeGo:
+class FakeGo(GroupCalls, ChannelCalls):
     """neonize's Go functions as the engine uses them; returns what the real errcheck hooks return (bytes)."""
 
     accounts: dict[str, tuple[str, str]] = field(default_factory=dict)  # db path -> (user, push name)
@@ -156,6 +158,12 @@ class FakeGo:
     script: Callable[[FakeSession], None] | None = None
     lock: Any = None
     groups: list[Any] = field(default_factory=list)  # GroupInfo protos GetJoinedGroups/GetGroupInfo know
+    group_refusal: str = ""  # what every group change answers (group_fakes.FORBIDDEN: not an admin)
+    invites: dict[str, str] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    join_requests: list[Any] = field(default_factory=list)
+    sub_groups: dict[str, list[str]] = field(default_factory=dict)
+    channels: dict[str, Any] = field(default_factory=dict)  # NewsletterMetadata protos by channel user
     downloads: dict[str, bytes] = field(default_factory=dict)  # directPath -> the media's bytes
     download_error: str = ""
     uploads: list[tuple[int, bytes]] = field(default_factory=list)  # (MediaType value, data) per Upload

@@ -108,3 +108,8 @@ def choice(*values: str, default: str | None = None) -> Parser:
         return str(value)
 
     return parse
+
+
+def optional_string(key: str, value: Any) -> str | None:
+    """An optional string that may be empty (an empty topic clears it)."""
+    return None if value is None else any_text(key, value)

@@ -9,77 +9,20 @@ touches this file, the two backends, its route and its test.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
 from wa_gateway import errors
+from wa_gateway.engine import channel_commands, group_commands
 from wa_gateway.engine import command_args as a
 from wa_gateway.engine import contract as c
+from wa_gateway.engine.command_spec import Arg as Arg
+from wa_gateway.engine.command_spec import Combine as Combine
+from wa_gateway.engine.command_spec import Command as Command
 
-DEFAULT_TIMEOUT_S: Final = 30.0
 # Uploading a large file to WhatsApp's media servers.
 MEDIA_TIMEOUT_S: Final = 300.0
-
-
-@dataclass(frozen=True, slots=True)
-class Arg:
-    key: str  # on the wire
-    parse: a.Parser
-    param: str = ""  # the handler's parameter when it differs from the key ("from" is a keyword)
-
-    @property
-    def name(self) -> str:
-        return self.param or self.key
-
-
-@dataclass(frozen=True, slots=True)
-class Combine:
-    """Several wire keys that the handler receives as one value (a media file's fields, say)."""
-
-    into: str
-    keys: tuple[str, ...]
-    build: Callable[..., Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    name: str
-    args: tuple[Arg, ...]
-    result: str  # what a successful reply carries, for readers and docs
-    timeout_s: float = DEFAULT_TIMEOUT_S
-    failure: errors.ErrorSpec = errors.INTERNAL_ERROR  # any engine failure not mapped below
-    invalid: errors.ErrorSpec | None = None  # replaces the engine's text for E_INVALID_ARGUMENT
-    codes: Mapping[str, errors.ErrorSpec] = field(default_factory=lambda: MappingProxyType({}))
-    sends: bool = False  # sends to WhatsApp: a lost reply is SEND_OUTCOME_UNKNOWN, never a retry hint
-    wrap: str = ""  # the handler's value is the reply's field of this name
-    combine: Combine | None = None
-    from_config: tuple[str, ...] = ()  # absent arguments the worker takes from its configuration
-
-    @property
-    def params(self) -> tuple[str, ...]:
-        """The handler's keyword parameters, in order."""
-        names = [arg.name for arg in self.args]
-        if self.combine is None:
-            return tuple(names)
-        first = min(names.index(key) for key in self.combine.keys)
-        rest = [name for name in names if name not in self.combine.keys]
-        return (*rest[:first], self.combine.into, *rest[first:])
-
-    def parse(self, args: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-        """The handler's keyword arguments; E_INVALID_ARGUMENT naming the key when one is malformed."""
-        parsed = {arg.name: arg.parse(arg.key, args.get(arg.key)) for arg in self.args}
-        for key in self.from_config:
-            if parsed[key] is None:
-                parsed[key] = config.get(key) or None
-        if self.combine is not None:
-            parts = {key: parsed.pop(key) for key in self.combine.keys}
-            parsed[self.combine.into] = self.combine.build(**parts)
-        return parsed
-
-    def reply(self, value: Any) -> Any:
-        return {self.wrap: value} if self.wrap else value
 
 
 TOKEN: Final = Arg("token", a.text)
@@ -119,9 +62,15 @@ SEND_TEXT: Final = Command(
         Arg("reply_to", a.optional_text),
         Arg("mentions", a.optional_text_list),
     ),
-    '{"id", "timestamp"}',
+    '{"id", "timestamp"}; to a channel (…@newsletter) only its owner and admins post',
     failure=errors.SEND_FAILED,
     sends=True,
+    codes=MappingProxyType(
+        {
+            c.E_NOT_CHANNEL_ADMIN: errors.CHANNEL_NOT_ADMIN,
+            c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
+        }
+    ),
 )
 CHECK_NUMBERS: Final = Command(
     c.CMD_CHECK_NUMBERS,
@@ -279,5 +228,7 @@ DECLARED: Final = (
     SUBSCRIBE_PRESENCE,
     POST_STATUS,
     POST_STATUS_MEDIA,
+    *group_commands.DECLARED,
+    *channel_commands.DECLARED,
 )
 COMMANDS: Final[Mapping[str, Command]] = MappingProxyType({command.name: command for command in DECLARED})

@@ -26,6 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, Protocol, TypedDict
 
+from wa_gateway.engine.group_types import GROUP_ACTIONS as GROUP_ACTIONS
+from wa_gateway.engine.group_types import GroupDetails as GroupDetails
+from wa_gateway.engine.group_types import GroupJoined as GroupJoined
+from wa_gateway.engine.group_types import GroupLeft as GroupLeft
+from wa_gateway.engine.group_types import GroupParticipant as GroupParticipant
+from wa_gateway.engine.group_types import GroupParticipantResult as GroupParticipantResult
+from wa_gateway.engine.group_types import GroupParticipantsChanged as GroupParticipantsChanged
+from wa_gateway.engine.group_types import GroupSummary as GroupSummary
+from wa_gateway.engine.group_types import GroupUpdated as GroupUpdated
+from wa_gateway.engine.group_types import Newsletter as Newsletter
+from wa_gateway.engine.group_types import NewsletterPost as NewsletterPost
+
 # --- commands: each one declared with its arguments, reply, timeout and errors in engine/commands.py ----
 CMD_CONNECT: Final = "connect"
 CMD_DISCONNECT: Final = "disconnect"
@@ -48,6 +60,24 @@ CMD_REJECT_CALL: Final = "reject_call"
 CMD_SUBSCRIBE_PRESENCE: Final = "subscribe_presence"
 CMD_POST_STATUS: Final = "post_status"
 CMD_POST_STATUS_MEDIA: Final = "post_status_media"
+CMD_CREATE_GROUP: Final = "create_group"
+CMD_UPDATE_GROUP: Final = "update_group"
+CMD_GROUP_PARTICIPANTS: Final = "group_participants"
+CMD_LEAVE_GROUP: Final = "leave_group"
+CMD_GROUP_INVITE: Final = "group_invite"
+CMD_JOIN_GROUP: Final = "join_group"
+CMD_GROUP_INVITE_INFO: Final = "group_invite_info"
+CMD_SET_GROUP_PICTURE: Final = "set_group_picture"
+CMD_GROUP_REQUESTS: Final = "group_requests"
+CMD_LINK_GROUP: Final = "link_group"
+CMD_UNLINK_GROUP: Final = "unlink_group"
+CMD_SUB_GROUPS: Final = "sub_groups"
+CMD_LIST_NEWSLETTERS: Final = "list_newsletters"
+CMD_NEWSLETTER_INFO: Final = "newsletter_info"
+CMD_FOLLOW_NEWSLETTER: Final = "follow_newsletter"
+CMD_UNFOLLOW_NEWSLETTER: Final = "unfollow_newsletter"
+CMD_CREATE_NEWSLETTER: Final = "create_newsletter"
+CMD_MUTE_NEWSLETTER: Final = "mute_newsletter"
 # Run by the worker itself, not declared: {op, token?, ...} -> backend-specific (sandbox control routes);
 # {} -> None (stop every client and exit 0); {} -> {"replayed": n}, the journaled events earlier runs left
 # unacked sent again once (docs/durability.md), asked once the gateway knows the devices.
@@ -116,6 +146,14 @@ EV_MESSAGE_EDITED: Final = "message_edited"  # MessageEdited
 EV_MESSAGE_REVOKED: Final = "message_revoked"  # MessageRevoked
 EV_POLL_VOTE: Final = "poll_vote"  # PollVote
 EV_PRESENCE: Final = "presence"  # PresenceUpdate: a subscribed contact's presence, or typing in a chat
+# Group changes (docs/groups.md): the device was added to or created a group, left or was removed, a
+# group's settings or its participants changed.
+EV_GROUP_JOINED: Final = "group_joined"  # GroupJoined
+EV_GROUP_LEFT: Final = "group_left"  # GroupLeft
+EV_GROUP_UPDATED: Final = "group_updated"  # GroupUpdated
+EV_GROUP_PARTICIPANTS: Final = "group_participants"  # GroupParticipantsChanged
+GROUP_EVENTS: Final = frozenset({EV_GROUP_JOINED, EV_GROUP_LEFT, EV_GROUP_UPDATED, EV_GROUP_PARTICIPANTS})
+EV_NEWSLETTER_POST: Final = "newsletter_post"  # NewsletterPost: a post in a channel the device follows
 
 # What a device received: lost, it is lost for good (WhatsApp does not send it again), so it is journaled.
 RECEIVED_EVENTS: Final = frozenset(
@@ -128,6 +166,8 @@ RECEIVED_EVENTS: Final = frozenset(
         EV_MESSAGE_EDITED,
         EV_MESSAGE_REVOKED,
         EV_POLL_VOTE,
+        *GROUP_EVENTS,
+        EV_NEWSLETTER_POST,
     }
 )
 
@@ -147,6 +187,12 @@ E_FFMPEG_UNAVAILABLE: Final = "FFMPEG_UNAVAILABLE"
 # WhatsApp refuses messages to new contacts for a while (its "reachout timelock", error 463).
 E_REACHOUT_LIMITED: Final = "REACHOUT_LIMITED"
 E_HISTORY_SYNC_PENDING: Final = "HISTORY_SYNC_PENDING"  # a send failed before the first history sync ended
+E_GROUP_NOT_FOUND: Final = "GROUP_NOT_FOUND"  # no such group, or the device is not in it
+E_NOT_GROUP_ADMIN: Final = "NOT_GROUP_ADMIN"  # only the group's admins may do that
+E_INVITE_INVALID: Final = "INVITE_INVALID"  # an invite that is malformed, revoked or expired
+E_ALREADY_MEMBER: Final = "ALREADY_MEMBER"  # joining a group the device is in
+E_NEWSLETTER_NOT_FOUND: Final = "NEWSLETTER_NOT_FOUND"  # no such channel (or invite), or not followed
+E_NOT_CHANNEL_ADMIN: Final = "NOT_CHANNEL_ADMIN"  # only a channel's owner and admins post in it
 
 
 class NumberCheck(TypedDict):
@@ -249,28 +295,6 @@ CallOffer = TypedDict(
     "CallOffer",
     {"from": str, "callId": str, "timestamp": float, "isVideo": bool, "isGroup": bool},
 )
-
-
-class GroupSummary(TypedDict):
-    jid: str
-    subject: str
-    participants: int
-
-
-class GroupParticipant(TypedDict):
-    jid: str  # phone JID when known, else as WhatsApp gave it (LID)
-    phone: str | None
-    isAdmin: bool
-    isSuperAdmin: bool
-
-
-class GroupDetails(TypedDict):
-    jid: str
-    subject: str
-    topic: str
-    owner: str | None
-    createdAt: float | None
-    participants: list[GroupParticipant]
 
 
 @dataclass(frozen=True, slots=True)

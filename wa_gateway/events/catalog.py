@@ -157,6 +157,47 @@ STATUS_RECEIVED: Final = EventType(
 )
 
 # --- inside the gateway only ---------------------------------------------------------------------------
+_BY: Final = _f("by", NULLABLE_STRING, "Who did it (a JID); null when the device did it")
+GROUP_JOINED: Final = EventType(
+    "group.joined",
+    "The device was added to a group, created one or joined one by invite (docs/groups.md).",
+    (_f("jid"), _f("subject"), _BY, _TIMESTAMP),
+)
+GROUP_LEFT: Final = EventType(
+    "group.left", "The device left a group or was removed from it.", (_f("jid"), _BY, _TIMESTAMP)
+)
+GROUP_UPDATED: Final = EventType(
+    "group.updated",
+    "A group's subject, topic, settings or picture changed; `changes` holds only what changed.",
+    (
+        _f("jid"),
+        _f(
+            "changes",
+            {
+                "type": "object",
+                "properties": {
+                    "subject": STRING,
+                    "topic": STRING,
+                    "announce": BOOLEAN,
+                    "locked": BOOLEAN,
+                    "picture": STRING,
+                },
+            },
+        ),
+        _BY,
+        _TIMESTAMP,
+    ),
+)
+GROUP_PARTICIPANTS: Final = EventType(
+    "group.participants",
+    "People were added to, removed from, promoted or demoted in a group.",
+    (_f("jid"), _f("action", {"enum": list(c.GROUP_ACTIONS)}), _f("participants", STRINGS), _BY, _TIMESTAMP),
+)
+NEWSLETTER_POST: Final = EventType(
+    "newsletter.post",
+    "A post in a channel the device follows (docs/channels.md).",
+    (_f("jid"), _f("id", NULLABLE_STRING), _f("text", NULLABLE_STRING), _TIMESTAMP),
+)
 HISTORY_SYNCED: Final = EventType(
     "history.synced", "A history sync batch arrived; its engine data is the event's source.", kind=INTERNAL
 )
@@ -183,6 +224,11 @@ ALL: Final[tuple[EventType, ...]] = (
     CALL_OFFER,
     PRESENCE_UPDATE,
     STATUS_RECEIVED,
+    GROUP_JOINED,
+    GROUP_LEFT,
+    GROUP_UPDATED,
+    GROUP_PARTICIPANTS,
+    NEWSLETTER_POST,
     HISTORY_SYNCED,
 )
 BY_NAME: Final = {t.name: t for t in ALL}

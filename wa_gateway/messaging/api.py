@@ -9,6 +9,7 @@ from aiohttp import web
 from wa_gateway import errors
 from wa_gateway.body import read_body
 from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, message_text, reply_to, sent
@@ -47,7 +48,7 @@ class MessagingApi:
         token = body_token(body)
         # Text before recipient, as the Go gateway checks them.
         text = message_text(body.text("text"))
-        to = self._recipients.to(body.text("to"))
+        to = self._recipients.text_to(body.text("to"))
         quoted = reply_to(body)
         mentions = self._recipients.mentions(body.optional("mentions", object))
         text = with_mention_tags(text, mentions)
@@ -59,13 +60,8 @@ class MessagingApi:
             args["reply_to"] = quoted
         if mentions:
             args["mentions"] = mentions
-        result = await self._manager.engine.call(
-            c.CMD_SEND_TEXT,
-            args,
-            within=self._typing_ms / 1000 + ENGINE_REPLY_MARGIN_S,
-            failure=errors.SEND_FAILED,
-            sends=True,
-        )
+        within = self._typing_ms / 1000 + ENGINE_REPLY_MARGIN_S
+        result = await self._manager.engine.run(commands.SEND_TEXT, args, within=within)
         return ok(request, sent(result), "Message sent")
 
     async def validate_phone(self, request: web.Request) -> web.Response:

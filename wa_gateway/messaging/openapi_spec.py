@@ -1,4 +1,4 @@
-"""OpenAPI spec of the routes for messaging beyond text (media, message actions, polls, presence, groups)
+"""OpenAPI spec of the routes for messaging beyond text (media, message actions, polls, presence)
 and of the webhooks they add, in the form ``openapi.document.build_document`` takes."""
 
 from __future__ import annotations
@@ -59,28 +59,6 @@ MEDIA_JSON: Final[Schema] = obj(
 MEDIA_FORM: Final[Schema] = obj(
     {**_MEDIA_FIELDS, "file": {"type": "string", "contentMediaType": "application/octet-stream"}},
     ("token", "to", "type", "file"),
-)
-
-GROUP_SUMMARY: Final[Schema] = obj(
-    {"jid": STRING, "subject": STRING, "participants": {"type": "integer"}},
-    ("jid", "subject", "participants"),
-)
-GROUP_DETAILS: Final[Schema] = obj(
-    {
-        "jid": STRING,
-        "subject": STRING,
-        "topic": STRING,
-        "owner": NULLABLE_STRING,
-        "createdAt": {"type": ["string", "null"]},
-        "participants": {
-            "type": "array",
-            "items": obj(
-                {"jid": STRING, "phone": NULLABLE_STRING, "isAdmin": BOOLEAN, "isSuperAdmin": BOOLEAN},
-                ("jid", "isAdmin", "isSuperAdmin"),
-            ),
-        },
-    },
-    ("jid", "subject", "participants"),
 )
 
 
@@ -218,35 +196,6 @@ PATHS: Final[PathSpec] = {
                 )
             ),
             ok=envelope(obj({"state": STRING, "to": NULLABLE_STRING})),
-        )
-    },
-    "/groups/{token}": {
-        "get": operation(
-            "Groups the device is in",
-            tag="Groups",
-            params=[path_token()],
-            errors=ACTION_ERRORS,
-            ok=envelope(
-                obj({"groups": {"type": "array", "items": GROUP_SUMMARY}, "total": {"type": "integer"}})
-            ),
-        )
-    },
-    "/groups/{token}/{gid}": {
-        "get": operation(
-            "One group: subject, topic, owner and participants",
-            tag="Groups",
-            params=[
-                path_token(),
-                {
-                    "name": "gid",
-                    "in": "path",
-                    "required": True,
-                    "description": "Group JID (…@g.us) or its part before @g.us",
-                    "schema": STRING,
-                },
-            ],
-            errors=ACTION_ERRORS,
-            ok=envelope(GROUP_DETAILS),
         )
     },
 }

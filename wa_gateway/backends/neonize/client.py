@@ -46,6 +46,8 @@ MESSAGE: Final = 17
 RECEIPT: Final = 18
 CHAT_PRESENCE: Final = 19
 PRESENCE: Final = 20
+JOINED_GROUP: Final = 21
+GROUP_INFO: Final = 22
 CALL_OFFER: Final = 36
 CALL_OFFER_NOTICE: Final = 40  # how group calls are offered
 SUBSCRIBED: Final = (
@@ -68,6 +70,8 @@ SUBSCRIBED: Final = (
     CALL_OFFER_NOTICE,
     CHAT_PRESENCE,
     PRESENCE,
+    JOINED_GROUP,
+    GROUP_INFO,
 )
 
 # What a device received: whatsmeow acknowledges these to WhatsApp once the event handlers return

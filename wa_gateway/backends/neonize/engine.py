@@ -13,6 +13,7 @@ from neonize.utils.enum import ReceiptType  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize import store
+from wa_gateway.backends.neonize.channels import NeonizeChannels
 from wa_gateway.backends.neonize.context import EngineContext
 from wa_gateway.backends.neonize.device import STATUS_CONNECTED
 from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
@@ -66,7 +67,11 @@ class NeonizeBackend:
         self._sessions: dict[str, DeviceSession] = {}
         self._messaging = NeonizeMessaging(self._ctx, self._session)
         self._handlers = HandlerTable.collect(
-            self, self._messaging, NeonizeStatus(self._messaging), NeonizeGroups(self._session)
+            self,
+            self._messaging,
+            NeonizeStatus(self._messaging),
+            NeonizeGroups(self._session, settings.data_dir),
+            NeonizeChannels(self._session),
         )
         self._closed = False
 

@@ -21,6 +21,7 @@ from neonize.utils.enum import Presence  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize import events as translate
+from wa_gateway.backends.neonize import group_events
 from wa_gateway.backends.neonize import presence as neonize_presence
 from wa_gateway.backends.neonize.context import EngineContext, describe_error, mask
 from wa_gateway.backends.neonize.device import (
@@ -41,6 +42,7 @@ from wa_gateway.engine.contract import (
     EV_CALL_OFFER,
     EV_CONNECTED,
     EV_DISCONNECTED,
+    EV_GROUP_JOINED,
     EV_HISTORY_SYNC,
     EV_LOGGED_OUT,
     EV_PAIRING_CODE,
@@ -111,6 +113,8 @@ class DeviceSession(DeviceLifecycle):
             nc.CALL_OFFER_NOTICE: self._on_call_offer,
             nc.PRESENCE: self._on_presence,
             nc.CHAT_PRESENCE: self._on_chat_presence,
+            nc.JOINED_GROUP: self._on_joined_group,
+            nc.GROUP_INFO: self._on_group_info,
         }
         super().__init__(token, ctx)
 
@@ -374,6 +378,14 @@ class DeviceSession(DeviceLifecycle):
         data = neonize_presence.chat_presence(event, self._lid_to_pn, self._ctx.clock.time())
         if data is not None:
             self._emit(EV_PRESENCE, dict(data))
+
+    async def _on_joined_group(self, event: Any) -> None:
+        self._emit(EV_GROUP_JOINED, dict(group_events.joined(event, self._lid_to_pn, self._ctx.clock.time())))
+
+    async def _on_group_info(self, event: Any) -> None:
+        now = self._ctx.clock.time()
+        for name, data in group_events.changes(event, self.jid, self._lid_to_pn, now):
+            self._emit(name, data)
 
 
 def _messages(messages: list[dict[str, Any]]) -> dict[str, Any]:

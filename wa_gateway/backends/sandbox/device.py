@@ -50,6 +50,10 @@ class SandboxHost(Protocol):
 
     def require_still_connected(self, device: SandboxDevice) -> None: ...
 
+    async def require_channel_admin(self, token: str, channel: str) -> None:
+        """E_NOT_CHANNEL_ADMIN unless the device owns or administers the channel."""
+        ...
+
     async def connected_for_control(self, args: dict[str, Any]) -> SandboxDevice:
         """The device named by ``args["token"]``: E_DEVICE_NOT_FOUND, E_DEVICE_NOT_CONNECTED otherwise."""
         ...

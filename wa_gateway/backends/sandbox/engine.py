@@ -22,7 +22,11 @@ from wa_gateway.backends.sandbox.args import (
     optional_text,
     positive_int,
 )
+from wa_gateway.backends.sandbox.channels import SandboxChannels
 from wa_gateway.backends.sandbox.device import SandboxDevice
+from wa_gateway.backends.sandbox.group_control import GroupControl
+from wa_gateway.backends.sandbox.group_network import GroupNetwork
+from wa_gateway.backends.sandbox.groups import SandboxGroups
 from wa_gateway.backends.sandbox.ids import pairing_code, qr_payload
 from wa_gateway.backends.sandbox.messaging import SandboxMessaging
 from wa_gateway.backends.sandbox.network import SandboxNetwork
@@ -80,15 +84,23 @@ class SandboxBackend:
         self._presence = SandboxPresence(self)
         self._status = SandboxStatus(self, self._messaging)
         self.network = SandboxNetwork(self, reconnect_s=reconnect_ms / 1000, watchdog_s=watchdog_s)
-        self._handlers = HandlerTable.collect(self, self._messaging, self._presence, self._status)
+        group_network = GroupNetwork(self)
+        groups = SandboxGroups(group_network)
+        channels = self._channels = SandboxChannels(self)
+        self._handlers = HandlerTable.collect(
+            self, self._messaging, self._presence, self._status, groups, channels
+        )
+        peers = SandboxPeers(self).operations()
         self._control_ops: dict[str, _ControlOp] = {
             "link": self._op_link,
             "logout": self._op_logout,
             "sent": self._op_sent,
-            **SandboxPeers(self).operations(),
+            **peers,
             **self._presence.operations(),
             **self._status.operations(),
             **self.network.operations(),
+            **GroupControl(group_network, peers["message"]).operations(),
+            **channels.operations(),
         }
 
     def emit(self, token: str, event: str, data: dict[str, Any]) -> None:
@@ -305,6 +317,9 @@ class SandboxBackend:
             raise c.EngineError(c.E_DEVICE_NOT_CONNECTED, f"device {token} is not connected")
         self.network.refuse_if_stalled(device)
         return device
+
+    async def require_channel_admin(self, token: str, channel: str) -> None:
+        await self._channels.require_admin(token, channel)
 
     def require_still_connected(self, device: SandboxDevice) -> None:
         if self._devices.get(device.token) is not device or device.status != "connected":

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
-from wa_gateway.backends.sandbox.args import GROUP_SERVER, check_jid
+from wa_gateway.backends.sandbox.args import check_jid
 from wa_gateway.backends.sandbox.device import SandboxDevice, SandboxHost
 from wa_gateway.backends.sandbox.ids import message_id
 from wa_gateway.backends.sandbox.store import SentMessage
@@ -15,6 +15,8 @@ from wa_gateway.engine import send_ids
 from wa_gateway.worker import command_checks as checks
 from wa_gateway.worker.handlers import handles
 from wa_gateway.worker.message_cache import CachedMessage, MessageCache
+
+CHANNEL_SERVER: Final = "@newsletter"
 
 
 class SandboxMessaging:
@@ -98,6 +100,8 @@ class SandboxMessaging:
     ) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
+        if to.endswith(CHANNEL_SERVER):
+            await self._host.require_channel_admin(token, to)
         for mention in mentions:
             check_jid(mention, "mentions")
         details: dict[str, Any] = {}
@@ -195,32 +199,6 @@ class SandboxMessaging:
         if to is not None:
             check_jid(to, "to")
         await self._host.store.add_presence(token, to, state, self._host.clock.time())
-
-    @handles(c.CMD_LIST_GROUPS)
-    async def list_groups(self, token: str) -> list[c.GroupSummary]:
-        self._host.connected(token)
-        return [
-            {"jid": group["jid"], "subject": group["subject"], "participants": len(group["participants"])}
-            for group in await self._host.store.groups(token)
-        ]
-
-    @handles(c.CMD_GROUP_INFO)
-    async def group_info(self, token: str, group: str) -> c.GroupDetails:
-        self._host.connected(token)
-        if not group.endswith(GROUP_SERVER):
-            raise checks.invalid("jid must be a group JID (…@g.us)")
-        for entry in await self._host.store.groups(token):
-            if entry["jid"] == group:
-                details: c.GroupDetails = {
-                    "jid": entry["jid"],
-                    "subject": entry["subject"],
-                    "topic": entry["topic"],
-                    "owner": entry["owner"],
-                    "createdAt": entry["createdAt"],
-                    "participants": entry["participants"],
-                }
-                return details
-        raise checks.invalid(f"this device is not in group {group}")
 
     @handles(c.CMD_DOWNLOAD_MEDIA)
     async def download_media(self, token: str, message_id: str) -> dict[str, Any]:

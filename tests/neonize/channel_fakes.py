@@ -1,0 +1,90 @@
+"""neonize's Go newsletter functions, as FakeGo answers them: each takes the arguments neonize's async
+client passes (the line of neonize/aioze/client.py named) and returns what Go returns."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from neonize.proto import Neonize_pb2 as P
+from neonize.utils import build_jid
+
+# whatsmeow answers a newsletter query for an unknown channel with a 404 IQ error (errors.go ErrIQNotFound).
+NOT_FOUND: Final = "info query returned status 404: item-not-found"
+SUBSCRIBER, OWNER = 1, 4  # waProto NewsletterRole
+MUTE_ON, MUTE_OFF = 1, 2  # waProto NewsletterMuteState
+
+
+def channel(user: str, name: str, invite: str, subscribers: int = 10) -> Any:
+    """A NewsletterMetadata as whatsmeow fills it for a channel the device does not follow."""
+    thread = P.NewsletterThreadMetadata(
+        Name=P.NewsletterText(Text=name),
+        Description=P.NewsletterText(Text=f"About {name}"),
+        InviteCode=invite,
+        SubscriberCount=subscribers,
+    )
+    return P.NewsletterMetadata(ID=build_jid(user, "newsletter"), ThreadMeta=thread)
+
+
+class ChannelCalls:
+    """Mixed into FakeGo; ``channels`` are NewsletterMetadata protos by channel user."""
+
+    channels: dict[str, Any]
+
+    def _record(self, name: str, args: tuple[Any, ...]) -> None:
+        raise NotImplementedError
+
+    def _metadata(self, user: str) -> bytes:
+        meta = self.channels.get(user)
+        if meta is None:
+            return P.CreateNewsLetterReturnFunction(Error=NOT_FOUND).SerializePartialToString()
+        return P.CreateNewsLetterReturnFunction(NewsletterMetadata=meta).SerializePartialToString()
+
+    def GetSubscribedNewsletters(self, *args: Any) -> bytes:  # aioze/client.py:3150
+        self._record("GetSubscribedNewsletters", args)
+        followed = [m for m in self.channels.values() if m.HasField("ViewerMeta")]
+        return P.GetSubscribedNewslettersReturnFunction(Newsletter=followed).SerializePartialToString()
+
+    def GetNewsletterInfo(self, *args: Any) -> bytes:  # aioze/client.py:3242 (jid, len)
+        self._record("GetNewsletterInfo", args)
+        return self._metadata(P.JID.FromString(args[1]).User)
+
+    def GetNewsletterInfoWithInvite(self, *args: Any) -> bytes:  # aioze/client.py:3008 (the key)
+        self._record("GetNewsletterInfoWithInvite", args)
+        code = args[1].decode()
+        user = next((u for u, m in self.channels.items() if m.ThreadMeta.InviteCode == code), "")
+        return self._metadata(user)
+
+    def FollowNewsletter(self, *args: Any) -> bytes:  # aioze/client.py:2995
+        self._record("FollowNewsletter", args)
+        meta = self.channels.get(P.JID.FromString(args[1]).User)
+        if meta is None:
+            return NOT_FOUND.encode()
+        if not meta.HasField("ViewerMeta"):
+            meta.ViewerMeta.CopyFrom(P.NewsletterViewerMetadata(Role=SUBSCRIBER, Mute=MUTE_OFF))
+        return b""
+
+    def UnfollowNewsletter(self, *args: Any) -> bytes:  # aioze/client.py:2788
+        self._record("UnfollowNewsletter", args)
+        meta = self.channels.get(P.JID.FromString(args[1]).User)
+        if meta is None:
+            return NOT_FOUND.encode()
+        meta.ClearField("ViewerMeta")
+        return b""
+
+    def NewsletterToggleMute(self, *args: Any) -> bytes:  # aioze/client.py:2550 (jid, len, mute)
+        self._record("NewsletterToggleMute", args)
+        meta = self.channels.get(P.JID.FromString(args[1]).User)
+        if meta is None:
+            return NOT_FOUND.encode()
+        meta.ViewerMeta.Mute = MUTE_ON if args[3] else MUTE_OFF
+        return b""
+
+    def CreateNewsletter(self, *args: Any) -> bytes:  # aioze/client.py:2978 (CreateNewsletterParams)
+        self._record("CreateNewsletter", args)
+        params = P.CreateNewsletterParams.FromString(args[1])
+        user = f"12036300000000{len(self.channels) + 100}"
+        meta = channel(user, params.Name, f"New{len(self.channels)}Invite", subscribers=1)
+        meta.ThreadMeta.Description.Text = params.Description
+        meta.ViewerMeta.CopyFrom(P.NewsletterViewerMetadata(Role=OWNER, Mute=MUTE_OFF))
+        self.channels[user] = meta
+        return P.CreateNewsLetterReturnFunction(NewsletterMetadata=meta).SerializePartialToString()
