@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
 
+from wa_gateway import vocabulary as v
 from wa_gateway.backends.neonize import events as translate
 from wa_gateway.backends.neonize.outbound import jid
 from wa_gateway.backends.neonize.send_errors import failure
@@ -18,7 +19,7 @@ from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
 from wa_gateway.worker.handlers import handles
 
-NEWSLETTER_SERVER: Final = "newsletter"
+NEWSLETTER_SERVER: Final = v.NEWSLETTER_SERVER
 # waProto NewsletterRole and NewsletterMuteState values (Neonize.proto).
 ROLES: Final = {1: "subscriber", 2: "guest", 3: "admin", 4: "owner"}
 MUTE_ON: Final = 1
