@@ -12,15 +12,8 @@ from aiohttp import web
 from wa_gateway import __version__, errors, keys
 from wa_gateway.apikeys.api import KeysApi
 from wa_gateway.apikeys.keyring import Keyring
-from wa_gateway.apikeys.principal import ADMIN
 from wa_gateway.auth import AuthGuard
-from wa_gateway.backends.sandbox.control import messaging_spec as sandbox_messaging_spec
-from wa_gateway.backends.sandbox.control import presence_spec as sandbox_presence_spec
-from wa_gateway.backends.sandbox.control import status_spec as sandbox_status_spec
-from wa_gateway.backends.sandbox.control.devices_api import SandboxApi
-from wa_gateway.backends.sandbox.control.messaging_api import SandboxMessagingApi
-from wa_gateway.backends.sandbox.control.presence_api import SandboxPresenceApi
-from wa_gateway.backends.sandbox.control.status_api import SandboxStatusApi
+from wa_gateway.backends.sandbox.control.routes import sandbox_routes
 from wa_gateway.broker.nats_publisher import publisher_ctx
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.cluster.node import ClusterNode
@@ -38,7 +31,7 @@ from wa_gateway.engine.supervisor import EngineSupervisor
 from wa_gateway.events import catalog as events_catalog
 from wa_gateway.events.bus import COMMIT, EventBus
 from wa_gateway.events.model import WEBHOOK, WS
-from wa_gateway.groups.wiring import GroupAndChannelEvents, group_routes, group_specs
+from wa_gateway.groups.wiring import GroupAndChannelEvents, group_routes
 from wa_gateway.health import HealthApi
 from wa_gateway.idempotency.middleware import make_idempotency_middleware
 from wa_gateway.inbound import InboundEvents
@@ -47,10 +40,8 @@ from wa_gateway.media.fetch import UrlFetcher, any_address, public_only
 from wa_gateway.media.ffmpeg import FfmpegProbe
 from wa_gateway.media.incoming import IncomingMedia
 from wa_gateway.media.kinds import MediaLimits
-from wa_gateway.messages import openapi_spec as stored_messages_spec
 from wa_gateway.messages.api import MessagesApi
 from wa_gateway.messages.wiring import MessageHistory
-from wa_gateway.messaging import openapi_spec as messaging_extra_spec
 from wa_gateway.messaging.actions_api import MessageActionsApi
 from wa_gateway.messaging.api import MessagingApi
 from wa_gateway.messaging.download_api import MediaDownloadApi
@@ -58,7 +49,8 @@ from wa_gateway.messaging.media_api import MediaApi
 from wa_gateway.messaging.polls_api import PollsApi
 from wa_gateway.messaging.presence_api import PresenceApi
 from wa_gateway.messaging.recipients import Recipients
-from wa_gateway.metrics import Metrics, MetricsApi
+from wa_gateway.metrics import Metrics
+from wa_gateway.metrics_wiring import metrics_api
 from wa_gateway.middlewares import (
     error_envelope_middleware,
     make_access_log_middleware,
@@ -67,25 +59,15 @@ from wa_gateway.middlewares import (
     make_rate_limit_middleware,
     request_id_middleware,
 )
-from wa_gateway.openapi import contacts as contacts_spec
-from wa_gateway.openapi import dashboard as dashboard_spec
-from wa_gateway.openapi import device_webhooks as device_webhooks_spec
-from wa_gateway.openapi import devices as devices_spec
-from wa_gateway.openapi import keys as keys_spec
-from wa_gateway.openapi import messaging as messaging_spec
-from wa_gateway.openapi import sandbox as sandbox_spec
-from wa_gateway.openapi import system as system_spec
-from wa_gateway.openapi import webhooks as webhooks_spec
 from wa_gateway.openapi.document import PUBLIC_ROUTES as DOCS_ROUTES
 from wa_gateway.openapi.document import OpenApiRoutes, build_document
+from wa_gateway.openapi.specs import mounted_specs
 from wa_gateway.phone import PhoneRules
-from wa_gateway.presence import openapi_spec as presence_spec
 from wa_gateway.presence.api import PresenceTrackingApi
 from wa_gateway.presence.tracker import PresenceTracker
 from wa_gateway.ratelimit import FixedWindowLimiter
 from wa_gateway.route_limits import route_limiters
 from wa_gateway.routing import LenientPaths
-from wa_gateway.status import openapi_spec as status_spec
 from wa_gateway.status.api import StatusApi, StatusMediaApi
 from wa_gateway.status.inbound import StatusEvents, is_status
 from wa_gateway.ttlcache import TtlCache
@@ -369,62 +351,37 @@ def create_app(
     if outbox is not None and dispatcher is not None:
         app.router.add_routes(WebhookAdminApi(outbox, dispatcher).routes())
     if settings.wa_engine == "sandbox":
-        app.router.add_routes(SandboxApi(manager, phones).routes())
-        app.router.add_routes(SandboxMessagingApi(manager, phones).routes())
-        app.router.add_routes(SandboxPresenceApi(manager, phones).routes())
-        app.router.add_routes(SandboxStatusApi(manager, phones).routes())
+        app.router.add_routes(sandbox_routes(manager, phones))
 
-    async def webhook_stats() -> dict[str, Any]:
-        assert outbox is not None
-        stats = await outbox.stats()
-        return {
-            "pending": stats.pending,
-            "delivered": stats.delivered,
-            "dead": stats.dead,
-            "oldestPendingAgeSeconds": stats.oldest_pending_age_s,
-        }
-
-    def metrics_token_matches(key: str) -> bool:
-        return bool(settings.metrics_token) and guard.matches(key, (settings.metrics_token.encode(),))
-
-    metrics_api = MetricsApi(
+    metrics_routes = metrics_api(
         metrics,
-        api_key=settings.api_key,
-        metrics_token=settings.metrics_token,
-        devices=manager.summaries,
-        ws_clients=lambda: len(hub),
-        engine_info=supervisor.info,
-        engine=settings.wa_engine,
-        reconnecting=supervisor.reconnecting,
-        webhook_stats=webhook_stats if outbox is not None else None,
-        webhook_attempts=(lambda: dispatcher.attempts) if dispatcher is not None else None,
+        settings,
+        manager=manager,
+        hub=hub,
+        supervisor=supervisor,
+        outbox=outbox,
+        dispatcher=dispatcher,
         guard=guard,
-        lookup=lambda key: ADMIN if metrics_token_matches(key) else keyring.lookup(key),
+        keyring=keyring,
     )
-    app.router.add_routes(metrics_api.routes())
+    app.router.add_routes(metrics_routes.routes())
     app.router.add_routes(KeysApi(keyring).routes())
     device_webhook_api = DeviceWebhookApi(
         device_webhooks, guard_policy=None if settings.webhook_allow_private_urls else public_only
     )
     app.router.add_routes(device_webhook_api.routes())
 
-    def all_outboxes() -> list[WebhookOutbox]:
-        return ([outbox] if outbox is not None else []) + device_webhooks.outboxes()
-
-    app.router.add_routes(RedeliverApi(all_outboxes).routes())
+    global_outboxes = [outbox] if outbox is not None else []
+    app.router.add_routes(RedeliverApi(lambda: global_outboxes + device_webhooks.outboxes()).routes())
     keyring.on_revoked(lambda key_id: hub.close_key(key_id, errors.WS_KEY_REVOKED))
-    specs = [system_spec, devices_spec, messaging_spec, messaging_extra_spec, contacts_spec]
-    specs.extend([presence_spec, *group_specs(sandbox=sandboxed), status_spec, stored_messages_spec])
-    specs.extend([keys_spec, device_webhooks_spec])
-    if outbox is not None:
-        specs.append(webhooks_spec)
-    if cluster is not None:
-        specs.extend(cluster.specs())
-    if settings.wa_engine == "sandbox":
-        specs.extend([sandbox_spec, sandbox_messaging_spec, sandbox_presence_spec, sandbox_status_spec])
+    specs = mounted_specs(
+        sandbox=sandboxed,
+        webhooks=outbox is not None,
+        dashboard=settings.dashboard_enabled,
+        extra=cluster.specs() if cluster is not None else [],
+    )
     static_pages: list[DashboardApi | OpenApiRoutes] = []
     if settings.dashboard_enabled:
-        specs.append(dashboard_spec)
         static_pages.append(DashboardApi())
     static_pages.append(OpenApiRoutes(build_document(specs, events_catalog.ALL)))
     for pages in static_pages:

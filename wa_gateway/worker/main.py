@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import signal
@@ -38,14 +37,12 @@ from wa_gateway.engine.ipc import (
 from wa_gateway.engine.launcher import BUILD_ID
 from wa_gateway.engine.worker_log import configure_worker_logging
 from wa_gateway.engine.worker_stats import WorkerStats, stats_of
+from wa_gateway.worker.backends import TEST_BACKEND_MODULE_KEY as TEST_BACKEND_MODULE_KEY
+from wa_gateway.worker.backends import load_backend_factory
 from wa_gateway.worker.commands import dispatch
 from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal, SupportsJournalBarrier
 
 CONFIG_ENV: Final = "WA_ENGINE_WORKER_CONFIG"
-BACKEND_MODULES: Final = {
-    "sandbox": "wa_gateway.backends.sandbox.engine",
-    "neonize": "wa_gateway.backends.neonize.backend",
-}
 
 EXIT_OK: Final = 0
 EXIT_PROTOCOL: Final = 1
@@ -57,7 +54,6 @@ EXIT_BACKEND: Final = 3
 TEST_CMD_BLOCK_LOOP: Final = "_test_block_loop"
 # Also test-only: {count} threads that never return, as engine calls a stop could not end (recycling).
 TEST_CMD_STUCK_THREADS: Final = "_test_stuck_threads"
-TEST_BACKEND_MODULE_KEY: Final = "test_backend_module"
 # Measures what the journal costs (bench/journal_cost.py); never set in production.
 NO_JOURNAL_KEY: Final = "test_no_journal"
 
@@ -128,7 +124,7 @@ class WorkerServer:
             await self._writer.close()
 
     async def _create_backend(self) -> c.EngineBackend:
-        factory = self._backend_factory or _load_backend_factory(self._config, self._test_hooks)
+        factory = self._backend_factory or load_backend_factory(self._config, self._test_hooks)
         backend = await factory(self._config)
         if isinstance(backend, SupportsJournalBarrier):
             backend.set_journal_barrier(self._journal.flushed)
@@ -305,23 +301,6 @@ def _error_reply(request_id: Any, code: str, message: str) -> Message:
 def _describe(exc: BaseException) -> str:
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _load_backend_factory(config: dict[str, Any], test_hooks: bool) -> c.BackendFactory:
-    engine = config.get("engine")
-    module_name = BACKEND_MODULES.get(engine) if isinstance(engine, str) else None
-    override = config.get(TEST_BACKEND_MODULE_KEY)
-    if test_hooks and isinstance(override, str):
-        module_name = override
-    if module_name is None:
-        raise LookupError(f"unknown engine {engine!r}; expected one of {sorted(BACKEND_MODULES)}")
-    # Imported lazily: the neonize backend loads a Go library and must never be imported by the gateway.
-    module = importlib.import_module(module_name)
-    factory = getattr(module, "create_backend", None)
-    if not callable(factory):
-        raise LookupError(f"{module_name} has no create_backend()")
-    result: c.BackendFactory = factory
-    return result
 
 
 def _read_config() -> tuple[dict[str, Any], str | None]:
