@@ -136,12 +136,20 @@ async def test_three_nodes_and_a_kill_of_the_owner(nodes: Callable[[str], Any]) 
             found = await owner(session, b)
             return found if found is not None and found[0] in ("b", "c") else None
 
-        _new_owner, generation = await poll(moved, TTL + 5, "another node to own the device")
+        new_owner, generation = await poll(moved, TTL + 5, "another node to own the device")
         assert time.monotonic() - killed_at <= TTL + 5
         assert generation == 2
+
+        async def reconnected() -> bool | None:
+            # The session lives in the shared database, so the new owner connects it again.
+            status, body = await call(session, "GET", b.url(f"/devices/{TOKEN}"))
+            return True if status == 200 and body["data"]["status"] == "connected" else None
+
+        await poll(reconnected, TTL + 5, "the device connected again on its new owner")
         status, body = await call(session, "GET", b.url(f"/sandbox/devices/{TOKEN}/sessions"))
         sessions = body["data"]["sessions"]
         assert sessions[0]["node"] == "a" and sessions[0]["generation"] == 1
+        assert (sessions[-1]["node"], sessions[-1]["generation"]) == (new_owner, 2)
         # Never two live connections at once: each one began after the one before it ended.
         for before, after in itertools.pairwise(sessions):
             assert before["endedAt"] is not None and before["endedAt"] <= after["connectedAt"]
