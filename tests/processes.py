@@ -10,8 +10,11 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+
+from tests.conftest import API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,3 +89,15 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except ProcessLookupError:
             pass
         proc.wait(timeout=10)
+
+
+async def api_call(
+    session: aiohttp.ClientSession, port: int, method: str, path: str, body: Any = None
+) -> Any:
+    """One API request to a gateway process on 127.0.0.1 with the admin key; its ``data`` (asserts a 200)."""
+    async with session.request(
+        method, f"http://127.0.0.1:{port}{path}", json=body, headers={"X-API-Key": API_KEY}
+    ) as resp:
+        payload = await resp.json()
+        assert resp.status == 200, payload
+        return payload["data"]

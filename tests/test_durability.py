@@ -5,28 +5,19 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 from pytest_aiohttp import AiohttpServer
 
 from .conftest import API_KEY
+from .processes import api_call as call
 from .processes import start_gateway, stop, wait_healthy
 from .webhooks.webhook_harness import MODE_500, MODE_OK, Receiver, eventually
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "60123456789"
-
-
-async def call(session: aiohttp.ClientSession, port: int, method: str, path: str, body: Any = None) -> Any:
-    async with session.request(
-        method, f"http://127.0.0.1:{port}{path}", json=body, headers={"X-API-Key": API_KEY}
-    ) as resp:
-        payload = await resp.json()
-        assert resp.status == 200, payload
-        return payload["data"]
 
 
 async def test_kill_9_with_pending_webhooks_then_restart_delivers_everything(

@@ -18,6 +18,7 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from .conftest import API_KEY
+from .processes import api_call as call
 from .processes import start_gateway, stop, wait_healthy
 from .webhooks.webhook_harness import MODE_OK, Receiver, eventually
 
@@ -27,15 +28,6 @@ TOKEN = "60123456789"
 BURST = 24
 KILL_AFTER = 8
 ROUNDS = 2
-
-
-async def call(session: aiohttp.ClientSession, port: int, method: str, path: str, body: Any = None) -> Any:
-    async with session.request(
-        method, f"http://127.0.0.1:{port}{path}", json=body, headers={"X-API-Key": API_KEY}
-    ) as resp:
-        payload = await resp.json()
-        assert resp.status == 200, payload
-        return payload["data"]
 
 
 async def incoming(session: aiohttp.ClientSession, port: int, text: str) -> bool:

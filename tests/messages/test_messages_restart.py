@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from ..conftest import API_KEY
+from ..processes import api_call as call
 from ..processes import start_gateway, stop, wait_exit, wait_healthy
 from ..webhooks.webhook_harness import eventually
 
@@ -18,15 +18,6 @@ pytestmark = pytest.mark.slow
 
 TOKEN = "60123456789"
 ALICE = "60100000001"
-
-
-async def call(session: aiohttp.ClientSession, port: int, method: str, path: str, body: Any = None) -> Any:
-    async with session.request(
-        method, f"http://127.0.0.1:{port}{path}", json=body, headers={"X-API-Key": API_KEY}
-    ) as resp:
-        payload = await resp.json()
-        assert resp.status == 200, payload
-        return payload["data"]
 
 
 async def test_messages_and_chats_survive_a_killed_gateway(tmp_path: Path, unused_tcp_port: int) -> None:
