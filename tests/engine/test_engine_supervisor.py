@@ -20,7 +20,7 @@ from wa_gateway.engine.failures import E_ENGINE_LOST, EngineTimeout, EngineUnava
 from wa_gateway.engine.ipc import open_stream, read_frame
 from wa_gateway.engine.launcher import worker_command, worker_env
 from wa_gateway.engine.supervisor import EngineSupervisor
-from wa_gateway.worker.main import CONFIG_ENV
+from wa_gateway.worker.config import CONFIG_ENV
 
 from .conftest import wait_until
 
@@ -306,3 +306,17 @@ async def test_a_worker_that_cannot_be_spawned_is_reported(make: Make) -> None:
     assert "cannot start engine worker" in supervisor.info()["lastError"]
     await supervisor.stop()
     assert calls.ups == []
+
+
+async def test_the_worker_config_never_shows_in_its_environment(make: Make, tmp_path: Path) -> None:
+    # A DATABASE_URL password travels in the config; /proc/<pid>/environ keeps a process's starting
+    # environment for its whole life (proc(5)), so the config goes through a pipe instead.
+    marker = "postgresql://gw:s3cret-in-config@db.example/wa"
+    data_dir = tmp_path / "data-from-the-pipe"
+    supervisor, _calls = make({"database_url": "", "data_dir": str(data_dir), "marker": marker})
+    await supervisor.start()
+    pid = supervisor.info()["pid"]
+    environ = await asyncio.to_thread(Path(f"/proc/{pid}/environ").read_bytes)
+    assert marker.encode() not in environ and b"data-from-the-pipe" not in environ
+    # The worker did get it: its sandbox opened the data directory named only in the config.
+    await wait_until(lambda: (data_dir / "sessions").is_dir(), what="the worker's sessions directory")

@@ -22,7 +22,7 @@ from wa_gateway.engine.recycler import Recycler
 from wa_gateway.engine.worker_process import ENGINE_LOGGER, WorkerProcess
 from wa_gateway.engine.worker_session import WorkerSession
 from wa_gateway.engine.worker_stats import StatsTotals
-from wa_gateway.worker.main import CONFIG_ENV
+from wa_gateway.worker.config import CONFIG_FD_ENV, config_pipe
 
 EXIT_GRACE: Final = 2.0
 CALLBACK_DRAIN_TIMEOUT: Final = 5.0
@@ -256,13 +256,23 @@ class EngineSupervisor:
     async def _run_one(self, first_start: bool) -> float | None:
         """One worker from spawn to teardown; returns how long it was up, or None if it never came up."""
         env = dict(worker_env(os.environ) if self._env is None else self._env)
-        env[CONFIG_ENV] = orjson.dumps(self._config).decode()
         try:
-            process = await WorkerProcess.spawn(self._command, "--fd", env)
+            # Through a pipe, never the environment: the config may carry DATABASE_URL's password, and
+            # /proc/<pid>/environ keeps a process's starting environment for its whole life.
+            config_fd = config_pipe(orjson.dumps(self._config))
         except OSError as exc:
             self._last_error = f"cannot start engine worker: {exc}"
             log.error("%s", self._last_error)
             return None
+        env[CONFIG_FD_ENV] = str(config_fd)
+        try:
+            process = await WorkerProcess.spawn(self._command, "--fd", env, extra_fds=(config_fd,))
+        except OSError as exc:
+            self._last_error = f"cannot start engine worker: {exc}"
+            log.error("%s", self._last_error)
+            return None
+        finally:
+            os.close(config_fd)
         loop = asyncio.get_running_loop()
         session = WorkerSession(
             process=process, last_seen=self._clock.monotonic(), hello=loop.create_future()

@@ -40,8 +40,10 @@ class WorkerProcess:
         return self.proc.pid
 
     @classmethod
-    async def spawn(cls, command: Sequence[str], fd_arg: str, env: Mapping[str, str]) -> WorkerProcess:
-        """Start ``command + [fd_arg, <fd>]`` with one end of a fresh socketpair."""
+    async def spawn(
+        cls, command: Sequence[str], fd_arg: str, env: Mapping[str, str], extra_fds: Sequence[int] = ()
+    ) -> WorkerProcess:
+        """Start ``command + [fd_arg, <fd>]`` with one end of a fresh socketpair (and ``extra_fds``)."""
         parent_end, child_end = socket.socketpair()
         try:
             reader, writer = await open_stream(parent_end)
@@ -57,7 +59,7 @@ class WorkerProcess:
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                pass_fds=(child_end.fileno(),),
+                pass_fds=(child_end.fileno(), *extra_fds),
                 env=dict(env),
             )
         except BaseException:

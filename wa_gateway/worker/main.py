@@ -1,8 +1,8 @@
 """The engine worker process: one backend, serving the gateway's commands over an inherited socket.
 
-Started by ``EngineSupervisor`` as ``<worker_command()> --fd N`` with its configuration as a JSON object in
-the ``WA_ENGINE_WORKER_CONFIG`` environment variable (removed from the environment once read, so nothing the
-backend spawns inherits it). The wire protocol is in ``contract.py``; stdout and stderr carry only logs.
+Started by ``EngineSupervisor`` as ``<worker_command()> --fd N`` with its configuration as a JSON object read
+from an inherited pipe (``worker/config.py``). The wire protocol is in ``contract.py``; stdout and stderr
+carry only logs.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-
 from wa_gateway.engine import contract as c
 from wa_gateway.engine import send_ids
 from wa_gateway.engine.ipc import (
@@ -40,9 +38,8 @@ from wa_gateway.engine.worker_stats import WorkerStats, stats_of
 from wa_gateway.worker.backends import TEST_BACKEND_MODULE_KEY as TEST_BACKEND_MODULE_KEY
 from wa_gateway.worker.backends import load_backend_factory
 from wa_gateway.worker.commands import dispatch
+from wa_gateway.worker.config import read_config
 from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal, SupportsJournalBarrier
-
-CONFIG_ENV: Final = "WA_ENGINE_WORKER_CONFIG"
 
 EXIT_OK: Final = 0
 EXIT_PROTOCOL: Final = 1
@@ -303,19 +300,6 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _read_config() -> tuple[dict[str, Any], str | None]:
-    raw = os.environ.pop(CONFIG_ENV, None)
-    if raw is None:
-        return {}, f"{CONFIG_ENV} is not set"
-    try:
-        config = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return {}, f"{CONFIG_ENV} is not valid JSON: {exc}"
-    if not isinstance(config, dict):
-        return {}, f"{CONFIG_ENV} must hold a JSON object"
-    return config, None
-
-
 async def _run(sock: socket.socket, config: dict[str, Any], config_error: str | None) -> int:
     reader, writer = await open_stream(sock)
     if config_error is not None:
@@ -364,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fd", type=int, required=True, help="inherited socket connected to the gateway")
     args = parser.parse_args(argv)
-    config, config_error = _read_config()
+    config, config_error = read_config()
     log_level = config.get("log_level")
     configure_worker_logging(log_level if isinstance(log_level, str) else "info")
     # Ctrl+C in a terminal reaches the whole process group; the gateway decides when the worker stops.
