@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -98,3 +99,15 @@ async def test_groups_and_numbers(store: SandboxStore) -> None:
         "6012": True,
         "6013": True,
     }
+
+
+async def test_queued_sends_keep_their_order_and_are_found_by_id(store: SandboxStore) -> None:
+    await store.create_session(TOKEN)
+    sent = [SentMessage(f"m{i}", "6011", f"t{i}", float(i), (("composing", 0.5),)) for i in range(12)]
+    commits = [store.queue_sent(TOKEN, message) for message in sent]
+    # Found by id before and after its row is committed: a keyed retry must not send again.
+    assert await store.find_sent(TOKEN, "m11") == sent[11]
+    await asyncio.gather(*commits)
+    assert await store.find_sent(TOKEN, "m3") == sent[3]
+    assert await store.find_sent(TOKEN, "nope") is None
+    assert [m["id"] for m in (await store.sent_log(TOKEN))["messages"]] == [f"m{i}" for i in range(12)]

@@ -20,6 +20,7 @@ import asyncpg
 
 from wa_gateway.clock import Clock
 from wa_gateway.cluster.leases import DB_ERRORS
+from wa_gateway.cluster.listen import listen_forever
 from wa_gateway.db.postgres import PostgresDatabase
 from wa_gateway.ws.hub import WsHub
 
@@ -41,7 +42,6 @@ STEPS: Final = (
 CHANNEL: Final = "wa_gateway_frames"
 POLL_SECONDS: Final = 1.0
 KEEP_SECONDS: Final = 120.0
-RECONNECT_SECONDS: Final = 1.0
 MAX_BATCH: Final = 500
 _Frame = tuple[str, str, bytes]
 
@@ -126,30 +126,11 @@ class FrameRelay:
             await conn.execute("DELETE FROM cluster_frames WHERE at < $1::float8", now - KEEP_SECONDS)
 
     async def _listen_loop(self) -> None:
-        while True:
-            try:
-                async with self._db.pool.acquire() as conn:
-                    await self._listen(conn)
-            except DB_ERRORS as exc:
-                log.debug("event listener lost its connection", extra={"error": repr(exc)})
-            await asyncio.sleep(RECONNECT_SECONDS)
-
-    async def _listen(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
-        """Hold ``conn`` listening until the server drops it."""
-        lost = asyncio.Event()
-
         def wake(*_: object) -> None:
             self._notified.set()
 
-        conn.add_termination_listener(lambda _conn: lost.set())
-        await conn.add_listener(CHANNEL, wake)
-        # What was written while no connection listened.
-        self._notified.set()
-        try:
-            await lost.wait()
-        finally:
-            with contextlib.suppress(*DB_ERRORS):
-                await conn.remove_listener(CHANNEL, wake)
+        # Once listening, read what was written while no connection listened.
+        await listen_forever(self._db, CHANNEL, wake, what="event listener", on_up=self._notified.set)
 
     async def _read_loop(self) -> None:
         while True:

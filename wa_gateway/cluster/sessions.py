@@ -17,12 +17,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
-import asyncpg
 from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.clock import Clock
 from wa_gateway.cluster.leases import DB_ERRORS
+from wa_gateway.cluster.listen import listen_forever
 from wa_gateway.db.postgres import PostgresDatabase
 from wa_gateway.devices.api import token_from_path
 from wa_gateway.envelope import ok, utc_timestamp_ms
@@ -46,7 +46,6 @@ STEPS: Final = (
 )
 CHANNEL: Final = "wa_gateway_replaced"
 STREAM_REPLACED: Final = "stream_replaced"
-RECONNECT_SECONDS: Final = 1.0
 
 Replaced = Callable[[str], Awaitable[None]]
 
@@ -152,17 +151,6 @@ class ConnectionLog:
         )
 
     async def _listen_loop(self) -> None:
-        while True:
-            try:
-                async with self._db.pool.acquire() as conn:
-                    await self._listen(conn)
-            except DB_ERRORS as exc:
-                log.debug("replacement listener lost its connection", extra={"error": repr(exc)})
-            await asyncio.sleep(RECONNECT_SECONDS)
-
-    async def _listen(self, conn: asyncpg.pool.PoolConnectionProxy) -> None:
-        lost = asyncio.Event()
-
         def replaced(_conn: object, _pid: int, _channel: str, payload: object) -> None:
             node, _, token = str(payload).partition(" ")
             if node == self._node_id:
@@ -170,15 +158,14 @@ class ConnectionLog:
                 self._hooks.add(task)
                 task.add_done_callback(self._hooks.discard)
 
-        conn.add_termination_listener(lambda _conn: lost.set())
-        await conn.add_listener(CHANNEL, replaced)
-        self.listening.set()
-        try:
-            await lost.wait()
-        finally:
-            self.listening.clear()
-            with contextlib.suppress(*DB_ERRORS):
-                await conn.remove_listener(CHANNEL, replaced)
+        await listen_forever(
+            self._db,
+            CHANNEL,
+            replaced,
+            what="replacement listener",
+            on_up=self.listening.set,
+            on_down=self.listening.clear,
+        )
 
     async def sessions(self, token: str) -> list[dict[str, Any]]:
         rows = await self._db.pool.fetch(

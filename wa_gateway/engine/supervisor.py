@@ -256,23 +256,20 @@ class EngineSupervisor:
     async def _run_one(self, first_start: bool) -> float | None:
         """One worker from spawn to teardown; returns how long it was up, or None if it never came up."""
         env = dict(worker_env(os.environ) if self._env is None else self._env)
+        config_fd: int | None = None
         try:
             # Through a pipe, never the environment: the config may carry DATABASE_URL's password, and
             # /proc/<pid>/environ keeps a process's starting environment for its whole life.
             config_fd = config_pipe(orjson.dumps(self._config))
-        except OSError as exc:
-            self._last_error = f"cannot start engine worker: {exc}"
-            log.error("%s", self._last_error)
-            return None
-        env[CONFIG_FD_ENV] = str(config_fd)
-        try:
+            env[CONFIG_FD_ENV] = str(config_fd)
             process = await WorkerProcess.spawn(self._command, "--fd", env, extra_fds=(config_fd,))
         except OSError as exc:
             self._last_error = f"cannot start engine worker: {exc}"
             log.error("%s", self._last_error)
             return None
         finally:
-            os.close(config_fd)
+            if config_fd is not None:
+                os.close(config_fd)
         loop = asyncio.get_running_loop()
         session = WorkerSession(
             process=process, last_seen=self._clock.monotonic(), hello=loop.create_future()

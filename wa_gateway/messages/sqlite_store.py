@@ -87,9 +87,10 @@ class SqliteMessageStore:
     async def close(self) -> None:
         await self._db.close()
 
-    async def _run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+    async def _run(self, job: Callable[[sqlite3.Connection], T], *, write: bool = True) -> T:
         try:
-            return await self._db.write(job)
+            # Reads skip the write transaction (and its commit): pages are served while messages arrive.
+            return await (self._db.write(job) if write else self._db.read(job))
         except (sqlite3.Error, AssertionError) as exc:
             raise MessageStoreError(str(exc) or type(exc).__name__) from exc
 
@@ -159,7 +160,7 @@ class SqliteMessageStore:
                 for row, last in zip(rows, lasts, strict=True)
             ]
 
-        return await self._run(job)
+        return await self._run(job, write=False)
 
     async def page(self, token: str, query: PageQuery) -> Page:
         params: list[Any] = [token]
@@ -181,14 +182,14 @@ class SqliteMessageStore:
             more = len(rows) > query.limit
             return Page(messages, messages[-1].cursor if more and messages else None)
 
-        return await self._run(job)
+        return await self._run(job, write=False)
 
     async def get(self, token: str, message_id: str) -> StoredMessage | None:
         def job(db: sqlite3.Connection) -> StoredMessage | None:
             row = db.execute(sql.GET_MESSAGE, (token, message_id)).fetchone()
             return _with_reactions(db, token, [_row_message(row)])[0] if row is not None else None
 
-        return await self._run(job)
+        return await self._run(job, write=False)
 
     async def prune(self, older_than: float) -> int:
         cutoff = _ms(older_than)

@@ -12,7 +12,13 @@ from typing import Any, Final
 
 import orjson
 
-from wa_gateway.backends.sandbox.store import SentMessage, SessionRecord, sent_message_json
+from wa_gateway.backends.sandbox.store import (
+    PendingSends,
+    SentMessage,
+    SessionRecord,
+    sent_from_row,
+    sent_message_json,
+)
 from wa_gateway.db.postgres import PostgresDatabase
 
 # A worker runs one command at a time per device and few at once: two connections are plenty.
@@ -76,7 +82,7 @@ class PostgresSandboxStore:
     def __init__(self, url: str, data_dir: Path) -> None:
         self.data_dir = data_dir
         self._db = PostgresDatabase(url, pool_size=POOL_SIZE)
-        self._queued_sent: dict[tuple[str, str], SentMessage] = {}
+        self._pending = PendingSends()
         # The pool has two connections: inserts of queued sends take turns so their rows keep call order.
         self._sent_order = asyncio.Lock()
 
@@ -133,18 +139,14 @@ class PostgresSandboxStore:
         )
 
     def queue_sent(self, token: str, message: SentMessage) -> asyncio.Future[None]:
-        key = (token, message.id)
-        self._queued_sent[key] = message
-        committed = asyncio.ensure_future(self._add_sent_in_order(token, message))
-        committed.add_done_callback(lambda _: self._queued_sent.pop(key, None))
-        return committed
+        return self._pending.track(token, message, self._add_sent_in_order(token, message))
 
     async def _add_sent_in_order(self, token: str, message: SentMessage) -> None:
         async with self._sent_order:
             await self.add_sent(token, message)
 
     async def find_sent(self, token: str, message_id: str) -> SentMessage | None:
-        queued = self._queued_sent.get((token, message_id))
+        queued = self._pending.get(token, message_id)
         if queued is not None:
             return queued
         row = await self._db.pool.fetchrow(
@@ -153,12 +155,7 @@ class PostgresSandboxStore:
             token,
             message_id,
         )
-        if row is None:
-            return None
-        presence = tuple((str(state), float(at)) for state, at in orjson.loads(row["presence"]))
-        return SentMessage(
-            row["id"], row["recipient"], row["text"], row["timestamp"], presence, orjson.loads(row["details"])
-        )
+        return None if row is None else sent_from_row(*row.values())
 
     async def add_read(self, token: str, ids: list[str]) -> None:
         await self._ensure(token)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar
@@ -104,6 +104,31 @@ class SentMessage:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+def sent_from_row(
+    msg_id: str, to: str, text: str, timestamp: float, presence: str | bytes, details: str | bytes
+) -> SentMessage:
+    """A sent-log row (presence and details as stored JSON) back as the message."""
+    steps = tuple((str(state), float(at)) for state, at in orjson.loads(presence))
+    return SentMessage(msg_id, to, text, timestamp, steps, orjson.loads(details))
+
+
+class PendingSends:
+    """Sends whose row is not committed yet, so a retry under the same id finds them meanwhile."""
+
+    def __init__(self) -> None:
+        self._messages: dict[tuple[str, str], SentMessage] = {}
+
+    def track(self, token: str, message: SentMessage, commit: Awaitable[None]) -> asyncio.Future[None]:
+        key = (token, message.id)
+        self._messages[key] = message
+        committed = asyncio.ensure_future(commit)
+        committed.add_done_callback(lambda _: self._messages.pop(key, None))
+        return committed
+
+    def get(self, token: str, message_id: str) -> SentMessage | None:
+        return self._messages.get((token, message_id))
+
+
 class SandboxStore(Protocol):
     """The simulated network's memory; the worker holds one (sqlite files, or PostgreSQL tables)."""
 
@@ -164,7 +189,7 @@ class SqliteSandboxStore:
         self.data_dir = data_dir
         self.sessions_dir = data_dir / "sessions"
         self._sessions: dict[str, SqliteDatabase] = {}
-        self._queued_sent: dict[tuple[str, str], SentMessage] = {}
+        self._pending = PendingSends()
         self._numbers = SqliteDatabase(data_dir / NUMBERS_FILE, NUMBERS_MIGRATIONS, name="sandbox-numbers")
 
     async def open(self) -> None:
@@ -216,14 +241,10 @@ class SqliteSandboxStore:
     def queue_sent(self, token: str, message: SentMessage) -> asyncio.Future[None]:
         # Started at once, so rows keep the order of the calls; the writer thread commits what is queued
         # while a commit runs in the next one, so concurrent sends share an fsync (docs/storage.md).
-        key = (token, message.id)
-        self._queued_sent[key] = message
-        committed = asyncio.ensure_future(self.add_sent(token, message))
-        committed.add_done_callback(lambda _: self._queued_sent.pop(key, None))
-        return committed
+        return self._pending.track(token, message, self.add_sent(token, message))
 
     async def find_sent(self, token: str, message_id: str) -> SentMessage | None:
-        queued = self._queued_sent.get((token, message_id))
+        queued = self._pending.get(token, message_id)
         if queued is not None:
             return queued
         if token not in self._sessions and not await self.session_exists(token):
@@ -234,10 +255,7 @@ class SqliteSandboxStore:
                 (message_id,),
             ).fetchone()
         )
-        if row is None:
-            return None
-        presence = tuple((str(state), float(at)) for state, at in orjson.loads(row[4]))
-        return SentMessage(row[0], row[1], row[2], row[3], presence, orjson.loads(row[5]))
+        return None if row is None else sent_from_row(*row)
 
     async def add_sent(self, token: str, message: SentMessage) -> None:
         values = (
