@@ -40,6 +40,7 @@ from wa_gateway.media.upload import read_media_request
 from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, reply_to, sent
 from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
+from wa_gateway.route_table import RouteTable, route
 
 # Uploading to WhatsApp's media servers takes a while for a large file; the typing delay comes on top.
 MEDIA_SEND_TIMEOUT_S: Final = 300.0
@@ -56,7 +57,7 @@ class _MediaFields:
     mimetype: str | None
 
 
-class MediaApi:
+class MediaApi(RouteTable):
     SENT_MESSAGE: ClassVar[str] = "Media sent"
 
     def __init__(
@@ -78,9 +79,7 @@ class MediaApi:
         self._outgoing = outgoing_dir.absolute()
         self._typing_ms = typing_delay_ms
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/messages/media", self.send_media)]
-
+    @route.post("/messages/media")
     async def send_media(self, request: web.Request) -> web.Response:
         parsed = await read_media_request(request, self._outgoing, self._limits)
         media = parsed.upload
