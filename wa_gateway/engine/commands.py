@@ -26,6 +26,13 @@ MEDIA_TIMEOUT_S: Final = 300.0
 
 
 TOKEN: Final = Arg("token", a.text)
+# A message to a channel (…@newsletter): only its owner and admins post in it (docs/channels.md).
+CHANNEL_POST_CODES: Final[Mapping[str, errors.ErrorSpec]] = MappingProxyType(
+    {
+        c.E_NOT_CHANNEL_ADMIN: errors.CHANNEL_NOT_ADMIN,
+        c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
+    }
+)
 
 
 def _codes(**codes: errors.ErrorSpec) -> Mapping[str, errors.ErrorSpec]:
@@ -65,12 +72,7 @@ SEND_TEXT: Final = Command(
     '{"id", "timestamp"}; to a channel (…@newsletter) only its owner and admins post',
     failure=errors.SEND_FAILED,
     sends=True,
-    codes=MappingProxyType(
-        {
-            c.E_NOT_CHANNEL_ADMIN: errors.CHANNEL_NOT_ADMIN,
-            c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
-        }
-    ),
+    codes=CHANNEL_POST_CODES,
 )
 CHECK_NUMBERS: Final = Command(
     c.CMD_CHECK_NUMBERS,
@@ -98,10 +100,11 @@ SEND_MEDIA: Final = Command(
         Arg("reply_to", a.optional_text),
         Arg("typing_ms", a.count),
     ),
-    '{"id", "timestamp"}',
+    '{"id", "timestamp"}; to a channel (…@newsletter) only its owner and admins post',
     timeout_s=MEDIA_TIMEOUT_S,
     failure=errors.SEND_FAILED,
     sends=True,
+    codes=CHANNEL_POST_CODES,
     combine=Combine(
         "media", ("kind", "path", "mimetype", "filename", "caption", "reply_to"), c.OutgoingMedia
     ),

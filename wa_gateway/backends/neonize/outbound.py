@@ -28,8 +28,8 @@ from neonize.utils.enum import (  # type: ignore[import-untyped]
 )
 
 from wa_gateway import vocabulary as v
+from wa_gateway.backends.neonize import channel_posts, incoming
 from wa_gateway.backends.neonize import events as translate
-from wa_gateway.backends.neonize import incoming
 from wa_gateway.backends.neonize.context import EngineContext, mask
 from wa_gateway.backends.neonize.media import MEDIA_FIELDS, build_media_message, needs_ffmpeg
 from wa_gateway.backends.neonize.send_errors import REACHOUT_ERROR, failure
@@ -205,6 +205,9 @@ class NeonizeMessaging:
         mentioned = [translate.jid_string(jid(mention, "mentions")) for mention in mentions]
         session.connected_client()
         quoted = self._quoted(session, reply_to)
+        channel = channel_posts.is_channel(recipient)
+        if channel:
+            await channel_posts.require_admin(session, recipient)
 
         async def build(client: Any) -> Any:
             # Without mentions given, neonize mentions the @<digits> it finds in the text itself.
@@ -215,7 +218,8 @@ class NeonizeMessaging:
                 return await client.build_reply_message(content, quoted)
             return WAMessage(extendedTextMessage=content) if mentioned else content
 
-        response, timestamp = await self._send(session, recipient, build, typing_ms=typing_ms)
+        typing = None if channel else typing_ms  # nobody sees anyone typing in a channel
+        response, timestamp = await self._send(session, recipient, build, typing_ms=typing)
         self._remember(session, recipient, response, timestamp, "text", text=text)
         return {"id": str(response.ID), "timestamp": timestamp}
 
@@ -234,14 +238,18 @@ class NeonizeMessaging:
                 f"sending {media.kind} needs ffmpeg and ffprobe, which are not installed",
             )
         quoted = self._quoted(session, media.reply_to)
+        channel = channel_posts.is_channel(recipient)
+        if channel:
+            await channel_posts.require_admin(session, recipient)
         file = await asyncio.to_thread(checks.read_outgoing_media, self._ctx.settings.data_dir, media.path)
 
         async def build(client: Any) -> Any:
-            return await build_media_message(client, media, file.data, quoted)
+            return await build_media_message(client, media, file.data, quoted, newsletter=channel)
 
         state = "recording" if media.kind == "voice" else "composing"
+        typing = None if channel else typing_ms
         response, timestamp = await self._send(
-            session, recipient, build, typing_ms=typing_ms, typing_state=state
+            session, recipient, build, typing_ms=typing, typing_state=state
         )
         info: c.MediaInfo = {"mimetype": media.mimetype, "size": len(file.data), "filename": media.filename}
         self._remember(

@@ -39,7 +39,7 @@ from wa_gateway.engine import contract as c
 from wa_gateway.engine.worker_stats import WorkerStats
 from wa_gateway.worker.handlers import Handler, HandlerTable, handles
 from wa_gateway.worker.liveness import DEFAULT_WATCHDOG_S
-from wa_gateway.worker.message_cache import DEFAULT_MAX_MESSAGES, MessageCaches
+from wa_gateway.worker.message_cache import DEFAULT_MAX_MESSAGES, CachedMessage, MessageCaches
 
 DEFAULT_QR_REFRESH_MS: Final = 20_000
 DEFAULT_QR_CODES: Final = 6
@@ -320,6 +320,9 @@ class SandboxBackend:
 
     async def require_channel_admin(self, token: str, channel: str) -> None:
         await self._channels.require_admin(token, channel)
+
+    async def publish_channel_post(self, token: str, message: CachedMessage) -> None:
+        await self._channels.publish(token, message)
 
     def require_still_connected(self, device: SandboxDevice) -> None:
         if self._devices.get(device.token) is not device or device.status != "connected":

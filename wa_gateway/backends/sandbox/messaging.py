@@ -74,19 +74,19 @@ class SandboxMessaging:
         """One outgoing message without a typing simulation (status posts)."""
         return await self._send(device, to, text, details)
 
-    def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> None:
-        self._cache(device).put(
-            CachedMessage(
-                id=sent.id,
-                chat=sent.to,
-                sender=device.jid,
-                from_me=True,
-                kind=kind,
-                timestamp=sent.timestamp,
-                text=sent.text,
-                **extra,
-            )
+    def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> CachedMessage:
+        message = CachedMessage(
+            id=sent.id,
+            chat=sent.to,
+            sender=device.jid,
+            from_me=True,
+            kind=kind,
+            timestamp=sent.timestamp,
+            text=sent.text,
+            **extra,
         )
+        self._cache(device).put(message)
+        return message
 
     @handles(c.CMD_SEND_TEXT)
     async def send_text(
@@ -100,7 +100,8 @@ class SandboxMessaging:
     ) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
-        if to.endswith(CHANNEL_SERVER):
+        channel = to.endswith(CHANNEL_SERVER)
+        if channel:
             await self._host.require_channel_admin(token, to)
         for mention in mentions:
             check_jid(mention, "mentions")
@@ -110,14 +111,20 @@ class SandboxMessaging:
             details["replyTo"] = reply_to
         if mentions:
             details["mentions"] = list(mentions)
-        sent = await self._send(device, to, text, details, typing_ms=typing_ms)
-        self._remember(device, sent, "text")
+        # Nobody sees anyone typing in a channel.
+        sent = await self._send(device, to, text, details, typing_ms=None if channel else typing_ms)
+        message = self._remember(device, sent, "text")
+        if channel:
+            await self._host.publish_channel_post(token, message)
         return {"id": sent.id, "timestamp": sent.timestamp}
 
     @handles(c.CMD_SEND_MEDIA)
     async def send_media(self, token: str, to: str, media: c.OutgoingMedia, typing_ms: int) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
+        channel = to.endswith(CHANNEL_SERVER)
+        if channel:
+            await self._host.require_channel_admin(token, to)
         caption = checks.media_caption(media.kind, media.mimetype, media.caption)
         if media.reply_to:
             self._cache(device).find(media.reply_to)
@@ -133,11 +140,14 @@ class SandboxMessaging:
         if media.reply_to:
             details["replyTo"] = media.reply_to
         typing_state = "recording" if media.kind == "voice" else "composing"
+        typing = None if channel else typing_ms
         sent = await self._send(
-            device, to, caption or "", details, typing_ms=typing_ms, typing_state=typing_state
+            device, to, caption or "", details, typing_ms=typing, typing_state=typing_state
         )
         info: c.MediaInfo = {"mimetype": media.mimetype, "size": len(file.data), "filename": media.filename}
-        self._remember(device, sent, media.kind, media=info, payload=file.data)
+        message = self._remember(device, sent, media.kind, media=info, payload=file.data)
+        if channel:
+            await self._host.publish_channel_post(token, message)
         return {"id": sent.id, "timestamp": sent.timestamp}
 
     @handles(c.CMD_REACT)
