@@ -225,6 +225,10 @@ IncomingMessage = TypedDict(
         "media": MediaInfo | None,  # downloadable with CMD_DOWNLOAD_MEDIA while the engine holds it
         "replyTo": str | None,  # id of the quoted message
         "mentions": list[str],  # JIDs
+        # Opaque to the gateway: what the engine needs to quote, edit, revoke or download the message once
+        # its cache no longer holds it. The message store keeps it and hands it back as a command's
+        # ``ref`` (docs/messages.md "Acting on stored messages"); sends answer one too.
+        "ref": str,
     },
 )
 
@@ -307,6 +311,7 @@ class OutgoingMedia:
     filename: str | None = None
     caption: str | None = None
     reply_to: str | None = None
+    reply_ref: str | None = None  # the stored ``ref`` of ``reply_to``, for when the cache lost it
 
 
 Receipt = TypedDict(
