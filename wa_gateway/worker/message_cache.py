@@ -98,14 +98,13 @@ class MessageCache:
 
         Not held, it is the one ``restore`` reads from ``ref`` (a stored message), which is held from then on.
         """
-        message = self._entries.get(message_id)
-        if message is None and ref and restore is not None:
+        message = held = self._entries.get(message_id)
+        if held is None and ref and restore is not None:
             message = restore(ref)
-            if message is None or message.id != message_id:
-                raise checks.not_found(message_id)
-            self.put(message)
-        if message is None or (chat is not None and not message.in_chat(chat)):
+        if message is None or message.id != message_id or (chat is not None and not message.in_chat(chat)):
             raise checks.not_found(message_id)
+        if held is None:
+            self.put(message)
         return message
 
     def find_own(
