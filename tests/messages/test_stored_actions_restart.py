@@ -230,7 +230,7 @@ async def test_unknown_and_mismatched_messages_answer_not_found_and_change_nothi
         ("POST", "/messages", {"token": TOKEN, "to": ALICE, "text": "x", "replyTo": "NEVER-SEEN"}),
         ("PATCH", "/messages/NEVER-SEEN", {"token": TOKEN, "chat": ALICE, "text": "x"}),
         ("DELETE", f"/messages/NEVER-SEEN?token={TOKEN}&chat={ALICE}", None),
-        # The right message in the wrong chat, and somebody else's message: neither is this device's to change.
+        # The right message in the wrong chat, and somebody else's message: not this device's to change.
         ("PATCH", f"/messages/{ids['text']}", {"token": TOKEN, "chat": other, "text": "x"}),
         ("DELETE", f"/messages/{ids['text']}?token={TOKEN}&chat={other}", None),
         ("PATCH", f"/messages/{ids['incoming']}", {"token": TOKEN, "chat": ALICE, "text": "x"}),

@@ -138,7 +138,9 @@ async def test_own_messages_are_edited_and_revoked_from_their_refs(
 async def test_a_ref_acts_only_on_the_message_it_names_and_as_the_cache_would(
     backend: NeonizeBackend, connected: FakeSession, fake_go: FakeGo, recorder: Recorder
 ) -> None:
-    incoming = await received(connected, recorder, text_message("hi", build_jid("15557654321"), message_id="IN1"))
+    incoming = await received(
+        connected, recorder, text_message("hi", build_jid("15557654321"), message_id="IN1")
+    )
     fake_go.sent_ids = ["OUT1"]
     own = await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE_JID, "hello", 0)
     forget_everything(backend)
