@@ -341,7 +341,7 @@ def create_app(
     app.router.add_routes(media_api.routes())
     app.router.add_routes(StatusMediaApi(media_api).routes())
     app.router.add_routes(StatusApi(manager).routes())
-    app.router.add_routes(MessageActionsApi(manager, phones, history.author_of).routes())
+    app.router.add_routes(MessageActionsApi(manager, phones).routes())
     app.router.add_routes(MediaDownloadApi(manager, incoming_media).routes())
     app.router.add_routes(PollsApi(manager, phones).routes())
     app.router.add_routes(PresenceApi(manager, phones).routes())

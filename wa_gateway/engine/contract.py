@@ -227,6 +227,10 @@ IncomingMessage = TypedDict(
         "mentions": list[str],  # JIDs
         # True for a post in a channel the device follows (docs/channels.md); absent otherwise.
         "isNewsletter": NotRequired[bool],
+        # Opaque to the gateway: what the engine needs to quote, edit, revoke or download the message once
+        # its cache no longer holds it. The message store keeps it and hands it back as a command's
+        # ``ref`` (docs/messages.md "Acting on stored messages"); sends answer one too.
+        "ref": str,
     },
 )
 
@@ -310,6 +314,7 @@ class OutgoingMedia:
     filename: str | None = None
     caption: str | None = None
     reply_to: str | None = None
+    reply_ref: str | None = None  # the stored ``ref`` of ``reply_to``, for when the cache lost it
 
 
 Receipt = TypedDict(
