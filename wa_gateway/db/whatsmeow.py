@@ -38,6 +38,10 @@ def session_url(database_url: str, generation: str) -> str:
     unchanged (goneonize/main.go ``getDB``); ``postgresql://`` qualifies."""
     parts = urlsplit(database_url)
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("search_path", "application_name")]
+    if not any(k == "sslmode" for k, _ in query):
+        # lib/pq defaults to sslmode=require, asyncpg (and libpq) to prefer (lib/pq connector.go
+        # SSLMode): without this a URL the gateway opens would fail in Go against a server without TLS.
+        query.append(("sslmode", "prefer"))
     query += [("search_path", SCHEMA), ("application_name", application_name(generation))]
     return urlunsplit(parts._replace(query=urlencode(query)))
 
