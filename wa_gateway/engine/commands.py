@@ -48,6 +48,8 @@ CONNECT: Final = Command(
         TOKEN,
         Arg("method", a.choice("qr", "code", "restore", default="qr")),
         Arg("device_name", a.optional_text),
+        # The JID the shared session store keeps the device under, when known (docs/cluster.md).
+        Arg("jid", a.optional_text),
     ),
     '{"paired": bool}',
     timeout_s=60.0,

@@ -121,7 +121,10 @@ class SandboxBackend:
         )
 
     @handles(c.CMD_CONNECT)
-    async def connect(self, token: str, method: c.ConnectMethod, device_name: str | None) -> dict[str, Any]:
+    async def connect(
+        self, token: str, method: c.ConnectMethod, device_name: str | None, jid: str | None = None
+    ) -> dict[str, Any]:
+        # ``jid`` is for whatsmeow's shared store; the sandbox keys its sessions by token.
         check_token(token)
         async with self._lock(token):
             device = self._devices.get(token)
