@@ -8,11 +8,9 @@ event's journal commit. The fake calls the real ctypes trampoline from a foreign
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,9 @@ from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize.engine import NeonizeBackend
 from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.clock import ManualClock
+from wa_gateway.engine.ipc import decode_body
 from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal, SupportsJournalBarrier
+from wa_gateway.worker.journal_log import entries
 
 ALICE = build_jid("15557654321")
 
@@ -122,8 +122,8 @@ async def test_a_message_is_in_the_journal_file_when_go_gets_its_callback_back(
 
         def go_delivers_then_reads_the_journal() -> list[tuple[str, str]]:
             session.event(nc.MESSAGE, text_message("on disk", ALICE, message_id="IN2"))
-            with closing(sqlite3.connect(path)) as conn:
-                return list(conn.execute("SELECT token, event FROM journal"))
+            frames = [decode_body(frame[4:]) for _, frame in entries(path)]
+            return [(frame["token"], frame["event"]) for frame in frames]
 
         rows = await asyncio.to_thread(go_delivers_then_reads_the_journal)
         assert rows == [(TOKEN, "message")]
