@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sqlite3
 import time
 from contextlib import closing
@@ -176,6 +177,9 @@ async def test_an_upgrade_takes_over_the_sqlite_journal_with_its_numbers_and_ids
         (5, "60111", c.EV_MESSAGE, {"text": "five"}, event_id("0123456789abcdef", 5, CREATED_MS + 5)),
         (7, "60111", c.EV_RECEIPT, {"ids": ["A"]}, event_id("0123456789abcdef", 7, CREATED_MS + 7)),
     ]
+    # The id the sqlite journal's worker sent for it: evt_ + 12 hex ms + blake2b-64 of "<journal id>:<seq>".
+    digest = hashlib.blake2b(b"0123456789abcdef:5", digest_size=8).hexdigest()
+    assert sent[0]["eventId"] == f"evt_{CREATED_MS + 5:012x}{digest}"
     journal.emit("60111", c.EV_MESSAGE, {"text": "new"})
     await journal.flushed()
     assert sent[-1]["seq"] == 10  # the sqlite file's numbers are never given out again

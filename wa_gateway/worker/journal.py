@@ -52,10 +52,24 @@ class SupportsJournalBarrier(Protocol):
     def set_journal_barrier(self, barrier: JournalBarrier) -> None: ...
 
 
+EventIds = Callable[[int, int], str]
+
+
+def event_ids(journal_id: str) -> EventIds:
+    """``event_id`` for one journal: its id is hashed once, each event adds only its sequence number."""
+    prefix = hashlib.blake2b(f"{journal_id}:".encode(), digest_size=8)
+
+    def make(seq: int, created_ms: int) -> str:
+        digest = prefix.copy()
+        digest.update(str(seq).encode())
+        return f"evt_{created_ms:012x}{digest.hexdigest()}"
+
+    return make
+
+
 def event_id(journal_id: str, seq: int, created_ms: int) -> str:
     """The outbox's id format (``evt_`` + 12 hex of Unix ms + 16 hex), derived so a replay repeats it."""
-    digest = hashlib.blake2b(f"{journal_id}:{seq}".encode(), digest_size=8).hexdigest()
-    return f"evt_{created_ms:012x}{digest}"
+    return event_ids(journal_id)(seq, created_ms)
 
 
 @dataclass(slots=True)
@@ -67,11 +81,11 @@ class _Entry:
     created_ms: int
 
 
-def _frame(journal_id: str, entry: _Entry) -> Frame:
+def _frame(ids: EventIds, entry: _Entry) -> Frame:
     frame: Frame = {"type": "event", "token": entry.token, "event": entry.event, "data": entry.data}
     if entry.seq is not None:
         frame["seq"] = entry.seq
-        frame["eventId"] = event_id(journal_id, entry.seq, entry.created_ms)
+        frame["eventId"] = ids(entry.seq, entry.created_ms)
     return frame
 
 
@@ -82,7 +96,8 @@ def open_log(path: Path) -> JournalLog:
     seed = None
     if legacy is not None and not path.exists():
         entries = [_Entry(e.token, e.event, e.data, e.seq, e.created_ms) for e in legacy.entries]
-        framed = [(e.seq, encode_frame(_frame(legacy.journal_id, e))) for e in entries if e.seq]
+        ids = event_ids(legacy.journal_id)
+        framed = [(e.seq, encode_frame(_frame(ids, e))) for e in entries if e.seq]
         seed = Seed(legacy.journal_id, legacy.last_seq, framed)
     journal = JournalLog(path, seed)
     if legacy_path.exists():
@@ -110,7 +125,7 @@ class EventJournal:
         self._now_ms = now_ms
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-journal")
         self._file: JournalLog | None = None
-        self._journal_id = ""
+        self._ids = event_ids("")
         self._next_seq = 1
         self._replay_upto = 0
         self._pending: list[_Entry] = []
@@ -126,7 +141,7 @@ class EventJournal:
         if self._path is None:
             return  # no DATA_DIR (some tests): events pass through without a journal
         self._file = await self._run(open_log, self._path)
-        self._journal_id = self._file.journal_id
+        self._ids = event_ids(self._file.journal_id)
         self._next_seq = self._file.last_seq + 1
         self._replay_upto = self._file.last_seq
 
@@ -201,7 +216,7 @@ class EventJournal:
                         raise
                 for entry, frame in zip(batch, frames, strict=True):
                     if entry.seq is None:
-                        self._send(_frame(self._journal_id, entry))
+                        self._send(_frame(self._ids, entry))
                     elif frame is not None:
                         self._send(frame)
                 self._forwarded += len(batch)
@@ -253,7 +268,7 @@ class EventJournal:
         if entry.seq is None:
             return None
         try:
-            return encode_frame(_frame(self._journal_id, entry))
+            return encode_frame(_frame(self._ids, entry))
         except (TypeError, FrameTooLarge) as exc:
             # Journaled, it would fail the same way on every replay.
             log.error("cannot journal %s event %d: %s", entry.event, entry.seq, exc)
