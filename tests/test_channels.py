@@ -289,3 +289,20 @@ async def test_bad_channel_requests_change_nothing(
     assert status == 200 and body["data"] == {"messages": [], "nextCursor": None}
     assert (await sent_log(client))["messages"] == []
     await linked.close()
+
+
+async def test_the_posts_route_is_rate_limited_and_measured(
+    aiohttp_client: AiohttpClient, make_settings: SettingsFactory
+) -> None:
+    linked = await linked_gateway(aiohttp_client, make_settings, RATE_LIMIT_MESSAGES=2)
+    client = linked.client
+    status, body = await api(client, "POST", "/sandbox/newsletters", {"name": "Daily"})
+    assert status == 200, body
+    posts = f"/newsletters/{TOKEN}/{body['data']['jid']}/messages"
+    assert [(await api(client, "GET", posts))[0] for _ in range(2)] == [200, 200]
+    assert await code_of(client, "GET", posts) == (429, "RATE_LIMITED")
+    metrics = await (await client.get("/metrics", headers=AUTH)).text()
+    route = 'route="/newsletters/{token}/{jid}/messages"'
+    assert f'method="GET",{route},status="200"}} 2' in metrics
+    assert f'method="GET",{route},status="429"}} 1' in metrics
+    await linked.close()

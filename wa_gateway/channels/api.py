@@ -15,6 +15,7 @@ from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import channel_commands as n
 from wa_gateway.engine.command_spec import Command
 from wa_gateway.envelope import ok, utc_timestamp
+from wa_gateway.route_table import RouteTable, route
 
 SUFFIX: Final = "@newsletter"
 CHANNEL_JID_RE: Final = re.compile(r"[0-9]{1,24}@newsletter")
@@ -48,31 +49,22 @@ def invite_code(raw: str) -> str:
     return code
 
 
-class ChannelsApi:
+class ChannelsApi(RouteTable):
     def __init__(self, manager: DeviceManager) -> None:
         self._manager = manager
-
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/newsletters/{token}", self.list_channels),
-            web.post("/newsletters/{token}", self.create),
-            web.post("/newsletters/{token}/follow", self.follow),
-            web.get(CHANNEL, self.info),
-            web.patch(CHANNEL, self.mute),
-            web.delete(CHANNEL, self.unfollow),
-            web.get(f"{CHANNEL}/messages", self.posts),
-        ]
 
     async def _run(self, token: str, command: Command, args: dict[str, Any]) -> Any:
         self._manager.require_connected(token)
         return await self._manager.engine.run(command, {"token": token, **args})
 
+    @route.get("/newsletters/{token}")
     async def list_channels(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         result = await self._run(token, n.LIST_NEWSLETTERS, {})
         found = result.get("newsletters", []) if isinstance(result, dict) else []
         return ok(request, {"newsletters": found, "total": len(found)}, "Channels retrieved")
 
+    @route.post("/newsletters/{token}")
     async def create(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         body = await read_body(request)
@@ -82,6 +74,7 @@ class ChannelsApi:
         result = await self._run(token, n.CREATE_NEWSLETTER, {"name": name, "description": description})
         return ok(request, result, "Channel created")
 
+    @route.post("/newsletters/{token}/follow")
     async def follow(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         body = await read_body(request)
@@ -92,11 +85,13 @@ class ChannelsApi:
         result = await self._run(token, n.FOLLOW_NEWSLETTER, args)
         return ok(request, result, "Channel followed")
 
+    @route.get(CHANNEL)
     async def info(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         jid = channel_jid(request.match_info["jid"])
         return ok(request, await self._run(token, n.NEWSLETTER_INFO, {"jid": jid}), "Channel retrieved")
 
+    @route.patch(CHANNEL)
     async def mute(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         jid = channel_jid(request.match_info["jid"])
@@ -107,12 +102,14 @@ class ChannelsApi:
         await self._run(token, n.MUTE_NEWSLETTER, {"jid": jid, "muted": muted})
         return ok(request, {"jid": jid, "muted": muted}, "Channel muted" if muted else "Channel unmuted")
 
+    @route.delete(CHANNEL)
     async def unfollow(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         jid = channel_jid(request.match_info["jid"])
         await self._run(token, n.UNFOLLOW_NEWSLETTER, {"jid": jid})
         return ok(request, {"jid": jid, "following": False}, "Channel unfollowed")
 
+    @route.get(f"{CHANNEL}/messages")
     async def posts(self, request: web.Request) -> web.Response:
         """Newest first; one post more than asked tells whether an older page exists."""
         token = token_from_path(request)

@@ -4,63 +4,46 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from wa_gateway.channels import api
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.group_types import NEWSLETTER_ROLES
-from wa_gateway.openapi.builders import (
-    NULLABLE_STRING,
-    TIMESTAMP,
-    PathSpec,
-    Schema,
-    envelope,
-    json_body,
-    obj,
-    operation,
-    path_token,
-    query,
-)
+from wa_gateway.events.catalog import MEDIA_INFO
+from wa_gateway.openapi import builders as spec
 
-STRING: Final[Schema] = {"type": "string"}
 TAG: Final = "Channels"
-NAME: Final[Schema] = {"type": "string", "minLength": 1, "maxLength": 100}
 ERRORS: Final = (400, 401, 404, 409, 429, 500, 503, 504)
-NEWSLETTER: Final[Schema] = obj(
+NAME: Final[spec.Schema] = {"type": "string", "minLength": 1, "maxLength": api.MAX_NAME_CHARS}
+NEWSLETTER: Final[spec.Schema] = spec.obj(
     {
-        "jid": STRING,
-        "name": STRING,
-        "description": STRING,
-        "subscribers": {"type": "integer"},
+        "jid": spec.STRING,
+        "name": spec.STRING,
+        "description": spec.STRING,
+        "subscribers": spec.INTEGER,
         "role": {"enum": [*NEWSLETTER_ROLES, None]},
-        "muted": {"type": "boolean"},
-        "invite": STRING,
+        "muted": spec.BOOLEAN,
+        "invite": spec.STRING,
     },
     ("jid", "name", "role", "muted"),
 )
-SERVER_ID: Final[Schema] = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
-POST: Final[Schema] = obj(
+SERVER_ID: Final[spec.Schema] = {**spec.INTEGER, "minimum": 1, "maximum": api.MAX_SERVER_ID}
+POST: Final[spec.Schema] = spec.obj(
     {
-        "id": {**NULLABLE_STRING, "description": "The message id; null with the neonize engine"},
-        "serverId": {**SERVER_ID, "description": "The post's number in its channel; pass as before"},
+        "id": {**spec.NULLABLE_STRING, "description": "The message id; null with the neonize engine"},
+        "serverId": {**SERVER_ID, "description": "The post's number in its channel"},
         "type": {"enum": list(c.MESSAGE_TYPES)},
-        "text": STRING,
-        "caption": NULLABLE_STRING,
-        "media": {
-            "type": ["object", "null"],
-            "properties": {
-                "mimetype": STRING,
-                "size": {"type": ["integer", "null"]},
-                "filename": NULLABLE_STRING,
-            },
-        },
-        "timestamp": {"anyOf": [TIMESTAMP, {"type": "null"}], "description": "null with the neonize engine"},
+        "text": spec.STRING,
+        "caption": spec.NULLABLE_STRING,
+        "media": MEDIA_INFO,
+        "timestamp": {"anyOf": [spec.TIMESTAMP, {"type": "null"}], "description": "null with neonize"},
         "views": {"type": ["integer", "null"]},
         "reactions": {
             "type": "array",
-            "items": obj({"emoji": STRING, "count": {"type": "integer"}}, ("emoji", "count")),
+            "items": spec.obj({"emoji": spec.STRING, "count": spec.INTEGER}, ("emoji", "count")),
         },
     },
     ("id", "serverId", "type", "text", "caption", "media", "timestamp", "views", "reactions"),
 )
-POSTS: Final[Schema] = obj(
+POSTS: Final[spec.Schema] = spec.obj(
     {
         "messages": {"type": "array", "items": POST},
         "nextCursor": {
@@ -70,40 +53,38 @@ POSTS: Final[Schema] = obj(
     },
     ("messages", "nextCursor"),
 )
-JID_PARAM: Final[Schema] = {
-    "name": "jid",
-    "in": "path",
-    "required": True,
-    "description": "Channel JID (…@newsletter) or its digits",
-    "schema": STRING,
-}
+JID_PARAM: Final = spec.path_param("jid", spec.STRING, "Channel JID (…@newsletter) or its digits")
+DELIVERED: Final[spec.Schema] = {"type": "array", "items": spec.STRING}
 
 
 def _op(
-    summary: str, ok: Schema, *, channel: bool = True, extra_params: tuple[Schema, ...] = (), **extra: Any
+    summary: str,
+    ok: spec.Schema,
+    *,
+    channel: bool = True,
+    extra_params: tuple[spec.Schema, ...] = (),
+    **extra: Any,
 ) -> dict[str, Any]:
-    params = [path_token(), JID_PARAM] if channel else [path_token()]
-    params += list(extra_params)
-    return operation(summary, tag=TAG, params=params, errors=ERRORS, ok=envelope(ok), **extra)
+    params = [spec.path_token(), JID_PARAM] if channel else [spec.path_token()]
+    return spec.operation(
+        summary, tag=TAG, params=[*params, *extra_params], errors=ERRORS, ok=spec.envelope(ok), **extra
+    )
 
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/newsletters/{token}": {
         "get": _op(
             "Channels the device follows",
-            obj({"newsletters": {"type": "array", "items": NEWSLETTER}, "total": {"type": "integer"}}),
+            spec.obj({"newsletters": {"type": "array", "items": NEWSLETTER}, "total": spec.INTEGER}),
             channel=False,
         ),
         "post": _op(
             "Create a channel; the device owns it",
             NEWSLETTER,
             channel=False,
-            body=json_body(
-                obj(
-                    {
-                        "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                        "description": {"type": "string", "maxLength": 2048},
-                    },
+            body=spec.json_body(
+                spec.obj(
+                    {"name": NAME, "description": {"type": "string", "maxLength": api.MAX_DESCRIPTION_CHARS}},
                     ("name",),
                 )
             ),
@@ -114,62 +95,62 @@ PATHS: Final[PathSpec] = {
             "Follow a channel by its jid, or by its invite link or code",
             NEWSLETTER,
             channel=False,
-            body=json_body(obj({"jid": STRING, "invite": STRING})),
+            body=spec.json_body(spec.obj({"jid": spec.STRING, "invite": spec.STRING})),
         )
     },
     "/newsletters/{token}/{jid}": {
         "get": _op("One channel", NEWSLETTER),
         "patch": _op(
             "Mute or unmute a channel the device follows",
-            obj({"jid": STRING, "muted": {"type": "boolean"}}),
-            body=json_body(obj({"muted": {"type": "boolean"}}, ("muted",))),
+            spec.obj({"jid": spec.STRING, "muted": spec.BOOLEAN}),
+            body=spec.json_body(spec.obj({"muted": spec.BOOLEAN}, ("muted",))),
         ),
-        "delete": _op("Unfollow a channel", obj({"jid": STRING, "following": {"type": "boolean"}})),
+        "delete": _op("Unfollow a channel", spec.obj({"jid": spec.STRING, "following": spec.BOOLEAN})),
     },
     "/newsletters/{token}/{jid}/messages": {
         "get": _op(
             "The channel's posts, newest first",
             POSTS,
             extra_params=(
-                query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size (default 20)"),
-                query("before", SERVER_ID, "Only posts older than this serverId (a nextCursor)"),
+                spec.query(
+                    "limit",
+                    {**spec.INTEGER, "minimum": 1, "maximum": api.MAX_POSTS},
+                    f"Page size (default {api.DEFAULT_POSTS})",
+                ),
+                spec.query("before", SERVER_ID, "Only posts older than this serverId (a nextCursor)"),
             ),
         )
     },
 }
-SANDBOX_PATHS: Final[PathSpec] = {
+SANDBOX_PATHS: Final[spec.PathSpec] = {
     "/sandbox/newsletters": {
-        "post": operation(
+        "post": spec.operation(
             "A channel in the simulated network",
             tag="Sandbox",
             errors=(400, 401),
-            body=json_body(
-                obj({"name": {"type": "string", "minLength": 1}, "description": STRING}, ("name",))
-            ),
-            ok=envelope(obj({"jid": STRING, "invite": STRING})),
+            body=spec.json_body(spec.obj({"name": spec.NON_EMPTY, "description": spec.STRING}, ("name",))),
+            ok=spec.envelope(spec.obj({"jid": spec.STRING, "invite": spec.STRING})),
         )
     },
     "/sandbox/newsletters/{jid}/messages": {
-        "post": operation(
+        "post": spec.operation(
             "A post in the channel: every connected follower receives it (message.received, isNewsletter)",
             tag="Sandbox",
             params=[JID_PARAM],
             errors=(400, 401, 404),
-            body=json_body(obj({"text": {"type": "string", "minLength": 1}, "id": STRING}, ("text",))),
-            ok=envelope(
-                obj({"id": STRING, "serverId": SERVER_ID, "delivered": {"type": "array", "items": STRING}})
-            ),
+            body=spec.json_body(spec.obj({"text": spec.NON_EMPTY, "id": spec.STRING}, ("text",))),
+            ok=spec.envelope(spec.obj({"id": spec.STRING, "serverId": SERVER_ID, "delivered": DELIVERED})),
         )
     },
     "/sandbox/newsletters/{jid}/reactions": {
-        "post": operation(
+        "post": spec.operation(
             "Someone reacts to a post: every connected follower hears of it (message.reaction, isNewsletter)",
             tag="Sandbox",
             params=[JID_PARAM],
             errors=(400, 401, 404),
-            body=json_body(obj({"serverId": SERVER_ID, "emoji": {"type": "string", "minLength": 1}})),
-            ok=envelope(obj({"id": STRING, "delivered": {"type": "array", "items": STRING}})),
+            body=spec.json_body(spec.obj({"serverId": SERVER_ID, "emoji": spec.NON_EMPTY})),
+            ok=spec.envelope(spec.obj({"id": spec.STRING, "delivered": DELIVERED})),
         )
     },
 }
-SCHEMAS: Final[dict[str, Schema]] = {}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}

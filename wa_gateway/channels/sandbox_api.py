@@ -13,6 +13,7 @@ from wa_gateway.channels.api import channel_jid
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.channel_commands import CODES
 from wa_gateway.envelope import ok
+from wa_gateway.route_table import route
 
 
 class SandboxChannelsApi(SandboxApi):
@@ -26,23 +27,22 @@ class SandboxChannelsApi(SandboxApi):
             codes=CODES,
         )
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/sandbox/newsletters", self.create),
-            web.post("/sandbox/newsletters/{jid}/messages", self.post),
-            web.post("/sandbox/newsletters/{jid}/reactions", self.react),
-        ]
-
+    @route.post("/sandbox/newsletters")
     async def create(self, request: web.Request) -> web.Response:
         args = parse_json_object(await read_raw(request), allow_empty=True)
         return ok(request, await self._channel_op("newsletter_create", args), "Channel created")
 
-    async def post(self, request: web.Request) -> web.Response:
+    async def _in_channel(self, request: web.Request, op: str) -> Any:
         args = parse_json_object(await read_raw(request), allow_empty=True)
         args["jid"] = channel_jid(request.match_info["jid"])
-        return ok(request, await self._channel_op("newsletter_post", args), "Post delivered to the followers")
+        return await self._channel_op(op, args)
 
+    @route.post("/sandbox/newsletters/{jid}/messages")
+    async def post(self, request: web.Request) -> web.Response:
+        return ok(
+            request, await self._in_channel(request, "newsletter_post"), "Post delivered to the followers"
+        )
+
+    @route.post("/sandbox/newsletters/{jid}/reactions")
     async def react(self, request: web.Request) -> web.Response:
-        args = parse_json_object(await read_raw(request), allow_empty=True)
-        args["jid"] = channel_jid(request.match_info["jid"])
-        return ok(request, await self._channel_op("newsletter_reaction", args), "Reaction delivered")
+        return ok(request, await self._in_channel(request, "newsletter_reaction"), "Reaction delivered")
