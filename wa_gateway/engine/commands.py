@@ -143,7 +143,7 @@ REVOKE: Final = Command(
 SEND_POLL: Final = Command(
     c.CMD_SEND_POLL,
     (TOKEN, Arg("to", a.text), Arg("question", a.text), Arg("options", a.strings), Arg("multiple", a.flag)),
-    '{"id", "timestamp"}',
+    '{"id", "timestamp", "ref"}',
     failure=errors.SEND_FAILED,
     sends=True,
 )

@@ -222,7 +222,7 @@ IncomingMessage = TypedDict(
         "fromMe": bool,
         "senderPhone": str,  # digits of the sender's phone number when known, else ""
         "caption": str | None,
-        "media": MediaInfo | None,  # downloadable with CMD_DOWNLOAD_MEDIA while the engine holds it
+        "media": MediaInfo | None,  # downloadable with CMD_DOWNLOAD_MEDIA (with "ref" once not cached)
         "replyTo": str | None,  # id of the quoted message
         "mentions": list[str],  # JIDs
         # Opaque to the gateway: what the engine needs to quote, edit, revoke or download the message once
