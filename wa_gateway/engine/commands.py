@@ -29,6 +29,13 @@ TOKEN: Final = Arg("token", a.text)
 # A stored message's engine reference (IncomingMessage "ref"): the worker's cache first, this otherwise.
 REF: Final = Arg("ref", a.optional_text)
 REPLY_REF: Final = Arg("reply_ref", a.optional_text)
+# A message to a channel (…@newsletter): only its owner and admins post in it (docs/channels.md).
+CHANNEL_POST_CODES: Final[Mapping[str, errors.ErrorSpec]] = MappingProxyType(
+    {
+        c.E_NOT_CHANNEL_ADMIN: errors.CHANNEL_NOT_ADMIN,
+        c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
+    }
+)
 
 
 def _codes(**codes: errors.ErrorSpec) -> Mapping[str, errors.ErrorSpec]:
@@ -69,12 +76,7 @@ SEND_TEXT: Final = Command(
     '{"id", "timestamp", "ref"}; to a channel (…@newsletter) only its owner and admins post',
     failure=errors.SEND_FAILED,
     sends=True,
-    codes=MappingProxyType(
-        {
-            c.E_NOT_CHANNEL_ADMIN: errors.CHANNEL_NOT_ADMIN,
-            c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
-        }
-    ),
+    codes=CHANNEL_POST_CODES,
 )
 CHECK_NUMBERS: Final = Command(
     c.CMD_CHECK_NUMBERS,
@@ -103,10 +105,11 @@ SEND_MEDIA: Final = Command(
         Arg("typing_ms", a.count),
         REPLY_REF,
     ),
-    '{"id", "timestamp", "ref"}',
+    '{"id", "timestamp", "ref"}; to a channel (…@newsletter) only its owner and admins post',
     timeout_s=MEDIA_TIMEOUT_S,
     failure=errors.SEND_FAILED,
     sends=True,
+    codes=CHANNEL_POST_CODES,
     combine=Combine(
         "media",
         ("kind", "path", "mimetype", "filename", "caption", "reply_to", "reply_ref"),

@@ -28,8 +28,8 @@ from neonize.utils.enum import (  # type: ignore[import-untyped]
 )
 
 from wa_gateway import vocabulary as v
+from wa_gateway.backends.neonize import channel_posts, incoming
 from wa_gateway.backends.neonize import events as translate
-from wa_gateway.backends.neonize import incoming
 from wa_gateway.backends.neonize.cached import payload_ref, recaptioned, target
 from wa_gateway.backends.neonize.context import EngineContext, mask
 from wa_gateway.backends.neonize.media import build_media_message, needs_ffmpeg
@@ -187,6 +187,9 @@ class NeonizeMessaging:
         mentioned = [translate.jid_string(jid(mention, "mentions")) for mention in mentions]
         session.connected_client()
         quoted = self._quoted(session, reply_to, reply_ref)
+        channel = channel_posts.is_channel(recipient)
+        if channel:
+            await channel_posts.require_admin(session, recipient)
 
         async def build(client: Any) -> Any:
             # Without mentions given, neonize mentions the @<digits> it finds in the text itself.
@@ -197,7 +200,8 @@ class NeonizeMessaging:
                 return await client.build_reply_message(content, quoted)
             return WAMessage(extendedTextMessage=content) if mentioned else content
 
-        response, timestamp = await self._send(session, recipient, build, typing_ms=typing_ms)
+        typing = None if channel else typing_ms  # nobody sees anyone typing in a channel
+        response, timestamp = await self._send(session, recipient, build, typing_ms=typing)
         return self._remember(session, recipient, response, timestamp, "text", text=text)
 
     @handles(c.CMD_SEND_MEDIA)
@@ -215,14 +219,18 @@ class NeonizeMessaging:
                 f"sending {media.kind} needs ffmpeg and ffprobe, which are not installed",
             )
         quoted = self._quoted(session, media.reply_to, media.reply_ref)
+        channel = channel_posts.is_channel(recipient)
+        if channel:
+            await channel_posts.require_admin(session, recipient)
         file = await asyncio.to_thread(checks.read_outgoing_media, self._ctx.settings.data_dir, media.path)
 
         async def build(client: Any) -> Any:
-            return await build_media_message(client, media, file.data, quoted)
+            return await build_media_message(client, media, file.data, quoted, newsletter=channel)
 
         state = "recording" if media.kind == "voice" else "composing"
+        typing = None if channel else typing_ms
         response, timestamp = await self._send(
-            session, recipient, build, typing_ms=typing_ms, typing_state=state
+            session, recipient, build, typing_ms=typing, typing_state=state
         )
         info: c.MediaInfo = {"mimetype": media.mimetype, "size": len(file.data), "filename": media.filename}
         return self._remember(

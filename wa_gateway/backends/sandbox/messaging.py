@@ -75,8 +75,12 @@ class SandboxMessaging:
         """One outgoing message without a typing simulation (status posts)."""
         return await self._send(device, to, text, details)
 
-    def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> dict[str, Any]:
-        """The sent message enters the cache; the send's reply, with the ``ref`` the message store keeps."""
+    @staticmethod
+    def _reply(sent: SentMessage, message: CachedMessage) -> dict[str, Any]:
+        """A send's reply, with the ``ref`` the message store keeps of it."""
+        return {"id": sent.id, "timestamp": sent.timestamp, "ref": refs.ref_of(message)}
+
+    def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> CachedMessage:
         message = CachedMessage(
             id=sent.id,
             chat=sent.to,
@@ -88,7 +92,7 @@ class SandboxMessaging:
             **extra,
         )
         self._cache(device).put(message)
-        return {"id": sent.id, "timestamp": sent.timestamp, "ref": refs.ref_of(message)}
+        return message
 
     @handles(c.CMD_SEND_TEXT)
     async def send_text(
@@ -103,7 +107,8 @@ class SandboxMessaging:
     ) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
-        if to.endswith(CHANNEL_SERVER):
+        channel = to.endswith(CHANNEL_SERVER)
+        if channel:
             await self._host.require_channel_admin(token, to)
         for mention in mentions:
             check_jid(mention, "mentions")
@@ -113,18 +118,25 @@ class SandboxMessaging:
             details["replyTo"] = reply_to
         if mentions:
             details["mentions"] = list(mentions)
-        sent = await self._send(device, to, text, details, typing_ms=typing_ms)
-        return self._remember(device, sent, "text")
+        # Nobody sees anyone typing in a channel.
+        sent = await self._send(device, to, text, details, typing_ms=None if channel else typing_ms)
+        message = self._remember(device, sent, "text")
+        if channel:
+            await self._host.publish_channel_post(token, message)
+        return self._reply(sent, message)
 
     @handles(c.CMD_SEND_MEDIA)
     async def send_media(self, token: str, to: str, media: c.OutgoingMedia, typing_ms: int) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
+        channel = to.endswith(CHANNEL_SERVER)
+        if channel:
+            await self._host.require_channel_admin(token, to)
         caption = checks.media_caption(media.kind, media.mimetype, media.caption)
         if media.reply_to:
             self._cache(device).find(media.reply_to, ref=media.reply_ref, restore=refs.restore)
         file = await asyncio.to_thread(checks.read_outgoing_media, self._host.data_dir, media.path)
-        await asyncio.to_thread(media_server.keep, self._host.data_dir, token, file.sha256, file.data)
+        await asyncio.to_thread(media_server.keep, self._host.data_dir, file.sha256, file.data)
         details: dict[str, Any] = {
             "kind": media.kind,
             "mimetype": media.mimetype,
@@ -136,11 +148,15 @@ class SandboxMessaging:
         if media.reply_to:
             details["replyTo"] = media.reply_to
         typing_state = "recording" if media.kind == "voice" else "composing"
+        typing = None if channel else typing_ms
         sent = await self._send(
-            device, to, caption or "", details, typing_ms=typing_ms, typing_state=typing_state
+            device, to, caption or "", details, typing_ms=typing, typing_state=typing_state
         )
         info: c.MediaInfo = {"mimetype": media.mimetype, "size": len(file.data), "filename": media.filename}
-        return self._remember(device, sent, media.kind, media=info, payload=file.sha256.encode())
+        message = self._remember(device, sent, media.kind, media=info, payload=file.sha256.encode())
+        if channel:
+            await self._host.publish_channel_post(token, message)
+        return self._reply(sent, message)
 
     @handles(c.CMD_REACT)
     async def react(
@@ -193,7 +209,8 @@ class SandboxMessaging:
         checks.check_poll(question, options)
         details = {"kind": "poll", "question": question, "options": list(options), "multiple": multiple}
         sent = await self._send(device, to, question, details)
-        return self._remember(device, sent, "poll", poll_options=tuple(options), poll_multiple=multiple)
+        message = self._remember(device, sent, "poll", poll_options=tuple(options), poll_multiple=multiple)
+        return self._reply(sent, message)
 
     @handles(c.CMD_SET_PRESENCE)
     async def set_presence(self, token: str, to: str | None, state: str) -> None:
@@ -210,7 +227,7 @@ class SandboxMessaging:
         if message.media is None or not message.payload:
             raise checks.invalid(f"message {message_id} has no media")
         data_dir = self._host.data_dir
-        data = await asyncio.to_thread(media_server.fetch, data_dir, token, message.payload.decode())
+        data = await asyncio.to_thread(media_server.fetch, data_dir, message.payload.decode())
         if data is None:
             raise c.EngineError(
                 c.E_MESSAGE_NOT_FOUND, f"the media of message {message_id} is no longer on the sandbox"
