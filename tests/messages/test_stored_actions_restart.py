@@ -5,6 +5,7 @@ gateway process and its real sandbox worker, stopped with SIGTERM and killed wit
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import subprocess
@@ -98,9 +99,9 @@ class Gateway:
         return log
 
 
-@pytest.fixture
-async def gateway(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Gateway]:
-    gateway = Gateway(tmp_path, unused_tcp_port)
+@contextlib.asynccontextmanager
+async def running(gateway: Gateway) -> AsyncIterator[Gateway]:
+    """The gateway started with one linked sandbox device; stopped with SIGTERM at the end."""
     async with aiohttp.ClientSession() as session:
         gateway.session = session
         try:
@@ -113,6 +114,12 @@ async def gateway(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Gateway
                 gateway.proc.send_signal(signal.SIGTERM)
                 await wait_exit(gateway.proc, 20)
                 stop(gateway.proc)
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Gateway]:
+    async with running(Gateway(tmp_path, unused_tcp_port)) as started:
+        yield started
 
 
 async def conversation(gateway: Gateway) -> dict[str, str]:
@@ -263,34 +270,24 @@ async def test_with_database_url_another_data_dir_acts_on_the_stored_messages(
     gateway = Gateway(tmp_path / "first", unused_tcp_port)
     (tmp_path / "first").mkdir()
     gateway.env.update(DATABASE_URL=postgres_url, NODE_ID="node-a", LEASE_TTL_SECONDS="3")
-    async with aiohttp.ClientSession() as session:
-        gateway.session = session
-        try:
-            await gateway.start()
-            await gateway.call("POST", "/devices", {"token": TOKEN})
-            await gateway.call("POST", f"/sandbox/devices/{TOKEN}/link")
-            ids = await conversation(gateway)
-            (tmp_path / "second").mkdir()
-            # Another machine: its own node, which takes the device once the killed node's lease expired.
-            gateway.env.update(DATA_DIR=str(tmp_path / "second" / "data"), NODE_ID="node-b")
-            await gateway.restart(signal.SIGKILL)
-            assert not (tmp_path / "second" / "data" / "messages.db").exists()
-            before = len(await gateway.sent_log())
-            await gateway.call(
-                "POST", "/messages", {"token": TOKEN, "to": ALICE, "text": "yes", "replyTo": ids["incoming"]}
-            )
-            await gateway.call(
-                "PATCH", f"/messages/{ids['text']}", {"token": TOKEN, "chat": ALICE, "text": "till 8"}
-            )
-            log = (await gateway.sent_log())[before:]
-            assert [(m.get("kind", "text"), m.get("replyTo"), m.get("targetId")) for m in log] == [
-                ("text", ids["incoming"], None),
-                ("edit", None, ids["text"]),
-            ]
-            status, body = await gateway.request("GET", f"/messages/{TOKEN}/{ids['photo']}/media")
-            assert (status, body["error"]["code"]) == (404, "MESSAGE_NOT_FOUND")
-        finally:
-            if gateway.proc is not None:
-                gateway.proc.send_signal(signal.SIGTERM)
-                await wait_exit(gateway.proc, 20)
-                stop(gateway.proc)
+    async with running(gateway):
+        ids = await conversation(gateway)
+        (tmp_path / "second").mkdir()
+        # Another machine: its own node, which takes the device once the killed node's lease expired.
+        gateway.env.update(DATA_DIR=str(tmp_path / "second" / "data"), NODE_ID="node-b")
+        await gateway.restart(signal.SIGKILL)
+        assert not (tmp_path / "second" / "data" / "messages.db").exists()
+        before = len(await gateway.sent_log())
+        await gateway.call(
+            "POST", "/messages", {"token": TOKEN, "to": ALICE, "text": "yes", "replyTo": ids["incoming"]}
+        )
+        await gateway.call(
+            "PATCH", f"/messages/{ids['text']}", {"token": TOKEN, "chat": ALICE, "text": "till 8"}
+        )
+        log = (await gateway.sent_log())[before:]
+        assert [(m.get("kind", "text"), m.get("replyTo"), m.get("targetId")) for m in log] == [
+            ("text", ids["incoming"], None),
+            ("edit", None, ids["text"]),
+        ]
+        status, body = await gateway.request("GET", f"/messages/{TOKEN}/{ids['photo']}/media")
+        assert (status, body["error"]["code"]) == (404, "MESSAGE_NOT_FOUND")
