@@ -46,7 +46,9 @@ async def test_every_webhook_and_frame_of_a_run_matches_the_published_schemas(
         make_settings,
         WEBHOOK_URL=str(server.make_url("/hook")),
         SANDBOX_RECONNECT_MS=10,
-        SANDBOX_QR_REFRESH_MS=20,
+        # Long enough to link within the first codes on a loaded machine; the third device still waits
+        # only two codes (1.5 s) for its expiry.
+        SANDBOX_QR_REFRESH_MS=750,
         SANDBOX_QR_CODES=2,
     )
     everything = await WsListener.open(client, subscribe={"events": ["*"]})

@@ -122,3 +122,13 @@ async def test_a_ref_is_refused_for_another_message_another_chat_or_someone_else
         assert await code_of(attempt) == c.E_MESSAGE_NOT_FOUND
     assert await sent_log(backend) == before
     assert backend.caches.of(TOKEN).get(own["id"]) is None, "a ref refused for its chat is not held either"
+
+
+async def test_logging_out_removes_the_devices_media(sandbox: SandboxBackend, tmp_path: Path) -> None:
+    await linked(sandbox)
+    args = {"token": TOKEN, "from": "628111", "kind": "image", "mimetype": "image/png", "base64": "iVBORw=="}
+    await sandbox.control("media_message", args)
+    media = tmp_path / "data" / MEDIA_DIR / TOKEN
+    assert await asyncio.to_thread(lambda: len(list(media.iterdir()))) == 1
+    await sandbox.logout(TOKEN)
+    assert not await asyncio.to_thread(media.exists)

@@ -26,9 +26,6 @@ MEDIA_TIMEOUT_S: Final = 300.0
 
 
 TOKEN: Final = Arg("token", a.text)
-# A stored message's engine reference (IncomingMessage "ref"): the worker's cache first, this otherwise.
-REF: Final = Arg("ref", a.optional_text)
-REPLY_REF: Final = Arg("reply_ref", a.optional_text)
 # A message to a channel (…@newsletter): only its owner and admins post in it (docs/channels.md).
 CHANNEL_POST_CODES: Final[Mapping[str, errors.ErrorSpec]] = MappingProxyType(
     {
@@ -36,6 +33,9 @@ CHANNEL_POST_CODES: Final[Mapping[str, errors.ErrorSpec]] = MappingProxyType(
         c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
     }
 )
+# A stored message's engine reference (IncomingMessage "ref"): the worker's cache first, this otherwise.
+REF: Final = Arg("ref", a.optional_text)
+REPLY_REF: Final = Arg("reply_ref", a.optional_text)
 
 
 def _codes(**codes: errors.ErrorSpec) -> Mapping[str, errors.ErrorSpec]:
@@ -48,6 +48,8 @@ CONNECT: Final = Command(
         TOKEN,
         Arg("method", a.choice("qr", "code", "restore", default="qr")),
         Arg("device_name", a.optional_text),
+        # The JID the shared session store keeps the device under, when known (docs/cluster.md).
+        Arg("jid", a.optional_text),
     ),
     '{"paired": bool}',
     timeout_s=60.0,
@@ -146,7 +148,7 @@ REVOKE: Final = Command(
 SEND_POLL: Final = Command(
     c.CMD_SEND_POLL,
     (TOKEN, Arg("to", a.text), Arg("question", a.text), Arg("options", a.strings), Arg("multiple", a.flag)),
-    '{"id", "timestamp", "ref"}',
+    '{"id", "timestamp"}',
     failure=errors.SEND_FAILED,
     sends=True,
 )

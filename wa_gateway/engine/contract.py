@@ -222,15 +222,15 @@ IncomingMessage = TypedDict(
         "fromMe": bool,
         "senderPhone": str,  # digits of the sender's phone number when known, else ""
         "caption": str | None,
-        "media": MediaInfo | None,  # downloadable with CMD_DOWNLOAD_MEDIA (with "ref" once not cached)
+        "media": MediaInfo | None,  # downloadable with CMD_DOWNLOAD_MEDIA while the engine holds it
         "replyTo": str | None,  # id of the quoted message
         "mentions": list[str],  # JIDs
+        # True for a post in a channel the device follows (docs/channels.md); absent otherwise.
+        "isNewsletter": NotRequired[bool],
         # Opaque to the gateway: what the engine needs to quote, edit, revoke or download the message once
         # its cache no longer holds it. The message store keeps it and hands it back as a command's
         # ``ref`` (docs/messages.md "Acting on stored messages"); sends answer one too.
         "ref": str,
-        # True for a post in a channel the device follows (docs/channels.md); absent otherwise.
-        "isNewsletter": NotRequired[bool],
     },
 )
 

@@ -36,7 +36,7 @@ from wa_gateway.backends.neonize.device import (
 from wa_gateway.backends.neonize.history import history_messages
 from wa_gateway.backends.neonize.inbound import InboundMessages
 from wa_gateway.backends.neonize.runtime import DeviceName
-from wa_gateway.backends.neonize.store import load_lids, remove_session, save_lids
+from wa_gateway.backends.neonize.store import load_lids, save_lids
 from wa_gateway.engine.contract import (
     EV_BANNED,
     EV_CALL_OFFER,
@@ -215,7 +215,7 @@ class DeviceSession(DeviceLifecycle):
             except NeonizeError as exc:
                 log.warning("could not unlink the wrong account from %s: %s", mask(self.token), exc)
         await self._stop_client()
-        await asyncio.to_thread(remove_session, self.path)
+        await self._remove_stored_session()
         self._ctx.caches.drop(self.token)
         self._paired = False
         self.jid = self.push_name = ""
@@ -287,7 +287,7 @@ class DeviceSession(DeviceLifecycle):
     async def _on_logged_out(self, event: Any) -> None:
         # whatsmeow already deleted its device row; the files go too, so a restart cannot resurrect it.
         await self._stop_client()
-        await asyncio.to_thread(remove_session, self.path)
+        await self._remove_stored_session()
         self._ctx.caches.drop(self.token)
         self._paired = False
         self.jid = self.push_name = ""

@@ -67,7 +67,7 @@ def listed(post: Post) -> c.NewsletterPost:
     }
 
 
-def received(jid: str, post: Post) -> c.IncomingMessage:
+def received(jid: str, post: Post, ref: str) -> c.IncomingMessage:
     """The post as a follower's device receives it: whatsmeow names the channel as chat and sender."""
     return {
         "id": post["id"],
@@ -85,7 +85,7 @@ def received(jid: str, post: Post) -> c.IncomingMessage:
         "replyTo": None,
         "mentions": [],
         "isNewsletter": True,
-        "ref": "",  # the delivering device's own, from its cache entry (channels.py)
+        "ref": ref,
     }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from wa_gateway.backends.sandbox import channel_posts as posts
-from wa_gateway.backends.sandbox import refs
+from wa_gateway.backends.sandbox import media_server, refs
 from wa_gateway.backends.sandbox.args import arg_text, check_jid, optional_text
 from wa_gateway.backends.sandbox.device import SandboxHost
 from wa_gateway.backends.sandbox.ids import message_id
@@ -135,12 +135,18 @@ class SandboxChannels:
     ) -> list[str]:
         """Every connected follower but the author receives the post; each counts as a view."""
         delivered = []
+        # A media post's payload is the file's SHA-256 on the media server, kept per device (media_server.py):
+        # each follower gets its own copy there, so its download works like any received media.
+        data_dir, sha256 = self._host.data_dir, payload.decode()
+        data = await asyncio.to_thread(media_server.fetch, data_dir, author, sha256) if author else None
         for token in sorted(channels[jid]["followers"]):
             if token == author or not self._is_connected(token):
                 continue
-            entry = posts.cached(jid, post, payload)
-            self._host.caches.of(token).put(entry)
-            self._host.emit(token, c.EV_MESSAGE, {**posts.received(jid, post), "ref": refs.ref_of(entry)})
+            if data is not None:
+                await asyncio.to_thread(media_server.keep, data_dir, token, sha256, data)
+            held = posts.cached(jid, post, payload)
+            self._host.caches.of(token).put(held)
+            self._host.emit(token, c.EV_MESSAGE, dict(posts.received(jid, post, refs.ref_of(held))))
             delivered.append(token)
         post["views"] += len(delivered)
         await self._save(channels)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Final
 
+from wa_gateway.backends.sandbox import media_server
 from wa_gateway.backends.sandbox.args import (
     USER_SERVER,
     arg_token,
@@ -120,7 +121,10 @@ class SandboxBackend:
         )
 
     @handles(c.CMD_CONNECT)
-    async def connect(self, token: str, method: c.ConnectMethod, device_name: str | None) -> dict[str, Any]:
+    async def connect(
+        self, token: str, method: c.ConnectMethod, device_name: str | None, jid: str | None = None
+    ) -> dict[str, Any]:
+        # ``jid`` is for whatsmeow's shared store; the sandbox keys its sessions by token.
         check_token(token)
         async with self._lock(token):
             device = self._devices.get(token)
@@ -168,6 +172,7 @@ class SandboxBackend:
                 self._forget(device)
             await self.store.delete_session(token)
             self.caches.drop(token)
+            await asyncio.to_thread(media_server.forget, self.data_dir, token)
 
     @handles(c.CMD_CHECK_NUMBERS)
     async def check_numbers(self, token: str, phones: list[str]) -> list[c.NumberCheck]:
@@ -252,6 +257,7 @@ class SandboxBackend:
                 self._forget(device)
             await self.store.delete_session(token)
             self.caches.drop(token)
+            await asyncio.to_thread(media_server.forget, self.data_dir, token)
         self._emit(token, c.EV_LOGGED_OUT, {"reason": "device unlinked from the phone (sandbox)"})
 
     async def _op_sent(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -75,11 +75,6 @@ class SandboxMessaging:
         """One outgoing message without a typing simulation (status posts)."""
         return await self._send(device, to, text, details)
 
-    @staticmethod
-    def _reply(sent: SentMessage, message: CachedMessage) -> dict[str, Any]:
-        """A send's reply, with the ``ref`` the message store keeps of it."""
-        return {"id": sent.id, "timestamp": sent.timestamp, "ref": refs.ref_of(message)}
-
     def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> CachedMessage:
         message = CachedMessage(
             id=sent.id,
@@ -93,6 +88,11 @@ class SandboxMessaging:
         )
         self._cache(device).put(message)
         return message
+
+    @staticmethod
+    def _reply(sent: SentMessage, message: CachedMessage) -> dict[str, Any]:
+        """The send's answer, with the ``ref`` the message store keeps (docs/messages.md)."""
+        return {"id": sent.id, "timestamp": sent.timestamp, "ref": refs.ref_of(message)}
 
     @handles(c.CMD_SEND_TEXT)
     async def send_text(
@@ -136,7 +136,7 @@ class SandboxMessaging:
         if media.reply_to:
             self._cache(device).find(media.reply_to, ref=media.reply_ref, restore=refs.restore)
         file = await asyncio.to_thread(checks.read_outgoing_media, self._host.data_dir, media.path)
-        await asyncio.to_thread(media_server.keep, self._host.data_dir, file.sha256, file.data)
+        await asyncio.to_thread(media_server.keep, self._host.data_dir, token, file.sha256, file.data)
         details: dict[str, Any] = {
             "kind": media.kind,
             "mimetype": media.mimetype,
@@ -227,7 +227,7 @@ class SandboxMessaging:
         if message.media is None or not message.payload:
             raise checks.invalid(f"message {message_id} has no media")
         data_dir = self._host.data_dir
-        data = await asyncio.to_thread(media_server.fetch, data_dir, message.payload.decode())
+        data = await asyncio.to_thread(media_server.fetch, data_dir, token, message.payload.decode())
         if data is None:
             raise c.EngineError(
                 c.E_MESSAGE_NOT_FOUND, f"the media of message {message_id} is no longer on the sandbox"

@@ -201,7 +201,7 @@ class SandboxPeers:
         filename = optional_text(args, "filename") or None
         media: c.MediaInfo = {"mimetype": mimetype, "size": len(data), "filename": filename}
         sha256 = hashlib.sha256(data).hexdigest()
-        await asyncio.to_thread(media_server.keep, self._host.data_dir, sha256, data)
+        await asyncio.to_thread(media_server.keep, self._host.data_dir, peer.device.token, sha256, data)
         return self._receive(
             peer, args, kind=kind, text=caption or "", caption=caption, media=media, sha256=sha256
         )
