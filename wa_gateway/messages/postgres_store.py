@@ -9,7 +9,8 @@ own here; the row shape is ``sql.MESSAGE_COLUMNS`` for both.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 import asyncpg
@@ -142,6 +143,14 @@ _PRUNE_CHATS: Final = (
 )
 
 
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    try:
+        yield
+    except (asyncpg.PostgresError, OSError) as exc:
+        raise MessageStoreError(f"{type(exc).__name__}: {exc}") from exc
+
+
 def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
@@ -193,17 +202,15 @@ class PostgresMessageStore:
         self._db = db
 
     async def open(self) -> None:
-        try:
+        with _database_errors():
             await self._db.migrate(COMPONENT, MIGRATIONS)
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise MessageStoreError(f"{type(exc).__name__}: {exc}") from exc
 
     async def close(self) -> None:
         """The pool is the node's; it closes it."""
 
     async def add(self, token: str, messages: Sequence[NewMessage], *, unread: bool) -> int:
         added = 0
-        try:
+        with _database_errors():
             async with self._db.pool.acquire() as conn, conn.transaction():
                 for m in messages:
                     seq = await conn.fetchval(
@@ -222,15 +229,11 @@ class PostgresMessageStore:
                     await conn.execute(
                         _UPSERT_CHAT, token, m.chat, name, m.is_group, seq, _ms(m.timestamp), delta
                     )
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise MessageStoreError(f"{type(exc).__name__}: {exc}") from exc
         return added
 
     async def _execute(self, statement: str, *args: Any) -> str:
-        try:
+        with _database_errors():
             result: str = await self._db.pool.execute(statement, *args)
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise MessageStoreError(f"{type(exc).__name__}: {exc}") from exc
         return result
 
     async def receipt(self, token: str, ids: Sequence[str], status: str) -> None:
@@ -242,14 +245,12 @@ class PostgresMessageStore:
         await self._execute(_EDIT, text, _ms(at), token, message_id)
 
     async def revoke(self, token: str, message_id: str, at: float) -> None:
-        try:
+        with _database_errors():
             async with self._db.pool.acquire() as conn, conn.transaction():
                 await conn.execute(_REVOKE, _ms(at), token, message_id)
                 await conn.execute(
                     "DELETE FROM wa_message_reactions WHERE token = $1 AND message_id = $2", token, message_id
                 )
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise MessageStoreError(f"{type(exc).__name__}: {exc}") from exc
 
     async def react(self, token: str, message_id: str, sender: str, emoji: str, at: float) -> None:
         if emoji:
@@ -266,14 +267,12 @@ class PostgresMessageStore:
         await self._execute("UPDATE wa_chats SET unread = 0 WHERE token = $1 AND jid = $2", token, chat)
 
     async def chats(self, token: str, limit: int) -> list[Chat]:
-        try:
+        with _database_errors():
             async with self._db.pool.acquire() as conn:
                 rows = await conn.fetch(_LIST_CHATS, token, limit)
                 lasts = await _with_reactions(
                     conn, token, [StoredMessage.from_row(tuple(row)[4:]) for row in rows]
                 )
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise MessageStoreError(f"{type(exc).__name__}: {exc}") from exc
         return [
             Chat(jid=row[0], name=row[1], is_group=bool(row[2]), unread=row[3], last=last)
             for row, last in zip(rows, lasts, strict=True)
@@ -281,25 +280,21 @@ class PostgresMessageStore:
 
     async def page(self, token: str, query: PageQuery) -> Page:
         statement, params = _page_query(token, query)
-        try:
+        with _database_errors():
             async with self._db.pool.acquire() as conn:
                 rows = await conn.fetch(statement, *params)
                 found = [_message(row) for row in rows[: query.limit]]
                 messages = await _with_reactions(conn, token, found)
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise MessageStoreError(f"{type(exc).__name__}: {exc}") from exc
         more = len(rows) > query.limit
         return Page(messages, messages[-1].cursor if more and messages else None)
 
     async def get(self, token: str, message_id: str) -> StoredMessage | None:
-        try:
+        with _database_errors():
             async with self._db.pool.acquire() as conn:
                 row = await conn.fetchrow(_GET, token, message_id)
                 if row is None:
                     return None
                 return (await _with_reactions(conn, token, [_message(row)]))[0]
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise MessageStoreError(f"{type(exc).__name__}: {exc}") from exc
 
     async def prune(self, older_than: float) -> int:
         cutoff = _ms(older_than)
@@ -316,9 +311,7 @@ class PostgresMessageStore:
         return removed
 
     async def delete_device(self, token: str) -> None:
-        try:
+        with _database_errors():
             async with self._db.pool.acquire() as conn, conn.transaction():
                 for table in ("wa_messages", "wa_message_reactions", "wa_chats"):
                     await conn.execute(f"DELETE FROM {table} WHERE token = $1", token)
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise MessageStoreError(f"{type(exc).__name__}: {exc}") from exc
