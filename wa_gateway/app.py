@@ -208,7 +208,9 @@ def create_app(
         recycle_stuck_threads=settings.engine_recycle_stuck_threads,
         **(engine_options or {}),
     )
-    history = MessageHistory(settings.data_dir, clock, retention_days=settings.message_retention_days)
+    history = MessageHistory(
+        settings.data_dir, clock, retention_days=settings.message_retention_days, database=database
+    )
     manager = DeviceManager(
         history.engine(supervisor), bus, clock=clock, device_name=settings.device_name, ack=supervisor.ack
     )

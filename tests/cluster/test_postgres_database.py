@@ -79,12 +79,14 @@ async def test_the_gateway_opens_the_pool_when_database_url_is_set(
     rows = await database.pool.fetch("SELECT component FROM wa_schema_migrations")
     # The worker's sandbox store migrates on its own connection, maybe not yet.
     components = {r["component"] for r in rows} - {"sandbox"}
-    stores = {"api_keys", "contacts", "idempotency", "webhook_targets"}
+    stores = {"api_keys", "contacts", "idempotency", "webhook_targets", "messages"}
     assert components == stores | {"cluster", "cluster_frames", "cluster_sessions"}
     assert (await client.get("/health")).status == 200
     created = await asyncio.to_thread(lambda: sorted(p.name for p in settings.data_dir.iterdir()))
     # The worker's own files (its event journal, the sandbox's network) stay in DATA_DIR.
-    assert not {"keys.db", "idempotency.db", "webhook_targets.db", "webhooks.db"} & set(created)
+    assert not {"keys.db", "idempotency.db", "webhook_targets.db", "webhooks.db", "messages.db"} & set(
+        created
+    )
     assert "event-journal.log" in created
 
 

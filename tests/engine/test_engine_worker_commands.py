@@ -53,13 +53,17 @@ async def test_send_text_gains_reply_and_mentions() -> None:
         "typing_ms": 5,
         "reply_to": None,
         "mentions": [],
+        "reply_ref": None,
     }
     full = await run(
-        c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "reply_to": "M1", "mentions": [ALICE]}
+        c.CMD_SEND_TEXT,
+        {"token": TOKEN, "to": ALICE, "text": "hi", "reply_to": "M1", "mentions": [ALICE], "reply_ref": "R"},
     )
     assert (full["kwargs"]["reply_to"], full["kwargs"]["mentions"]) == ("M1", [ALICE])
+    assert full["kwargs"]["reply_ref"] == "R"
     await refused(c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "mentions": "x"})
     await refused(c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "reply_to": 7})
+    await refused(c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "reply_ref": 7})
 
 
 async def test_send_media_becomes_outgoing_media() -> None:
@@ -84,8 +88,11 @@ async def test_send_media_becomes_outgoing_media() -> None:
         ),
         "typing_ms": 0,
     }
+    quoting = await run(c.CMD_SEND_MEDIA, {**args, "reply_to": "M1", "reply_ref": "R"})
+    assert (quoting["kwargs"]["media"].reply_to, quoting["kwargs"]["media"].reply_ref) == ("M1", "R")
     for bad in ({"kind": "gif"}, {"path": ""}, {"mimetype": None}, {"typing_ms": -1}, {"caption": 3}):
         await refused(c.CMD_SEND_MEDIA, {**args, **bad})
+    await refused(c.CMD_SEND_MEDIA, {**args, "reply_ref": 3})
 
 
 async def test_connect_defaults_to_qr_and_the_configured_device_name() -> None:
@@ -112,9 +119,13 @@ async def test_actions_polls_presence_groups_downloads_and_calls() -> None:
         (
             c.CMD_EDIT,
             {"chat": ALICE, "message_id": "M1", "text": "fixed"},
-            {"chat": ALICE, "message_id": "M1", "text": "fixed"},
+            {"chat": ALICE, "message_id": "M1", "text": "fixed", "ref": None},
         ),
-        (c.CMD_REVOKE, {"chat": ALICE, "message_id": "M1"}, {"chat": ALICE, "message_id": "M1"}),
+        (
+            c.CMD_REVOKE,
+            {"chat": ALICE, "message_id": "M1", "ref": "R"},
+            {"chat": ALICE, "message_id": "M1", "ref": "R"},
+        ),
         (
             c.CMD_SEND_POLL,
             {"to": ALICE, "question": "Q?", "options": ["a", "b"], "multiple": True},
@@ -123,7 +134,7 @@ async def test_actions_polls_presence_groups_downloads_and_calls() -> None:
         (c.CMD_SET_PRESENCE, {"state": "available"}, {"to": None, "state": "available"}),
         (c.CMD_SET_PRESENCE, {"to": ALICE, "state": "recording"}, {"to": ALICE, "state": "recording"}),
         (c.CMD_GROUP_INFO, {"jid": "1203@g.us"}, {"group": "1203@g.us"}),
-        (c.CMD_DOWNLOAD_MEDIA, {"message_id": "M1"}, {"message_id": "M1"}),
+        (c.CMD_DOWNLOAD_MEDIA, {"message_id": "M1"}, {"message_id": "M1", "ref": None}),
         (c.CMD_REJECT_CALL, {"from": ALICE, "call_id": "C1"}, {"caller": ALICE, "call_id": "C1"}),
     ]
     for cmd, args, expected in cases:
@@ -144,6 +155,7 @@ async def test_actions_polls_presence_groups_downloads_and_calls() -> None:
         (c.CMD_SET_PRESENCE, {"state": "typing"}),
         (c.CMD_GROUP_INFO, {}),
         (c.CMD_DOWNLOAD_MEDIA, {"message_id": 5}),
+        (c.CMD_DOWNLOAD_MEDIA, {"message_id": "M1", "ref": ["R"]}),
         (c.CMD_REJECT_CALL, {"from": ALICE}),
         (c.CMD_LIST_GROUPS, {"token": ""}),
     ],

@@ -63,3 +63,35 @@ def test_each_device_has_its_own_cache_until_it_is_dropped() -> None:
     assert caches.of("2222222").get("A") is None
     caches.drop("1111111")
     assert caches.of("1111111").get("A") is None
+
+
+def test_a_message_not_held_is_restored_from_its_ref_only_when_it_is_the_one_asked_for() -> None:
+    restored: dict[str, CachedMessage] = {
+        "R-M1": message("M1", chat_alt=CHAT),
+        "R-OWN": message("OWN", from_me=True),
+    }
+    asked: list[str] = []
+
+    def restore(ref: str) -> CachedMessage | None:
+        asked.append(ref)
+        return restored.get(ref)
+
+    cache = MessageCache()
+    refused = [
+        lambda: cache.find("M1"),  # no ref: unknown
+        lambda: cache.find("M2", ref="R-M1", restore=restore),  # the ref of another message
+        lambda: cache.find("M1", "628999@s.whatsapp.net", ref="R-M1", restore=restore),  # another chat
+        lambda: cache.find("M1", ref="garbage", restore=restore),
+        lambda: cache.find_own("M1", CHAT, ref="R-M1", restore=restore),  # somebody else's
+    ]
+    for attempt in refused:
+        with pytest.raises(c.EngineError) as info:
+            attempt()
+        assert info.value.code == c.E_MESSAGE_NOT_FOUND
+    assert cache.get("M2") is None
+    assert cache.find("M1", CHAT, ref="R-M1", restore=restore).id == "M1"
+    assert cache.find_own("OWN", "987654321012345@lid", ref="R-OWN", restore=restore).from_me
+    assert len(cache) == 2
+    calls = len(asked)
+    assert cache.find("OWN", ref="R-OWN", restore=restore).id == "OWN"
+    assert len(asked) == calls, "once held, the cache answers and the ref is not read again"

@@ -1,4 +1,5 @@
-"""The sqlite message store on a real file: ordering, cursors, chats, receipts, edits, reactions, pruning."""
+"""The message store on a real sqlite file and a real PostgreSQL database: ordering, cursors, chats,
+receipts, edits, reactions, the engine's references, pruning."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from wa_gateway.clock import ManualClock
+from wa_gateway.db.postgres import PostgresDatabase
 from wa_gateway.messages import sql
-from wa_gateway.messages.model import Cursor, NewMessage, PageQuery
+from wa_gateway.messages.model import Cursor, MessageStore, NewMessage, PageQuery
+from wa_gateway.messages.postgres_store import PostgresMessageStore
 from wa_gateway.messages.retention import DAY_S, PRUNE_INTERVAL_S, MessageRetention
 from wa_gateway.messages.sqlite_store import SqliteMessageStore
 
@@ -43,17 +46,27 @@ def msg(
     )
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteMessageStore]:
-    db = SqliteMessageStore(tmp_path / "messages.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[MessageStore]:
+    """Each test runs against a real sqlite file and a real PostgreSQL database."""
+    database = None
+    db: MessageStore
+    if request.param == "postgres":
+        database = PostgresDatabase(request.getfixturevalue("postgres_url"), pool_size=3)
+        await database.open()
+        db = PostgresMessageStore(database)
+    else:
+        db = SqliteMessageStore(tmp_path / "messages.db")
     await db.open()
     try:
         yield db
     finally:
         await db.close()
+        if database is not None:
+            await database.close()
 
 
-async def test_pages_newest_first_and_the_cursor_walks_every_message_once(store: SqliteMessageStore) -> None:
+async def test_pages_newest_first_and_the_cursor_walks_every_message_once(store: MessageStore) -> None:
     # Ten messages in the same second and ten later ones: ties keep their arrival order.
     await store.add(TOKEN, [msg(f"a{i}", T0) for i in range(10)], unread=True)
     await store.add(TOKEN, [msg(f"b{i}", T0 + 1 + i) for i in range(10)], unread=True)
@@ -72,7 +85,7 @@ async def test_pages_newest_first_and_the_cursor_walks_every_message_once(store:
     assert pages == 7
 
 
-async def test_after_keeps_the_page_to_newer_messages(store: SqliteMessageStore) -> None:
+async def test_after_keeps_the_page_to_newer_messages(store: MessageStore) -> None:
     await store.add(TOKEN, [msg(f"m{i}", T0 + i) for i in range(6)], unread=True)
     pivot = await store.get(TOKEN, "m2")
     assert pivot is not None
@@ -83,7 +96,7 @@ async def test_after_keeps_the_page_to_newer_messages(store: SqliteMessageStore)
     assert [m.id for m in rest.messages] == ["m3"] and rest.next_cursor is None
 
 
-async def test_chat_filter_and_devices_are_apart(store: SqliteMessageStore) -> None:
+async def test_chat_filter_and_devices_are_apart(store: MessageStore) -> None:
     await store.add(TOKEN, [msg("x1", T0, ALICE), msg("x2", T0 + 1, BOB)], unread=True)
     await store.add(OTHER, [msg("y1", T0, ALICE)], unread=True)
     page = await store.page(TOKEN, PageQuery(chat=BOB))
@@ -95,7 +108,7 @@ async def test_chat_filter_and_devices_are_apart(store: SqliteMessageStore) -> N
     assert [m.id for m in (await store.page(OTHER, PageQuery())).messages] == ["y1"]
 
 
-async def test_a_known_id_is_kept_as_first_stored(store: SqliteMessageStore) -> None:
+async def test_a_known_id_is_kept_as_first_stored(store: MessageStore) -> None:
     assert await store.add(TOKEN, [msg("dup", T0, text="first")], unread=True) == 1
     assert await store.add(TOKEN, [msg("dup", T0 + 5, text="again")], unread=True) == 0
     found = await store.get(TOKEN, "dup")
@@ -104,7 +117,7 @@ async def test_a_known_id_is_kept_as_first_stored(store: SqliteMessageStore) -> 
     assert chat.unread == 1
 
 
-async def test_chats_carry_last_message_name_and_unread(store: SqliteMessageStore) -> None:
+async def test_chats_carry_last_message_name_and_unread(store: MessageStore) -> None:
     await store.add(TOKEN, [msg("a1", T0), msg("a2", T0 + 1)], unread=True)
     await store.add(TOKEN, [msg("b1", T0 + 2, BOB)], unread=True)
     # History reaching back adds neither unread nor a newer last message.
@@ -122,7 +135,7 @@ async def test_chats_carry_last_message_name_and_unread(store: SqliteMessageStor
     assert len(await store.chats(TOKEN, 1)) == 1
 
 
-async def test_receipts_only_move_forward_and_only_for_own_messages(store: SqliteMessageStore) -> None:
+async def test_receipts_only_move_forward_and_only_for_own_messages(store: MessageStore) -> None:
     await store.add(TOKEN, [msg("mine", T0, from_me=True), msg("theirs", T0 + 1)], unread=True)
     await store.receipt(TOKEN, ["mine", "theirs"], "read")
     await store.receipt(TOKEN, ["mine"], "delivered")
@@ -132,7 +145,7 @@ async def test_receipts_only_move_forward_and_only_for_own_messages(store: Sqlit
     assert theirs is not None and theirs.status == "received"
 
 
-async def test_edit_reactions_and_revoke(store: SqliteMessageStore) -> None:
+async def test_edit_reactions_and_revoke(store: MessageStore) -> None:
     await store.add(TOKEN, [msg("m", T0, text="helo")], unread=True)
     await store.edit(TOKEN, "m", "hello", T0 + 1)
     await store.react(TOKEN, "m", BOB, "👍", T0 + 2)
@@ -150,7 +163,7 @@ async def test_edit_reactions_and_revoke(store: SqliteMessageStore) -> None:
     assert gone.text == "" and gone.revoked_ms == round((T0 + 5) * 1000) and gone.reactions == []
 
 
-async def test_prune_removes_what_is_older_and_chats_left_empty(store: SqliteMessageStore) -> None:
+async def test_prune_removes_what_is_older_and_chats_left_empty(store: MessageStore) -> None:
     await store.add(TOKEN, [msg(f"old{i}", T0 + i) for i in range(3)], unread=True)
     await store.add(TOKEN, [msg("old-bob", T0, BOB), msg("new-bob", T0 + 100, BOB)], unread=True)
     await store.react(TOKEN, "old0", BOB, "👍", T0)
@@ -192,7 +205,7 @@ def test_cursors_round_trip_and_garbage_is_refused() -> None:
         assert Cursor.decode(bad) is None
 
 
-async def test_the_engine_reference_is_kept_and_a_revoke_drops_it(store: SqliteMessageStore) -> None:
+async def test_the_engine_reference_is_kept_and_a_revoke_drops_it(store: MessageStore) -> None:
     await store.add(TOKEN, [msg("m", T0, ref="ENGINE-REF"), msg("plain", T0 + 1)], unread=True)
     found = await store.get(TOKEN, "m")
     assert found is not None and found.ref == "ENGINE-REF"

@@ -5,6 +5,7 @@ gateway process and its real sandbox worker, stopped with SIGTERM and killed wit
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import subprocess
@@ -98,9 +99,9 @@ class Gateway:
         return log
 
 
-@pytest.fixture
-async def gateway(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Gateway]:
-    gateway = Gateway(tmp_path, unused_tcp_port)
+@contextlib.asynccontextmanager
+async def running(gateway: Gateway) -> AsyncIterator[Gateway]:
+    """The gateway started with one linked sandbox device; stopped with SIGTERM at the end."""
     async with aiohttp.ClientSession() as session:
         gateway.session = session
         try:
@@ -113,6 +114,12 @@ async def gateway(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Gateway
                 gateway.proc.send_signal(signal.SIGTERM)
                 await wait_exit(gateway.proc, 20)
                 stop(gateway.proc)
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path, unused_tcp_port: int) -> AsyncIterator[Gateway]:
+    async with running(Gateway(tmp_path, unused_tcp_port)) as started:
+        yield started
 
 
 async def conversation(gateway: Gateway) -> dict[str, str]:
@@ -253,3 +260,34 @@ async def test_unknown_and_mismatched_messages_answer_not_found_and_change_nothi
 
     await eventually(marker_stored, within_s=20, what="the marker stored")
     assert (await gateway.call("GET", f"/messages/{TOKEN}"))["messages"][1:] == stored_before["messages"]
+
+
+async def test_with_database_url_another_data_dir_acts_on_the_stored_messages(
+    postgres_url: str, tmp_path: Path, unused_tcp_port: int
+) -> None:
+    """The store is in PostgreSQL: a gateway killed and replaced by one on an empty DATA_DIR (another
+    machine) still replies to and edits its messages; the sandbox's media was on the first one's disk."""
+    gateway = Gateway(tmp_path / "first", unused_tcp_port)
+    (tmp_path / "first").mkdir()
+    gateway.env.update(DATABASE_URL=postgres_url, NODE_ID="node-a", LEASE_TTL_SECONDS="3")
+    async with running(gateway):
+        ids = await conversation(gateway)
+        (tmp_path / "second").mkdir()
+        # Another machine: its own node, which takes the device once the killed node's lease expired.
+        gateway.env.update(DATA_DIR=str(tmp_path / "second" / "data"), NODE_ID="node-b")
+        await gateway.restart(signal.SIGKILL)
+        assert not (tmp_path / "second" / "data" / "messages.db").exists()
+        before = len(await gateway.sent_log())
+        await gateway.call(
+            "POST", "/messages", {"token": TOKEN, "to": ALICE, "text": "yes", "replyTo": ids["incoming"]}
+        )
+        await gateway.call(
+            "PATCH", f"/messages/{ids['text']}", {"token": TOKEN, "chat": ALICE, "text": "till 8"}
+        )
+        log = (await gateway.sent_log())[before:]
+        assert [(m.get("kind", "text"), m.get("replyTo"), m.get("targetId")) for m in log] == [
+            ("text", ids["incoming"], None),
+            ("edit", None, ids["text"]),
+        ]
+        status, body = await gateway.request("GET", f"/messages/{TOKEN}/{ids['photo']}/media")
+        assert (status, body["error"]["code"]) == (404, "MESSAGE_NOT_FOUND")

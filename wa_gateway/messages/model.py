@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, Protocol
 
+import orjson
+
 from wa_gateway.envelope import utc_timestamp
 
 Source = Literal["live", "history", "sent"]
@@ -98,6 +100,33 @@ class StoredMessage:
     # What the engine needs to act on the message without its cache; never shown (docs/messages.md).
     ref: str | None = None
     reactions: list[Reaction] = field(default_factory=list)
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> StoredMessage:
+        """A row of ``sql.MESSAGE_COLUMNS``, as sqlite and PostgreSQL both return it."""
+        (seq, mid, chat, sender, from_me, is_group, kind, text, caption, media, reply_to, mentions,
+         push_name, ts_ms, source, status, edited_ms, revoked_ms, ref) = row  # fmt: skip
+        return cls(
+            seq=seq,
+            id=mid,
+            chat=chat,
+            sender=sender,
+            from_me=bool(from_me),
+            is_group=bool(is_group),
+            type=kind,
+            text=text,
+            caption=caption,
+            media=orjson.loads(media) if media else None,
+            reply_to=reply_to,
+            mentions=orjson.loads(mentions),
+            push_name=push_name,
+            ts_ms=ts_ms,
+            source=source,
+            status=status,
+            edited_ms=edited_ms,
+            revoked_ms=revoked_ms,
+            ref=ref,
+        )
 
     @property
     def cursor(self) -> Cursor:

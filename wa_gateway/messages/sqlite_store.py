@@ -35,32 +35,6 @@ def _ms(seconds: float) -> int:
     return round(seconds * 1000)
 
 
-def _row_message(row: Sequence[Any]) -> StoredMessage:
-    (seq, mid, chat, sender, from_me, is_group, kind, text, caption, media, reply_to, mentions, push_name,
-     ts_ms, source, status, edited_ms, revoked_ms, ref) = row  # fmt: skip
-    return StoredMessage(
-        seq=seq,
-        id=mid,
-        chat=chat,
-        sender=sender,
-        from_me=bool(from_me),
-        is_group=bool(is_group),
-        type=kind,
-        text=text,
-        caption=caption,
-        media=orjson.loads(media) if media else None,
-        reply_to=reply_to,
-        mentions=orjson.loads(mentions),
-        push_name=push_name,
-        ts_ms=ts_ms,
-        source=source,
-        status=status,
-        edited_ms=edited_ms,
-        revoked_ms=revoked_ms,
-        ref=ref,
-    )
-
-
 def _with_reactions(db: sqlite3.Connection, token: str, messages: list[StoredMessage]) -> list[StoredMessage]:
     if not messages:
         return messages
@@ -155,7 +129,7 @@ class SqliteMessageStore:
     async def chats(self, token: str, limit: int) -> list[Chat]:
         def job(db: sqlite3.Connection) -> list[Chat]:
             rows = db.execute(sql.LIST_CHATS, (token, limit)).fetchall()
-            lasts = _with_reactions(db, token, [_row_message(row[4:]) for row in rows])
+            lasts = _with_reactions(db, token, [StoredMessage.from_row(row[4:]) for row in rows])
             return [
                 Chat(jid=row[0], name=row[1], is_group=bool(row[2]), unread=row[3], last=last)
                 for row, last in zip(rows, lasts, strict=True)
@@ -179,7 +153,9 @@ class SqliteMessageStore:
 
         def job(db: sqlite3.Connection) -> Page:
             rows = db.execute(statement, params).fetchall()
-            messages = _with_reactions(db, token, [_row_message(row) for row in rows[: query.limit]])
+            messages = _with_reactions(
+                db, token, [StoredMessage.from_row(row) for row in rows[: query.limit]]
+            )
             more = len(rows) > query.limit
             return Page(messages, messages[-1].cursor if more and messages else None)
 
@@ -188,7 +164,7 @@ class SqliteMessageStore:
     async def get(self, token: str, message_id: str) -> StoredMessage | None:
         def job(db: sqlite3.Connection) -> StoredMessage | None:
             row = db.execute(sql.GET_MESSAGE, (token, message_id)).fetchone()
-            return _with_reactions(db, token, [_row_message(row)])[0] if row is not None else None
+            return _with_reactions(db, token, [StoredMessage.from_row(row)])[0] if row is not None else None
 
         return await self._run(job, write=False)
 

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from wa_gateway.clock import Clock
+from wa_gateway.db.postgres import PostgresDatabase
 from wa_gateway.devices.model import EngineLink
 from wa_gateway.lifecycle import CleanupCtx, opened
 from wa_gateway.messages.model import MessageStore
+from wa_gateway.messages.postgres_store import PostgresMessageStore
 from wa_gateway.messages.recorder import MessageRecorder, RecordingEngine
 from wa_gateway.messages.retention import MessageRetention
 from wa_gateway.messages.sqlite_store import MESSAGES_FILE, SqliteMessageStore
@@ -18,12 +20,24 @@ from wa_gateway.messages.sqlite_store import MESSAGES_FILE, SqliteMessageStore
 class MessageHistory:
     """The store, what feeds it and what prunes it; with ``retention_days`` 0 there is no store at all."""
 
-    def __init__(self, data_dir: Path, clock: Clock, *, retention_days: int) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        clock: Clock,
+        *,
+        retention_days: int,
+        database: PostgresDatabase | None = None,
+    ) -> None:
         self.store: MessageStore | None = None
         self._recorder: MessageRecorder | None = None
         self._retention: MessageRetention | None = None
         if retention_days > 0:
-            self.store = SqliteMessageStore(data_dir / MESSAGES_FILE)
+            # With DATABASE_URL the nodes share the messages like the other stores (docs/storage.md).
+            self.store = (
+                PostgresMessageStore(database)
+                if database is not None
+                else SqliteMessageStore(data_dir / MESSAGES_FILE)
+            )
             self._retention = MessageRetention(self.store, clock, days=retention_days)
             self._recorder = MessageRecorder(self.store, clock, retention_s=self._retention.retention_s)
 
