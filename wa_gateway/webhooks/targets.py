@@ -15,6 +15,7 @@ from typing import Final, Protocol
 import orjson
 
 from wa_gateway.db.sqlite import SqliteDatabase
+from wa_gateway.db.sqlite_backed import SqliteBacked
 
 TARGETS_FILE: Final = "webhook_targets.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS webhook_targets (
@@ -44,15 +45,9 @@ class TargetStore(Protocol):
     async def delete(self, token: str) -> bool: ...
 
 
-class SqliteTargetStore:
+class SqliteTargetStore(SqliteBacked):
     def __init__(self, path: Path) -> None:
-        self._db = SqliteDatabase(path, (_SCHEMA,), name="webhook-targets")
-
-    async def open(self) -> None:
-        await self._db.open()
-
-    async def close(self) -> None:
-        await self._db.close()
+        super().__init__(SqliteDatabase(path, (_SCHEMA,), name="webhook-targets"))
 
     async def all(self) -> list[WebhookTarget]:
         def job(db: sqlite3.Connection) -> list[WebhookTarget]:
