@@ -134,10 +134,7 @@ class DeviceLifecycle:
                 await self._client.logout()
             except NeonizeError as exc:
                 log.warning("logout of %s was not confirmed by WhatsApp: %s", mask(self.token), exc)
-        await self._stop_client()
-        await asyncio.to_thread(remove_session, self.path)
-        self._ctx.caches.drop(self.token)
-        self._paired = False
+        await self._forget_session()
         self.status = STATUS_LOGGED_OUT
 
     async def close(self) -> None:
@@ -203,6 +200,13 @@ class DeviceLifecycle:
         timer = asyncio.create_task(fire(), name=f"neonize-{kind}-{mask(self.token)}")
         self._timers.add(timer)
         timer.add_done_callback(self._timers.discard)
+
+    async def _forget_session(self) -> None:
+        """Stop the client and remove the session files, so that no restart brings the pairing back."""
+        await self._stop_client()
+        await asyncio.to_thread(remove_session, self.path)
+        self._ctx.caches.drop(self.token)
+        self._paired = False
 
     async def _stop_client(self) -> None:
         for timer in list(self._timers):

@@ -36,7 +36,7 @@ from wa_gateway.backends.neonize.device import (
 from wa_gateway.backends.neonize.history import history_messages
 from wa_gateway.backends.neonize.inbound import InboundMessages
 from wa_gateway.backends.neonize.runtime import DeviceName
-from wa_gateway.backends.neonize.store import load_lids, remove_session, save_lids
+from wa_gateway.backends.neonize.store import load_lids, save_lids
 from wa_gateway.engine.contract import (
     EV_BANNED,
     EV_CALL_OFFER,
@@ -213,10 +213,7 @@ class DeviceSession(DeviceLifecycle):
                 unlinked = True
             except NeonizeError as exc:
                 log.warning("could not unlink the wrong account from %s: %s", mask(self.token), exc)
-        await self._stop_client()
-        await asyncio.to_thread(remove_session, self.path)
-        self._ctx.caches.drop(self.token)
-        self._paired = False
+        await self._forget_session()
         self.jid = self.push_name = ""
         self.status = STATUS_DISCONNECTED
         done = (
@@ -285,10 +282,7 @@ class DeviceSession(DeviceLifecycle):
 
     async def _on_logged_out(self, event: Any) -> None:
         # whatsmeow already deleted its device row; the files go too, so a restart cannot resurrect it.
-        await self._stop_client()
-        await asyncio.to_thread(remove_session, self.path)
-        self._ctx.caches.drop(self.token)
-        self._paired = False
+        await self._forget_session()
         self.jid = self.push_name = ""
         self.status = STATUS_LOGGED_OUT
         self._emit(EV_LOGGED_OUT, {"reason": translate.logged_out_reason(event)})
