@@ -8,11 +8,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 from wa_gateway.redact import mask_url
+
+T = TypeVar("T")
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _TRUE: Final = frozenset({"1", "t", "true", "yes", "on"})
@@ -42,30 +44,28 @@ def parse_int(lo: int, hi: int) -> Callable[[str, str], int]:
     return parse
 
 
-def parse_bool(name: str, raw: str) -> bool:
-    low = raw.lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false (got {raw!r})")
+def _one_of(table: Mapping[str, T], accepts: str) -> Callable[[str, str], T]:
+    """A parser of any case of ``table``'s keys, to their values; ``accepts`` says what else is refused."""
 
-
-def parse_choice(*options: str) -> Callable[[str, str], str]:
-    def parse(name: str, raw: str) -> str:
+    def parse(name: str, raw: str) -> T:
         low = raw.lower()
-        if low not in options:
-            raise ConfigError(f"{name} must be one of {', '.join(options)} (got {raw!r})")
-        return low
+        if low not in table:
+            raise ConfigError(f"{name} must be {accepts} (got {raw!r})")
+        return table[low]
 
     return parse
 
 
-def parse_log_level(name: str, raw: str) -> str:
-    low = raw.lower()
-    if low in GO_LOG_LEVELS:
-        return GO_LOG_LEVELS[low]
-    return parse_choice(*LOG_LEVELS)(name, raw)
+parse_bool: Final = _one_of({**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}, "true or false")
+
+
+def parse_choice(*options: str) -> Callable[[str, str], str]:
+    return _one_of({option: option for option in options}, f"one of {', '.join(options)}")
+
+
+parse_log_level: Final = _one_of(
+    {**{level: level for level in LOG_LEVELS}, **GO_LOG_LEVELS}, f"one of {', '.join(LOG_LEVELS)}"
+)
 
 
 def parse_text(name: str, raw: str) -> str:
