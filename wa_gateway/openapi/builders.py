@@ -6,6 +6,7 @@ shared error envelope (``default``), with the statuses the operation really uses
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Final
 
 from wa_gateway import vocabulary as v
@@ -144,6 +145,11 @@ def operation(
     if public:
         op["security"] = []
     return op
+
+
+def tagged(tag: str) -> functools.partial[Operation]:
+    """``operation`` for the routes of one tag, so that a spec module names its tag once."""
+    return functools.partial(operation, tag=tag)
 
 
 ERROR_ENVELOPE: Final[Schema] = obj(

@@ -25,11 +25,11 @@ LEASE: Final[spec.Schema] = spec.obj(
     },
     ("token", "owner", "generation", "leaseExpiresAt"),
 )
+operation = spec.tagged("System")
 PATHS: Final[spec.PathSpec] = {
     "/cluster": {
-        "get": spec.operation(
+        "get": operation(
             "The nodes sharing this database and which node owns each device",
-            tag="System",
             description="Needs an admin key. Every node answers with the same view, read from the database.",
             errors=(401, 403),
             ok=spec.envelope(

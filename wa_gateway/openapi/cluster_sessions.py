@@ -19,11 +19,11 @@ SESSION: Final[spec.Schema] = spec.obj(
     },
     ("node", "generation", "connectedAt", "endedAt", "endedBy"),
 )
+operation = spec.tagged("Sandbox")
 PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/sessions": {
-        "get": spec.operation(
+        "get": operation(
             "Every connection the simulated network saw for a device, on any node, oldest first",
-            tag="Sandbox",
             params=[spec.path_param("token")],
             errors=(400, 401, 403),
             ok=spec.envelope(

@@ -17,11 +17,11 @@ CONTACT: Final[spec.Schema] = spec.obj(
     ("phone", "name", "source", "firstSeen", "lastSeen"),
 )
 
+operation = spec.tagged("Contacts")
 PATHS: Final[spec.PathSpec] = {
     "/contacts/{token}": {
-        "get": spec.operation(
+        "get": operation(
             "Captured contacts: JSON pages, or CSV with format=csv",
-            tag="Contacts",
             params=[
                 spec.path_token(),
                 *spec.paging(),

@@ -22,12 +22,14 @@ HISTORY_MESSAGE: Final[spec.Schema] = spec.obj(
 )
 
 
+operation = spec.tagged("Sandbox")
+
+
 def control(
     summary: str, body: spec.Schema | None = None, ok: spec.Schema | None = None
 ) -> dict[str, object]:
-    return spec.operation(
+    return operation(
         summary,
-        tag="Sandbox",
         params=[spec.path_token()],
         errors=DEVICE_ERRORS,
         body=spec.json_body(body, required=False) if body is not None else None,
@@ -92,9 +94,8 @@ PATHS: Final[spec.PathSpec] = {
     },
     "/sandbox/devices/{token}/logout": {"post": control("The phone unlinked the device")},
     "/sandbox/devices/{token}/sent": {
-        "get": spec.operation(
+        "get": operation(
             "What the device sent, in order, and the ids it marked read",
-            tag="Sandbox",
             params=[spec.path_token()],
             errors=DEVICE_ERRORS,
             ok=spec.envelope(
@@ -108,9 +109,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/sandbox/numbers/{phone}": {
-        "put": spec.operation(
+        "put": operation(
             "What /validate/phone will learn for this number",
-            tag="Sandbox",
             params=[spec.path_param("phone")],
             errors=(400, 401),
             body=spec.json_body(spec.obj({"registered": spec.BOOLEAN}), required=False),

@@ -66,11 +66,11 @@ DEVICE_SUMMARY: Final[spec.Schema] = spec.obj(
     ("token", "status"),
 )
 
+operation = spec.tagged("System")
 PATHS: Final[spec.PathSpec] = {
     "/health": {
-        "get": spec.operation(
+        "get": operation(
             "Liveness, engine name and version",
-            tag="System",
             public=True,
             errors=(),
             ok=spec.envelope(
@@ -79,9 +79,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/health/detailed": {
-        "get": spec.operation(
+        "get": operation(
             "Uptime, memory, threads, WebSocket clients, devices and the engine worker",
-            tag="System",
             errors=(401, 429),
             ok=spec.envelope(
                 spec.obj(
@@ -104,9 +103,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/ws": {
-        "get": spec.operation(
+        "get": operation(
             "WebSocket for real-time events",
-            tag="System",
             public=True,
             errors=(403, 426, 429),
             ok_status=101,
@@ -115,9 +113,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/metrics": {
-        "get": spec.operation(
+        "get": operation(
             "Prometheus metrics (API key, or METRICS_TOKEN as a bearer token)",
-            tag="System",
             errors=(401, 429),
             ok_content={"text/plain": {"schema": spec.STRING}},
         )

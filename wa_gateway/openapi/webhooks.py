@@ -52,11 +52,11 @@ DEAD_ITEM: Final[spec.Schema] = spec.obj(
     }
 )
 
+operation = spec.tagged("Webhooks")
 PATHS: Final[spec.PathSpec] = {
     "/webhooks/stats": {
-        "get": spec.operation(
+        "get": operation(
             "Webhook outbox: pending, delivered, dead, oldest pending age",
-            tag="Webhooks",
             errors=(401,),
             ok=spec.envelope(
                 spec.obj(
@@ -71,26 +71,23 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/webhooks/dead": {
-        "get": spec.operation(
+        "get": operation(
             "Dead-lettered webhook events, oldest first",
-            tag="Webhooks",
             params=spec.paging(limit_minimum=0),
             errors=(400, 401),
             ok=spec.envelope(spec.page("items", spec.ref("DeadWebhook"))),
         )
     },
     "/webhooks/dead/retry": {
-        "post": spec.operation(
+        "post": operation(
             "Send every dead-lettered event again",
-            tag="Webhooks",
             errors=(401,),
             ok=spec.envelope(spec.obj({"retried": spec.INTEGER})),
         )
     },
     "/webhooks/dead/{id}/retry": {
-        "post": spec.operation(
+        "post": operation(
             "Send one dead-lettered event again",
-            tag="Webhooks",
             params=[spec.path_param("id")],
             errors=(401, 404),
             ok=spec.envelope(spec.obj({"id": spec.STRING})),

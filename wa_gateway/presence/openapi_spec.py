@@ -16,11 +16,11 @@ CONTACT: Final[spec.Schema] = {
 # The last presence seen is what the presence.update event carried.
 PRESENCE: Final[spec.Schema] = ev.PRESENCE_UPDATE.data_schema() or {}
 
+operation = spec.tagged("Presence")
 PATHS: Final[spec.PathSpec] = {
     "/presence/subscribe": {
-        "post": spec.operation(
+        "post": operation(
             "Subscribe to a contact's presence",
-            tag="Presence",
             description=(
                 "Afterwards the contact's online/offline arrives as `presence.update`. WhatsApp keeps "
                 "subscriptions per connection: subscribe again after each `device.connected`."
@@ -31,9 +31,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/presence/{token}/{phone}": {
-        "get": spec.operation(
+        "get": operation(
             "The last presence this device saw of a contact (404 PRESENCE_UNKNOWN before any)",
-            tag="Presence",
             params=[
                 spec.path_token(),
                 spec.path_param("phone", CONTACT, "The contact"),
@@ -44,11 +43,11 @@ PATHS: Final[spec.PathSpec] = {
     },
 }
 
+sandbox_operation = spec.tagged("Sandbox")
 SANDBOX_PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/presence": {
-        "post": spec.operation(
+        "post": sandbox_operation(
             "A contact goes online or offline, or types in a chat",
-            tag="Sandbox",
             description=(
                 "available/unavailable reach the device only when it subscribed to the contact "
                 "(`delivered: false` otherwise); composing, recording and paused always do."

@@ -18,11 +18,11 @@ def _without_recipient(schema: spec.Schema) -> spec.Schema:
     return spec.obj(properties, tuple(required))
 
 
+operation = spec.tagged("Status")
 PATHS: Final[spec.PathSpec] = {
     "/status": {
-        "post": spec.operation(
+        "post": operation(
             "Post a text status (seen by the account's contacts)",
-            tag="Status",
             errors=SEND_ERRORS,
             body=spec.json_body(
                 spec.obj(
@@ -42,9 +42,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/status/media": {
-        "post": spec.operation(
+        "post": operation(
             "Post an image or video status",
-            tag="Status",
             description="Fields, sources and limits as `POST /messages/media`, without `to` and `replyTo`.",
             errors=SEND_ERRORS,
             body={
@@ -64,11 +63,11 @@ PATHS: Final[spec.PathSpec] = {
     },
 }
 
+sandbox_operation = spec.tagged("Sandbox")
 SANDBOX_PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/status": {
-        "post": spec.operation(
+        "post": sandbox_operation(
             "A contact posts a text status",
-            tag="Sandbox",
             params=[spec.path_token()],
             errors=(400, 401, 404, 409),
             body=spec.json_body(

@@ -15,11 +15,11 @@ PHONES: Final[spec.Schema] = {
 GID: Final[spec.Schema] = spec.path_param("gid", spec.STRING, "Group JID (…@g.us) or its part before @g.us")
 ERRORS: Final = (400, 401, 403, 404, 409)
 
+operation = spec.tagged("Sandbox")
 PATHS: Final[spec.PathSpec] = {
     "/sandbox/groups": {
-        "post": spec.operation(
+        "post": operation(
             "A group in the simulated network; sandbox devices among the participants are in it",
-            tag="Sandbox",
             errors=ERRORS,
             body=spec.json_body(
                 spec.obj(
@@ -37,9 +37,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/sandbox/groups/{gid}/participants": {
-        "post": spec.operation(
+        "post": operation(
             "A group admin adds, removes, promotes or demotes people",
-            tag="Sandbox",
             params=[GID],
             errors=ERRORS,
             body=spec.json_body(
@@ -61,9 +60,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/sandbox/groups/{gid}/messages": {
-        "post": spec.operation(
+        "post": operation(
             "A member writes to the group: every connected sandbox device in it receives the message",
-            tag="Sandbox",
             params=[GID],
             errors=ERRORS,
             body=spec.json_body(

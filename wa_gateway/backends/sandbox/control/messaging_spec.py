@@ -7,11 +7,12 @@ from typing import Any, Final
 from wa_gateway.engine import contract as c
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Sandbox")
+
 
 def _control(summary: str, body: spec.Schema, ok: spec.Schema | None = None) -> dict[str, Any]:
-    return spec.operation(
+    return operation(
         summary,
-        tag="Sandbox",
         params=[spec.path_token()],
         errors=(400, 401, 404, 409),
         body=spec.json_body(body),
