@@ -7,6 +7,8 @@ from typing import Final
 from wa_gateway.engine import contract as c
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Sandbox")
+
 PHONES: Final[spec.Schema] = {
     "type": "array",
     "minItems": 1,
@@ -15,7 +17,6 @@ PHONES: Final[spec.Schema] = {
 GID: Final[spec.Schema] = spec.path_param("gid", spec.STRING, "Group JID (…@g.us) or its part before @g.us")
 ERRORS: Final = (400, 401, 403, 404, 409)
 
-operation = spec.tagged("Sandbox")
 PATHS: Final[spec.PathSpec] = {
     "/sandbox/groups": {
         "post": operation(
