@@ -22,9 +22,9 @@ from wa_gateway.envelope import ok
 from wa_gateway.groups import fields
 from wa_gateway.groups.picture import receive_picture
 from wa_gateway.media.spool import remove
-from wa_gateway.messaging.recipients import Recipients
+from wa_gateway.messaging.device_routes import DeviceRoutes
 from wa_gateway.phone import PhoneRules
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 
 GROUP: Final = "/groups/{token}/{gid}"
 
@@ -33,10 +33,9 @@ def _device_and_group(request: web.Request) -> tuple[str, str]:
     return token_from_path(request), fields.path_group(request.match_info["gid"])
 
 
-class GroupsApi(RouteTable):
+class GroupsApi(DeviceRoutes):
     def __init__(self, manager: DeviceManager, phones: PhoneRules, outgoing_dir: Path) -> None:
-        self._manager = manager
-        self._recipients = Recipients(phones)
+        super().__init__(manager, phones)
         self._outgoing = outgoing_dir
 
     async def _run(self, token: str, command: Command, args: dict[str, Any]) -> Any:

@@ -12,17 +12,18 @@ from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
+from wa_gateway.messaging.device_routes import DeviceRoutes
 from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, message_text, reply_to, sent
-from wa_gateway.messaging.recipients import Recipients, with_mention_tags
+from wa_gateway.messaging.recipients import with_mention_tags
 from wa_gateway.phone import PhoneRules
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 from wa_gateway.ttlcache import TtlCache
 
 ENGINE_REPLY_MARGIN_S: Final = 30.0
 CHECK_TIMEOUT_S: Final = 30.0
 
 
-class MessagingApi(RouteTable):
+class MessagingApi(DeviceRoutes):
     def __init__(
         self,
         manager: DeviceManager,
@@ -31,9 +32,8 @@ class MessagingApi(RouteTable):
         *,
         typing_delay_ms: int,
     ) -> None:
-        self._manager = manager
+        super().__init__(manager, phones)
         self._phones = phones
-        self._recipients = Recipients(phones)
         self._cache = cache
         self._typing_ms = typing_delay_ms
 

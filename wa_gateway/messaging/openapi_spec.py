@@ -8,6 +8,8 @@ from typing import Any, Final
 from wa_gateway.engine import contract as c
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Messages")
+
 TO: Final[spec.Schema] = {
     **spec.NON_EMPTY,
     "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid, …@g.us)",
@@ -40,9 +42,6 @@ MEDIA_FORM: Final[spec.Schema] = spec.obj(
     {**_MEDIA_FIELDS, "file": {"type": "string", "contentMediaType": "application/octet-stream"}},
     ("token", "to", "type", "file"),
 )
-
-
-operation = spec.tagged("Messages")
 
 
 def _chat_action(summary: str, fields: dict[str, spec.Schema], required: tuple[str, ...]) -> dict[str, Any]:

@@ -10,17 +10,16 @@ from wa_gateway.devices.api import token_from_path
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.envelope import ok
+from wa_gateway.messaging.device_routes import DeviceRoutes
 from wa_gateway.messaging.fields import body_token
-from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
 from wa_gateway.presence.tracker import PresenceTracker
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 
 
-class PresenceTrackingApi(RouteTable):
+class PresenceTrackingApi(DeviceRoutes):
     def __init__(self, manager: DeviceManager, phones: PhoneRules, tracker: PresenceTracker) -> None:
-        self._manager = manager
-        self._recipients = Recipients(phones)
+        super().__init__(manager, phones)
         self._tracker = tracker
 
     def _contact(self, raw: str) -> str:
