@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("System")
+
 NODE: Final[spec.Schema] = spec.obj(
     {
         "id": {"type": "string", "description": "NODE_ID"},
@@ -25,7 +27,6 @@ LEASE: Final[spec.Schema] = spec.obj(
     },
     ("token", "owner", "generation", "leaseExpiresAt"),
 )
-operation = spec.tagged("System")
 PATHS: Final[spec.PathSpec] = {
     "/cluster": {
         "get": operation(

@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Sandbox")
+
 SESSION: Final[spec.Schema] = spec.obj(
     {
         "node": {"type": "string", "description": "The node whose engine held the connection"},
@@ -19,7 +21,6 @@ SESSION: Final[spec.Schema] = spec.obj(
     },
     ("node", "generation", "connectedAt", "endedAt", "endedBy"),
 )
-operation = spec.tagged("Sandbox")
 PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/sessions": {
         "get": operation(

@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Contacts")
+
 CONTACT: Final[spec.Schema] = spec.obj(
     {
         "phone": spec.STRING,
@@ -17,7 +19,6 @@ CONTACT: Final[spec.Schema] = spec.obj(
     ("phone", "name", "source", "firstSeen", "lastSeen"),
 )
 
-operation = spec.tagged("Contacts")
 PATHS: Final[spec.PathSpec] = {
     "/contacts/{token}": {
         "get": operation(

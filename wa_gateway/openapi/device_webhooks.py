@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Webhooks")
+
 TARGET: Final[spec.Schema] = spec.obj(
     {
         "token": spec.STRING,
@@ -20,7 +22,6 @@ ABOUT: Final = (
     "WEBHOOK_ALLOW_PRIVATE_URLS=true (400 WEBHOOK_URL_NOT_ALLOWED)."
 )
 
-operation = spec.tagged("Webhooks")
 PATHS: Final[spec.PathSpec] = {
     "/devices/{token}/webhook": {
         "put": operation(

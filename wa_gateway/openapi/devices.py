@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Devices")
+
 DEVICE_DETAIL: Final[spec.Schema] = {
     "allOf": [
         spec.ref("DeviceSummary"),
@@ -21,7 +23,6 @@ DEVICE_DETAIL: Final[spec.Schema] = {
     ]
 }
 
-operation = spec.tagged("Devices")
 PATHS: Final[spec.PathSpec] = {
     "/devices": {
         "post": operation(

@@ -7,6 +7,8 @@ from typing import Final
 from wa_gateway.openapi import builders as spec
 from wa_gateway.vocabulary import TOKEN_PATTERN
 
+operation = spec.tagged("API keys")
+
 SCOPE: Final[spec.Schema] = {
     "enum": [
         "admin",
@@ -40,7 +42,6 @@ ABOUT: Final = (
     "the API_KEY admin key can grant anything."
 )
 
-operation = spec.tagged("API keys")
 PATHS: Final[spec.PathSpec] = {
     "/keys": {
         "post": operation(

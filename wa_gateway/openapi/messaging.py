@@ -7,6 +7,7 @@ from typing import Final
 from wa_gateway.openapi import builders as spec
 
 operation = spec.tagged("Messages")
+
 PATHS: Final[spec.PathSpec] = {
     "/messages": {
         "post": operation(

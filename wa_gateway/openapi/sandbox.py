@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Sandbox")
+
 DEVICE_ERRORS: Final = (400, 401, 404, 409)
 HISTORY_CONTACT: Final[spec.Schema] = spec.obj({"phone": spec.STRING, "name": spec.STRING}, ("phone",))
 HISTORY_MESSAGE: Final[spec.Schema] = spec.obj(
@@ -20,9 +22,6 @@ HISTORY_MESSAGE: Final[spec.Schema] = spec.obj(
     },
     ("text",),
 )
-
-
-operation = spec.tagged("Sandbox")
 
 
 def control(

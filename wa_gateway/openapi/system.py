@@ -7,6 +7,8 @@ from typing import Final
 from wa_gateway import vocabulary as v
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("System")
+
 RECONNECT: Final[spec.Schema] = {
     "type": ["object", "null"],
     "description": "Set while the engine reconnects the device, as of the worker's last heartbeat",
@@ -66,7 +68,6 @@ DEVICE_SUMMARY: Final[spec.Schema] = spec.obj(
     ("token", "status"),
 )
 
-operation = spec.tagged("System")
 PATHS: Final[spec.PathSpec] = {
     "/health": {
         "get": operation(

@@ -8,6 +8,8 @@ from typing import Any, Final
 from wa_gateway.events.model import EventType
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Webhooks")
+
 SIGNING: Final = """\
 With WEBHOOK_SECRET set: `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body>` (bare hex with
 WEBHOOK_SIGNATURE_FORMAT=hex) and the Standard Webhooks headers `webhook-id`, `webhook-timestamp`,
@@ -52,7 +54,6 @@ DEAD_ITEM: Final[spec.Schema] = spec.obj(
     }
 )
 
-operation = spec.tagged("Webhooks")
 PATHS: Final[spec.PathSpec] = {
     "/webhooks/stats": {
         "get": operation(

@@ -8,6 +8,9 @@ from wa_gateway.engine import contract as c
 from wa_gateway.events import catalog as ev
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Presence")
+sandbox_operation = spec.tagged("Sandbox")
+
 ERRORS: Final = (400, 401, 404, 409, 429, 500, 504)
 CONTACT: Final[spec.Schema] = {
     "type": "string",
@@ -16,7 +19,6 @@ CONTACT: Final[spec.Schema] = {
 # The last presence seen is what the presence.update event carried.
 PRESENCE: Final[spec.Schema] = ev.PRESENCE_UPDATE.data_schema() or {}
 
-operation = spec.tagged("Presence")
 PATHS: Final[spec.PathSpec] = {
     "/presence/subscribe": {
         "post": operation(
@@ -43,7 +45,6 @@ PATHS: Final[spec.PathSpec] = {
     },
 }
 
-sandbox_operation = spec.tagged("Sandbox")
 SANDBOX_PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/presence": {
         "post": sandbox_operation(

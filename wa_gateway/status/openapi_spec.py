@@ -8,6 +8,9 @@ from wa_gateway.engine import contract as c
 from wa_gateway.messaging.openapi_spec import MEDIA_FORM, MEDIA_JSON, SEND_ERRORS, SENT
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Status")
+sandbox_operation = spec.tagged("Sandbox")
+
 _STATUS_MEDIA_TYPE: Final[spec.Schema] = {"enum": list(c.STATUS_MEDIA_KINDS)}
 
 
@@ -18,7 +21,6 @@ def _without_recipient(schema: spec.Schema) -> spec.Schema:
     return spec.obj(properties, tuple(required))
 
 
-operation = spec.tagged("Status")
 PATHS: Final[spec.PathSpec] = {
     "/status": {
         "post": operation(
@@ -63,7 +65,6 @@ PATHS: Final[spec.PathSpec] = {
     },
 }
 
-sandbox_operation = spec.tagged("Sandbox")
 SANDBOX_PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/status": {
         "post": sandbox_operation(
