@@ -107,9 +107,7 @@ PATHS: Final[spec.PathSpec] = {
                     ("token", "chat", "messageIds"),
                 )
             ),
-            ok=spec.envelope(
-                spec.obj({"chat": spec.STRING, "messageIds": {"type": "array", "items": spec.STRING}})
-            ),
+            ok=spec.envelope(spec.obj({"chat": spec.STRING, "messageIds": spec.array(spec.STRING)})),
         )
     },
     "/messages/{id}/reaction": {
@@ -163,7 +161,7 @@ PATHS: Final[spec.PathSpec] = {
             ),
             ok=spec.envelope(
                 spec.obj(
-                    {**SENT, "options": {"type": "array", "items": spec.STRING}, "multiple": spec.BOOLEAN},
+                    {**SENT, "options": spec.array(spec.STRING), "multiple": spec.BOOLEAN},
                     ("messageId", "timestamp"),
                 )
             ),

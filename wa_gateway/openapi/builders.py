@@ -51,6 +51,10 @@ def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+def array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
+
+
 def obj(properties: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
     schema: Schema = {"type": "object", "properties": properties, **extra}
     if required:

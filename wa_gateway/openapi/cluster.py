@@ -38,8 +38,8 @@ PATHS: Final[spec.PathSpec] = {
                     {
                         "node": {"type": "string", "description": "The node that answered"},
                         "leaseTtlSeconds": {"type": "number"},
-                        "nodes": {"type": "array", "items": spec.ref("ClusterNode")},
-                        "devices": {"type": "array", "items": spec.ref("DeviceLease")},
+                        "nodes": spec.array(spec.ref("ClusterNode")),
+                        "devices": spec.array(spec.ref("DeviceLease")),
                     },
                     ("node", "leaseTtlSeconds", "nodes", "devices"),
                 )

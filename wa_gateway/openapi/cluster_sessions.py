@@ -31,7 +31,7 @@ PATHS: Final[spec.PathSpec] = {
                 spec.obj(
                     {
                         "token": spec.STRING,
-                        "sessions": {"type": "array", "items": spec.ref("SandboxSession")},
+                        "sessions": spec.array(spec.ref("SandboxSession")),
                     },
                     ("token", "sessions"),
                 )

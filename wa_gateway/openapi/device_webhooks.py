@@ -12,7 +12,7 @@ TARGET: Final[spec.Schema] = spec.obj(
     {
         "token": spec.STRING,
         "url": spec.STRING,
-        "events": {"type": "array", "items": spec.STRING},
+        "events": spec.array(spec.STRING),
         "hasSecret": spec.BOOLEAN,
     },
     ("token", "url", "events", "hasSecret"),

@@ -14,10 +14,10 @@ DEVICE_DETAIL: Final[spec.Schema] = {
         spec.obj(
             {
                 "qr": {"type": ["string", "null"], "description": "The current raw QR string while pairing"},
-                "pairingCode": {"type": ["string", "null"]},
+                "pairingCode": spec.NULLABLE_STRING,
                 "code": {"type": ["string", "null"], "description": "The same as pairingCode"},
-                "lastError": {"type": ["string", "null"]},
-                "banExpires": {"type": ["string", "null"]},
+                "lastError": spec.NULLABLE_STRING,
+                "banExpires": spec.NULLABLE_STRING,
             }
         ),
     ]
@@ -57,9 +57,7 @@ PATHS: Final[spec.PathSpec] = {
         "get": operation(
             "List devices",
             errors=(401,),
-            ok=spec.envelope(
-                spec.obj({"devices": {"type": "array", "items": spec.ref("DeviceSummary")}}, ("devices",))
-            ),
+            ok=spec.envelope(spec.obj({"devices": spec.array(spec.ref("DeviceSummary"))}, ("devices",))),
         ),
     },
     "/devices/{token}": {

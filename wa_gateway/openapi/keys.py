@@ -31,7 +31,7 @@ KEY: Final[spec.Schema] = spec.obj(
         "id": spec.STRING,
         "name": spec.STRING,
         "prefix": {"type": "string", "description": "The key's first characters, to tell keys apart"},
-        "scopes": {"type": "array", "items": SCOPE},
+        "scopes": spec.array(SCOPE),
         "devices": DEVICES,
         "createdAt": spec.TIMESTAMP,
     },
@@ -65,7 +65,7 @@ PATHS: Final[spec.PathSpec] = {
             "Scoped API keys, without their secrets",
             description=ABOUT,
             errors=(401, 403),
-            ok=spec.envelope(spec.obj({"keys": {"type": "array", "items": spec.ref("ApiKey")}}, ("keys",))),
+            ok=spec.envelope(spec.obj({"keys": spec.array(spec.ref("ApiKey"))}, ("keys",))),
         ),
     },
     "/keys/{id}": {

@@ -66,7 +66,7 @@ PATHS: Final[spec.PathSpec] = {
             spec.obj(
                 {
                     "type": {"enum": ["delivered", "read", "played"]},
-                    "messageIds": {"type": "array", "items": spec.STRING},
+                    "messageIds": spec.array(spec.STRING),
                     "from": spec.STRING,
                 },
                 ("type", "messageIds", "from"),
@@ -78,8 +78,8 @@ PATHS: Final[spec.PathSpec] = {
             "A history-sync batch with these 1:1 chats, and their past messages",
             spec.obj(
                 {
-                    "contacts": {"type": "array", "items": HISTORY_CONTACT},
-                    "messages": {"type": "array", "items": HISTORY_MESSAGE},
+                    "contacts": spec.array(HISTORY_CONTACT),
+                    "messages": spec.array(HISTORY_MESSAGE),
                 }
             ),
         )
@@ -101,7 +101,7 @@ PATHS: Final[spec.PathSpec] = {
                 spec.obj(
                     {
                         "messages": {"type": "array", "items": {"type": "object"}},
-                        "read": {"type": "array", "items": spec.STRING},
+                        "read": spec.array(spec.STRING),
                     }
                 )
             ),

@@ -15,7 +15,7 @@ RECONNECT: Final[spec.Schema] = {
     "properties": {
         "attempts": {"type": "integer", "description": "Failed connects in a row"},
         "nextAttemptAt": {"type": ["string", "null"], "description": "Next try (UTC); null while trying"},
-        "lastError": {"type": ["string", "null"]},
+        "lastError": spec.NULLABLE_STRING,
     },
 }
 FIRST_SYNC: Final[spec.Schema] = {
@@ -33,7 +33,7 @@ WORKER: Final[spec.Schema] = spec.obj(
         "state": spec.STRING,
         "pid": {"type": ["integer", "null"]},
         "restarts": spec.INTEGER,
-        "lastError": {"type": ["string", "null"]},
+        "lastError": spec.NULLABLE_STRING,
         "stuckThreads": {"type": "integer", "description": "Engine threads a stop could not end"},
         "lostEventSessions": {"type": "integer", "description": "Sessions ended by an undeliverable event"},
         "watchdogReconnects": {"type": "integer", "description": "Dead sessions the watchdog reconnected"},
@@ -61,9 +61,9 @@ DEVICE_SUMMARY: Final[spec.Schema] = spec.obj(
     {
         "token": spec.STRING,
         "status": {"enum": list(v.DEVICE_STATUSES)},
-        "jid": {"type": ["string", "null"]},
-        "pushName": {"type": ["string", "null"]},
-        "connectedAt": {"type": ["string", "null"]},
+        "jid": spec.NULLABLE_STRING,
+        "pushName": spec.NULLABLE_STRING,
+        "connectedAt": spec.NULLABLE_STRING,
     },
     ("token", "status"),
 )
@@ -96,7 +96,7 @@ PATHS: Final[spec.PathSpec] = {
                         "wsClients": spec.INTEGER,
                         "deviceCount": spec.INTEGER,
                         "devicesByStatus": {"type": "object", "additionalProperties": spec.INTEGER},
-                        "devices": {"type": "array", "items": HEALTH_DEVICE},
+                        "devices": spec.array(HEALTH_DEVICE),
                         "worker": WORKER,
                     }
                 )

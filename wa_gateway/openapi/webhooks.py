@@ -47,7 +47,7 @@ DEAD_ITEM: Final[spec.Schema] = spec.obj(
         "event": spec.STRING,
         "token": spec.STRING,
         "attempts": spec.INTEGER,
-        "lastError": {"type": ["string", "null"]},
+        "lastError": spec.NULLABLE_STRING,
         "lastStatus": {"type": ["integer", "null"]},
         "createdAt": spec.TIMESTAMP,
         "payload": {"type": "object"},

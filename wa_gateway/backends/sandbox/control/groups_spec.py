@@ -28,7 +28,7 @@ PATHS: Final[spec.PathSpec] = {
                         "subject": {"type": "string", "minLength": 1, "maxLength": 100},
                         "participants": PHONES,
                         "owner": {"type": "string", "description": "Digits; the first participant if absent"},
-                        "admins": {"type": "array", "items": spec.STRING},
+                        "admins": spec.array(spec.STRING),
                         "community": spec.BOOLEAN,
                     },
                     ("subject", "participants"),
@@ -68,7 +68,7 @@ PATHS: Final[spec.PathSpec] = {
             body=spec.json_body(
                 spec.obj({"from": spec.STRING, "text": {"type": "string", "minLength": 1}}, ("from", "text"))
             ),
-            ok=spec.envelope(spec.obj({"delivered": {"type": "array", "items": spec.STRING}})),
+            ok=spec.envelope(spec.obj({"delivered": spec.array(spec.STRING)})),
         )
     },
 }
