@@ -13,7 +13,13 @@ from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.device_routes import DeviceRoutes
-from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, message_text, reply_to, sent
+from wa_gateway.messaging.fields import (
+    MAX_TEXT_CHARS,
+    body_token,
+    reply_to,
+    sent,
+    token_and_text,
+)
 from wa_gateway.messaging.recipients import with_mention_tags
 from wa_gateway.phone import PhoneRules
 from wa_gateway.route_table import route
@@ -40,9 +46,8 @@ class MessagingApi(DeviceRoutes):
     @route.post("/messages")
     async def send_text(self, request: web.Request) -> web.Response:
         body = await read_body(request)
-        token = body_token(body)
         # Text before recipient, as the Go gateway checks them.
-        text = message_text(body.text("text"))
+        token, text = token_and_text(body)
         to = self._recipients.text_to(body.text("to"))
         quoted = reply_to(body)
         mentions = self._recipients.mentions(body.optional("mentions", object))

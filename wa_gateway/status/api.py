@@ -13,7 +13,7 @@ from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
-from wa_gateway.messaging.fields import body_token, message_text, sent
+from wa_gateway.messaging.fields import sent, token_and_text
 from wa_gateway.messaging.media_api import MediaApi
 from wa_gateway.route_table import RouteTable, route
 
@@ -45,8 +45,7 @@ class StatusApi(RouteTable):
     @route.post("/status")
     async def post(self, request: web.Request) -> web.Response:
         body = await read_body(request)
-        token = body_token(body)
-        text = message_text(body.text("text"))
+        token, text = token_and_text(body)
         args: dict[str, Any] = {
             "token": token,
             "text": text,
