@@ -151,9 +151,10 @@ def operation(
     return op
 
 
-def tagged(tag: str) -> functools.partial[Operation]:
-    """``operation`` for the routes of one tag, so that a spec module names its tag once."""
-    return functools.partial(operation, tag=tag)
+def tagged(tag: str, **shared: Any) -> functools.partial[Operation]:
+    """``operation`` for the routes of one tag, so that a spec module names its tag (and, with ``shared``,
+    what else all its operations have in common) once."""
+    return functools.partial(operation, tag=tag, **shared)
 
 
 ERROR_ENVELOPE: Final[Schema] = obj(

@@ -7,8 +7,6 @@ from typing import Final
 from wa_gateway.openapi import builders as spec
 from wa_gateway.vocabulary import TOKEN_PATTERN
 
-operation = spec.tagged("API keys")
-
 SCOPE: Final[spec.Schema] = {
     "enum": [
         "admin",
@@ -42,11 +40,11 @@ ABOUT: Final = (
     "the API_KEY admin key can grant anything."
 )
 
+operation = spec.tagged("API keys", description=ABOUT)
 PATHS: Final[spec.PathSpec] = {
     "/keys": {
         "post": operation(
             "Create a scoped API key; the key is in this answer only",
-            description=ABOUT,
             body=spec.json_body(
                 spec.obj(
                     {
@@ -63,7 +61,6 @@ PATHS: Final[spec.PathSpec] = {
         ),
         "get": operation(
             "Scoped API keys, without their secrets",
-            description=ABOUT,
             errors=(401, 403),
             ok=spec.envelope(spec.obj({"keys": spec.array(spec.ref("ApiKey"))}, ("keys",))),
         ),
@@ -71,7 +68,6 @@ PATHS: Final[spec.PathSpec] = {
     "/keys/{id}": {
         "delete": operation(
             "Revoke a key at once; its open WebSockets are closed",
-            description=ABOUT,
             params=[spec.path_param("id")],
             errors=(400, 401, 403, 404),
             ok=spec.envelope(spec.obj({"id": spec.STRING}, ("id",))),
