@@ -120,12 +120,19 @@ def parse_country_code(name: str, raw: str) -> str:
     return raw
 
 
+def _check_url(
+    name: str, entry: str, schemes: set[str], accepts: str, *, shown: str, path: bool = True
+) -> None:
+    """``entry`` has one of ``schemes`` and a host (and, unless ``path``, no path), or the ConfigError says
+    ``name`` must be ``accepts``, showing ``shown``."""
+    parts = urlsplit(entry)
+    if parts.scheme not in schemes or not parts.hostname or (not path and parts.path not in {"", "/"}):
+        raise ConfigError(f"{name} must be {accepts} (got {shown!r})")
+
+
 def parse_webhook_url(name: str, raw: str) -> str:
-    if not raw:
-        return ""
-    parts = urlsplit(raw)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigError(f"{name} must be an http:// or https:// URL (got {raw!r})")
+    if raw:
+        _check_url(name, raw, {"http", "https"}, "an http:// or https:// URL", shown=raw)
     return raw
 
 
@@ -168,14 +175,9 @@ def parse_database_url(name: str, raw: str) -> str:
 
 
 def parse_nats_url(name: str, raw: str) -> str:
-    if not raw:
-        return ""
-    for entry in raw.split(","):
-        parts = urlsplit(entry.strip())
-        if parts.scheme not in {"nats", "tls"} or not parts.hostname:
-            raise ConfigError(
-                f"{name} must be nats://host:port (comma-separated for several) (got {mask_url(raw)!r})"
-            )
+    for entry in raw.split(",") if raw else ():
+        accepts = "nats://host:port (comma-separated for several)"
+        _check_url(name, entry.strip(), {"nats", "tls"}, accepts, shown=mask_url(raw))
     return raw
 
 
@@ -187,13 +189,9 @@ def parse_node_id(name: str, raw: str) -> str:
 
 
 def parse_node_url(name: str, raw: str) -> str:
-    if not raw:
-        return ""
-    parts = urlsplit(raw)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
-        raise ConfigError(
-            f"{name} must be the http(s)://host:port other nodes reach this node at (got {raw!r})"
-        )
+    if raw:
+        accepts = "the http(s)://host:port other nodes reach this node at"
+        _check_url(name, raw, {"http", "https"}, accepts, shown=raw, path=False)
     return raw.rstrip("/")
 
 
