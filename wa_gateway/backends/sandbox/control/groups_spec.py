@@ -7,8 +7,6 @@ from typing import Final
 from wa_gateway.engine import contract as c
 from wa_gateway.openapi import builders as spec
 
-operation = spec.tagged("Sandbox")
-
 PHONES: Final[spec.Schema] = {
     "type": "array",
     "minItems": 1,
@@ -16,12 +14,12 @@ PHONES: Final[spec.Schema] = {
 }
 GID: Final[spec.Schema] = spec.path_param("gid", spec.STRING, "Group JID (…@g.us) or its part before @g.us")
 ERRORS: Final = (400, 401, 403, 404, 409)
+operation = spec.tagged("Sandbox", errors=ERRORS)
 
 PATHS: Final[spec.PathSpec] = {
     "/sandbox/groups": {
         "post": operation(
             "A group in the simulated network; sandbox devices among the participants are in it",
-            errors=ERRORS,
             body=spec.json_body(
                 spec.obj(
                     {
@@ -41,7 +39,6 @@ PATHS: Final[spec.PathSpec] = {
         "post": operation(
             "A group admin adds, removes, promotes or demotes people",
             params=[GID],
-            errors=ERRORS,
             body=spec.json_body(
                 spec.obj(
                     {"action": {"enum": list(c.GROUP_ACTIONS)}, "participants": PHONES, "by": spec.STRING},
@@ -50,12 +47,7 @@ PATHS: Final[spec.PathSpec] = {
             ),
             ok=spec.envelope(
                 spec.obj(
-                    {
-                        "results": {
-                            "type": "array",
-                            "items": spec.obj({"participant": spec.STRING, "status": spec.STRING}),
-                        }
-                    }
+                    {"results": spec.array(spec.obj({"participant": spec.STRING, "status": spec.STRING}))}
                 )
             ),
         )
@@ -64,7 +56,6 @@ PATHS: Final[spec.PathSpec] = {
         "post": operation(
             "A member writes to the group: every connected sandbox device in it receives the message",
             params=[GID],
-            errors=ERRORS,
             body=spec.json_body(
                 spec.obj({"from": spec.STRING, "text": {"type": "string", "minLength": 1}}, ("from", "text"))
             ),
