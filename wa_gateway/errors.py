@@ -67,7 +67,9 @@ _MISSING_TOKEN: Final = ErrorCode(400, "MISSING_TOKEN")
 _UNAUTHORIZED: Final = ErrorCode(401, "UNAUTHORIZED")
 _FORBIDDEN: Final = ErrorCode(403, "FORBIDDEN")
 _NOT_FOUND: Final = ErrorCode(404, "NOT_FOUND")
+_INVITE_INVALID: Final = ErrorCode(404, "INVITE_INVALID")
 _WEBHOOK_NOT_FOUND: Final = ErrorCode(404, "WEBHOOK_NOT_FOUND")
+_ALREADY_MEMBER: Final = ErrorCode(409, "ALREADY_MEMBER")
 _SEND_FAILED: Final = ErrorCode(500, "SEND_FAILED")
 
 
@@ -233,10 +235,10 @@ GROUP_NOT_FOUND: Final = ErrorSpec(404, "GROUP_NOT_FOUND", "Group not found")
 GROUPS_FAILED: Final = ErrorSpec(500, "GROUPS_FAILED", "Failed to retrieve groups")
 GROUP_FAILED: Final = ErrorSpec(500, "GROUP_FAILED", "Failed to change the group")
 GROUP_NOT_ADMIN: Final = ErrorSpec(403, "NOT_GROUP_ADMIN", "Only the group's admins can do this")
-GROUP_INVITE_INVALID: Final = ErrorSpec(
-    404, "INVITE_INVALID", "The invite link is not valid: it was revoked, it expired, or it never existed"
+GROUP_INVITE_INVALID: Final = _INVITE_INVALID(
+    "The invite link is not valid: it was revoked, it expired, or it never existed"
 )
-GROUP_ALREADY_MEMBER: Final = ErrorSpec(409, "ALREADY_MEMBER", "This device is already in the group")
+GROUP_ALREADY_MEMBER: Final = _ALREADY_MEMBER("This device is already in the group")
 INVALID_GROUP_SUBJECT: Final = _INVALID_GROUP("subject must be 1 to 100 characters")
 INVALID_GROUP_TOPIC: Final = _INVALID_GROUP("topic must be at most 2048 characters")
 INVALID_GROUP_PARTICIPANTS: Final = ErrorSpec(
@@ -259,6 +261,16 @@ NEWSLETTER_FOLLOW_TARGET: Final = _INVALID_NEWSLETTER(
     "Give jid or invite (a channel link https://whatsapp.com/channel/<code> or its code)"
 )
 NEWSLETTER_MUTED_REQUIRED: Final = _INVALID_NEWSLETTER("muted (true or false) is required")
+NEWSLETTER_INVITE_INVALID: Final = _INVITE_INVALID(
+    "The channel link is not valid: it was reset, or it never existed"
+)
+NEWSLETTER_ALREADY_FOLLOWED: Final = _ALREADY_MEMBER("This device already follows the channel")
+INVALID_NEWSLETTER_LIMIT: Final = _INVALID_QUERY(
+    "Query parameter 'limit' must be a whole number from 1 to 100"
+)
+INVALID_NEWSLETTER_BEFORE: Final = _INVALID_QUERY(
+    "Query parameter 'before' must be a nextCursor or a post's serverId"
+)
 
 # Presence tracking (docs/presence.md).
 MISSING_PRESENCE_CONTACT: Final = _INVALID_PHONE("to is required: a phone number or a contact JID")

@@ -31,7 +31,9 @@ class ScriptedBackend:
     def handler(self, cmd: str) -> Any:
         return getattr(self, cmd)
 
-    async def connect(self, token: str, method: c.ConnectMethod, device_name: str) -> dict[str, Any]:
+    async def connect(
+        self, token: str, method: c.ConnectMethod, device_name: str, jid: str | None = None
+    ) -> dict[str, Any]:
         self.calls.append(("connect", token, method, device_name))
         assert self.emit is not None
         self.emit(token, c.EV_QR, {"code": "2@ref,a,b,c"})

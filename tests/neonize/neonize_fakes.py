@@ -96,6 +96,9 @@ class FakeSession:
     def __init__(self, args: tuple[Any, ...]) -> None:
         self.db_path = args[0].decode()
         self.uuid = args[1].decode()
+        # The device Go looks up (container.GetDevice), or a blank one with new_device (goneonize/main.go).
+        self.jid = P.JID.FromString(bytes(args[2][: args[3]])) if args[3] else None
+        self.new_device = bool(args[4])
         self.log_level = args[5]
         self._qr_cb, self._login_cb, self._event_cb = args[6], args[7], args[8]
         self.log_cb = args[9]
@@ -164,6 +167,7 @@ class FakeGo(GroupCalls, ChannelCalls):
     join_requests: list[Any] = field(default_factory=list)
     sub_groups: dict[str, list[str]] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)  # NewsletterMetadata protos by channel user
+    channel_posts: dict[str, list[Any]] = field(default_factory=dict)  # NewsletterMessage protos by user
     downloads: dict[str, bytes] = field(default_factory=dict)  # directPath -> the media's bytes
     download_error: str = ""
     uploads: list[tuple[int, bytes]] = field(default_factory=list)  # (MediaType value, data) per Upload

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from wa_gateway.clock import Clock
 from wa_gateway.cluster.api import ClusterApi
+from wa_gateway.cluster.directory import DeviceDirectory
 from wa_gateway.cluster.forward import Forwarder
 from wa_gateway.cluster.leases import DB_ERRORS, LeaseKeeper
 from wa_gateway.cluster.relay import FrameRelay, RelayingHub
@@ -78,13 +79,21 @@ class ClusterNode:
             if settings.wa_engine == "sandbox"
             else None
         )
+        self.directory = DeviceDirectory(self.store, self.keeper, node_id=self.node_id, clock=clock)
+        # neonize's whatsmeow store is shared: a connect names the JID its session is stored under.
+        self._shared_sessions = settings.wa_engine == "neonize"
         self.hub.observers.append(self._watch)
+        self.hub.observers.append(self.directory.observe)
 
     def install(self, app: web.Application, manager: DeviceManager) -> None:
         """Hook into the device layer, serve /cluster, and start right after the database opened."""
         self._manager = manager
         manager.set_run_gate(self.may_run)
         manager.on_removed(self.keeper.forget)
+        manager.set_cluster_view(self.directory)
+        self.directory.attach(manager)
+        if self._shared_sessions:
+            manager.set_connect_args(self.directory.connect_args)
         app.cleanup_ctx.append(self.cleanup_ctx)
         app.router.add_routes(self.api.routes())
         if self.connections is not None:
@@ -162,9 +171,11 @@ class ClusterNode:
         if self.connections is not None:
             await self.connections.open()
         await self.keeper.start()
+        self.directory.start()
         try:
             yield
         finally:
+            await self.directory.stop()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             if self.connections is not None:
                 for token in self.keeper.owned():

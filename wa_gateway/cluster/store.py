@@ -13,6 +13,7 @@ from typing import Final
 
 import asyncpg
 
+from wa_gateway.db import whatsmeow
 from wa_gateway.db.postgres import PostgresDatabase
 
 COMPONENT: Final = "cluster"
@@ -35,6 +36,13 @@ STEPS: Final = (
     );
     CREATE INDEX device_leases_owner ON device_leases (owner)
     """,
+    # The device directory (docs/cluster.md "One view of the cluster"): what its owner last reported, and
+    # the JID whatsmeow keeps its session under; whatsmeow's own tables go into a schema of their own.
+    f"""
+    ALTER TABLE device_leases ADD COLUMN jid text, ADD COLUMN status text, ADD COLUMN push_name text,
+        ADD COLUMN connected_at double precision;
+    CREATE SCHEMA IF NOT EXISTS {whatsmeow.SCHEMA}
+    """,
 )
 
 
@@ -44,6 +52,21 @@ class NodeRow:
     url: str
     heartbeat_at: float
     stopped: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryRow:
+    """A device as the cluster's directory has it: its lease, its owner's report, the owner's liveness."""
+
+    token: str
+    owner: str | None
+    expires_at: float
+    status: str | None
+    jid: str | None
+    push_name: str | None
+    connected_at: float | None
+    owner_heartbeat_at: float | None
+    owner_stopped: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +121,64 @@ class LeaseStore:
         await self._db.pool.execute(_REGISTER, token, node)
 
     async def forget(self, token: str) -> None:
-        await self._db.pool.execute("DELETE FROM device_leases WHERE token = $1", token)
+        """The device was deleted: its lease row goes, and whatsmeow's session rows with it, whether or not
+        WhatsApp heard of the logout (an offline logout deletes nothing, docs/neonize.md §1)."""
+        async with self._db.pool.acquire() as conn, conn.transaction():
+            jid = await conn.fetchval("DELETE FROM device_leases WHERE token = $1 RETURNING jid", token)
+            if jid and await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", whatsmeow.DEVICE_TABLE):
+                # whatsmeow's other tables reference the device row ON DELETE CASCADE.
+                await conn.execute(f"DELETE FROM {whatsmeow.DEVICE_TABLE} WHERE jid = $1", jid)
+
+    async def session_jid(self, token: str) -> str | None:
+        """The JID the device's whatsmeow session is stored under, as its last owner recorded it."""
+        jid = await self._db.pool.fetchval("SELECT jid FROM device_leases WHERE token = $1", token)
+        return str(jid) if jid else None
+
+    async def report(
+        self, node: str, reports: Sequence[tuple[str, int, str, str | None, str | None, float | None]]
+    ) -> None:
+        """(token, generation, status, jid, push name, connected at) of devices this node holds: written
+        only where the lease still is this node's at that generation, so a fenced owner cannot overwrite
+        the new owner's report. A JID, once known, is kept until a new one comes."""
+        if not reports:
+            return
+        columns = [list(column) for column in zip(*reports, strict=True)]
+        await self._db.pool.execute(
+            """
+            UPDATE device_leases AS l SET status = r.status, jid = coalesce(r.jid, l.jid),
+                push_name = r.push_name, connected_at = r.connected_at
+            FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[])
+                AS r(token, generation, status, jid, push_name, connected_at)
+            WHERE l.token = r.token AND l.owner = $1 AND l.generation = r.generation
+            """,
+            node,
+            *columns,
+        )
+
+    async def directory(self, token: str | None = None) -> list[DirectoryRow]:
+        rows = await self._db.pool.fetch(
+            """
+            SELECT l.token, l.owner, l.expires_at, l.status, l.jid, l.push_name, l.connected_at,
+                   n.heartbeat_at, coalesce(n.stopped, false) AS stopped
+            FROM device_leases l LEFT JOIN cluster_nodes n ON n.id = l.owner
+            WHERE $1::text IS NULL OR l.token = $1 ORDER BY l.token
+            """,
+            token,
+        )
+        return [
+            DirectoryRow(
+                str(r["token"]),
+                r["owner"],
+                float(r["expires_at"]),
+                r["status"],
+                r["jid"],
+                r["push_name"],
+                r["connected_at"],
+                r["heartbeat_at"],
+                bool(r["stopped"]),
+            )
+            for r in rows
+        ]
 
     async def renew(self, node: str, held: dict[str, int], now: float, ttl: float) -> set[str]:
         """Extend the leases this node still holds at the generation it took them; returns those renewed.

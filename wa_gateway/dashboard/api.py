@@ -19,6 +19,7 @@ ASSETS: Final = {
     "core.js": "text/javascript",
     "devices.js": "text/javascript",
     "chats.js": "text/javascript",
+    "channels.js": "text/javascript",
     "outbox.js": "text/javascript",
     "keys.js": "text/javascript",
     "app.css": "text/css",

@@ -65,13 +65,15 @@ class DevicesApi(RouteTable):
     @route.get("/devices")
     async def list_devices(self, request: web.Request) -> web.Response:
         return ok(
-            request, {"devices": visible_devices(request, self._manager.summaries())}, "Devices retrieved"
+            request,
+            {"devices": visible_devices(request, await self._manager.cluster_summaries())},
+            "Devices retrieved",
         )
 
     @route.get("/devices/{token}")
     async def show(self, request: web.Request) -> web.Response:
-        device = self._manager.require(token_from_path(request))
-        return ok(request, device.detail(), "Device retrieved")
+        detail = await self._manager.cluster_detail(token_from_path(request))
+        return ok(request, detail, "Device retrieved")
 
     @route.get("/devices/{token}/qr")
     async def qr_image(self, request: web.Request) -> web.Response:

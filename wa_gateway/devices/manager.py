@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from wa_gateway import errors
 from wa_gateway import vocabulary as v
@@ -42,6 +42,16 @@ RemovedHook = Callable[[str], Awaitable[None]]
 # Asked before a device starts on this node (docs/cluster.md "Devices"): ``asked`` is True for a connect a
 # client requested here, False for a restore; False means another node runs it.
 RunGate = Callable[[str, bool], Awaitable[bool]]
+# What a connect must add to its engine arguments (the JID of a session stored in the cluster's database).
+ConnectArgs = Callable[[str], Awaitable[dict[str, Any]]]
+
+
+class ClusterView(Protocol):
+    """The devices of every node (docs/cluster.md "One view of the cluster")."""
+
+    async def summaries(self, local: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    async def detail(self, token: str) -> dict[str, Any] | None: ...
 
 
 class DeviceManager:
@@ -65,6 +75,8 @@ class DeviceManager:
         self._inbound: InboundHandler | None = None
         self._removed_hooks: list[RemovedHook] = []
         self._may_run: RunGate | None = None
+        self._connect_args: ConnectArgs | None = None
+        self._view: ClusterView | None = None
         self.restored = asyncio.Event()
 
     @property
@@ -77,6 +89,12 @@ class DeviceManager:
 
     def set_run_gate(self, gate: RunGate) -> None:
         self._may_run = gate
+
+    def set_connect_args(self, source: ConnectArgs) -> None:
+        self._connect_args = source
+
+    def set_cluster_view(self, view: ClusterView) -> None:
+        self._view = view
 
     def on_removed(self, hook: RemovedHook) -> None:
         """Called after DELETE /devices/{token} removed a device (contacts, caches)."""
@@ -102,6 +120,26 @@ class DeviceManager:
     def replay(self) -> Iterable[Event]:
         return self._devices.replay()
 
+    async def cluster_summaries(self) -> list[dict[str, Any]]:
+        """Every device of the cluster when this node is part of one, else this node's."""
+        local = self.summaries()
+        return local if self._view is None else await self._view.summaries(local)
+
+    async def cluster_detail(self, token: str) -> dict[str, Any]:
+        device = self._devices.get(token)
+        if device is not None:
+            return device.detail()
+        found = None if self._view is None else await self._view.detail(token)
+        if found is None:
+            raise errors.ApiError(errors.DEVICE_NOT_FOUND)
+        return found
+
+    async def _engine_args(self, token: str, method: str) -> dict[str, Any]:
+        args = {"token": token, "method": method, "device_name": self._device_name}
+        if self._connect_args is not None:
+            args.update(await self._connect_args(token))
+        return args
+
     # --- operations -----------------------------------------------------------------------------
 
     async def connect(self, token: str, method: str) -> dict[str, Any]:
@@ -121,6 +159,12 @@ class DeviceManager:
             if created:
                 self._devices.remove(token)
             raise errors.ApiError(errors.DEVICE_OWNED_ELSEWHERE)
+        try:
+            args = await self._engine_args(token, method)
+        except errors.ApiError:
+            if created:
+                self._devices.remove(token)
+            raise
         if device.status in LIVE:
             # A second POST while pairing starts over; stop the old flow so its codes stop coming.
             with contextlib.suppress(c.EngineError):
@@ -132,7 +176,7 @@ class DeviceManager:
         try:
             result = await self._engine.call(
                 c.CMD_CONNECT,
-                {"token": token, "method": method, "device_name": self._device_name},
+                args,
                 within=CONNECT_TIMEOUT_S,
                 failure=errors.CONNECTION_FAILED,
                 unavailable=errors.ENGINE_UNAVAILABLE,
@@ -246,11 +290,12 @@ class DeviceManager:
                 return
             device.status = "connecting"
             try:
-                await self._engine.request(
-                    c.CMD_CONNECT,
-                    {"token": device.token, "method": "restore", "device_name": self._device_name},
-                    CONNECT_TIMEOUT_S,
-                )
+                args = await self._engine_args(device.token, "restore")
+                await self._engine.request(c.CMD_CONNECT, args, CONNECT_TIMEOUT_S)
+            except errors.ApiError as exc:
+                device.status = "disconnected"
+                device.last_error = exc.message
+                log.warning("restore failed", extra={"error": exc.message})
             except c.EngineError as exc:
                 if exc.code == c.E_ALREADY_CONNECTED:
                     return

@@ -12,6 +12,7 @@ from aiohttp import web
 from wa_gateway import errors
 from wa_gateway.body import Body
 from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.media.fetch import UrlFetcher, UrlFetchFailed, UrlInvalid, UrlNotAllowed
@@ -114,7 +115,7 @@ class MediaApi(DeviceRoutes):
         return ok(request, data, self.SENT_MESSAGE)
 
     def _recipient(self, body: Body, kind: str) -> str:
-        return self._recipients.to(body.text("to"))
+        return self._recipients.text_to(body.text("to"))
 
     async def _deliver(self, args: dict[str, Any]) -> Any:
         return await self._manager.engine.call(
@@ -123,6 +124,7 @@ class MediaApi(DeviceRoutes):
             within=self._typing_ms / 1000 + MEDIA_SEND_TIMEOUT_S,
             failure=errors.SEND_FAILED,
             sends=True,
+            codes=commands.SEND_MEDIA.codes,
         )
 
     async def _materialise(self, fields: _MediaFields, limit: int) -> MediaFile:

@@ -167,9 +167,15 @@ class GatewayClient(NewAClient):  # type: ignore[misc]
         ffi: GoFfi,
         loop: asyncio.AbstractEventLoop,
         post: PostFn,
+        jid: Any = None,
+        new_device: bool = False,
     ) -> None:
-        # jid=None + one database per device: resume its only session or start pairing (docs/neonize.md §1).
-        super().__init__(db_path, jid=None, props=device_props(device), uuid=generation)
+        # One sqlite file per device: jid=None resumes its only session or starts pairing. One shared
+        # database: the exact stored JID, or new_device for a pairing (docs/neonize.md §1).
+        props = device_props(device)
+        super().__init__(db_path, jid=None, props=props, uuid=generation, new_device=new_device)
+        # Set after: given to the constructor, the JID's user would replace the unique uuid.
+        self.jid = jid
         # Its GC-time Stop(uuid) runs on an arbitrary thread and races the Go maps (docs/neonize.md §1);
         # this engine always stops clients itself, under the lock.
         self._stop_finalizer.detach()

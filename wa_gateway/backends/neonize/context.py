@@ -11,6 +11,7 @@ from typing import Any, Final
 from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize.ffi import GoFfi, GoMapLock
 from wa_gateway.backends.neonize.runtime import NeonizeSettings
+from wa_gateway.backends.neonize.shared_store import SharedSessions
 from wa_gateway.clock import Clock
 from wa_gateway.engine.contract import EmitFn
 from wa_gateway.worker.message_cache import MessageCaches
@@ -60,6 +61,8 @@ class EngineContext:
         # Connected sessions the watchdog found dead and reconnected (docs/engine.md, "Watchdog").
         self.watchdog_reconnects = 0
         self.random = random.Random()  # reconnect jitter; tests put a fixed one here
+        # whatsmeow's sessions in PostgreSQL instead of one sqlite file per device (docs/cluster.md).
+        self.shared = SharedSessions(settings.database_url) if settings.database_url else None
 
     @staticmethod
     def _not_started(token: str, event: str, _data: dict[str, Any]) -> None:

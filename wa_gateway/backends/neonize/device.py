@@ -21,6 +21,7 @@ from neonize.exc import NeonizeError  # type: ignore[import-untyped]
 from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize.context import EngineContext, describe_error, mask
 from wa_gateway.backends.neonize.runtime import DeviceName
+from wa_gateway.backends.neonize.shared_store import SessionStoreUnavailable, device_jid
 from wa_gateway.backends.neonize.store import is_paired, remove_session, session_path
 from wa_gateway.engine.contract import (
     E_DEVICE_NOT_CONNECTED,
@@ -137,6 +138,12 @@ class DeviceLifecycle:
         await self._forget_session()
         self.status = STATUS_LOGGED_OUT
 
+    async def _remove_stored_session(self) -> None:
+        """The session goes even when WhatsApp could not be told (offline): a restart must not resume it."""
+        await asyncio.to_thread(remove_session, self.path)
+        if self._ctx.shared is not None:
+            await self._ctx.shared.delete_device(self.jid)
+
     async def close(self) -> None:
         """Stop the client, then the consumer; call without holding ``lifecycle``."""
         async with self.lifecycle:
@@ -153,7 +160,22 @@ class DeviceLifecycle:
         # and without the phone number, which Go and thread names would otherwise spread.
         generation = f"{self.token[-4:]}-{next(_GENERATIONS)}-{secrets.token_hex(4)}"
         loop = asyncio.get_running_loop()
-        client = nc.GatewayClient(str(self.path), generation, self._device, self._ctx.ffi, loop, self._post)
+        name, stored, new_device = str(self.path), None, False
+        shared = self._ctx.shared
+        if shared is not None:
+            # Go would block forever on a database that never answers (docs/neonize.md §6), and crash on a
+            # JID without its device row (§0.2): both are asked first, bounded.
+            if self._paired and not await shared.has_device(self.jid):
+                self._paired = False
+                self.status = STATUS_DISCONNECTED
+                raise EngineError(E_ENGINE_FAILURE, "The device's session is no longer stored; pair it again")
+            if not self._paired:
+                await shared.reachable()
+            name, new_device = shared.url_for(generation), not self._paired
+            stored = device_jid(self.jid) if self._paired else None
+        client = nc.GatewayClient(
+            name, generation, self._device, self._ctx.ffi, loop, self._post, jid=stored, new_device=new_device
+        )
         client.in_qr_loop = not self._paired
         self._ctx.live_clients.add(client)
         self._client, self._generation = client, generation
@@ -204,7 +226,7 @@ class DeviceLifecycle:
     async def _forget_session(self) -> None:
         """Stop the client and remove the session files, so that no restart brings the pairing back."""
         await self._stop_client()
-        await asyncio.to_thread(remove_session, self.path)
+        await self._remove_stored_session()
         self._ctx.caches.drop(self.token)
         self._paired = False
 
@@ -238,6 +260,9 @@ class DeviceLifecycle:
                 )
         if task is None or task.done():
             self._ctx.live_clients.discard(client)
+            if self._ctx.shared is not None:
+                # Go never closes the pool that client opened (docs/neonize.md §0.4).
+                await self._ctx.shared.close_connections(client.generation)
         else:
             task.add_done_callback(lambda _: self._ctx.live_clients.discard(client))
 
@@ -336,6 +361,11 @@ class DeviceLifecycle:
 
     # --- the watchdog (docs/engine.md, "Watchdog") -------------------------------------------------
 
+    @property
+    def watchdog_armed(self) -> bool:
+        """Whether a watchdog timer is set (arming is synchronous: a test reads it right after a send)."""
+        return self._watchdog_armed
+
     def watch(self) -> None:
         """Arms the watchdog when keepalives or sends start failing; a healthy device has no timer."""
         due = self.liveness.due_in()
@@ -373,5 +403,7 @@ class DeviceLifecycle:
         self._next_attempt_at = None
         try:
             await self._launch()
+        except SessionStoreUnavailable as exc:
+            await self._on_session_ended(exc)  # the next attempt comes after the usual backoff
         except EngineError as exc:
             self._fail(exc.message)

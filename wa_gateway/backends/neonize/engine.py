@@ -24,6 +24,7 @@ from wa_gateway.backends.neonize.send_errors import failure
 from wa_gateway.backends.neonize.session import DeviceSession
 from wa_gateway.backends.neonize.status import NeonizeStatus
 from wa_gateway.clock import Clock, SystemClock
+from wa_gateway.db import whatsmeow
 from wa_gateway.engine import contract as c
 from wa_gateway.engine.contract import (
     E_ALREADY_CONNECTED,
@@ -93,6 +94,8 @@ class NeonizeBackend:
     async def start(self, emit: EmitFn) -> None:
         self._ctx.emit = emit
         await asyncio.to_thread(self._settings.sessions_dir.mkdir, parents=True, exist_ok=True)
+        if self._ctx.shared is not None:
+            await self._ctx.shared.open()
         log.info("engine: neonize (WhatsApp), sessions in %s", self._settings.sessions_dir)
 
     def _session(self, token: str) -> DeviceSession:
@@ -108,10 +111,14 @@ class NeonizeBackend:
             raise EngineError(E_INVALID_ARGUMENT, str(exc)) from exc
 
     @handles(c.CMD_CONNECT)
-    async def connect(self, token: str, method: ConnectMethod, device_name: str | None) -> dict[str, Any]:
+    async def connect(
+        self, token: str, method: ConnectMethod, device_name: str | None, jid: str | None = None
+    ) -> dict[str, Any]:
         _token(token)
         if method not in CONNECT_METHODS:
             raise EngineError(E_INVALID_ARGUMENT, "method must be qr, code or restore")
+        if jid is not None and (whatsmeow.parse_device_jid(jid) or ("",))[0] != token:
+            raise EngineError(E_INVALID_ARGUMENT, "jid must be a device JID of the token's account")
         if self._closed:
             raise EngineError(E_ENGINE_FAILURE, "The engine is shutting down")
         device = self._device_name(device_name)
@@ -123,7 +130,7 @@ class NeonizeBackend:
             if session.status == STATUS_CONNECTED:
                 raise EngineError(E_ALREADY_CONNECTED, "Device already connected")
             await asyncio.to_thread(self._settings.sessions_dir.mkdir, parents=True, exist_ok=True)
-            paired = await asyncio.to_thread(store.is_paired, session.path)
+            paired = await self._is_paired(session, jid)
             # Restoring never starts a QR flow for a session that was never paired (§19 item 15).
             idle = method == "restore" and not session.running and not paired
             if not idle and not (method == "restore" and session.running):
@@ -133,6 +140,16 @@ class NeonizeBackend:
             del self._sessions[token]
             await session.close()
         return {"paired": paired}
+
+    async def _is_paired(self, session: DeviceSession, jid: str | None) -> bool:
+        shared = self._ctx.shared
+        if shared is None:
+            return await asyncio.to_thread(store.is_paired, session.path)
+        # One database for every device: the gateway names the stored JID (docs/cluster.md).
+        if jid is None or not await shared.has_device(jid):
+            return False
+        session.jid = jid
+        return True
 
     @handles(c.CMD_DISCONNECT)
     async def disconnect(self, token: str) -> None:
@@ -222,6 +239,8 @@ class NeonizeBackend:
 
     @handles(c.CMD_LIST_SESSIONS)
     async def list_sessions(self) -> list[dict[str, Any]]:
+        if self._ctx.shared is not None:
+            return []  # the cluster's device registry knows them (docs/cluster.md "neonize sessions")
         found = await asyncio.to_thread(store.list_sessions, self._settings.sessions_dir)
         return [{"token": token, "paired": paired} for token, paired in found]
 
@@ -280,6 +299,8 @@ class NeonizeBackend:
         if leaked:
             log.warning("%d engine thread(s) still inside Go at close (daemon threads)", len(leaked))
         await self._ctx.ffi.close()
+        if self._ctx.shared is not None:
+            await self._ctx.shared.close()
 
 
 def _implements_the_contract(backend: NeonizeBackend) -> EngineBackend:

@@ -84,6 +84,8 @@ class NeonizeSettings:
     qr_watchdog_s: float = 170.0
     watchdog_s: float = 120.0  # a connected session silent this long is reconnected; 0: off
     message_cache_size: int = 5_000  # recent messages per device, see message_cache
+    # DATABASE_URL: whatsmeow keeps every session there instead of DATA_DIR/sessions (docs/cluster.md).
+    database_url: str | None = None
 
     @property
     def sessions_dir(self) -> Path:
@@ -100,6 +102,9 @@ class NeonizeSettings:
             log_level = "info"
         device_name = str(config.get("device_name") or DEFAULT_DEVICE_NAME)
         parse_device_name(device_name)
+        database_url = config.get("database_url")
+        if database_url is not None and not isinstance(database_url, str):
+            raise ValueError("engine config database_url must be a string")
         presence = config.get("send_presence_on_connect", False)
         if not isinstance(presence, bool):
             raise ValueError(f"engine config send_presence_on_connect={presence!r}: expected true or false")
@@ -115,6 +120,7 @@ class NeonizeSettings:
             qr_watchdog_s=_number(config, "qr_watchdog_s", 170.0, 1, 3600),
             watchdog_s=_number(config, "watchdog_s", 120.0, 0, 86400),
             message_cache_size=int(_number(config, "message_cache_size", 5_000, 1, 1_000_000)),
+            database_url=database_url or None,
         )
 
 

@@ -1,0 +1,113 @@
+"""neonize sessions in PostgreSQL: the exact stored JID on a restore, a blank device for a pairing, Go
+never handed a JID without its row (docs/cluster.md "neonize sessions"). Fake Go, real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import asyncpg
+import pytest
+from neonize.proto import Neonize_pb2 as P
+
+from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, device_event
+from wa_gateway.backends.neonize import client as nc
+from wa_gateway.backends.neonize.engine import NeonizeBackend
+from wa_gateway.backends.neonize.runtime import NeonizeSettings
+from wa_gateway.clock import ManualClock
+from wa_gateway.db import whatsmeow
+from wa_gateway.engine.contract import E_INVALID_ARGUMENT, EngineError
+
+STORED = f"{TOKEN}:7@s.whatsapp.net"
+
+
+@pytest.fixture
+async def shared_backend(
+    postgres_url: str, tmp_path: Path, fake_go: FakeGo, clock: ManualClock, recorder: Recorder
+) -> AsyncIterator[NeonizeBackend]:
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        # Only the key column matters here: the fake Go reads nothing from the row.
+        await conn.execute(f"CREATE SCHEMA {whatsmeow.SCHEMA}")
+        await conn.execute(f"CREATE TABLE {whatsmeow.DEVICE_TABLE} (jid text PRIMARY KEY)")
+        await conn.execute(f"INSERT INTO {whatsmeow.DEVICE_TABLE} VALUES ($1)", STORED)
+    finally:
+        await conn.close()
+    settings = NeonizeSettings.from_config({"data_dir": str(tmp_path), "database_url": postgres_url})
+    engine = NeonizeBackend(settings, gocode=fake_go, clock=clock)
+    fake_go.lock = engine.context.lock
+    await engine.start(recorder)
+    try:
+        yield engine
+    finally:
+        await engine.close()
+        fake_go.release()
+
+
+def _connected(session: FakeSession) -> None:
+    session.event(nc.DEVICE, device_event(TOKEN, "Shop"))
+    session.event(nc.CONNECTED, P.Connected(status=True))
+
+
+async def test_a_new_pairing_is_a_blank_device_in_the_shared_store(
+    shared_backend: NeonizeBackend, fake_go: FakeGo, tmp_path: Path
+) -> None:
+    assert await shared_backend.connect(TOKEN, "qr", "") == {"paired": False}
+    session = await fake_go.next_session()
+    assert session.new_device is True and session.jid is None
+    url = urlsplit(session.db_path)
+    query = parse_qs(url.query)
+    assert url.scheme == "postgresql"
+    assert query["search_path"] == [whatsmeow.SCHEMA]
+    assert query["application_name"] == [whatsmeow.application_name(session.uuid)]
+    assert not (tmp_path / "sessions" / f"{TOKEN}.db").exists()
+
+
+async def test_a_restore_resumes_the_exact_stored_jid(
+    shared_backend: NeonizeBackend, fake_go: FakeGo, recorder: Recorder
+) -> None:
+    fake_go.script = _connected
+    assert await shared_backend.connect(TOKEN, "restore", "", STORED) == {"paired": True}
+    session = await fake_go.next_session()
+    assert session.new_device is False
+    assert session.jid is not None
+    assert (session.jid.User, session.jid.Device, session.jid.Server) == (TOKEN, 7, "s.whatsapp.net")
+    # Go's registry key stays unique per client, not the JID's user (docs/neonize.md §1).
+    assert session.uuid != TOKEN
+    await recorder.wait_for("connected")
+
+
+async def test_a_jid_without_its_row_never_reaches_go(
+    shared_backend: NeonizeBackend, fake_go: FakeGo
+) -> None:
+    gone = f"{TOKEN}:9@s.whatsapp.net"
+    assert await shared_backend.connect(TOKEN, "restore", "", gone) == {"paired": False}
+    assert fake_go.called("Neonize") == []
+    # A pairing for it starts blank instead of handing Go the JID.
+    await shared_backend.connect(TOKEN, "qr", "", gone)
+    session = await fake_go.next_session()
+    assert session.jid is None and session.new_device is True
+
+
+@pytest.mark.parametrize("jid", ["15550000002:7@s.whatsapp.net", "not a jid", f"{TOKEN}@"])
+async def test_a_jid_of_another_account_is_refused(
+    shared_backend: NeonizeBackend, fake_go: FakeGo, jid: str
+) -> None:
+    with pytest.raises(EngineError) as caught:
+        await shared_backend.connect(TOKEN, "restore", "", jid)
+    assert caught.value.code == E_INVALID_ARGUMENT
+    assert fake_go.called("Neonize") == []
+
+
+async def test_an_offline_logout_deletes_the_stored_device(
+    postgres_url: str, shared_backend: NeonizeBackend, fake_go: FakeGo
+) -> None:
+    fake_go.session_error = "failed to dial whatsapp web websocket"
+    await shared_backend.connect(TOKEN, "restore", "", STORED)
+    await shared_backend.logout(TOKEN)
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        assert await conn.fetchval(f"SELECT count(*) FROM {whatsmeow.DEVICE_TABLE}") == 0
+    finally:
+        await conn.close()
