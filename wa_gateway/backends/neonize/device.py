@@ -9,7 +9,6 @@ a client that was stopped or replaced are dropped: a torn-down pairing never emi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import secrets
@@ -32,6 +31,7 @@ from wa_gateway.engine.contract import (
     EngineError,
 )
 from wa_gateway.engine.worker_stats import ReconnectInfo
+from wa_gateway.tasks import cancel_and_wait
 from wa_gateway.worker.liveness import Liveness
 
 log = logging.getLogger(__name__)
@@ -148,9 +148,7 @@ class DeviceLifecycle:
         """Stop the client, then the consumer; call without holding ``lifecycle``."""
         async with self.lifecycle:
             await self.stop()
-        self._consumer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._consumer
+        await cancel_and_wait(self._consumer)
 
     # --- the client -------------------------------------------------------------------------------
 
