@@ -1,4 +1,4 @@
-"""The base of route classes that act through a device and read recipients the API's way."""
+"""The bases of route classes that act through a device, and of those that also read recipients."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from wa_gateway.route_table import RouteTable
 
 
 class DeviceRoutes(RouteTable):
-    def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
+    def __init__(self, manager: DeviceManager) -> None:
         self._manager = manager
+
+
+class RecipientRoutes(DeviceRoutes):
+    def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
+        super().__init__(manager)
         self._recipients = Recipients(phones)

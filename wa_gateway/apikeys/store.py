@@ -15,6 +15,7 @@ import orjson
 
 from wa_gateway.db.sqlite import SqliteDatabase
 from wa_gateway.db.sqlite_backed import SqliteBacked
+from wa_gateway.lifecycle import Resource
 
 KEYS_FILE: Final = "keys.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_keys (
@@ -40,9 +41,7 @@ class KeyRecord:
     created_at: str
 
 
-class KeyStore(Protocol):
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
+class KeyStore(Resource, Protocol):
     async def all(self) -> list[KeyRecord]: ...
     async def add(self, record: KeyRecord) -> None: ...
     async def remove(self, key_id: str) -> bool: ...

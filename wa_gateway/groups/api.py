@@ -13,6 +13,7 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.devices.api import token_from_path
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
@@ -22,7 +23,6 @@ from wa_gateway.envelope import ok
 from wa_gateway.groups import fields
 from wa_gateway.groups.picture import receive_picture
 from wa_gateway.media.spool import remove
-from wa_gateway.messaging.device_routes import DeviceRoutes
 from wa_gateway.phone import PhoneRules
 from wa_gateway.route_table import route
 
@@ -33,7 +33,7 @@ def _device_and_group(request: web.Request) -> tuple[str, str]:
     return token_from_path(request), fields.path_group(request.match_info["gid"])
 
 
-class GroupsApi(DeviceRoutes):
+class GroupsApi(RecipientRoutes):
     def __init__(self, manager: DeviceManager, phones: PhoneRules, outgoing_dir: Path) -> None:
         super().__init__(manager, phones)
         self._outgoing = outgoing_dir

@@ -8,11 +8,11 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
-from wa_gateway.messaging.device_routes import DeviceRoutes
 from wa_gateway.messaging.fields import (
     MAX_TEXT_CHARS,
     body_token,
@@ -29,7 +29,7 @@ ENGINE_REPLY_MARGIN_S: Final = 30.0
 CHECK_TIMEOUT_S: Final = 30.0
 
 
-class MessagingApi(DeviceRoutes):
+class MessagingApi(RecipientRoutes):
     def __init__(
         self,
         manager: DeviceManager,

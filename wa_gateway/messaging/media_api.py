@@ -11,6 +11,7 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import Body
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
@@ -38,7 +39,6 @@ from wa_gateway.media.spool import (
     spool_base64,
 )
 from wa_gateway.media.upload import read_media_request
-from wa_gateway.messaging.device_routes import DeviceRoutes
 from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, reply_to, sent
 from wa_gateway.phone import PhoneRules
 from wa_gateway.route_table import route
@@ -58,7 +58,7 @@ class _MediaFields:
     mimetype: str | None
 
 
-class MediaApi(DeviceRoutes):
+class MediaApi(RecipientRoutes):
     SENT_MESSAGE: ClassVar[str] = "Media sent"
 
     def __init__(

@@ -8,10 +8,10 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
-from wa_gateway.messaging.device_routes import DeviceRoutes
 from wa_gateway.messaging.fields import body_token, sent
 from wa_gateway.phone import is_blank
 from wa_gateway.route_table import route
@@ -40,7 +40,7 @@ def poll_options(raw: Any) -> list[str]:
     return list(raw)
 
 
-class PollsApi(DeviceRoutes):
+class PollsApi(RecipientRoutes):
     @route.post("/polls")
     async def send_poll(self, request: web.Request) -> web.Response:
         body = await read_body(request)

@@ -6,18 +6,18 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.devices.api import token_from_path
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.envelope import ok
-from wa_gateway.messaging.device_routes import DeviceRoutes
 from wa_gateway.messaging.fields import body_token
 from wa_gateway.phone import PhoneRules
 from wa_gateway.presence.tracker import PresenceTracker
 from wa_gateway.route_table import route
 
 
-class PresenceTrackingApi(DeviceRoutes):
+class PresenceTrackingApi(RecipientRoutes):
     def __init__(self, manager: DeviceManager, phones: PhoneRules, tracker: PresenceTracker) -> None:
         super().__init__(manager, phones)
         self._tracker = tracker

@@ -16,6 +16,7 @@ import orjson
 
 from wa_gateway.db.sqlite import SqliteDatabase
 from wa_gateway.db.sqlite_backed import SqliteBacked
+from wa_gateway.lifecycle import Resource
 
 TARGETS_FILE: Final = "webhook_targets.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS webhook_targets (
@@ -37,9 +38,7 @@ class WebhookTarget:
         return any(fnmatch.fnmatchcase(event, pattern) for pattern in self.events)
 
 
-class TargetStore(Protocol):
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
+class TargetStore(Resource, Protocol):
     async def all(self) -> list[WebhookTarget]: ...
     async def put(self, target: WebhookTarget) -> None: ...
     async def delete(self, token: str) -> bool: ...
