@@ -53,6 +53,7 @@ async def test_send_text_gains_reply_and_mentions() -> None:
         "typing_ms": 5,
         "reply_to": None,
         "mentions": [],
+        "reply_ref": None,
     }
     full = await run(
         c.CMD_SEND_TEXT, {"token": TOKEN, "to": ALICE, "text": "hi", "reply_to": "M1", "mentions": [ALICE]}
@@ -90,7 +91,7 @@ async def test_send_media_becomes_outgoing_media() -> None:
 
 async def test_connect_defaults_to_qr_and_the_configured_device_name() -> None:
     result = await run(c.CMD_CONNECT, {"token": TOKEN})
-    assert result["kwargs"] == {"token": TOKEN, "method": "qr", "device_name": None}
+    assert result["kwargs"] == {"token": TOKEN, "method": "qr", "device_name": None, "jid": None}
     configured = await dispatch(
         RecordingBackend(), c.CMD_CONNECT, {"token": TOKEN}, {"device_name": "Edge (Mac OS)"}
     )  # type: ignore[arg-type]
@@ -112,9 +113,9 @@ async def test_actions_polls_presence_groups_downloads_and_calls() -> None:
         (
             c.CMD_EDIT,
             {"chat": ALICE, "message_id": "M1", "text": "fixed"},
-            {"chat": ALICE, "message_id": "M1", "text": "fixed"},
+            {"chat": ALICE, "message_id": "M1", "text": "fixed", "ref": None},
         ),
-        (c.CMD_REVOKE, {"chat": ALICE, "message_id": "M1"}, {"chat": ALICE, "message_id": "M1"}),
+        (c.CMD_REVOKE, {"chat": ALICE, "message_id": "M1"}, {"chat": ALICE, "message_id": "M1", "ref": None}),
         (
             c.CMD_SEND_POLL,
             {"to": ALICE, "question": "Q?", "options": ["a", "b"], "multiple": True},
@@ -123,7 +124,7 @@ async def test_actions_polls_presence_groups_downloads_and_calls() -> None:
         (c.CMD_SET_PRESENCE, {"state": "available"}, {"to": None, "state": "available"}),
         (c.CMD_SET_PRESENCE, {"to": ALICE, "state": "recording"}, {"to": ALICE, "state": "recording"}),
         (c.CMD_GROUP_INFO, {"jid": "1203@g.us"}, {"group": "1203@g.us"}),
-        (c.CMD_DOWNLOAD_MEDIA, {"message_id": "M1"}, {"message_id": "M1"}),
+        (c.CMD_DOWNLOAD_MEDIA, {"message_id": "M1"}, {"message_id": "M1", "ref": None}),
         (c.CMD_REJECT_CALL, {"from": ALICE, "call_id": "C1"}, {"caller": ALICE, "call_id": "C1"}),
     ]
     for cmd, args, expected in cases:
