@@ -138,12 +138,6 @@ class DeviceLifecycle:
         await self._forget_session()
         self.status = STATUS_LOGGED_OUT
 
-    async def _remove_stored_session(self) -> None:
-        """The session goes even when WhatsApp could not be told (offline): a restart must not resume it."""
-        await asyncio.to_thread(remove_session, self.path)
-        if self._ctx.shared is not None:
-            await self._ctx.shared.delete_device(self.jid)
-
     async def close(self) -> None:
         """Stop the client, then the consumer; call without holding ``lifecycle``."""
         async with self.lifecycle:
@@ -222,9 +216,12 @@ class DeviceLifecycle:
         timer.add_done_callback(self._timers.discard)
 
     async def _forget_session(self) -> None:
-        """Stop the client and remove the session files, so that no restart brings the pairing back."""
+        """Stop the client and remove the stored session, even when WhatsApp could not be told (offline):
+        no restart may bring the pairing back."""
         await self._stop_client()
-        await self._remove_stored_session()
+        await asyncio.to_thread(remove_session, self.path)
+        if self._ctx.shared is not None:
+            await self._ctx.shared.delete_device(self.jid)
         self._ctx.caches.drop(self.token)
         self._paired = False
 
