@@ -8,11 +8,13 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Mapping
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 from wa_gateway.redact import mask_url
+
+T = TypeVar("T")
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 _TRUE: Final = frozenset({"1", "t", "true", "yes", "on"})
@@ -42,30 +44,28 @@ def parse_int(lo: int, hi: int) -> Callable[[str, str], int]:
     return parse
 
 
-def parse_bool(name: str, raw: str) -> bool:
-    low = raw.lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise ConfigError(f"{name} must be true or false (got {raw!r})")
+def _one_of(table: Mapping[str, T], accepts: str) -> Callable[[str, str], T]:
+    """A parser of any case of ``table``'s keys, to their values; ``accepts`` says what else is refused."""
 
-
-def parse_choice(*options: str) -> Callable[[str, str], str]:
-    def parse(name: str, raw: str) -> str:
+    def parse(name: str, raw: str) -> T:
         low = raw.lower()
-        if low not in options:
-            raise ConfigError(f"{name} must be one of {', '.join(options)} (got {raw!r})")
-        return low
+        if low not in table:
+            raise ConfigError(f"{name} must be {accepts} (got {raw!r})")
+        return table[low]
 
     return parse
 
 
-def parse_log_level(name: str, raw: str) -> str:
-    low = raw.lower()
-    if low in GO_LOG_LEVELS:
-        return GO_LOG_LEVELS[low]
-    return parse_choice(*LOG_LEVELS)(name, raw)
+parse_bool: Final = _one_of({**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}, "true or false")
+
+
+def parse_choice(*options: str) -> Callable[[str, str], str]:
+    return _one_of({option: option for option in options}, f"one of {', '.join(options)}")
+
+
+parse_log_level: Final = _one_of(
+    {**{level: level for level in LOG_LEVELS}, **GO_LOG_LEVELS}, f"one of {', '.join(LOG_LEVELS)}"
+)
 
 
 def parse_text(name: str, raw: str) -> str:
@@ -120,12 +120,19 @@ def parse_country_code(name: str, raw: str) -> str:
     return raw
 
 
+def _check_url(
+    name: str, entry: str, schemes: set[str], accepts: str, *, shown: str, path: bool = True
+) -> None:
+    """``entry`` has one of ``schemes`` and a host (and, unless ``path``, no path), or the ConfigError says
+    ``name`` must be ``accepts``, showing ``shown``."""
+    parts = urlsplit(entry)
+    if parts.scheme not in schemes or not parts.hostname or (not path and parts.path not in {"", "/"}):
+        raise ConfigError(f"{name} must be {accepts} (got {shown!r})")
+
+
 def parse_webhook_url(name: str, raw: str) -> str:
-    if not raw:
-        return ""
-    parts = urlsplit(raw)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigError(f"{name} must be an http:// or https:// URL (got {raw!r})")
+    if raw:
+        _check_url(name, raw, {"http", "https"}, "an http:// or https:// URL", shown=raw)
     return raw
 
 
@@ -168,14 +175,9 @@ def parse_database_url(name: str, raw: str) -> str:
 
 
 def parse_nats_url(name: str, raw: str) -> str:
-    if not raw:
-        return ""
-    for entry in raw.split(","):
-        parts = urlsplit(entry.strip())
-        if parts.scheme not in {"nats", "tls"} or not parts.hostname:
-            raise ConfigError(
-                f"{name} must be nats://host:port (comma-separated for several) (got {mask_url(raw)!r})"
-            )
+    for entry in raw.split(",") if raw else ():
+        accepts = "nats://host:port (comma-separated for several)"
+        _check_url(name, entry.strip(), {"nats", "tls"}, accepts, shown=mask_url(raw))
     return raw
 
 
@@ -187,13 +189,9 @@ def parse_node_id(name: str, raw: str) -> str:
 
 
 def parse_node_url(name: str, raw: str) -> str:
-    if not raw:
-        return ""
-    parts = urlsplit(raw)
-    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
-        raise ConfigError(
-            f"{name} must be the http(s)://host:port other nodes reach this node at (got {raw!r})"
-        )
+    if raw:
+        accepts = "the http(s)://host:port other nodes reach this node at"
+        _check_url(name, raw, {"http", "https"}, accepts, shown=raw, path=False)
     return raw.rstrip("/")
 
 

@@ -13,7 +13,6 @@ The aiohttp and asyncio behaviour this relies on is in docs/hostile-input.md.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import logging
 from collections.abc import Awaitable, Callable
@@ -23,6 +22,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from wa_gateway.clock import Clock, SystemClock
+from wa_gateway.tasks import cancel_and_wait
 
 log = logging.getLogger("wa_gateway.http")
 
@@ -80,10 +80,7 @@ class HeaderTimeoutGuard:
         self._task = asyncio.create_task(self._run(), name="header-timeout-guard")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
 
 class ExhaustionLogger:

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 from aiohttp import web
+
+
+class Resource(Protocol):
+    """A store or client the app opens at start-up and closes at shutdown (``opened``)."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+
 
 CleanupCtx = Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]
 

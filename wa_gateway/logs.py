@@ -11,6 +11,8 @@ from typing import Any, Final, TextIO
 import orjson
 from aiohttp.http_exceptions import HttpProcessingError
 
+from wa_gateway import vocabulary as v
+
 REDACTED: Final = "[redacted]"
 # Attributes every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
 _STANDARD_ATTRS: Final = frozenset(
@@ -18,14 +20,6 @@ _STANDARD_ATTRS: Final = frozenset(
 )
 # Where a record keeps its extra keys; a leading underscore keeps it out of the logged fields.
 _EXTRA_KEYS: Final = "_extra_keys"
-_LEVELS: Final = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "critical": logging.CRITICAL,
-}
 
 
 def extra_keys(record: logging.LogRecord) -> tuple[str, ...]:
@@ -166,7 +160,7 @@ def configure_logging(
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(_LEVELS.get(level, logging.INFO))
+    root.setLevel(v.LOG_LEVELS.get(level, logging.INFO))
     # No formatter of ours prints thread or process names, and collecting them is a good part of what a
     # LogRecord costs (logging HOWTO, "Optimization"): an access line per request makes it count.
     logging.logThreads = False

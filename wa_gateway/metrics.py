@@ -38,6 +38,35 @@ def _labels(labels: Labels) -> str:
     return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
 
 
+# One number each from the worker's heartbeat: (metric, type, help, key in the heartbeat).
+ENGINE_FIGURES: Final = (
+    (
+        "wa_gateway_engine_stuck_threads",
+        "gauge",
+        "Engine threads a stop could not end (each holds a Go client and a database handle).",
+        "stuckThreads",
+    ),
+    (
+        "wa_gateway_engine_recycles_total",
+        "counter",
+        "Orderly engine worker restarts because engine threads could not be stopped.",
+        "recycles",
+    ),
+    (
+        "wa_gateway_engine_watchdog_reconnects_total",
+        "counter",
+        "Sessions that looked connected but were dead, reconnected by the watchdog.",
+        "watchdogReconnects",
+    ),
+    (
+        "wa_gateway_engine_lost_event_sessions_total",
+        "counter",
+        "Sessions the engine ended because it could not deliver an event (buffered events lost).",
+        "lostEventSessions",
+    ),
+)
+
+
 class Histogram:
     def __init__(self, buckets: tuple[float, ...]) -> None:
         self.buckets = buckets
@@ -266,27 +295,5 @@ class MetricsApi(RouteTable):
                 if r.get("nextAttemptAt")
             ],
         )
-        out.metric(
-            "wa_gateway_engine_stuck_threads",
-            "gauge",
-            "Engine threads a stop could not end (each holds a Go client and a database handle).",
-            [((), _figure(info.get("stuckThreads")))],
-        )
-        out.metric(
-            "wa_gateway_engine_recycles_total",
-            "counter",
-            "Orderly engine worker restarts because engine threads could not be stopped.",
-            [((), _figure(info.get("recycles")))],
-        )
-        out.metric(
-            "wa_gateway_engine_watchdog_reconnects_total",
-            "counter",
-            "Sessions that looked connected but were dead, reconnected by the watchdog.",
-            [((), _figure(info.get("watchdogReconnects")))],
-        )
-        out.metric(
-            "wa_gateway_engine_lost_event_sessions_total",
-            "counter",
-            "Sessions the engine ended because it could not deliver an event (buffered events lost).",
-            [((), _figure(info.get("lostEventSessions")))],
-        )
+        for name, kind, help_text, key in ENGINE_FIGURES:
+            out.metric(name, kind, help_text, [((), _figure(info.get(key)))])

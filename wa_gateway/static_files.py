@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import resources
 
 from aiohttp import web
+
+from wa_gateway.route_table import RouteTable, route
 
 
 class StaticFiles:
@@ -39,3 +41,24 @@ class StaticFiles:
                 "Cache-Control": "no-cache",
             },
         )
+
+
+class StaticPages(RouteTable):
+    """Routes that answer files of the package; ``load`` reads them once, at start-up."""
+
+    def __init__(self, package: str, assets: Mapping[str, str], csp: str) -> None:
+        self.files = StaticFiles(package, assets, csp)
+
+    async def load(self) -> None:
+        await self.files.load()
+
+
+def static_file(
+    path: str, name: str | None = None
+) -> Callable[[StaticPages, web.Request], Awaitable[web.Response]]:
+    """``GET path``: the file ``name``, or without it the file the path's ``{asset}`` names."""
+
+    async def serve(pages: StaticPages, request: web.Request) -> web.Response:
+        return pages.files.response(name if name is not None else request.match_info["asset"])
+
+    return route.get(path)(serve)

@@ -5,6 +5,7 @@ import it without pulling in the other's dependencies (aiohttp, neonize).
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import PurePath
 from typing import Final, Literal
@@ -58,3 +59,13 @@ ENDED_STATUSES: Final = frozenset({"logged_out", "banned"})
 SESSIONS_DIR: Final = "sessions"  # the engine's session per device: sessions/<token>.db
 INCOMING_MEDIA_DIR: Final = PurePath("media", "incoming")  # downloaded media: media/incoming/<token>/<id>
 OUTGOING_MEDIA_DIR: Final = PurePath("media", "outgoing")  # uploads on their way to the engine
+
+# --- log levels (LOG_LEVEL, WHATSMEOW_LOG_LEVEL), named as both processes' loggers take them ----------
+LOG_LEVELS: Final = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}

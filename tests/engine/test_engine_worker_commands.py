@@ -97,7 +97,7 @@ async def test_send_media_becomes_outgoing_media() -> None:
 
 async def test_connect_defaults_to_qr_and_the_configured_device_name() -> None:
     result = await run(c.CMD_CONNECT, {"token": TOKEN})
-    assert result["kwargs"] == {"token": TOKEN, "method": "qr", "device_name": None}
+    assert result["kwargs"] == {"token": TOKEN, "method": "qr", "device_name": None, "jid": None}
     configured = await dispatch(
         RecordingBackend(), c.CMD_CONNECT, {"token": TOKEN}, {"device_name": "Edge (Mac OS)"}
     )  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from wa_gateway.apikeys.principal import ADMIN, Principal
 from wa_gateway.apikeys.store import KeyRecord, KeyStore
 from wa_gateway.clock import Clock
 from wa_gateway.envelope import utc_timestamp
+from wa_gateway.tasks import cancel_and_wait
 
 log = logging.getLogger("wa_gateway.apikeys")
 
@@ -81,9 +82,7 @@ class Keyring:
             try:
                 yield
             finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
 
         return ctx
 

@@ -14,6 +14,8 @@ from typing import Final, Protocol
 import orjson
 
 from wa_gateway.db.sqlite import SqliteDatabase
+from wa_gateway.db.sqlite_backed import SqliteBacked
+from wa_gateway.lifecycle import Resource
 
 KEYS_FILE: Final = "keys.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS api_keys (
@@ -39,9 +41,7 @@ class KeyRecord:
     created_at: str
 
 
-class KeyStore(Protocol):
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
+class KeyStore(Resource, Protocol):
     async def all(self) -> list[KeyRecord]: ...
     async def add(self, record: KeyRecord) -> None: ...
     async def remove(self, key_id: str) -> bool: ...
@@ -60,15 +60,9 @@ def _row(row: tuple[str, str, bytes, str, str, str | None, str]) -> KeyRecord:
     )
 
 
-class SqliteKeyStore:
+class SqliteKeyStore(SqliteBacked):
     def __init__(self, path: Path) -> None:
-        self._db = SqliteDatabase(path, (_SCHEMA,), name="keys-db")
-
-    async def open(self) -> None:
-        await self._db.open()
-
-    async def close(self) -> None:
-        await self._db.close()
+        super().__init__(SqliteDatabase(path, (_SCHEMA,), name="keys-db"))
 
     async def all(self) -> list[KeyRecord]:
         def job(db: sqlite3.Connection) -> list[KeyRecord]:

@@ -28,6 +28,7 @@ from nats.js.errors import NotFoundError
 
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.redact import mask_url
+from wa_gateway.tasks import cancel_and_wait
 from wa_gateway.webhooks.outbox import WebhookOutbox
 from wa_gateway.webhooks.records import OutboxMessage
 
@@ -91,10 +92,7 @@ class NatsPublisher:
     async def stop(self) -> None:
         self._outbox.remove_listener(self.notify)
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         nc, self._nc = self._nc, None
         if nc is not None:
             with contextlib.suppress(Exception):

@@ -10,8 +10,8 @@ from typing import Final
 
 from aiohttp import web
 
-from wa_gateway.route_table import RouteTable, route
-from wa_gateway.static_files import StaticFiles
+from wa_gateway.route_table import route
+from wa_gateway.static_files import StaticPages, static_file
 
 ASSETS: Final = {
     "index.html": "text/html",
@@ -34,26 +34,14 @@ CSP: Final = (
 PUBLIC_ROUTES: Final = frozenset({"/", "/dashboard", "/dashboard/{asset}", "/favicon.ico"})
 
 
-class DashboardApi(RouteTable):
+class DashboardApi(StaticPages):
     def __init__(self) -> None:
-        self._files = StaticFiles(__package__ or "wa_gateway.dashboard", ASSETS, CSP)
-
-    async def load(self) -> None:
-        """Read the files once, off the event loop (called from the app's startup)."""
-        await self._files.load()
+        super().__init__(__package__ or "wa_gateway.dashboard", ASSETS, CSP)
 
     @route.get("/")
     async def root(self, request: web.Request) -> web.Response:
         raise web.HTTPFound("/dashboard")
 
-    @route.get("/dashboard")
-    async def page(self, request: web.Request) -> web.Response:
-        return self._files.response("index.html")
-
-    @route.get("/dashboard/{asset}")
-    async def asset(self, request: web.Request) -> web.Response:
-        return self._files.response(request.match_info["asset"])
-
-    @route.get("/favicon.ico")
-    async def favicon(self, request: web.Request) -> web.Response:
-        return self._files.response("favicon.ico")
+    page = static_file("/dashboard", "index.html")
+    asset = static_file("/dashboard/{asset}")
+    favicon = static_file("/favicon.ico", "favicon.ico")

@@ -12,10 +12,10 @@ from aiohttp import web
 from wa_gateway import errors
 from wa_gateway.apikeys.policy import require_device, visible_devices
 from wa_gateway.body import read_body
-from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.device_routes import DeviceRoutes
 from wa_gateway.envelope import ok
 from wa_gateway.phone import is_valid_token
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 
 METHODS: Final = ("qr", "code")
 SVG: Final = "image/svg+xml"
@@ -40,10 +40,7 @@ def render_qr(data: str, kind: str) -> bytes:
     return out.getvalue()
 
 
-class DevicesApi(RouteTable):
-    def __init__(self, manager: DeviceManager) -> None:
-        self._manager = manager
-
+class DevicesApi(DeviceRoutes):
     @route.post("/devices")
     async def connect(self, request: web.Request) -> web.Response:
         body = await read_body(request)

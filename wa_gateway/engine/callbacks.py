@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from wa_gateway.engine.worker_process import ENGINE_LOGGER
+from wa_gateway.tasks import cancel_and_wait
 
 Callback = Callable[..., Awaitable[None] | None]
 
@@ -33,10 +34,7 @@ class CallbackQueue:
         """Lets what is queued finish (bounded), then ends the task."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), drain_within)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -70,3 +71,12 @@ class Command:
 
     def reply(self, value: Any) -> Any:
         return {self.wrap: value} if self.wrap else value
+
+
+# The first argument of every command: the device it is for.
+TOKEN: Final = Arg("token", a.text)
+
+
+def command_family(**shared: Any) -> functools.partial[Command]:
+    """``Command`` for a family of commands, with what they all share (timeout, failure, codes) given once."""
+    return functools.partial(Command, **shared)

@@ -17,6 +17,7 @@ from wa_gateway import errors
 from wa_gateway.engine import channel_commands, group_commands
 from wa_gateway.engine import command_args as a
 from wa_gateway.engine import contract as c
+from wa_gateway.engine.command_spec import TOKEN
 from wa_gateway.engine.command_spec import Arg as Arg
 from wa_gateway.engine.command_spec import Combine as Combine
 from wa_gateway.engine.command_spec import Command as Command
@@ -25,7 +26,6 @@ from wa_gateway.engine.command_spec import Command as Command
 MEDIA_TIMEOUT_S: Final = 300.0
 
 
-TOKEN: Final = Arg("token", a.text)
 # A message to a channel (…@newsletter): only its owner and admins post in it (docs/channels.md).
 CHANNEL_POST_CODES: Final[Mapping[str, errors.ErrorSpec]] = MappingProxyType(
     {

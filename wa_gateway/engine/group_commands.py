@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
 from wa_gateway import errors
 from wa_gateway.engine import command_args as a
 from wa_gateway.engine import contract as c
-from wa_gateway.engine.command_spec import Arg, Command
+from wa_gateway.engine.command_spec import TOKEN, Arg, command_family
 
 TIMEOUT_S: Final = 60.0
-TOKEN: Final = Arg("token", a.text)
 GROUP: Final = Arg("jid", a.text, "group")
 # What a group command's refusals become, whichever command it is.
 CODES: Final[Mapping[str, errors.ErrorSpec]] = MappingProxyType(
@@ -26,10 +25,7 @@ CODES: Final[Mapping[str, errors.ErrorSpec]] = MappingProxyType(
 )
 
 
-def _group_command(name: str, args: tuple[Arg, ...], result: str, **options: Any) -> Command:
-    return Command(
-        name, args, result, timeout_s=TIMEOUT_S, failure=errors.GROUP_FAILED, codes=CODES, **options
-    )
+_group_command: Final = command_family(timeout_s=TIMEOUT_S, failure=errors.GROUP_FAILED, codes=CODES)
 
 
 CREATE_GROUP: Final = _group_command(

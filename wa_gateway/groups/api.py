@@ -13,6 +13,7 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.devices.api import token_from_path
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
@@ -22,17 +23,19 @@ from wa_gateway.envelope import ok
 from wa_gateway.groups import fields
 from wa_gateway.groups.picture import receive_picture
 from wa_gateway.media.spool import remove
-from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 
 GROUP: Final = "/groups/{token}/{gid}"
 
 
-class GroupsApi(RouteTable):
+def _device_and_group(request: web.Request) -> tuple[str, str]:
+    return token_from_path(request), fields.path_group(request.match_info["gid"])
+
+
+class GroupsApi(RecipientRoutes):
     def __init__(self, manager: DeviceManager, phones: PhoneRules, outgoing_dir: Path) -> None:
-        self._manager = manager
-        self._recipients = Recipients(phones)
+        super().__init__(manager, phones)
         self._outgoing = outgoing_dir
 
     async def _run(self, token: str, command: Command, args: dict[str, Any]) -> Any:
@@ -76,15 +79,13 @@ class GroupsApi(RouteTable):
 
     @route.get(GROUP)
     async def group_info(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        jid = fields.path_group(request.match_info["gid"])
+        token, jid = _device_and_group(request)
         result = await self._run(token, commands.GROUP_INFO, {"jid": jid})
         return ok(request, fields.details(result), "Group retrieved")
 
     @route.patch(GROUP)
     async def update(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        jid = fields.path_group(request.match_info["gid"])
+        token, jid = _device_and_group(request)
         body = await read_body(request)
         raw_subject = body.optional("subject", str)
         changes = {
@@ -101,15 +102,13 @@ class GroupsApi(RouteTable):
 
     @route.delete(GROUP)
     async def leave(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        jid = fields.path_group(request.match_info["gid"])
+        token, jid = _device_and_group(request)
         await self._run(token, g.LEAVE_GROUP, {"jid": jid})
         return ok(request, {"jid": jid, "left": True}, "Left the group")
 
     @route.put(f"{GROUP}/picture")
     async def picture(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        jid = fields.path_group(request.match_info["gid"])
+        token, jid = _device_and_group(request)
         self._manager.require_connected(token)
         path = await receive_picture(request, self._outgoing)
         try:
@@ -121,8 +120,7 @@ class GroupsApi(RouteTable):
 
     @route.post(f"{GROUP}/participants")
     async def participants(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        jid = fields.path_group(request.match_info["gid"])
+        token, jid = _device_and_group(request)
         body = await read_body(request)
         action = body.text("action")
         if action not in ("add", "remove", "promote", "demote"):
@@ -134,8 +132,7 @@ class GroupsApi(RouteTable):
         return ok(request, {"jid": jid, "action": action, "results": results}, "Participants updated")
 
     async def _invite(self, request: web.Request, *, revoke: bool) -> web.Response:
-        token = token_from_path(request)
-        jid = fields.path_group(request.match_info["gid"])
+        token, jid = _device_and_group(request)
         result = await self._run(token, g.GROUP_INVITE, {"jid": jid, "revoke": revoke})
         link = result.get("link") if isinstance(result, dict) else None
         message = "Invite link revoked; this is the new one" if revoke else "Invite link retrieved"
@@ -151,16 +148,14 @@ class GroupsApi(RouteTable):
 
     @route.get(f"{GROUP}/requests")
     async def requests(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        jid = fields.path_group(request.match_info["gid"])
+        token, jid = _device_and_group(request)
         result = await self._run(token, g.GROUP_REQUESTS, {"jid": jid})
         found = result.get("requests", []) if isinstance(result, dict) else []
         return ok(request, {"jid": jid, "requests": fields.requests(found)}, "Join requests retrieved")
 
     @route.post(f"{GROUP}/links")
     async def link(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        parent = fields.path_group(request.match_info["gid"])
+        token, parent = _device_and_group(request)
         body = await read_body(request)
         child = fields.path_group(body.text("child"))
         await self._run(token, g.LINK_GROUP, {"parent": parent, "child": child})
@@ -168,16 +163,14 @@ class GroupsApi(RouteTable):
 
     @route.delete(GROUP + "/links/{child}")
     async def unlink(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        parent = fields.path_group(request.match_info["gid"])
+        token, parent = _device_and_group(request)
         child = fields.path_group(request.match_info["child"])
         await self._run(token, g.UNLINK_GROUP, {"parent": parent, "child": child})
         return ok(request, {"parent": parent, "child": child, "linked": False}, "Group unlinked")
 
     @route.get(f"{GROUP}/subgroups")
     async def subgroups(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        parent = fields.path_group(request.match_info["gid"])
+        token, parent = _device_and_group(request)
         result = await self._run(token, g.SUB_GROUPS, {"parent": parent})
         groups = result.get("groups", []) if isinstance(result, dict) else []
         return ok(request, {"parent": parent, "groups": groups, "total": len(groups)}, "Sub-groups retrieved")

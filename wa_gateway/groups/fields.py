@@ -43,13 +43,7 @@ def participants(recipients: Recipients, raw: Any) -> list[str]:
     """People by phone number or phone/LID JID, each once, in order."""
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PARTICIPANTS:
         raise errors.ApiError(errors.INVALID_GROUP_PARTICIPANTS)
-    people: dict[str, None] = {}
-    for entry in raw:
-        jid = recipients.user(entry) if isinstance(entry, str) else None
-        if jid is None:
-            raise errors.ApiError(errors.INVALID_GROUP_PARTICIPANTS)
-        people[jid] = None
-    return list(people)
+    return recipients.users(raw, errors.INVALID_GROUP_PARTICIPANTS)
 
 
 def invite_code(raw: str) -> str:

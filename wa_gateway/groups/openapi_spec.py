@@ -31,7 +31,7 @@ GROUP_DETAILS: Final[spec.Schema] = spec.obj(
         "subject": spec.STRING,
         "topic": spec.STRING,
         "owner": spec.NULLABLE_STRING,
-        "createdAt": {"type": ["string", "null"]},
+        "createdAt": spec.NULLABLE_STRING,
         "participants": {
             "type": "array",
             "items": spec.obj(
@@ -70,7 +70,7 @@ PATHS: Final[spec.PathSpec] = {
             "Groups the device is in",
             params=[spec.path_token()],
             errors=READ_ERRORS,
-            ok=spec.obj({"groups": {"type": "array", "items": GROUP_SUMMARY}, "total": spec.INTEGER}),
+            ok=spec.obj({"groups": spec.array(GROUP_SUMMARY), "total": spec.INTEGER}),
         ),
         "post": _op(
             "Create a group (a community with community: true); the device is its super admin",
@@ -100,7 +100,7 @@ PATHS: Final[spec.PathSpec] = {
                     minProperties=1,
                 )
             ),
-            ok=spec.obj({"jid": spec.STRING, "changed": {"type": "array", "items": spec.STRING}}),
+            ok=spec.obj({"jid": spec.STRING, "changed": spec.array(spec.STRING)}),
         ),
         "delete": _op("Leave the group", ok=spec.obj({"jid": spec.STRING, "left": spec.BOOLEAN})),
     },
@@ -165,7 +165,7 @@ PATHS: Final[spec.PathSpec] = {
                     "jid": spec.STRING,
                     "requests": {
                         "type": "array",
-                        "items": spec.obj({"jid": spec.STRING, "requestedAt": {"type": ["string", "null"]}}),
+                        "items": spec.obj({"jid": spec.STRING, "requestedAt": spec.NULLABLE_STRING}),
                     },
                 }
             ),

@@ -19,6 +19,7 @@ from aiohttp import web
 from wa_gateway import vocabulary as v
 from wa_gateway.clock import Clock
 from wa_gateway.media.kinds import MIMETYPE_RE, OCTET_STREAM, safe_filename
+from wa_gateway.tasks import cancel_and_wait
 
 log = logging.getLogger("wa_gateway.media")
 
@@ -101,9 +102,7 @@ class IncomingMedia:
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            await cancel_and_wait(sweeper)
 
     async def _sweep_forever(self) -> None:
         while True:

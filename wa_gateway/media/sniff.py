@@ -22,16 +22,34 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+# Formats a fixed first few bytes identify, by kind; no prefix in one table starts another's.
+_IMAGE_PREFIXES: Final = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+_AUDIO_PREFIXES: Final = ((b"#!AMR", "audio/amr"), (b"ID3", "audio/mpeg"))
+_DOCUMENT_PREFIXES: Final = (
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "application/x-ole-storage",
+    ),  # legacy .doc/.xls/.ppt; the name tells which
+)
+
+
+def _by_prefix(head: bytes, prefixes: tuple[tuple[bytes, str], ...]) -> str | None:
+    return next((mimetype for prefix, mimetype in prefixes if head.startswith(prefix)), None)
+
+
+def _riff(head: bytes, form: bytes) -> bool:
+    return head[:4] == b"RIFF" and head[8:12] == form
+
+
 def _image(head: bytes) -> str | None:
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    return None
+    return _by_prefix(head, _IMAGE_PREFIXES) or ("image/webp" if _riff(head, b"WEBP") else None)
 
 
 def _audio_video(head: bytes) -> str | None:
@@ -42,11 +60,10 @@ def _audio_video(head: bytes) -> str | None:
         return "audio/ogg; codecs=opus" if b"OpusHead" in head[:512] else "audio/ogg"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm" if b"webm" in head[:64] else "video/x-matroska"
-    if head.startswith(b"#!AMR"):
-        return "audio/amr"
-    if head.startswith(b"ID3"):
-        return "audio/mpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+    found = _by_prefix(head, _AUDIO_PREFIXES)
+    if found is not None:
+        return found
+    if _riff(head, b"WAVE"):
         return "audio/wav"
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
         return "audio/aac"  # ADTS sync word, layer 0
@@ -67,10 +84,4 @@ def _iso_media(head: bytes) -> str:
 
 
 def _document(head: bytes) -> str | None:
-    if head.startswith(b"%PDF-"):
-        return "application/pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return "application/zip"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "application/x-ole-storage"  # legacy .doc/.xls/.ppt; the name tells which
-    return None
+    return _by_prefix(head, _DOCUMENT_PREFIXES)

@@ -8,21 +8,28 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
-from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, message_text, reply_to, sent
-from wa_gateway.messaging.recipients import Recipients, with_mention_tags
+from wa_gateway.messaging.fields import (
+    MAX_TEXT_CHARS,
+    body_token,
+    reply_to,
+    sent,
+    token_and_text,
+)
+from wa_gateway.messaging.recipients import with_mention_tags
 from wa_gateway.phone import PhoneRules
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 from wa_gateway.ttlcache import TtlCache
 
 ENGINE_REPLY_MARGIN_S: Final = 30.0
 CHECK_TIMEOUT_S: Final = 30.0
 
 
-class MessagingApi(RouteTable):
+class MessagingApi(RecipientRoutes):
     def __init__(
         self,
         manager: DeviceManager,
@@ -31,18 +38,16 @@ class MessagingApi(RouteTable):
         *,
         typing_delay_ms: int,
     ) -> None:
-        self._manager = manager
+        super().__init__(manager, phones)
         self._phones = phones
-        self._recipients = Recipients(phones)
         self._cache = cache
         self._typing_ms = typing_delay_ms
 
     @route.post("/messages")
     async def send_text(self, request: web.Request) -> web.Response:
         body = await read_body(request)
-        token = body_token(body)
         # Text before recipient, as the Go gateway checks them.
-        text = message_text(body.text("text"))
+        token, text = token_and_text(body)
         to = self._recipients.text_to(body.text("to"))
         quoted = reply_to(body)
         mentions = self._recipients.mentions(body.optional("mentions", object))

@@ -19,6 +19,11 @@ MESSAGE_ID_RE: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z._=+:-]{0,127}")
 MAX_MESSAGE_IDS: Final = 1000
 
 
+def token_and_text(body: Body) -> tuple[str, str]:
+    """The device and the text of a text message, checked in the Go gateway's order: token, then text."""
+    return body_token(body), message_text(body.text("text"))
+
+
 def body_token(body: Body) -> str:
     token = body.text("token")
     if not token:

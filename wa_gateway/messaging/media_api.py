@@ -11,6 +11,7 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import Body
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
@@ -39,9 +40,8 @@ from wa_gateway.media.spool import (
 )
 from wa_gateway.media.upload import read_media_request
 from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, reply_to, sent
-from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 
 # Uploading to WhatsApp's media servers takes a while for a large file; the typing delay comes on top.
 MEDIA_SEND_TIMEOUT_S: Final = 300.0
@@ -58,7 +58,7 @@ class _MediaFields:
     mimetype: str | None
 
 
-class MediaApi(RouteTable):
+class MediaApi(RecipientRoutes):
     SENT_MESSAGE: ClassVar[str] = "Media sent"
 
     def __init__(
@@ -72,8 +72,7 @@ class MediaApi(RouteTable):
         outgoing_dir: Path,
         typing_delay_ms: int,
     ) -> None:
-        self._manager = manager
-        self._recipients = Recipients(phones)
+        super().__init__(manager, phones)
         self._limits = limits
         self._fetcher = fetcher
         self._ffmpeg = ffmpeg

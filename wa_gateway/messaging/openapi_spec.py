@@ -8,6 +8,8 @@ from typing import Any, Final
 from wa_gateway.engine import contract as c
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Messages")
+
 TO: Final[spec.Schema] = {
     **spec.NON_EMPTY,
     "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid, …@g.us)",
@@ -43,9 +45,8 @@ MEDIA_FORM: Final[spec.Schema] = spec.obj(
 
 
 def _chat_action(summary: str, fields: dict[str, spec.Schema], required: tuple[str, ...]) -> dict[str, Any]:
-    return spec.operation(
+    return operation(
         summary,
-        tag="Messages",
         params=[MESSAGE_ID],
         errors=ACTION_ERRORS,
         body=spec.json_body(
@@ -57,9 +58,8 @@ def _chat_action(summary: str, fields: dict[str, spec.Schema], required: tuple[s
 
 PATHS: Final[spec.PathSpec] = {
     "/messages/media": {
-        "post": spec.operation(
+        "post": operation(
             "Send an image, video, audio, voice note, document or sticker",
-            tag="Messages",
             description=(
                 "The file comes as a multipart upload (part `file`), `base64` or a `url`: exactly one. "
                 "Limits per type: MEDIA_MAX_*_BYTES. Audio, voice and video need ffmpeg on the host "
@@ -88,9 +88,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/messages/read": {
-        "post": spec.operation(
+        "post": operation(
             "Mark messages read (blue ticks)",
-            tag="Messages",
             errors=ACTION_ERRORS,
             body=spec.json_body(
                 spec.obj(
@@ -108,9 +107,7 @@ PATHS: Final[spec.PathSpec] = {
                     ("token", "chat", "messageIds"),
                 )
             ),
-            ok=spec.envelope(
-                spec.obj({"chat": spec.STRING, "messageIds": {"type": "array", "items": spec.STRING}})
-            ),
+            ok=spec.envelope(spec.obj({"chat": spec.STRING, "messageIds": spec.array(spec.STRING)})),
         )
     },
     "/messages/{id}/reaction": {
@@ -124,9 +121,8 @@ PATHS: Final[spec.PathSpec] = {
             {"text": spec.STRING},
             ("text",),
         ),
-        "delete": spec.operation(
+        "delete": operation(
             "Delete a message this device sent, for everyone",
-            tag="Messages",
             params=[
                 MESSAGE_ID,
                 spec.query("token", spec.STRING, "Device token (or in a JSON body)"),
@@ -138,9 +134,8 @@ PATHS: Final[spec.PathSpec] = {
         ),
     },
     "/messages/{token}/{id}/media": {
-        "get": spec.operation(
+        "get": operation(
             "Download the file of an incoming media message",
-            tag="Messages",
             params=[spec.path_token(), MESSAGE_ID],
             errors=ACTION_ERRORS,
             ok_content={
@@ -149,9 +144,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/polls": {
-        "post": spec.operation(
+        "post": operation(
             "Send a poll (2 to 12 options)",
-            tag="Messages",
             errors=SEND_ERRORS,
             body=spec.json_body(
                 spec.obj(
@@ -167,16 +161,15 @@ PATHS: Final[spec.PathSpec] = {
             ),
             ok=spec.envelope(
                 spec.obj(
-                    {**SENT, "options": {"type": "array", "items": spec.STRING}, "multiple": spec.BOOLEAN},
+                    {**SENT, "options": spec.array(spec.STRING), "multiple": spec.BOOLEAN},
                     ("messageId", "timestamp"),
                 )
             ),
         )
     },
     "/presence": {
-        "post": spec.operation(
+        "post": operation(
             "Set the account's presence, or typing/recording/paused in one chat",
-            tag="Messages",
             errors=ACTION_ERRORS,
             body=spec.json_body(
                 spec.obj(

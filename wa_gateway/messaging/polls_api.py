@@ -8,14 +8,13 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
-from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token, sent
-from wa_gateway.messaging.recipients import Recipients
-from wa_gateway.phone import PhoneRules, is_blank
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.phone import is_blank
+from wa_gateway.route_table import route
 
 # WhatsApp's poll composer stops at these lengths.
 MAX_QUESTION_CHARS: Final = 255
@@ -41,11 +40,7 @@ def poll_options(raw: Any) -> list[str]:
     return list(raw)
 
 
-class PollsApi(RouteTable):
-    def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
-        self._manager = manager
-        self._recipients = Recipients(phones)
-
+class PollsApi(RecipientRoutes):
     @route.post("/polls")
     async def send_poll(self, request: web.Request) -> web.Response:
         body = await read_body(request)

@@ -6,21 +6,15 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
-from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token
-from wa_gateway.messaging.recipients import Recipients
-from wa_gateway.phone import PhoneRules
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 
 
-class PresenceApi(RouteTable):
-    def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
-        self._manager = manager
-        self._recipients = Recipients(phones)
-
+class PresenceApi(RecipientRoutes):
     @route.post("/presence")
     async def set_presence(self, request: web.Request) -> web.Response:
         body = await read_body(request)

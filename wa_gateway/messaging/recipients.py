@@ -81,11 +81,15 @@ class Recipients:
             return []
         if not isinstance(raw, list) or len(raw) > MAX_MENTIONS:
             raise errors.ApiError(errors.INVALID_MENTIONS)
+        return self.users(raw, errors.INVALID_MENTIONS)
+
+    def users(self, raw: list[Any], invalid: errors.ErrorSpec) -> list[str]:
+        """Phone numbers or user JIDs as JIDs, each once, in order; ``invalid`` when one is neither."""
         jids: dict[str, None] = {}
         for entry in raw:
             jid = self.user(entry) if isinstance(entry, str) else None
             if jid is None:
-                raise errors.ApiError(errors.INVALID_MENTIONS)
+                raise errors.ApiError(invalid)
             jids[jid] = None
         return list(jids)
 

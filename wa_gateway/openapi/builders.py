@@ -6,6 +6,7 @@ shared error envelope (``default``), with the statuses the operation really uses
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Final
 
 from wa_gateway import vocabulary as v
@@ -48,6 +49,10 @@ ERROR_STATUSES: Final = {
 
 def ref(name: str) -> Schema:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def array(items: Schema) -> Schema:
+    return {"type": "array", "items": items}
 
 
 def obj(properties: dict[str, Schema], required: tuple[str, ...] = (), **extra: Any) -> Schema:
@@ -144,6 +149,12 @@ def operation(
     if public:
         op["security"] = []
     return op
+
+
+def tagged(tag: str, **shared: Any) -> functools.partial[Operation]:
+    """``operation`` for the routes of one tag, so that a spec module names its tag (and, with ``shared``,
+    what else all its operations have in common) once."""
+    return functools.partial(operation, tag=tag, **shared)
 
 
 ERROR_ENVELOPE: Final[Schema] = obj(

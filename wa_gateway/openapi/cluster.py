@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("System")
+
 NODE: Final[spec.Schema] = spec.obj(
     {
         "id": {"type": "string", "description": "NODE_ID"},
@@ -27,9 +29,8 @@ LEASE: Final[spec.Schema] = spec.obj(
 )
 PATHS: Final[spec.PathSpec] = {
     "/cluster": {
-        "get": spec.operation(
+        "get": operation(
             "The nodes sharing this database and which node owns each device",
-            tag="System",
             description="Needs an admin key. Every node answers with the same view, read from the database.",
             errors=(401, 403),
             ok=spec.envelope(
@@ -37,8 +38,8 @@ PATHS: Final[spec.PathSpec] = {
                     {
                         "node": {"type": "string", "description": "The node that answered"},
                         "leaseTtlSeconds": {"type": "number"},
-                        "nodes": {"type": "array", "items": spec.ref("ClusterNode")},
-                        "devices": {"type": "array", "items": spec.ref("DeviceLease")},
+                        "nodes": spec.array(spec.ref("ClusterNode")),
+                        "devices": spec.array(spec.ref("DeviceLease")),
                     },
                     ("node", "leaseTtlSeconds", "nodes", "devices"),
                 )

@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Sandbox")
+
 SESSION: Final[spec.Schema] = spec.obj(
     {
         "node": {"type": "string", "description": "The node whose engine held the connection"},
@@ -21,16 +23,15 @@ SESSION: Final[spec.Schema] = spec.obj(
 )
 PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/sessions": {
-        "get": spec.operation(
+        "get": operation(
             "Every connection the simulated network saw for a device, on any node, oldest first",
-            tag="Sandbox",
             params=[spec.path_param("token")],
             errors=(400, 401, 403),
             ok=spec.envelope(
                 spec.obj(
                     {
                         "token": spec.STRING,
-                        "sessions": {"type": "array", "items": spec.ref("SandboxSession")},
+                        "sessions": spec.array(spec.ref("SandboxSession")),
                     },
                     ("token", "sessions"),
                 )

@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Contacts")
+
 CONTACT: Final[spec.Schema] = spec.obj(
     {
         "phone": spec.STRING,
@@ -19,9 +21,8 @@ CONTACT: Final[spec.Schema] = spec.obj(
 
 PATHS: Final[spec.PathSpec] = {
     "/contacts/{token}": {
-        "get": spec.operation(
+        "get": operation(
             "Captured contacts: JSON pages, or CSV with format=csv",
-            tag="Contacts",
             params=[
                 spec.path_token(),
                 *spec.paging(),

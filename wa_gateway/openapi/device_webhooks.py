@@ -6,11 +6,13 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Webhooks")
+
 TARGET: Final[spec.Schema] = spec.obj(
     {
         "token": spec.STRING,
         "url": spec.STRING,
-        "events": {"type": "array", "items": spec.STRING},
+        "events": spec.array(spec.STRING),
         "hasSecret": spec.BOOLEAN,
     },
     ("token", "url", "events", "hasSecret"),
@@ -22,9 +24,8 @@ ABOUT: Final = (
 
 PATHS: Final[spec.PathSpec] = {
     "/devices/{token}/webhook": {
-        "put": spec.operation(
+        "put": operation(
             "Send this device's events to its own webhook too",
-            tag="Webhooks",
             description=ABOUT,
             params=[spec.path_token()],
             body=spec.json_body(
@@ -45,25 +46,22 @@ PATHS: Final[spec.PathSpec] = {
             errors=(400, 401, 403),
             ok=spec.envelope(spec.ref("DeviceWebhook")),
         ),
-        "get": spec.operation(
+        "get": operation(
             "This device's own webhook (without its secret)",
-            tag="Webhooks",
             params=[spec.path_token()],
             errors=(400, 401, 403, 404),
             ok=spec.envelope(spec.ref("DeviceWebhook")),
         ),
-        "delete": spec.operation(
+        "delete": operation(
             "Remove this device's own webhook and what was still queued for it",
-            tag="Webhooks",
             params=[spec.path_token()],
             errors=(400, 401, 403, 404),
             ok=spec.envelope(spec.obj({"token": spec.STRING}, ("token",))),
         ),
     },
     "/webhooks/events/{id}/redeliver": {
-        "post": spec.operation(
+        "post": operation(
             "Send a delivered webhook event again, with its original id and body",
-            tag="Webhooks",
             description="Needs `webhooks:admin`. Searches WEBHOOK_URL's outbox and every device webhook's; "
             "delivered events are kept 3 days.",
             params=[spec.path_param("id")],

@@ -6,16 +6,18 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Devices")
+
 DEVICE_DETAIL: Final[spec.Schema] = {
     "allOf": [
         spec.ref("DeviceSummary"),
         spec.obj(
             {
                 "qr": {"type": ["string", "null"], "description": "The current raw QR string while pairing"},
-                "pairingCode": {"type": ["string", "null"]},
+                "pairingCode": spec.NULLABLE_STRING,
                 "code": {"type": ["string", "null"], "description": "The same as pairingCode"},
-                "lastError": {"type": ["string", "null"]},
-                "banExpires": {"type": ["string", "null"]},
+                "lastError": spec.NULLABLE_STRING,
+                "banExpires": spec.NULLABLE_STRING,
             }
         ),
     ]
@@ -23,9 +25,8 @@ DEVICE_DETAIL: Final[spec.Schema] = {
 
 PATHS: Final[spec.PathSpec] = {
     "/devices": {
-        "post": spec.operation(
+        "post": operation(
             "Connect a device by QR code or pairing code",
-            tag="Devices",
             errors=(400, 401, 409, 429, 500, 503, 504),
             body=spec.json_body(
                 spec.obj(
@@ -53,35 +54,29 @@ PATHS: Final[spec.PathSpec] = {
             ),
             description="QR codes arrive as `qrcode` WebSocket events and from GET /devices/{token}/qr.",
         ),
-        "get": spec.operation(
+        "get": operation(
             "List devices",
-            tag="Devices",
             errors=(401,),
-            ok=spec.envelope(
-                spec.obj({"devices": {"type": "array", "items": spec.ref("DeviceSummary")}}, ("devices",))
-            ),
+            ok=spec.envelope(spec.obj({"devices": spec.array(spec.ref("DeviceSummary"))}, ("devices",))),
         ),
     },
     "/devices/{token}": {
-        "get": spec.operation(
+        "get": operation(
             "One device, with its current QR while pairing",
-            tag="Devices",
             params=[spec.path_token()],
             errors=(400, 401, 404),
             ok=spec.envelope(DEVICE_DETAIL),
         ),
-        "delete": spec.operation(
+        "delete": operation(
             "Log out and remove a device (session, contacts)",
-            tag="Devices",
             params=[spec.path_token()],
             errors=(400, 401, 404, 429, 503),
             ok=spec.envelope(spec.obj({"token": spec.STRING}, ("token",))),
         ),
     },
     "/devices/{token}/qr": {
-        "get": spec.operation(
+        "get": operation(
             "The current QR code as PNG, or SVG with Accept: image/svg+xml",
-            tag="Devices",
             params=[spec.path_token()],
             errors=(400, 401, 404),
             ok_content={

@@ -14,8 +14,8 @@ from wa_gateway.events.model import INTERNAL, WEBHOOK, EventType
 from wa_gateway.idempotency.middleware import SENDING_ROUTES
 from wa_gateway.openapi import webhooks as webhook_spec
 from wa_gateway.openapi.builders import components
-from wa_gateway.route_table import RouteTable, route
-from wa_gateway.static_files import StaticFiles
+from wa_gateway.route_table import route
+from wa_gateway.static_files import StaticPages, static_file
 
 DESCRIPTION: Final = """\
 Self-hosted WhatsApp gateway. Every JSON response uses the envelope
@@ -85,22 +85,14 @@ def build_document(spec_modules: Iterable[ModuleType], events: Iterable[EventTyp
     return document
 
 
-class OpenApiRoutes(RouteTable):
+class OpenApiRoutes(StaticPages):
     def __init__(self, document: dict[str, Any]) -> None:
+        super().__init__(__package__ or "wa_gateway.openapi", DOCS_ASSETS, DOCS_CSP)
         self._body = dumps(document)
-        self._files = StaticFiles(__package__ or "wa_gateway.openapi", DOCS_ASSETS, DOCS_CSP)
-
-    async def load(self) -> None:
-        await self._files.load()
 
     @route.get("/openapi.json")
     async def document(self, request: web.Request) -> web.Response:
         return web.Response(body=self._body, content_type="application/json")
 
-    @route.get("/docs")
-    async def docs(self, request: web.Request) -> web.Response:
-        return self._files.response("docs.html")
-
-    @route.get("/docs/{asset}")
-    async def asset(self, request: web.Request) -> web.Response:
-        return self._files.response(request.match_info["asset"])
+    docs = static_file("/docs", "docs.html")
+    asset = static_file("/docs/{asset}")

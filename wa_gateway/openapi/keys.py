@@ -29,7 +29,7 @@ KEY: Final[spec.Schema] = spec.obj(
         "id": spec.STRING,
         "name": spec.STRING,
         "prefix": {"type": "string", "description": "The key's first characters, to tell keys apart"},
-        "scopes": {"type": "array", "items": SCOPE},
+        "scopes": spec.array(SCOPE),
         "devices": DEVICES,
         "createdAt": spec.TIMESTAMP,
     },
@@ -40,12 +40,11 @@ ABOUT: Final = (
     "the API_KEY admin key can grant anything."
 )
 
+operation = spec.tagged("API keys", description=ABOUT)
 PATHS: Final[spec.PathSpec] = {
     "/keys": {
-        "post": spec.operation(
+        "post": operation(
             "Create a scoped API key; the key is in this answer only",
-            tag="API keys",
-            description=ABOUT,
             body=spec.json_body(
                 spec.obj(
                     {
@@ -60,19 +59,15 @@ PATHS: Final[spec.PathSpec] = {
             errors=(400, 401, 403),
             ok=spec.envelope({"allOf": [spec.ref("ApiKey"), spec.obj({"key": spec.STRING}, ("key",))]}),
         ),
-        "get": spec.operation(
+        "get": operation(
             "Scoped API keys, without their secrets",
-            tag="API keys",
-            description=ABOUT,
             errors=(401, 403),
-            ok=spec.envelope(spec.obj({"keys": {"type": "array", "items": spec.ref("ApiKey")}}, ("keys",))),
+            ok=spec.envelope(spec.obj({"keys": spec.array(spec.ref("ApiKey"))}, ("keys",))),
         ),
     },
     "/keys/{id}": {
-        "delete": spec.operation(
+        "delete": operation(
             "Revoke a key at once; its open WebSockets are closed",
-            tag="API keys",
-            description=ABOUT,
             params=[spec.path_param("id")],
             errors=(400, 401, 403, 404),
             ok=spec.envelope(spec.obj({"id": spec.STRING}, ("id",))),

@@ -6,11 +6,12 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Messages")
+
 PATHS: Final[spec.PathSpec] = {
     "/messages": {
-        "post": spec.operation(
+        "post": operation(
             "Send a text message (with typing simulation)",
-            tag="Messages",
             errors=(400, 401, 404, 409, 413, 429, 500, 503, 504),
             body=spec.json_body(
                 spec.obj(
@@ -34,9 +35,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/validate/phone": {
-        "post": spec.operation(
+        "post": operation(
             "Is a number on WhatsApp? (cached per device)",
-            tag="Messages",
             errors=(400, 401, 404, 409, 429, 500, 504),
             body=spec.json_body(spec.obj({"token": spec.TOKEN, "phone": spec.NON_EMPTY}, ("token", "phone"))),
             ok=spec.envelope(
@@ -53,9 +53,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/cache": {
-        "delete": spec.operation(
+        "delete": operation(
             "Clear the phone validation cache",
-            tag="Messages",
             errors=(401, 429),
             ok=spec.envelope(spec.obj({"cleared": spec.INTEGER}, ("cleared",))),
         )

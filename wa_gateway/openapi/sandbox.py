@@ -6,6 +6,8 @@ from typing import Final
 
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Sandbox")
+
 DEVICE_ERRORS: Final = (400, 401, 404, 409)
 HISTORY_CONTACT: Final[spec.Schema] = spec.obj({"phone": spec.STRING, "name": spec.STRING}, ("phone",))
 HISTORY_MESSAGE: Final[spec.Schema] = spec.obj(
@@ -25,9 +27,8 @@ HISTORY_MESSAGE: Final[spec.Schema] = spec.obj(
 def control(
     summary: str, body: spec.Schema | None = None, ok: spec.Schema | None = None
 ) -> dict[str, object]:
-    return spec.operation(
+    return operation(
         summary,
-        tag="Sandbox",
         params=[spec.path_token()],
         errors=DEVICE_ERRORS,
         body=spec.json_body(body, required=False) if body is not None else None,
@@ -65,7 +66,7 @@ PATHS: Final[spec.PathSpec] = {
             spec.obj(
                 {
                     "type": {"enum": ["delivered", "read", "played"]},
-                    "messageIds": {"type": "array", "items": spec.STRING},
+                    "messageIds": spec.array(spec.STRING),
                     "from": spec.STRING,
                 },
                 ("type", "messageIds", "from"),
@@ -77,8 +78,8 @@ PATHS: Final[spec.PathSpec] = {
             "A history-sync batch with these 1:1 chats, and their past messages",
             spec.obj(
                 {
-                    "contacts": {"type": "array", "items": HISTORY_CONTACT},
-                    "messages": {"type": "array", "items": HISTORY_MESSAGE},
+                    "contacts": spec.array(HISTORY_CONTACT),
+                    "messages": spec.array(HISTORY_MESSAGE),
                 }
             ),
         )
@@ -92,25 +93,23 @@ PATHS: Final[spec.PathSpec] = {
     },
     "/sandbox/devices/{token}/logout": {"post": control("The phone unlinked the device")},
     "/sandbox/devices/{token}/sent": {
-        "get": spec.operation(
+        "get": operation(
             "What the device sent, in order, and the ids it marked read",
-            tag="Sandbox",
             params=[spec.path_token()],
             errors=DEVICE_ERRORS,
             ok=spec.envelope(
                 spec.obj(
                     {
                         "messages": {"type": "array", "items": {"type": "object"}},
-                        "read": {"type": "array", "items": spec.STRING},
+                        "read": spec.array(spec.STRING),
                     }
                 )
             ),
         )
     },
     "/sandbox/numbers/{phone}": {
-        "put": spec.operation(
+        "put": operation(
             "What /validate/phone will learn for this number",
-            tag="Sandbox",
             params=[spec.path_param("phone")],
             errors=(400, 401),
             body=spec.json_body(spec.obj({"registered": spec.BOOLEAN}), required=False),

@@ -7,13 +7,15 @@ from typing import Final
 from wa_gateway import vocabulary as v
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("System")
+
 RECONNECT: Final[spec.Schema] = {
     "type": ["object", "null"],
     "description": "Set while the engine reconnects the device, as of the worker's last heartbeat",
     "properties": {
         "attempts": {"type": "integer", "description": "Failed connects in a row"},
         "nextAttemptAt": {"type": ["string", "null"], "description": "Next try (UTC); null while trying"},
-        "lastError": {"type": ["string", "null"]},
+        "lastError": spec.NULLABLE_STRING,
     },
 }
 FIRST_SYNC: Final[spec.Schema] = {
@@ -31,7 +33,7 @@ WORKER: Final[spec.Schema] = spec.obj(
         "state": spec.STRING,
         "pid": {"type": ["integer", "null"]},
         "restarts": spec.INTEGER,
-        "lastError": {"type": ["string", "null"]},
+        "lastError": spec.NULLABLE_STRING,
         "stuckThreads": {"type": "integer", "description": "Engine threads a stop could not end"},
         "lostEventSessions": {"type": "integer", "description": "Sessions ended by an undeliverable event"},
         "watchdogReconnects": {"type": "integer", "description": "Dead sessions the watchdog reconnected"},
@@ -59,18 +61,17 @@ DEVICE_SUMMARY: Final[spec.Schema] = spec.obj(
     {
         "token": spec.STRING,
         "status": {"enum": list(v.DEVICE_STATUSES)},
-        "jid": {"type": ["string", "null"]},
-        "pushName": {"type": ["string", "null"]},
-        "connectedAt": {"type": ["string", "null"]},
+        "jid": spec.NULLABLE_STRING,
+        "pushName": spec.NULLABLE_STRING,
+        "connectedAt": spec.NULLABLE_STRING,
     },
     ("token", "status"),
 )
 
 PATHS: Final[spec.PathSpec] = {
     "/health": {
-        "get": spec.operation(
+        "get": operation(
             "Liveness, engine name and version",
-            tag="System",
             public=True,
             errors=(),
             ok=spec.envelope(
@@ -79,9 +80,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/health/detailed": {
-        "get": spec.operation(
+        "get": operation(
             "Uptime, memory, threads, WebSocket clients, devices and the engine worker",
-            tag="System",
             errors=(401, 429),
             ok=spec.envelope(
                 spec.obj(
@@ -96,7 +96,7 @@ PATHS: Final[spec.PathSpec] = {
                         "wsClients": spec.INTEGER,
                         "deviceCount": spec.INTEGER,
                         "devicesByStatus": {"type": "object", "additionalProperties": spec.INTEGER},
-                        "devices": {"type": "array", "items": HEALTH_DEVICE},
+                        "devices": spec.array(HEALTH_DEVICE),
                         "worker": WORKER,
                     }
                 )
@@ -104,9 +104,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/ws": {
-        "get": spec.operation(
+        "get": operation(
             "WebSocket for real-time events",
-            tag="System",
             public=True,
             errors=(403, 426, 429),
             ok_status=101,
@@ -115,9 +114,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/metrics": {
-        "get": spec.operation(
+        "get": operation(
             "Prometheus metrics (API key, or METRICS_TOKEN as a bearer token)",
-            tag="System",
             errors=(401, 429),
             ok_content={"text/plain": {"schema": spec.STRING}},
         )

@@ -8,6 +8,8 @@ from typing import Any, Final
 from wa_gateway.events.model import EventType
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Webhooks")
+
 SIGNING: Final = """\
 With WEBHOOK_SECRET set: `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body>` (bare hex with
 WEBHOOK_SIGNATURE_FORMAT=hex) and the Standard Webhooks headers `webhook-id`, `webhook-timestamp`,
@@ -45,7 +47,7 @@ DEAD_ITEM: Final[spec.Schema] = spec.obj(
         "event": spec.STRING,
         "token": spec.STRING,
         "attempts": spec.INTEGER,
-        "lastError": {"type": ["string", "null"]},
+        "lastError": spec.NULLABLE_STRING,
         "lastStatus": {"type": ["integer", "null"]},
         "createdAt": spec.TIMESTAMP,
         "payload": {"type": "object"},
@@ -54,9 +56,8 @@ DEAD_ITEM: Final[spec.Schema] = spec.obj(
 
 PATHS: Final[spec.PathSpec] = {
     "/webhooks/stats": {
-        "get": spec.operation(
+        "get": operation(
             "Webhook outbox: pending, delivered, dead, oldest pending age",
-            tag="Webhooks",
             errors=(401,),
             ok=spec.envelope(
                 spec.obj(
@@ -71,26 +72,23 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/webhooks/dead": {
-        "get": spec.operation(
+        "get": operation(
             "Dead-lettered webhook events, oldest first",
-            tag="Webhooks",
             params=spec.paging(limit_minimum=0),
             errors=(400, 401),
             ok=spec.envelope(spec.page("items", spec.ref("DeadWebhook"))),
         )
     },
     "/webhooks/dead/retry": {
-        "post": spec.operation(
+        "post": operation(
             "Send every dead-lettered event again",
-            tag="Webhooks",
             errors=(401,),
             ok=spec.envelope(spec.obj({"retried": spec.INTEGER})),
         )
     },
     "/webhooks/dead/{id}/retry": {
-        "post": spec.operation(
+        "post": operation(
             "Send one dead-lettered event again",
-            tag="Webhooks",
             params=[spec.path_param("id")],
             errors=(401, 404),
             ok=spec.envelope(spec.obj({"id": spec.STRING})),

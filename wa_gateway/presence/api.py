@@ -6,21 +6,20 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import read_body
+from wa_gateway.device_routes import RecipientRoutes
 from wa_gateway.devices.api import token_from_path
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import commands
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token
-from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
 from wa_gateway.presence.tracker import PresenceTracker
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 
 
-class PresenceTrackingApi(RouteTable):
+class PresenceTrackingApi(RecipientRoutes):
     def __init__(self, manager: DeviceManager, phones: PhoneRules, tracker: PresenceTracker) -> None:
-        self._manager = manager
-        self._recipients = Recipients(phones)
+        super().__init__(manager, phones)
         self._tracker = tracker
 
     def _contact(self, raw: str) -> str:

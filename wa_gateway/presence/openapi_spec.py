@@ -8,6 +8,9 @@ from wa_gateway.engine import contract as c
 from wa_gateway.events import catalog as ev
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Presence")
+sandbox_operation = spec.tagged("Sandbox")
+
 ERRORS: Final = (400, 401, 404, 409, 429, 500, 504)
 CONTACT: Final[spec.Schema] = {
     "type": "string",
@@ -18,9 +21,8 @@ PRESENCE: Final[spec.Schema] = ev.PRESENCE_UPDATE.data_schema() or {}
 
 PATHS: Final[spec.PathSpec] = {
     "/presence/subscribe": {
-        "post": spec.operation(
+        "post": operation(
             "Subscribe to a contact's presence",
-            tag="Presence",
             description=(
                 "Afterwards the contact's online/offline arrives as `presence.update`. WhatsApp keeps "
                 "subscriptions per connection: subscribe again after each `device.connected`."
@@ -31,9 +33,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/presence/{token}/{phone}": {
-        "get": spec.operation(
+        "get": operation(
             "The last presence this device saw of a contact (404 PRESENCE_UNKNOWN before any)",
-            tag="Presence",
             params=[
                 spec.path_token(),
                 spec.path_param("phone", CONTACT, "The contact"),
@@ -46,9 +47,8 @@ PATHS: Final[spec.PathSpec] = {
 
 SANDBOX_PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/presence": {
-        "post": spec.operation(
+        "post": sandbox_operation(
             "A contact goes online or offline, or types in a chat",
-            tag="Sandbox",
             description=(
                 "available/unavailable reach the device only when it subscribed to the contact "
                 "(`delivered: false` otherwise); composing, recording and paused always do."

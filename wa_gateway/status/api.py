@@ -9,13 +9,13 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.body import Body, read_body
-from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.device_routes import DeviceRoutes
 from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
-from wa_gateway.messaging.fields import body_token, message_text, sent
+from wa_gateway.messaging.fields import sent, token_and_text
 from wa_gateway.messaging.media_api import MediaApi
-from wa_gateway.route_table import RouteTable, route
+from wa_gateway.route_table import route
 
 COLOR_RE: Final = re.compile(r"#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})")
 OPAQUE: Final = 0xFF000000
@@ -38,15 +38,11 @@ def font(body: Body) -> int | None:
     return value if isinstance(value, int) else None
 
 
-class StatusApi(RouteTable):
-    def __init__(self, manager: DeviceManager) -> None:
-        self._manager = manager
-
+class StatusApi(DeviceRoutes):
     @route.post("/status")
     async def post(self, request: web.Request) -> web.Response:
         body = await read_body(request)
-        token = body_token(body)
-        text = message_text(body.text("text"))
+        token, text = token_and_text(body)
         args: dict[str, Any] = {
             "token": token,
             "text": text,

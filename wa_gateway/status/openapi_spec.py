@@ -8,6 +8,9 @@ from wa_gateway.engine import contract as c
 from wa_gateway.messaging.openapi_spec import MEDIA_FORM, MEDIA_JSON, SEND_ERRORS, SENT
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Status")
+sandbox_operation = spec.tagged("Sandbox")
+
 _STATUS_MEDIA_TYPE: Final[spec.Schema] = {"enum": list(c.STATUS_MEDIA_KINDS)}
 
 
@@ -20,9 +23,8 @@ def _without_recipient(schema: spec.Schema) -> spec.Schema:
 
 PATHS: Final[spec.PathSpec] = {
     "/status": {
-        "post": spec.operation(
+        "post": operation(
             "Post a text status (seen by the account's contacts)",
-            tag="Status",
             errors=SEND_ERRORS,
             body=spec.json_body(
                 spec.obj(
@@ -42,9 +44,8 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/status/media": {
-        "post": spec.operation(
+        "post": operation(
             "Post an image or video status",
-            tag="Status",
             description="Fields, sources and limits as `POST /messages/media`, without `to` and `replyTo`.",
             errors=SEND_ERRORS,
             body={
@@ -66,9 +67,8 @@ PATHS: Final[spec.PathSpec] = {
 
 SANDBOX_PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/status": {
-        "post": spec.operation(
+        "post": sandbox_operation(
             "A contact posts a text status",
-            tag="Sandbox",
             params=[spec.path_token()],
             errors=(400, 401, 404, 409),
             body=spec.json_body(

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from wa_gateway.lifecycle import Resource
 from wa_gateway.webhooks.records import Attempt, DeadPage, OutboxMessage, OutboxRecord, OutboxStats
 
 OutboxRow = tuple[str, str, str, bytes]
 """``(id, event, token, body)`` of one new event."""
 
 
-class OutboxStore(Protocol):
-    async def open(self) -> None: ...
-
-    async def close(self) -> None: ...
-
+class OutboxStore(Resource, Protocol):
     async def insert(self, rows: list[OutboxRow], now: float) -> None:
         """Commit the rows in list order, in one transaction; an id already stored is left as it is."""
         ...

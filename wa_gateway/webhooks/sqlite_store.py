@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from wa_gateway.db.sqlite import SqliteDatabase
+from wa_gateway.db.sqlite_backed import SqliteBacked
 from wa_gateway.webhooks.outbox_store import OutboxRow, clip_error
 from wa_gateway.webhooks.records import Attempt, DeadPage, OutboxMessage, OutboxRecord, OutboxStats
 
@@ -67,16 +68,10 @@ _RECORD_COLUMNS: Final = ", ".join(
 )
 
 
-class SqliteOutboxStore:
+class SqliteOutboxStore(SqliteBacked):
     def __init__(self, path: Path) -> None:
         # FULL syncs the WAL on every commit: an acknowledged event survives power loss too.
-        self._db = SqliteDatabase(path, MIGRATIONS, name="webhook-outbox", synchronous="FULL")
-
-    async def open(self) -> None:
-        await self._db.open()
-
-    async def close(self) -> None:
-        await self._db.close()
+        super().__init__(SqliteDatabase(path, MIGRATIONS, name="webhook-outbox", synchronous="FULL"))
 
     async def insert(self, rows: list[OutboxRow], now: float) -> None:
         """An id already stored is skipped: a replayed engine event carries the id it had the first time."""

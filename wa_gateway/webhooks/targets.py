@@ -15,6 +15,8 @@ from typing import Final, Protocol
 import orjson
 
 from wa_gateway.db.sqlite import SqliteDatabase
+from wa_gateway.db.sqlite_backed import SqliteBacked
+from wa_gateway.lifecycle import Resource
 
 TARGETS_FILE: Final = "webhook_targets.db"
 _SCHEMA: Final = """CREATE TABLE IF NOT EXISTS webhook_targets (
@@ -36,23 +38,15 @@ class WebhookTarget:
         return any(fnmatch.fnmatchcase(event, pattern) for pattern in self.events)
 
 
-class TargetStore(Protocol):
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
+class TargetStore(Resource, Protocol):
     async def all(self) -> list[WebhookTarget]: ...
     async def put(self, target: WebhookTarget) -> None: ...
     async def delete(self, token: str) -> bool: ...
 
 
-class SqliteTargetStore:
+class SqliteTargetStore(SqliteBacked):
     def __init__(self, path: Path) -> None:
-        self._db = SqliteDatabase(path, (_SCHEMA,), name="webhook-targets")
-
-    async def open(self) -> None:
-        await self._db.open()
-
-    async def close(self) -> None:
-        await self._db.close()
+        super().__init__(SqliteDatabase(path, (_SCHEMA,), name="webhook-targets"))
 
     async def all(self) -> list[WebhookTarget]:
         def job(db: sqlite3.Connection) -> list[WebhookTarget]:

@@ -19,6 +19,7 @@ from wa_gateway.apikeys.policy import may_receive
 from wa_gateway.apikeys.principal import ADMIN, Principal
 from wa_gateway.events.catalog import SEED_EVENTS
 from wa_gateway.events.model import Event
+from wa_gateway.tasks import cancel_and_wait
 
 log = logging.getLogger("wa_gateway.ws")
 
@@ -90,10 +91,7 @@ class WsClient:
 
     async def close(self, code: int, reason: str) -> None:
         self.closing = True
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+        await cancel_and_wait(self._writer)
         try:
             async with asyncio.timeout(_CLOSE_GRACE_SECONDS):
                 await self.ws.close(code=code, message=reason.encode())

@@ -9,7 +9,6 @@ a client that was stopped or replaced are dropped: a torn-down pairing never emi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import secrets
@@ -32,6 +31,7 @@ from wa_gateway.engine.contract import (
     EngineError,
 )
 from wa_gateway.engine.worker_stats import ReconnectInfo
+from wa_gateway.tasks import cancel_and_wait
 from wa_gateway.worker.liveness import Liveness
 
 log = logging.getLogger(__name__)
@@ -135,25 +135,14 @@ class DeviceLifecycle:
                 await self._client.logout()
             except NeonizeError as exc:
                 log.warning("logout of %s was not confirmed by WhatsApp: %s", mask(self.token), exc)
-        await self._stop_client()
-        await self._remove_stored_session()
-        self._ctx.caches.drop(self.token)
-        self._paired = False
+        await self._forget_session()
         self.status = STATUS_LOGGED_OUT
-
-    async def _remove_stored_session(self) -> None:
-        """The session goes even when WhatsApp could not be told (offline): a restart must not resume it."""
-        await asyncio.to_thread(remove_session, self.path)
-        if self._ctx.shared is not None:
-            await self._ctx.shared.delete_device(self.jid)
 
     async def close(self) -> None:
         """Stop the client, then the consumer; call without holding ``lifecycle``."""
         async with self.lifecycle:
             await self.stop()
-        self._consumer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._consumer
+        await cancel_and_wait(self._consumer)
 
     # --- the client -------------------------------------------------------------------------------
 
@@ -225,6 +214,16 @@ class DeviceLifecycle:
         timer = asyncio.create_task(fire(), name=f"neonize-{kind}-{mask(self.token)}")
         self._timers.add(timer)
         timer.add_done_callback(self._timers.discard)
+
+    async def _forget_session(self) -> None:
+        """Stop the client and remove the stored session, even when WhatsApp could not be told (offline):
+        no restart may bring the pairing back."""
+        await self._stop_client()
+        await asyncio.to_thread(remove_session, self.path)
+        if self._ctx.shared is not None:
+            await self._ctx.shared.delete_device(self.jid)
+        self._ctx.caches.drop(self.token)
+        self._paired = False
 
     async def _stop_client(self) -> None:
         for timer in list(self._timers):

@@ -98,20 +98,18 @@ class GoMapLock:
         self._wake()
 
     @contextlib.asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[None]:
-        await self.acquire(True)
+    async def held(self, *, exclusive: bool) -> AsyncIterator[None]:
+        await self.acquire(exclusive)
         try:
             yield
         finally:
-            self.release(True)
+            self.release(exclusive)
 
-    @contextlib.asynccontextmanager
-    async def shared(self) -> AsyncIterator[None]:
-        await self.acquire(False)
-        try:
-            yield
-        finally:
-            self.release(False)
+    def exclusive(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self.held(exclusive=True)
+
+    def shared(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self.held(exclusive=False)
 
 
 def _settle(fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

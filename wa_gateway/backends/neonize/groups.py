@@ -263,23 +263,25 @@ class NeonizeGroups:
 
     @handles(c.CMD_LINK_GROUP)
     async def link_group(self, token: str, parent: str, child: str) -> None:
-        session = self._session(token)
-        community, linked = group_jid(parent, "parent"), group_jid(child, "child")
-        client = session.connected_client()
-        try:
-            await client.link_group(community, linked)
-        except NeonizeError as exc:
-            raise _refusal(session, "Linking the group", exc, parent) from exc
+        await self._link(token, parent, child, link=True)
 
     @handles(c.CMD_UNLINK_GROUP)
     async def unlink_group(self, token: str, parent: str, child: str) -> None:
+        await self._link(token, parent, child, link=False)
+
+    async def _link(self, token: str, parent: str, child: str, *, link: bool) -> None:
         session = self._session(token)
         community, linked = group_jid(parent, "parent"), group_jid(child, "child")
         client = session.connected_client()
         try:
-            await client.unlink_group(community, linked)
+            if link:
+                await client.link_group(community, linked)
+            else:
+                await client.unlink_group(community, linked)
         except NeonizeError as exc:
-            raise _refusal(session, "Unlinking the group", exc, parent) from exc
+            raise _refusal(
+                session, "Linking the group" if link else "Unlinking the group", exc, parent
+            ) from exc
 
     @handles(c.CMD_SUB_GROUPS)
     async def sub_groups(self, token: str, parent: str) -> list[dict[str, Any]]:

@@ -44,16 +44,6 @@ log = logging.getLogger(__name__)
 
 MAX_TYPING_MS: Final = 600_000
 GROUP_SERVER: Final = v.GROUP_SERVER
-# whatsmeow's errors for a group one cannot see (ErrGroupNotFound, ErrNotInGroup, 401/403/404 answers).
-UNKNOWN_GROUP_ERRORS: Final = (
-    "does not exist",
-    "not found",
-    "not participating",
-    "forbidden",
-    "not-authorized",
-    "404",
-    "403",
-)
 # whatsmeow's errors for media WhatsApp no longer keeps (ErrMediaDownloadFailedWith404/410).
 EXPIRED_MEDIA_ERRORS: Final = ("status code 404", "status code 410")
 _CHAT_STATES: Final = {

@@ -32,14 +32,6 @@ DEFAULT_DEVICE_NAME: Final = "Chrome (Linux)"
 # NOTSET means everything, DEBUG included (docs/neonize.md §8).
 GO_LEVEL_LOGGER: Final = "neonize.utils.log"
 WHATSMEOW_LOGGERS: Final = ("whatsmeow", "Whatsmeow")
-LOG_LEVELS: Final = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warn": logging.WARNING,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "critical": logging.CRITICAL,
-}
 
 # whatsmeow validates the pairing-code display name as `Browser (OS)` (docs/neonize.md §2).
 _DEVICE_NAME_RE: Final = re.compile(r"(?P<browser>[A-Za-z][A-Za-z ]{0,29}?) \((?P<os>[^()]{1,40})\)")
@@ -105,7 +97,7 @@ class NeonizeSettings:
         if not isinstance(data_dir, str | Path) or not str(data_dir):
             raise ValueError("engine config data_dir is required")
         log_level = str(config.get("log_level") or "info").strip().lower()
-        if log_level not in LOG_LEVELS:
+        if log_level not in v.LOG_LEVELS:
             log.warning("engine config log_level=%r is not a level; using info", log_level)
             log_level = "info"
         device_name = str(config.get("device_name") or DEFAULT_DEVICE_NAME)
@@ -192,7 +184,7 @@ def check_versions() -> None:
 
 def configure_logging(log_level: str) -> None:
     """Levels for neonize's and whatsmeow's loggers; must run before the first connect()."""
-    level = LOG_LEVELS[log_level]
+    level = v.LOG_LEVELS[log_level]
     logging.getLogger(GO_LEVEL_LOGGER).setLevel(level)
     for name in WHATSMEOW_LOGGERS:
         logging.getLogger(name).setLevel(level)

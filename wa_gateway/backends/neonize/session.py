@@ -214,10 +214,7 @@ class DeviceSession(DeviceLifecycle):
                 unlinked = True
             except NeonizeError as exc:
                 log.warning("could not unlink the wrong account from %s: %s", mask(self.token), exc)
-        await self._stop_client()
-        await self._remove_stored_session()
-        self._ctx.caches.drop(self.token)
-        self._paired = False
+        await self._forget_session()
         self.jid = self.push_name = ""
         self.status = STATUS_DISCONNECTED
         done = (
@@ -286,10 +283,7 @@ class DeviceSession(DeviceLifecycle):
 
     async def _on_logged_out(self, event: Any) -> None:
         # whatsmeow already deleted its device row; the files go too, so a restart cannot resurrect it.
-        await self._stop_client()
-        await self._remove_stored_session()
-        self._ctx.caches.drop(self.token)
-        self._paired = False
+        await self._forget_session()
         self.jid = self.push_name = ""
         self.status = STATUS_LOGGED_OUT
         self._emit(EV_LOGGED_OUT, {"reason": translate.logged_out_reason(event)})

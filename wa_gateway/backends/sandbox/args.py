@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Final
 
 from wa_gateway import vocabulary as v
 from wa_gateway.engine import contract as c
+from wa_gateway.worker import command_checks as checks
 
 USER_SERVER: Final = f"@{v.USER_SERVER}"
 GROUP_SERVER: Final = f"@{v.GROUP_SERVER}"
@@ -66,6 +68,20 @@ def optional_text(args: dict[str, Any], key: str) -> str | None:
     if not isinstance(value, str):
         raise c.EngineError(c.E_INVALID_ARGUMENT, f"{key} must be a string")
     return value
+
+
+def optional_time(args: dict[str, Any], key: str) -> float | None:
+    """An ISO 8601 time with its zone, as Unix seconds; None when absent or empty."""
+    raw = optional_text(args, key)
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise checks.invalid(f"{key} must be an ISO 8601 time, like 2026-01-31T12:00:00Z") from None
+    if when.tzinfo is None:
+        raise checks.invalid(f"{key} must name its time zone (…Z for UTC)")
+    return when.timestamp()
 
 
 def chat_jid(chat: Any, sender: str) -> str:

@@ -157,22 +157,22 @@ class SandboxBackend:
 
     @handles(c.CMD_DISCONNECT)
     async def disconnect(self, token: str) -> None:
-        check_token(token)
-        async with self._lock(token):
-            device = self._devices.get(token)
-            if device is not None:
-                self._forget(device)
+        await self._disconnect(token, logout=False)
 
     @handles(c.CMD_LOGOUT)
     async def logout(self, token: str) -> None:
+        await self._disconnect(token, logout=True)
+
+    async def _disconnect(self, token: str, *, logout: bool) -> None:
         check_token(token)
         async with self._lock(token):
             device = self._devices.get(token)
             if device is not None:
                 self._forget(device)
-            await self.store.delete_session(token)
-            self.caches.drop(token)
-            await asyncio.to_thread(media_server.forget, self.data_dir, token)
+            if logout:
+                await self.store.delete_session(token)
+                self.caches.drop(token)
+                await asyncio.to_thread(media_server.forget, self.data_dir, token)
 
     @handles(c.CMD_CHECK_NUMBERS)
     async def check_numbers(self, token: str, phones: list[str]) -> list[c.NumberCheck]:

@@ -6,10 +6,16 @@ they reach the gateway as ``IncomingMessage`` objects in ``EV_HISTORY_SYNC["mess
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Final
 
-from wa_gateway.backends.sandbox.args import GROUP_SERVER, USER_SERVER, arg_phone, chat_jid, optional_text
+from wa_gateway.backends.sandbox.args import (
+    GROUP_SERVER,
+    USER_SERVER,
+    arg_phone,
+    chat_jid,
+    optional_text,
+    optional_time,
+)
 from wa_gateway.backends.sandbox.ids import message_id
 from wa_gateway.backends.sandbox.refs import ref_of
 from wa_gateway.engine import contract as c
@@ -74,13 +80,5 @@ def _message(entry: Any, own_phone: str, now: float) -> dict[str, Any]:
 
 
 def _when(entry: dict[str, Any], now: float) -> float:
-    raw = optional_text(entry, "timestamp")
-    if not raw:
-        return now
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        raise checks.invalid("timestamp must be an ISO 8601 time, like 2026-01-31T12:00:00Z") from None
-    if when.tzinfo is None:
-        raise checks.invalid("timestamp must name its time zone (…Z for UTC)")
-    return when.timestamp()
+    when = optional_time(entry, "timestamp")
+    return now if when is None else when

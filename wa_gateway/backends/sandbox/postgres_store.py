@@ -157,30 +157,32 @@ class PostgresSandboxStore:
         )
         return None if row is None else sent_from_row(*row.values())
 
-    async def add_read(self, token: str, ids: list[str]) -> None:
+    async def _add(self, token: str, insert: str, *values: Any) -> None:
+        """One row of what the device did; ``insert`` takes the token as $1, then ``values``."""
         await self._ensure(token)
-        await self._db.pool.execute(
+        await self._db.pool.execute(insert, token, *values)
+
+    async def add_read(self, token: str, ids: list[str]) -> None:
+        await self._add(
+            token,
             "INSERT INTO wa_sandbox_read (token, message_id) SELECT $1, m FROM unnest($2::text[])"
             " WITH ORDINALITY AS r(m, n) ORDER BY n",
-            token,
             ids,
         )
 
     async def add_presence(self, token: str, to: str | None, state: str, at: float) -> None:
-        await self._ensure(token)
-        await self._db.pool.execute(
-            "INSERT INTO wa_sandbox_presence (token, recipient, state, at) VALUES ($1, $2, $3, $4)",
+        await self._add(
             token,
+            "INSERT INTO wa_sandbox_presence (token, recipient, state, at) VALUES ($1, $2, $3, $4)",
             to,
             state,
             at,
         )
 
     async def add_rejected_call(self, token: str, caller: str, call_id: str, at: float) -> None:
-        await self._ensure(token)
-        await self._db.pool.execute(
-            "INSERT INTO wa_sandbox_rejected_calls (token, caller, call_id, at) VALUES ($1, $2, $3, $4)",
+        await self._add(
             token,
+            "INSERT INTO wa_sandbox_rejected_calls (token, caller, call_id, at) VALUES ($1, $2, $3, $4)",
             caller,
             call_id,
             at,

@@ -4,10 +4,16 @@ a contact going online, offline, or typing (docs/presence.md)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
-from wa_gateway.backends.sandbox.args import GROUP_SERVER, USER_SERVER, arg_phone, check_jid, optional_text
+from wa_gateway.backends.sandbox.args import (
+    GROUP_SERVER,
+    USER_SERVER,
+    arg_phone,
+    check_jid,
+    optional_text,
+    optional_time,
+)
 from wa_gateway.backends.sandbox.device import SandboxHost
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
@@ -73,13 +79,4 @@ class SandboxPresence:
 
 
 def _last_seen(args: dict[str, Any]) -> float | None:
-    raw = optional_text(args, "lastSeen")
-    if not raw:
-        return None
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        raise checks.invalid("lastSeen must be an ISO 8601 time, like 2026-01-31T12:00:00Z") from None
-    if when.tzinfo is None:
-        raise checks.invalid("lastSeen must name its time zone (…Z for UTC)")
-    return when.timestamp()
+    return optional_time(args, "lastSeen")

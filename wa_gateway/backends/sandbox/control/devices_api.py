@@ -6,7 +6,7 @@ a receipt or a history sync, drop or stall the network, unlink, and show what a 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from aiohttp import web
@@ -71,15 +71,23 @@ class SandboxApi(RouteTable):
             return {**entry, "from": self._phone(entry["from"])}
         return entry  # the engine says what is wrong with it
 
-    async def _control(self, op: str, args: dict[str, Any]) -> Any:
+    async def _control(
+        self,
+        op: str,
+        args: dict[str, Any],
+        *,
+        # Here the sandbox answers for a device it has never heard of.
+        not_found: errors.ErrorSpec = errors.DEVICE_NOT_FOUND,
+        codes: Mapping[str, errors.ErrorSpec] | None = None,
+    ) -> Any:
         return await self._manager.engine.call(
             c.CMD_SANDBOX,
             {**args, "op": op},
             within=CONTROL_TIMEOUT_S,
             failure=errors.INTERNAL_ERROR,
             unavailable=errors.ENGINE_UNAVAILABLE,
-            # Here the sandbox answers for a device it has never heard of.
-            not_found=errors.DEVICE_NOT_FOUND,
+            not_found=not_found,
+            codes=codes,
         )
 
     async def relay(self, request: web.Request, op: str, with_body: bool = True) -> Any:

@@ -11,9 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from wa_gateway import errors
-from wa_gateway.backends.sandbox.control.devices_api import CONTROL_TIMEOUT_S, SandboxApi
+from wa_gateway.backends.sandbox.control.devices_api import SandboxApi
 from wa_gateway.body import parse_json_object, read_raw
-from wa_gateway.engine import contract as c
 from wa_gateway.engine.group_commands import CODES
 from wa_gateway.envelope import ok
 from wa_gateway.groups.fields import path_group
@@ -31,14 +30,7 @@ class SandboxGroupsApi(SandboxApi):
         for key in ("participants", "admins"):
             if isinstance(args.get(key), list):
                 args[key] = [self._phone(entry) for entry in args[key]]
-        return await self._manager.engine.call(
-            c.CMD_SANDBOX,
-            {**args, "op": op},
-            within=CONTROL_TIMEOUT_S,
-            failure=errors.INTERNAL_ERROR,
-            unavailable=errors.ENGINE_UNAVAILABLE,
-            codes=CODES,
-        )
+        return await self._control(op, args, not_found=errors.DEVICE_NOT_CONNECTED, codes=CODES)
 
     @route.post("/sandbox/groups")
     async def create(self, request: web.Request) -> web.Response:

@@ -14,20 +14,19 @@ PHONES: Final[spec.Schema] = {
 }
 GID: Final[spec.Schema] = spec.path_param("gid", spec.STRING, "Group JID (…@g.us) or its part before @g.us")
 ERRORS: Final = (400, 401, 403, 404, 409)
+operation = spec.tagged("Sandbox", errors=ERRORS)
 
 PATHS: Final[spec.PathSpec] = {
     "/sandbox/groups": {
-        "post": spec.operation(
+        "post": operation(
             "A group in the simulated network; sandbox devices among the participants are in it",
-            tag="Sandbox",
-            errors=ERRORS,
             body=spec.json_body(
                 spec.obj(
                     {
                         "subject": {"type": "string", "minLength": 1, "maxLength": 100},
                         "participants": PHONES,
                         "owner": {"type": "string", "description": "Digits; the first participant if absent"},
-                        "admins": {"type": "array", "items": spec.STRING},
+                        "admins": spec.array(spec.STRING),
                         "community": spec.BOOLEAN,
                     },
                     ("subject", "participants"),
@@ -37,11 +36,9 @@ PATHS: Final[spec.PathSpec] = {
         )
     },
     "/sandbox/groups/{gid}/participants": {
-        "post": spec.operation(
+        "post": operation(
             "A group admin adds, removes, promotes or demotes people",
-            tag="Sandbox",
             params=[GID],
-            errors=ERRORS,
             body=spec.json_body(
                 spec.obj(
                     {"action": {"enum": list(c.GROUP_ACTIONS)}, "participants": PHONES, "by": spec.STRING},
@@ -50,26 +47,19 @@ PATHS: Final[spec.PathSpec] = {
             ),
             ok=spec.envelope(
                 spec.obj(
-                    {
-                        "results": {
-                            "type": "array",
-                            "items": spec.obj({"participant": spec.STRING, "status": spec.STRING}),
-                        }
-                    }
+                    {"results": spec.array(spec.obj({"participant": spec.STRING, "status": spec.STRING}))}
                 )
             ),
         )
     },
     "/sandbox/groups/{gid}/messages": {
-        "post": spec.operation(
+        "post": operation(
             "A member writes to the group: every connected sandbox device in it receives the message",
-            tag="Sandbox",
             params=[GID],
-            errors=ERRORS,
             body=spec.json_body(
                 spec.obj({"from": spec.STRING, "text": {"type": "string", "minLength": 1}}, ("from", "text"))
             ),
-            ok=spec.envelope(spec.obj({"delivered": {"type": "array", "items": spec.STRING}})),
+            ok=spec.envelope(spec.obj({"delivered": spec.array(spec.STRING)})),
         )
     },
 }

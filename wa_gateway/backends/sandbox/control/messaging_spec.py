@@ -7,11 +7,12 @@ from typing import Any, Final
 from wa_gateway.engine import contract as c
 from wa_gateway.openapi import builders as spec
 
+operation = spec.tagged("Sandbox")
+
 
 def _control(summary: str, body: spec.Schema, ok: spec.Schema | None = None) -> dict[str, Any]:
-    return spec.operation(
+    return operation(
         summary,
-        tag="Sandbox",
         params=[spec.path_token()],
         errors=(400, 401, 404, 409),
         body=spec.json_body(body),
@@ -53,7 +54,7 @@ PATHS: Final[spec.PathSpec] = {
                 {
                     **_FROM,
                     "pollId": spec.STRING,
-                    "options": {"type": "array", "items": spec.STRING},
+                    "options": spec.array(spec.STRING),
                     "chat": spec.STRING,
                 },
                 ("from", "pollId", "options"),
@@ -73,7 +74,7 @@ PATHS: Final[spec.PathSpec] = {
                     "base64": spec.STRING,
                     "chat": spec.STRING,
                     "replyTo": spec.STRING,
-                    "mentions": {"type": "array", "items": spec.STRING},
+                    "mentions": spec.array(spec.STRING),
                 },
                 ("from", "kind", "mimetype", "base64"),
             ),
@@ -100,8 +101,8 @@ PATHS: Final[spec.PathSpec] = {
                                 "subject": spec.STRING,
                                 "topic": spec.STRING,
                                 "owner": spec.STRING,
-                                "participants": {"type": "array", "items": spec.STRING},
-                                "admins": {"type": "array", "items": spec.STRING},
+                                "participants": spec.array(spec.STRING),
+                                "admins": spec.array(spec.STRING),
                             },
                             ("jid", "subject", "participants"),
                         ),
