@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
-"""What the worker's event journal costs: ``python3 bench/journal_cost.py [--quick]``.
+"""What the worker's event journal costs: ``python3 bench/journal_cost.py [--quick] [--runs N]``.
 
 Runs the gateway in-process on 127.0.0.1 (sandbox engine, real worker process, webhooks to a local
 receiver), alternating runs with and without the journal, and prints incoming messages/s (sandbox control
 route, each answered after its journal commit) and POST /messages requests/s at concurrency 16: the
 median of the runs, each run's figure, and the engine worker's CPU time per request (which, unlike the
 rates, hardly moves when other work shares the machine). The gateway process also runs the client here,
-so its CPU time is not reported.
+so its CPU time is not reported. The load average before and after is printed with the figures: on a
+shared machine it says how far to trust them.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -124,11 +127,16 @@ async def measure(journal: bool, count: int, directory: Path) -> dict[str, tuple
     return figures
 
 
-async def main(quick: bool) -> None:
+def _load() -> str:
+    return " ".join(f"{figure:.1f}" for figure in os.getloadavg())
+
+
+async def main(quick: bool, runs_each: int) -> None:
     count = 300 if quick else 3000
     runs: dict[bool, list[dict[str, tuple[float, float]]]] = {False: [], True: []}
+    load_before = _load()
     with tempfile.TemporaryDirectory() as scratch:
-        for index in range(RUNS_EACH * 2):
+        for index in range(runs_each * 2):
             journal = index % 2 == 1
             run = Path(scratch) / f"run-{index}-{'journal' if journal else 'none'}"
             runs[journal].append(await measure(journal, count, run))
@@ -141,7 +149,12 @@ async def main(quick: bool) -> None:
             f"with {on:.0f} ({', '.join(f'{r:.0f}' for r in rates[True])}): {on / off - 1:+.0%}; "
             f"worker CPU {cpu[False]:.0f} -> {cpu[True]:.0f} µs per request"
         )
+    print(f"load average (1, 5, 15 min): {load_before} before, {_load()} after")
 
 
 if __name__ == "__main__":
-    asyncio.run(main("--quick" in sys.argv))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="300 requests per figure instead of 3000")
+    parser.add_argument("--runs", type=int, default=RUNS_EACH, help="runs with and runs without the journal")
+    options = parser.parse_args()
+    asyncio.run(main(options.quick, options.runs))

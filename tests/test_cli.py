@@ -185,14 +185,14 @@ async def _send_then_signal(
                 if (await resp.json())["data"]["worker"]["pendingRequests"] >= 1:
                     break
             assert time.monotonic() < deadline, "the send never reached the engine"
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # polling another process with a deadline, for a positive condition
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         if signals > 1:
             # Identical pending signals coalesce: send the second once the first was handled.
             while '"msg":"shutting down"' not in await asyncio.to_thread(log.read_text):
                 assert time.monotonic() - started < 10
-                await asyncio.sleep(0.01)
+                await asyncio.sleep(0.01)  # polling the gateway's log with a deadline, as above
             proc.send_signal(signal.SIGTERM)
         code = await wait_exit(proc, 15)
         elapsed = time.monotonic() - started

@@ -52,7 +52,7 @@ async def connected(session: aiohttp.ClientSession, port: int, deadline_s: float
             statuses = []
         if statuses == ["connected"] * len(TOKENS):
             return
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # polling with a deadline for a positive condition
     raise AssertionError(f"devices not connected after restart: {statuses}")
 
 
@@ -64,7 +64,7 @@ async def received(url: str, want: int, deadline_s: float = 60.0) -> list[Publis
         found = await stream_messages(url, 0)
         if sum(p.subject.endswith(".message.received") for p in found) >= want or loop.time() > end:
             return found
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # polling with a deadline for a positive condition
     return await stream_messages(url, 0)
 
 
@@ -105,11 +105,13 @@ async def test_kill_9_and_a_nats_outage_lose_and_repeat_nothing(
             await wait_healthy(port, second)
             await connected(session, port)
             await send(session, port, range(6, 8))
-            published = await received(nats_own.url, 16)
+            await received(nats_own.url, 16)
     finally:
         second.send_signal(signal.SIGTERM)
         await asyncio.to_thread(second.wait, 15)
         stop(second)
+    # Read once the only publisher has exited: a repeat can no longer be on its way.
+    published = await stream_messages(nats_own.url, 16)
 
     ids = [p.msg_id for p in published]
     assert len(ids) == len(set(ids)), "an id reached the stream twice"
