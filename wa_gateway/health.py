@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +33,7 @@ class HealthApi:
         engine_info: Callable[[], dict[str, Any]] | None = None,
         reconnecting: Reconnecting | None = None,
         first_sync: Callable[[], dict[str, int]] | None = None,
+        cluster: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -42,6 +43,7 @@ class HealthApi:
         self._engine_info = engine_info
         self._reconnecting = reconnecting
         self._first_sync = first_sync
+        self._cluster = cluster
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/health", self.health), web.get("/health/detailed", self.detailed)]
@@ -85,6 +87,9 @@ class HealthApi:
         }
         if self._engine_info is not None:
             data["worker"] = self._engine_info()
+        if self._cluster is not None:
+            # This node's devices above; the nodes of the cluster here (docs/cluster.md "Limits").
+            data["cluster"] = await self._cluster()
         return ok(request, data, "ok")
 
 

@@ -119,7 +119,8 @@ class DeviceDirectory:
         connected = live and row.status == "connected" and row.connected_at
         return {
             "token": row.token,
-            "status": (row.status or "disconnected") if live else "disconnected",
+            # A new owner has not reported yet: it is connecting the device.
+            "status": (row.status or "connecting") if live else "disconnected",
             "jid": row.jid,
             "pushName": row.push_name,
             "connectedAt": utc_timestamp(row.connected_at) if connected and row.connected_at else None,
@@ -159,6 +160,15 @@ class DeviceDirectory:
             "lastError": None,
             "banExpires": None,
         }
+
+    async def sessions(self) -> list[dict[str, Any]]:
+        """Every device whose session whatsmeow keeps in the shared database, as a restore lists them."""
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_S):
+                rows = await self._store.directory()
+        except DB_ERRORS as exc:
+            raise errors.ApiError(errors.CLUSTER_DATABASE_UNAVAILABLE) from exc
+        return [{"token": row.token, "paired": row.jid is not None} for row in rows]
 
     async def connect_args(self, token: str) -> dict[str, Any]:
         """What a neonize connect needs from the shared registry: the JID its session is stored under.

@@ -90,7 +90,8 @@ WITH free AS (
     ORDER BY token LIMIT $5 FOR UPDATE SKIP LOCKED
 )
 UPDATE device_leases AS l
-SET owner = $1, generation = l.generation + 1, expires_at = $2::float8 + $3::float8
+SET owner = $1, generation = l.generation + 1, expires_at = $2::float8 + $3::float8,
+    status = NULL, connected_at = NULL
 FROM free WHERE l.token = free.token
 RETURNING l.token, l.generation
 """
