@@ -59,8 +59,32 @@ DEVICE_SUMMARY: Final[Schema] = obj(
         "jid": {"type": ["string", "null"]},
         "pushName": {"type": ["string", "null"]},
         "connectedAt": {"type": ["string", "null"]},
+        "node": {
+            "type": ["string", "null"],
+            "description": "With DATABASE_URL: the node that runs the device (null: none does now)",
+        },
     },
     ("token", "status"),
+)
+CLUSTER_HEALTH: Final[Schema] = obj(
+    {
+        "node": {"type": "string"},
+        "devicesOwned": {"type": "integer"},
+        "databaseReachable": {"type": "boolean"},
+        "nodes": {
+            "type": ["array", "null"],
+            "items": obj(
+                {
+                    "id": {"type": "string"},
+                    "url": {"type": "string"},
+                    "lastHeartbeat": {"type": "string"},
+                    "live": {"type": "boolean"},
+                    "devices": {"type": "array", "items": {"type": "string"}},
+                }
+            ),
+        },
+    },
+    description="With DATABASE_URL: this node and every node's liveness (nodes null: database unreadable)",
 )
 
 PATHS: Final[PathSpec] = {
@@ -95,6 +119,7 @@ PATHS: Final[PathSpec] = {
                         "devicesByStatus": {"type": "object", "additionalProperties": {"type": "integer"}},
                         "devices": {"type": "array", "items": HEALTH_DEVICE},
                         "worker": WORKER,
+                        "cluster": CLUSTER_HEALTH,
                     }
                 )
             ),
