@@ -162,7 +162,7 @@ async def test_the_jid_a_node_recorded_is_what_the_next_owner_connects_with(
         manager_a.on_event(ON_A, c.EV_CONNECTED, {"jid": jid, "pushName": "Shop"})
         await manager_a.drain(5)
         await node_a.directory.flush()
-        assert await node_a.store.session_jid(ON_A) == jid
+        assert await node_a.store.session_jid(ON_A, 2.0) == jid
     finally:
         await _stop(handle_a)  # frees the lease: the next node takes it at its first round
     _node_b, manager_b, engine_b, handle_b = await _node("b", postgres_url, tmp_path)

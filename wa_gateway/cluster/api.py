@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Final
 
 from aiohttp import web
@@ -75,8 +74,8 @@ class ClusterApi:
             "nodes": None,
         }
         try:
-            async with asyncio.timeout(HEALTH_READ_TIMEOUT_S):
-                nodes, leases = await self._store.nodes(), await self._store.leases()
+            within = HEALTH_READ_TIMEOUT_S
+            nodes, leases = await self._store.nodes(within), await self._store.leases(within)
         except DB_ERRORS:
             view["databaseReachable"] = False
             return view

@@ -101,8 +101,7 @@ class DeviceDirectory:
         changed = [r for r in reports if self._written.get(r[0]) != r]
         if not changed:
             return
-        async with asyncio.timeout(self._keeper.interval):
-            await self._store.report(self._node_id, changed)
+        await self._store.report(self._node_id, changed, self._keeper.interval)
         held = {r[0] for r in reports}
         self._written = {t: r for t, r in self._written.items() if t in held}
         self._written.update((r[0], r) for r in changed)
@@ -129,8 +128,7 @@ class DeviceDirectory:
 
     async def _rows(self, token: str | None = None) -> list[DirectoryRow] | None:
         try:
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                return await self._store.directory(token)
+            return await self._store.directory(READ_TIMEOUT_S, token)
         except DB_ERRORS as exc:
             log.warning("cluster directory unreadable; answering for this node", extra={"error": repr(exc)})
             return None
@@ -164,8 +162,7 @@ class DeviceDirectory:
     async def sessions(self) -> list[dict[str, Any]]:
         """Every device whose session whatsmeow keeps in the shared database, as a restore lists them."""
         try:
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                rows = await self._store.directory()
+            rows = await self._store.directory(READ_TIMEOUT_S)
         except DB_ERRORS as exc:
             raise errors.ApiError(errors.CLUSTER_DATABASE_UNAVAILABLE) from exc
         return [{"token": row.token, "paired": row.jid is not None} for row in rows]
@@ -176,8 +173,7 @@ class DeviceDirectory:
         Asked with a short timeout before anything reaches Go, which would block forever on a database
         that accepts connections but never answers (docs/neonize.md §6)."""
         try:
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                jid = await self._store.session_jid(token)
+            jid = await self._store.session_jid(token, READ_TIMEOUT_S)
         except DB_ERRORS as exc:
             raise errors.ApiError(errors.CLUSTER_DATABASE_UNAVAILABLE) from exc
         return {"jid": jid} if jid else {}

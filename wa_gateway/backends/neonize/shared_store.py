@@ -67,29 +67,29 @@ class SharedSessions:
         await self._db.open()
 
     async def close(self) -> None:
-        await self._db.close()
+        await self._db.close(within=PROBE_TIMEOUT_S)
+
+    async def _ask(self, sql: str, *args: Any) -> Any:
+        async with self._db.connection(PROBE_TIMEOUT_S) as conn:
+            return await conn.fetchval(sql, *args, timeout=PROBE_TIMEOUT_S)
 
     async def has_device(self, jid: str) -> bool:
         """Whether whatsmeow stores ``jid``; ``SessionStoreUnavailable`` when the database is silent."""
         try:
-            return bool(await self._db.pool.fetchval(_HAS_DEVICE, jid, timeout=PROBE_TIMEOUT_S))
+            return bool(await self._ask(_HAS_DEVICE, jid))
         except _ERRORS as exc:
             raise SessionStoreUnavailable(exc) from exc
 
     async def reachable(self) -> None:
         try:
-            await self._db.pool.fetchval("SELECT 1", timeout=PROBE_TIMEOUT_S)
+            await self._ask("SELECT 1")
         except _ERRORS as exc:
             raise SessionStoreUnavailable(exc) from exc
 
     async def close_connections(self, generation: str) -> int:
         """Close what the ended client ``generation`` left open; its pool is never used again."""
         try:
-            closed = int(
-                await self._db.pool.fetchval(
-                    _CLOSE_CONNECTIONS, whatsmeow.application_name(generation), timeout=PROBE_TIMEOUT_S
-                )
-            )
+            closed = int(await self._ask(_CLOSE_CONNECTIONS, whatsmeow.application_name(generation)))
         except _ERRORS as exc:
             log.warning("could not close the database connections of an ended session: %s", exc)
             return 0
@@ -101,11 +101,7 @@ class SharedSessions:
         if not jid:
             return
         try:
-            await self._db.pool.execute(
-                f"DELETE FROM {whatsmeow.DEVICE_TABLE} WHERE jid = $1",
-                jid,
-                timeout=PROBE_TIMEOUT_S,
-            )
+            await self._ask(f"DELETE FROM {whatsmeow.DEVICE_TABLE} WHERE jid = $1", jid)
         except asyncpg.UndefinedTableError:
             return  # whatsmeow never created its tables: nothing was stored
         except _ERRORS as exc:
