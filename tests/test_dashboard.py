@@ -131,11 +131,39 @@ async def test_pair_chat_retry_dead_letters_and_create_keys_from_the_dashboard(
 
     assert await wait_for(sent_texts) == ["yes, here"]
 
-    # Groups, presence and status posts of the open device.
+    # Groups and channels of the open device, next to its chats: one channel it owns, one it follows.
     groups = {"groups": [{"jid": "120363000000000001", "subject": "Team", "participants": [TOKEN, PEER]}]}
     assert (await api(client, "PUT", f"/sandbox/devices/{TOKEN}/groups", groups))[0] == 200
+    status, body = await api(client, "POST", f"/newsletters/{TOKEN}", {"name": "Shop news"})
+    assert status == 200, body
+    shop = body["data"]["jid"]
+    status, body = await api(client, "POST", "/sandbox/newsletters", {"name": "Daily"})
+    assert status == 200, body
+    daily = body["data"]["jid"]
+    assert (await api(client, "POST", f"/newsletters/{TOKEN}/follow", {"jid": daily}))[0] == 200
     await page.get_by_role("button", name=f"Open device {TOKEN}").click()
     await page.locator("#groups li", has_text="Team (2 members)").wait_for()
+    await page.locator("#channels li", has_text="following · 1 followers").wait_for()
+    await page.get_by_role("button", name="Channel Daily").click()
+    await page.locator("#channel-posts li", has_text="No posts yet.").wait_for()
+    # A post in the open channel shows up as it arrives.
+    post = {"text": "Rain today"}
+    assert (await api(client, "POST", f"/sandbox/newsletters/{daily}/messages", post))[0] == 200
+    await page.locator("#channel-posts li", has_text="Rain today").wait_for()
+    # Opening its own channel makes it the recipient: the device posts there from the message form.
+    await page.get_by_role("button", name="Channel Shop news").click()
+    assert await page.get_by_label("Recipient", exact=True).input_value() == shop
+    await page.get_by_label("Message text", exact=True).fill("Sale starts now")
+    await page.get_by_role("button", name="Send message", exact=True).click()
+
+    async def shop_posts() -> list[str]:
+        _, posts = await api(client, "GET", f"/newsletters/{TOKEN}/{shop}/messages")
+        return [p["text"] for p in posts["data"]["messages"]]
+
+    assert await wait_for(shop_posts, what="the post in the device's channel") == ["Sale starts now"]
+    await page.get_by_role("button", name="Channel Shop news").click()
+    await page.locator("#channel-posts li", has_text="Sale starts now").wait_for()
+    await shot(page, "5c-groups-channels")
     await page.get_by_label("Contact's number", exact=True).fill(PEER)
     await page.get_by_role("button", name="Follow presence", exact=True).click()
     await page.get_by_text(f"Following {PEER}").wait_for()
@@ -213,13 +241,12 @@ async def test_dashboard_is_served_with_a_strict_policy_and_can_be_turned_off(
     assert '<script type="module" src="/dashboard/app.js"' in await resp.text()
     # Every module the page imports is served from the package, never from elsewhere.
     imports = {"/dashboard/app.js"}
-    for name in ("app.js", "core.js", "devices.js", "chats.js", "outbox.js", "keys.js"):
+    modules = ("app.js", "core.js", "devices.js", "chats.js", "channels.js", "outbox.js", "keys.js")
+    for name in modules:
         script = await client.get(f"/dashboard/{name}")
         assert script.status == 200 and script.content_type == "text/javascript", name
         imports |= set(re.findall(r'from "([^"]+)"', await script.text()))
-    assert imports == {
-        f"/dashboard/{n}" for n in ("app.js", "core.js", "devices.js", "chats.js", "outbox.js", "keys.js")
-    }
+    assert imports == {f"/dashboard/{n}" for n in modules}
     assert (await client.get("/dashboard/nope.js")).status == 404
 
     off, _ = await gateway(aiohttp_client, make_settings, DASHBOARD_ENABLED="false")

@@ -46,7 +46,9 @@ async def test_every_webhook_and_frame_of_a_run_matches_the_published_schemas(
         make_settings,
         WEBHOOK_URL=str(server.make_url("/hook")),
         SANDBOX_RECONNECT_MS=10,
-        SANDBOX_QR_REFRESH_MS=20,
+        # Long enough to link within the first codes on a loaded machine; the third device still waits
+        # only two codes (1.5 s) for its expiry.
+        SANDBOX_QR_REFRESH_MS=750,
         SANDBOX_QR_CODES=2,
     )
     everything = await WsListener.open(client, subscribe={"events": ["*"]})
@@ -85,6 +87,15 @@ async def test_every_webhook_and_frame_of_a_run_matches_the_published_schemas(
         assert status == 200, (path, body)
     assert (await api(client, "POST", "/presence/subscribe", {"token": TOKEN, "to": PEER}))[0] == 200
     assert (await api(client, "POST", f"{control}/presence", {"from": PEER, "state": "available"}))[0] == 200
+    # A post and a reaction in a channel the device follows (docs/channels.md).
+    status, body = await api(client, "POST", "/sandbox/newsletters", {"name": "Daily"})
+    assert status == 200, body
+    channel = body["data"]["jid"]
+    assert (await api(client, "POST", f"/newsletters/{TOKEN}/follow", {"jid": channel}))[0] == 200
+    status, body = await api(client, "POST", f"/sandbox/newsletters/{channel}/messages", {"text": "news"})
+    assert status == 200 and body["data"]["delivered"] == [TOKEN], body
+    reaction = {"serverId": body["data"]["serverId"], "emoji": "🔥"}
+    assert (await api(client, "POST", f"/sandbox/newsletters/{channel}/reactions", reaction))[0] == 200
 
     # Sync history, then drop the connection and log out.
     batch = {"contacts": [{"phone": "60100000001", "name": "A"}, {"phone": "60100000002", "name": ""}]}
@@ -118,6 +129,15 @@ async def test_every_webhook_and_frame_of_a_run_matches_the_published_schemas(
         return {r.payload["event"] for r in receiver.delivered()}
 
     await eventually(lambda: expected <= seen(), what=f"webhooks of {sorted(expected)}")
+
+    def in_channels() -> list[str]:
+        datas = [(r.payload["event"], r.payload["data"]) for r in receiver.delivered()]
+        return [event for event, data in datas if isinstance(data, dict) and data.get("isNewsletter")]
+
+    await eventually(
+        lambda: in_channels() == ["message.received", "message.reaction"],
+        what="the channel's post and reaction",
+    )
     document = await (await client.get("/openapi.json")).json()
     for request in receiver.delivered():
         event = request.payload["event"]

@@ -224,7 +224,7 @@ async def test_big_history_sync_keeps_the_api_responsive(
         assert (await api(client, "GET", "/health"))[0] == 200
         worst = max(worst, time.monotonic() - started)
         assert started < deadline, f"only {synced()} contacts synced"
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # polling with a deadline until the sync is delivered: a positive condition
     assert (await sync).status == 200
     # Sent in slices a receiver's body limit can take, in order.
     slices = [e["data"] for e in events_of(receiver, "contacts.sync")]

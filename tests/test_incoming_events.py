@@ -59,7 +59,17 @@ async def test_reactions_edits_revokes_and_votes_arrive(
     await eventually(lambda: len(events(receiver, "message.poll_vote")) == 1, what="the poll vote webhook")
     reactions = [e["data"] for e in events(receiver, "message.reaction")]
     assert [(r["targetId"], r["emoji"]) for r in reactions] == [(mine, "❤️"), (mine, "")]
-    assert set(reactions[0]) == {"id", "chat", "from", "targetId", "emoji", "isGroup", "timestamp"}
+    assert set(reactions[0]) == {
+        "id",
+        "chat",
+        "from",
+        "targetId",
+        "emoji",
+        "isGroup",
+        "isNewsletter",
+        "timestamp",
+    }
+    assert reactions[0]["isNewsletter"] is False
     assert (reactions[0]["from"], reactions[0]["chat"], reactions[0]["isGroup"]) == (
         PEER_JID,
         PEER_JID,

@@ -30,13 +30,23 @@ def documented_routes(document: dict) -> set[tuple[str, str]]:
 @pytest.mark.parametrize(
     "env",
     [
-        {"WEBHOOK_URL": "http://127.0.0.1:9/hook"},  # everything mounted: sandbox, webhooks, dashboard
+        {"WEBHOOK_URL": "http://127.0.0.1:9/hook"},  # sandbox, webhooks, dashboard
+        {"WEBHOOK_URL": "http://127.0.0.1:9/hook", "DATABASE_URL": "", "NATS_URL": ""},  # and cluster, NATS
         {"WA_ENGINE": "neonize", "DASHBOARD_ENABLED": "false"},  # the fewest routes
     ],
+    ids=["sandbox", "everything", "fewest"],
 )
 async def test_document_matches_the_routes_and_validates(
-    aiohttp_client: AiohttpClient, make_settings: SettingsFactory, env: dict[str, str]
+    request: pytest.FixtureRequest,
+    aiohttp_client: AiohttpClient,
+    make_settings: SettingsFactory,
+    env: dict[str, str],
 ) -> None:
+    # An empty value stands for a server of the session's own: the fixtures start them only when asked.
+    if "DATABASE_URL" in env:
+        env = {**env, "DATABASE_URL": request.getfixturevalue("postgres_url"), "CLUSTER_SECRET": "c" * 32}
+    if "NATS_URL" in env:
+        env = {**env, "NATS_URL": request.getfixturevalue("nats_server").url}
     app = create_app(make_settings(**env))
     client = await aiohttp_client(app)
     resp = await client.get("/openapi.json")  # public: no key
@@ -46,6 +56,7 @@ async def test_document_matches_the_routes_and_validates(
     served, documented = served_routes(app), documented_routes(document)
     assert served - documented == set(), "routes without a spec entry"
     assert documented - served == set(), "spec entries without a route"
+    assert ("DATABASE_URL" in env) == any(path.startswith("/cluster") for path in document["paths"])
     assert set(document["webhooks"]) == WEBHOOK_EVENTS
     for event, hook in document["webhooks"].items():
         payload = hook["post"]["requestBody"]["content"]["application/json"]["schema"]

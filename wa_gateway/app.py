@@ -26,12 +26,13 @@ from wa_gateway.db.postgres import PostgresDatabase
 from wa_gateway.db.stores import BROKER_TARGET, build_stores
 from wa_gateway.devices.api import DevicesApi
 from wa_gateway.devices.manager import DeviceManager
-from wa_gateway.engine.contract import EV_PRESENCE
+from wa_gateway.engine.contract import EV_PRESENCE, GROUP_EVENTS
 from wa_gateway.engine.supervisor import EngineSupervisor
 from wa_gateway.events import catalog as events_catalog
 from wa_gateway.events.bus import COMMIT, EventBus
 from wa_gateway.events.model import WEBHOOK, WS
-from wa_gateway.groups.wiring import GroupAndChannelEvents, group_routes
+from wa_gateway.groups.events import GroupEvents
+from wa_gateway.groups.wiring import group_routes
 from wa_gateway.health import HealthApi
 from wa_gateway.idempotency.middleware import make_idempotency_middleware
 from wa_gateway.inbound import InboundEvents
@@ -221,7 +222,7 @@ def create_app(
     )
     presence = PresenceTracker(bus)
     statuses = StatusEvents(bus)
-    group_events = GroupAndChannelEvents(bus)
+    group_events = GroupEvents(bus)
 
     async def handle_inbound(token: str, event: str, data: dict[str, Any]) -> None:
         await history.on_event(token, event, data)
@@ -229,7 +230,7 @@ def create_app(
             await presence.handle(token, data)
         elif is_status(event, data):
             await statuses.handle(token, data)
-        elif event in group_events.EVENTS:
+        elif event in GROUP_EVENTS:
             await group_events.handle(token, event, data)
         else:
             await inbound.handle(token, event, data)
@@ -341,7 +342,7 @@ def create_app(
     app.router.add_routes(media_api.routes())
     app.router.add_routes(StatusMediaApi(media_api).routes())
     app.router.add_routes(StatusApi(manager).routes())
-    app.router.add_routes(MessageActionsApi(manager, phones, history.author_of).routes())
+    app.router.add_routes(MessageActionsApi(manager, phones).routes())
     app.router.add_routes(MediaDownloadApi(manager, incoming_media).routes())
     app.router.add_routes(PollsApi(manager, phones).routes())
     app.router.add_routes(PresenceApi(manager, phones).routes())

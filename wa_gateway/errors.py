@@ -254,6 +254,18 @@ NEWSLETTER_FOLLOW_TARGET: Final = ErrorSpec(
     "Give jid or invite (a channel link https://whatsapp.com/channel/<code> or its code)",
 )
 NEWSLETTER_MUTED_REQUIRED: Final = ErrorSpec(400, "INVALID_NEWSLETTER", "muted (true or false) is required")
+NEWSLETTER_INVITE_INVALID: Final = ErrorSpec(
+    404, "INVITE_INVALID", "The channel link is not valid: it was reset, or it never existed"
+)
+NEWSLETTER_ALREADY_FOLLOWED: Final = ErrorSpec(
+    409, "ALREADY_MEMBER", "This device already follows the channel"
+)
+INVALID_NEWSLETTER_LIMIT: Final = ErrorSpec(
+    400, "INVALID_QUERY", "Query parameter 'limit' must be a whole number from 1 to 100"
+)
+INVALID_NEWSLETTER_BEFORE: Final = ErrorSpec(
+    400, "INVALID_QUERY", "Query parameter 'before' must be a nextCursor or a post's serverId"
+)
 
 # Presence tracking (docs/presence.md).
 MISSING_PRESENCE_CONTACT: Final = ErrorSpec(

@@ -14,6 +14,7 @@ from wa_gateway import vocabulary as v
 from wa_gateway.apikeys.policy import visible_devices
 from wa_gateway.clock import Clock
 from wa_gateway.envelope import ok, utc_timestamp
+from wa_gateway.route_table import RouteTable, route
 
 DeviceList = Callable[[], list[dict[str, Any]]]
 # token -> the worker's ReconnectInfo (wa_gateway/engine/worker_stats.py)
@@ -22,7 +23,7 @@ Reconnecting = Callable[[], dict[str, dict[str, Any]]]
 DEVICE_STATUSES = v.DEVICE_STATUSES
 
 
-class HealthApi:
+class HealthApi(RouteTable):
     def __init__(
         self,
         *,
@@ -45,12 +46,11 @@ class HealthApi:
         self._first_sync = first_sync
         self._cluster = cluster
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get("/health", self.health), web.get("/health/detailed", self.detailed)]
-
+    @route.get("/health")
     async def health(self, request: web.Request) -> web.Response:
         return ok(request, {"status": "ok", "engine": self._engine, "version": __version__}, "ok")
 
+    @route.get("/health/detailed")
     async def detailed(self, request: web.Request) -> web.Response:
         uptime = self._clock.monotonic() - self._started
         rss, heap, threads = await asyncio.to_thread(

@@ -62,6 +62,8 @@ class InboundEvents:
         elif event in _ACTION_EVENTS:
             kind = _ACTION_EVENTS[event]
             payload = {f.key: data.get(f.key) for f in kind.fields}
+            if "isNewsletter" in kind.keys:
+                payload["isNewsletter"] = is_newsletter(data)
             payload["timestamp"] = when(data)
             await self._bus.publish(kind(token, payload, source=data))
 
@@ -72,10 +74,18 @@ class InboundEvents:
         payload["media"] = media_info(data.get("media"))
         mentions = data.get("mentions")
         payload["mentions"] = mentions if isinstance(mentions, list) else []
+        payload["isNewsletter"] = is_newsletter(data)
         payload["timestamp"] = when(data)
         await self._bus.publish(ev.MESSAGE_RECEIVED(token, payload, source=data))
-        # Reading a status post would tell its author it was seen (docs/engine.md, "Wrapped messages").
-        if self._auto_read and data.get("id") and not str(data.get("chat", "")).endswith(BROADCAST_SUFFIX):
+        # Reading a status post would tell its author it was seen (docs/engine.md, "Wrapped messages"); a
+        # channel is never read this way: whatsmeow counts its views apart (docs/channels.md).
+        chat = str(data.get("chat", ""))
+        if (
+            self._auto_read
+            and data.get("id")
+            and not chat.endswith(BROADCAST_SUFFIX)
+            and not is_newsletter(data)
+        ):
             await self._mark_read(token, data)
 
     async def _mark_read(self, token: str, data: dict[str, Any]) -> None:
@@ -128,6 +138,10 @@ class InboundEvents:
             "timestamp": when(data),
         }
         await self._bus.publish(ev.MESSAGE_RECEIPT(token, payload, source=data))
+
+
+def is_newsletter(data: dict[str, Any]) -> bool:
+    return data.get("isNewsletter") is True
 
 
 def media_info(raw: Any) -> dict[str, Any] | None:

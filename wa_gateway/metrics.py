@@ -16,6 +16,7 @@ from aiohttp import web
 from wa_gateway import __version__, errors, procstats
 from wa_gateway.auth import AuthGuard, KeyLookup
 from wa_gateway.devices.model import STATUSES
+from wa_gateway.route_table import RouteTable, route
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 SEND_ROUTES: Final = frozenset(
@@ -112,7 +113,7 @@ def _figure(value: Any) -> float:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
-class MetricsApi:
+class MetricsApi(RouteTable):
     def __init__(
         self,
         metrics: Metrics,
@@ -143,9 +144,7 @@ class MetricsApi:
         self._webhook_stats = webhook_stats
         self._webhook_attempts = webhook_attempts
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get("/metrics", self.scrape)]
-
+    @route.get("/metrics")
     async def scrape(self, request: web.Request) -> web.Response:
         # The API key or, so that a scraper need not hold the key, METRICS_TOKEN.
         if self._lookup is None:

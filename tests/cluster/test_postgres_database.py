@@ -82,10 +82,10 @@ async def test_the_gateway_opens_the_pool_when_database_url_is_set(
     stores = {"api_keys", "contacts", "idempotency", "webhook_targets"}
     assert components == stores | {"cluster", "cluster_frames", "cluster_sessions"}
     assert (await client.get("/health")).status == 200
-    created = await asyncio.to_thread(lambda: sorted(p.name for p in settings.data_dir.glob("*.db")))
+    created = await asyncio.to_thread(lambda: sorted(p.name for p in settings.data_dir.iterdir()))
     # The worker's own files (its event journal, the sandbox's network) stay in DATA_DIR.
     assert not {"keys.db", "idempotency.db", "webhook_targets.db", "webhooks.db"} & set(created)
-    assert "event-journal.db" in created
+    assert "event-journal.log" in created
 
 
 async def test_without_database_url_nothing_connects(

@@ -26,7 +26,7 @@ async def wait_until(
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.005)  # polling with a deadline: a positive condition, never a negative check
 
 
 class EventRecorder:

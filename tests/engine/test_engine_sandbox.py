@@ -28,6 +28,12 @@ async def linked(backend: SandboxBackend, token: str = TOKEN, push_name: str = "
     await backend.control("link", {"token": token, "pushName": push_name})
 
 
+async def advance_with_no_timer_left(clock: ManualClock, seconds: float = 600) -> None:
+    """With nothing asleep on the clock, advancing it wakes nothing: what follows happened or never will."""
+    await wait_until(lambda: clock.sleepers == 0, what="no timer left on the clock")
+    clock.advance(seconds)
+
+
 async def engine_error(awaitable: Any) -> str:
     with pytest.raises(c.EngineError) as info:
         await awaitable
@@ -40,7 +46,8 @@ async def test_qr_codes_refresh_then_time_out(
     assert await sandbox.connect(TOKEN, "qr", "Chrome (Linux)") == {"paired": False}
     assert recorder.names() == [c.EV_QR]  # at once, before any time passes
     await advance(clock, 19.9)
-    await asyncio.sleep(0.01)
+    # Still asleep: 19.9 s did not reach the refresh's deadline, so nothing was woken to emit.
+    assert clock.sleepers == 1
     assert len(recorder.of(c.EV_QR)) == 1
     await advance(clock, 0.1)
     await recorder.wait_for(c.EV_QR, 2)
@@ -51,14 +58,13 @@ async def test_qr_codes_refresh_then_time_out(
     assert len(codes) == 6 and len(set(codes)) == 6
     assert all(QR_SHAPE.fullmatch(code) for code in codes)
     await advance(clock, 19.9)
-    await asyncio.sleep(0.01)
+    assert clock.sleepers == 1
     assert c.EV_QR_TIMEOUT not in recorder.names()
     await advance(clock, 0.1)
     await recorder.wait_for(c.EV_QR_TIMEOUT)
     assert recorder.names() == [c.EV_QR] * 6 + [c.EV_QR_TIMEOUT]
     assert await sandbox.status() == []
-    clock.advance(600)
-    await asyncio.sleep(0.01)
+    await advance_with_no_timer_left(clock)
     assert len(recorder.events) == 7
 
 
@@ -101,8 +107,7 @@ async def test_link_stops_the_qr_flow(
     sandbox: SandboxBackend, clock: ManualClock, recorder: EventRecorder
 ) -> None:
     await linked(sandbox)
-    clock.advance(600)
-    await asyncio.sleep(0.01)
+    await advance_with_no_timer_left(clock)
     assert recorder.names() == [c.EV_QR, c.EV_CONNECTED]
 
 
@@ -126,8 +131,7 @@ async def test_restore_after_restart(
     # Restoring an unpaired or unknown session starts no pairing flow.
     assert await second.connect(OTHER, "restore", "Chrome (Linux)") == {"paired": False}
     assert await second.connect("5550001112", "restore", "Chrome (Linux)") == {"paired": False}
-    clock.advance(600)
-    await asyncio.sleep(0.01)
+    await advance_with_no_timer_left(clock)
     assert len(recorder.events) == 1
     log = await second.control("sent", {"token": TOKEN})
     assert [m["text"] for m in log["messages"]] == ["before restart"]
@@ -196,8 +200,7 @@ async def test_disconnect_keeps_the_session_and_stops_the_qr_flow(
 ) -> None:
     await sandbox.connect(OTHER, "qr", "Chrome (Linux)")
     await sandbox.disconnect(OTHER)
-    clock.advance(600)
-    await asyncio.sleep(0.01)
+    await advance_with_no_timer_left(clock)
     assert recorder.names() == [c.EV_QR]
     await linked(sandbox)
     await sandbox.disconnect(TOKEN)

@@ -1,4 +1,4 @@
-"""The worker's event journal on a real sqlite file: order, group commit, replay with stable ids, acks."""
+"""The worker's event journal on a real file: order, group commit, replay with stable ids, acks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,22 @@ from pathlib import Path
 from typing import Any
 
 from wa_gateway.engine import contract as c
+from wa_gateway.engine.ipc import decode_body
 from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal
 
 
+def decoded(frame: dict[str, Any] | bytes) -> dict[str, Any]:
+    """A frame as the gateway reads it: durable events arrive already encoded (4-byte length, body)."""
+    if isinstance(frame, bytes):
+        assert int.from_bytes(frame[:4], "big") == len(frame) - 4
+        return decode_body(frame[4:])
+    return frame
+
+
 def journal(path: Path, sent: list[dict[str, Any]]) -> EventJournal:
-    return EventJournal(path / JOURNAL_FILE, sent.append, lambda: 1_700_000_000_000)
+    return EventJournal(
+        path / JOURNAL_FILE, lambda frame: sent.append(decoded(frame)), lambda: 1_700_000_000_000
+    )
 
 
 async def test_frames_follow_the_commit_in_order_and_replay_keeps_their_ids(tmp_path: Path) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from wa_gateway.clock import ManualClock
+from wa_gateway.messages import sql
 from wa_gateway.messages.model import Cursor, NewMessage, PageQuery
 from wa_gateway.messages.retention import DAY_S, PRUNE_INTERVAL_S, MessageRetention
 from wa_gateway.messages.sqlite_store import SqliteMessageStore
@@ -186,3 +190,52 @@ def test_cursors_round_trip_and_garbage_is_refused() -> None:
     assert Cursor.decode(cursor.encode()) == cursor
     for bad in ("", "not-a-cursor", "MTIz", "x" * 100, "!!!!"):
         assert Cursor.decode(bad) is None
+
+
+async def test_the_engine_reference_is_kept_and_a_revoke_drops_it(store: SqliteMessageStore) -> None:
+    await store.add(TOKEN, [msg("m", T0, ref="ENGINE-REF"), msg("plain", T0 + 1)], unread=True)
+    found = await store.get(TOKEN, "m")
+    assert found is not None and found.ref == "ENGINE-REF"
+    assert "ref" not in found.to_json(), "the reference is the engine's, never shown"
+    await store.edit(TOKEN, "m", "edited", T0 + 2)
+    edited = await store.get(TOKEN, "m")
+    assert edited is not None and edited.ref == "ENGINE-REF"
+    plain = await store.get(TOKEN, "plain")
+    assert plain is not None and plain.ref is None
+    await store.revoke(TOKEN, "m", T0 + 3)
+    revoked = await store.get(TOKEN, "m")
+    assert revoked is not None and revoked.ref is None and revoked.media is None
+
+
+async def test_a_file_of_the_previous_schema_opens_in_place_and_keeps_its_messages(tmp_path: Path) -> None:
+    path = tmp_path / "messages.db"
+
+    def write_version_1() -> None:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.executescript(sql.SCHEMA)
+            db.execute(
+                "INSERT INTO messages (token, id, chat, sender, from_me, is_group, type, text, mentions, "
+                "push_name, ts_ms, source, status) "
+                "VALUES (?, 'old', ?, ?, 0, 0, 'text', 'from before', '[]', 'Alice', ?, 'live', 'received')",
+                (TOKEN, ALICE, ALICE, round(T0 * 1000)),
+            )
+            db.execute("PRAGMA user_version = 1")
+            db.commit()
+
+    await asyncio.to_thread(write_version_1)
+    store = SqliteMessageStore(path)
+    await store.open()
+    try:
+        old = await store.get(TOKEN, "old")
+        assert old is not None and (old.text, old.ref) == ("from before", None)
+        await store.add(TOKEN, [msg("new", T0 + 1, ref="R")], unread=True)
+        new = await store.get(TOKEN, "new")
+        assert new is not None and new.ref == "R"
+    finally:
+        await store.close()
+
+    def version() -> int:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    assert await asyncio.to_thread(version) == len(sql.MIGRATIONS) == 2

@@ -167,6 +167,7 @@ class FakeGo(GroupCalls, ChannelCalls):
     join_requests: list[Any] = field(default_factory=list)
     sub_groups: dict[str, list[str]] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)  # NewsletterMetadata protos by channel user
+    channel_posts: dict[str, list[Any]] = field(default_factory=dict)  # NewsletterMessage protos by user
     downloads: dict[str, bytes] = field(default_factory=dict)  # directPath -> the media's bytes
     download_error: str = ""
     uploads: list[tuple[int, bytes]] = field(default_factory=list)  # (MediaType value, data) per Upload

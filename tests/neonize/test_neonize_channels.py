@@ -47,6 +47,13 @@ async def test_follow_by_invite_mute_and_unfollow(
     assert fake_go.called("NewsletterToggleMute")[0].args[3] is True
     assert (await backend.handler(c.CMD_NEWSLETTER_INFO)(TOKEN, DAILY))["muted"] is True
 
+    # Following again is refused before anything is asked of WhatsApp, by the invite or by the jid: the
+    # invite's answer has no ViewerMeta, so the channel itself says the device follows it.
+    follow = backend.handler(c.CMD_FOLLOW_NEWSLETTER)
+    assert await code_of(follow(TOKEN, None, "DailyInvite1")) == c.E_ALREADY_MEMBER
+    assert await code_of(follow(TOKEN, DAILY, None)) == c.E_ALREADY_MEMBER
+    assert len(fake_go.called("FollowNewsletter")) == 1
+
     await backend.handler(c.CMD_UNFOLLOW_NEWSLETTER)(TOKEN, DAILY)
     assert await backend.handler(c.CMD_LIST_NEWSLETTERS)(TOKEN) == []
 
@@ -63,9 +70,9 @@ async def test_create_and_refusals(backend: NeonizeBackend, connected: FakeSessi
         await code_of(backend.handler(c.CMD_FOLLOW_NEWSLETTER)(TOKEN, unknown, None))
         == c.E_NEWSLETTER_NOT_FOUND
     )
+    # An invite that leads nowhere: reset by the owner, or never made.
     assert (
-        await code_of(backend.handler(c.CMD_FOLLOW_NEWSLETTER)(TOKEN, None, "Nope123"))
-        == c.E_NEWSLETTER_NOT_FOUND
+        await code_of(backend.handler(c.CMD_FOLLOW_NEWSLETTER)(TOKEN, None, "Nope123")) == c.E_INVITE_INVALID
     )
     follow = backend.handler(c.CMD_FOLLOW_NEWSLETTER)
     assert await code_of(follow(TOKEN, DAILY, "DailyInvite1")) == c.E_INVALID_ARGUMENT

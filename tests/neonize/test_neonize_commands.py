@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from neonize.proto import Neonize_pb2 as P
@@ -49,7 +50,9 @@ async def test_send_text_types_then_sends_the_text_as_neonize_builds_it(
     assert [call.name for call in fake_go.calls[-1:]] == ["SendChatPresence"]
     assert fake_go.called("SendMessage") == []
     clock.advance(1.5)
-    assert await sending == {"id": "3EB0FAKE0001", "timestamp": 1_700_000_123.0}
+    reply = await sending
+    assert reply.pop("ref")  # what the message store keeps (test_neonize_stored_messages.py)
+    assert reply == {"id": "3EB0FAKE0001", "timestamp": 1_700_000_123.0}
 
     composing, paused = fake_go.called("SendChatPresence")
     (sent,) = fake_go.called("SendMessage")
@@ -70,13 +73,32 @@ async def test_send_text_types_then_sends_the_text_as_neonize_builds_it(
     assert message_len == len(message)
 
 
+class WatchedLock(asyncio.Lock):
+    """A device's send lock that counts the sends queued behind it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queued = 0
+
+    async def acquire(self) -> Literal[True]:
+        self.queued += 1
+        try:
+            return await super().acquire()
+        finally:
+            self.queued -= 1
+
+
 async def test_sends_of_one_device_go_out_in_request_order(
     backend: NeonizeBackend, online: FakeSession, fake_go: FakeGo, clock: ManualClock
 ) -> None:
+    device = backend.session(TOKEN)
+    assert device is not None
+    device.send_lock = lock = WatchedLock()
     first = asyncio.create_task(backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "first", 1000))
     await wait_until(lambda: clock.sleepers == 1, what="first typing")
     second = asyncio.create_task(backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "second", 0))
-    await asyncio.sleep(0.01)
+    # The first send types on the clock, holding the lock; the second waits for it: nothing can send now.
+    await wait_until(lambda: lock.queued == 1, what="the second send queued behind the first")
     assert fake_go.called("SendMessage") == []
     clock.advance(1)
     await asyncio.gather(first, second)

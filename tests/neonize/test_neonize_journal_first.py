@@ -8,12 +8,11 @@ event's journal commit. The fake calls the real ctypes trampoline from a foreign
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
-from contextlib import closing
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,9 +23,25 @@ from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize.engine import NeonizeBackend
 from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.clock import ManualClock
+from wa_gateway.engine.ipc import decode_body
 from wa_gateway.worker.journal import JOURNAL_FILE, EventJournal, SupportsJournalBarrier
+from wa_gateway.worker.journal_log import entries
 
 ALICE = build_jid("15557654321")
+
+
+class WatchedEvent(threading.Event):
+    """The event a Go thread waits on for its journal commit; says once the thread is inside the wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting = threading.Event()
+        self.timeout: float | None = None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.timeout = timeout
+        self.waiting.set()
+        return super().wait(timeout)
 
 
 class GatedBarrier:
@@ -75,8 +90,16 @@ async def test_the_go_callback_returns_only_after_the_journal_barrier(
     gated: tuple[NeonizeBackend, GatedBarrier, list[tuple[str, str, dict[str, Any]]]],
     fake_go: FakeGo,
     settings: NeonizeSettings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     backend, barrier, emitted = gated
+    made: list[WatchedEvent] = []
+
+    def watched() -> WatchedEvent:
+        made.append(WatchedEvent())
+        return made[-1]
+
+    monkeypatch.setattr(nc, "threading", SimpleNamespace(Event=watched))
     session = await _online(backend, fake_go, settings)
     returned = threading.Event()
 
@@ -87,8 +110,12 @@ async def test_the_go_callback_returns_only_after_the_journal_barrier(
     delivering = asyncio.create_task(asyncio.to_thread(go_delivers))
     await asyncio.wait_for(barrier.reached.wait(), 5)
     assert "message" in barrier.seen_at_barrier  # translated and emitted before the barrier ...
-    await asyncio.sleep(0.05)
-    assert not returned.is_set()  # ... and Go still waits for it
+    [journaled] = made
+    await wait_until(journaled.waiting.is_set, what="the Go thread waiting for the commit")
+    # ... and Go still waits for it: that wait ends only when the event is set (or after 5 s).
+    assert journaled.timeout == nc.JOURNAL_WAIT_S
+    assert not journaled.is_set()
+    assert not returned.is_set()
     barrier.open.set()
     await asyncio.wait_for(delivering, 5)
     assert returned.is_set()
@@ -122,8 +149,8 @@ async def test_a_message_is_in_the_journal_file_when_go_gets_its_callback_back(
 
         def go_delivers_then_reads_the_journal() -> list[tuple[str, str]]:
             session.event(nc.MESSAGE, text_message("on disk", ALICE, message_id="IN2"))
-            with closing(sqlite3.connect(path)) as conn:
-                return list(conn.execute("SELECT token, event FROM journal"))
+            frames = [decode_body(frame[4:]) for _, frame in entries(path)]
+            return [(frame["token"], frame["event"]) for frame in frames]
 
         rows = await asyncio.to_thread(go_delivers_then_reads_the_journal)
         assert rows == [(TOKEN, "message")]

@@ -46,7 +46,8 @@ async def test_a_silent_session_with_failing_keepalives_is_reconnected(
     await keepalive_fails(connected)
     await armed(clock)
     clock.advance(LIMIT - 1)
-    await asyncio.sleep(0.05)
+    # Still asleep: a second short of its deadline, the timer was not woken, so nothing can follow.
+    assert clock.sleepers == 1
     assert recorder.of("reconnecting") == []
     clock.advance(1)
     data = await recorder.wait_for("reconnecting")
@@ -104,7 +105,10 @@ async def test_a_send_the_server_refused_proves_the_session_alive(
     with pytest.raises(EngineError) as info:
         await backend.handler(c.CMD_SEND_TEXT)(TOKEN, ALICE, "hello", 0)
     assert info.value.code == "REACHOUT_LIMITED"
-    await asyncio.sleep(0.05)
+    device = backend.session(TOKEN)
+    assert device is not None
+    # A failed send arms the watchdog before the handler raises; this one did not.
+    assert not device.watchdog_armed
     assert clock.sleepers == 0
 
 

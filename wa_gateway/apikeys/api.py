@@ -15,6 +15,7 @@ from wa_gateway.apikeys.store import KeyRecord
 from wa_gateway.body import Body, read_body
 from wa_gateway.envelope import ok
 from wa_gateway.phone import is_valid_token
+from wa_gateway.route_table import RouteTable, route
 
 MAX_NAME_CHARS: Final = 100
 MAX_DEVICES: Final = 1000
@@ -58,21 +59,15 @@ def key_json(record: KeyRecord) -> dict[str, Any]:
     }
 
 
-class KeysApi:
+class KeysApi(RouteTable):
     def __init__(self, keyring: Keyring) -> None:
         self._keyring = keyring
-
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/keys", self.create),
-            web.get("/keys", self.list_keys),
-            web.delete("/keys/{id}", self.revoke),
-        ]
 
     @staticmethod
     def _caller(request: web.Request) -> Principal:
         return caller(request) or ADMIN
 
+    @route.post("/keys")
     async def create(self, request: web.Request) -> web.Response:
         body = await read_body(request)
         name, scopes, devices = _name(body), _scopes(body), _devices(body)
@@ -83,12 +78,14 @@ class KeysApi:
             request, {**key_json(record), "key": key}, "API key created; it is shown only once", status=201
         )
 
+    @route.get("/keys")
     async def list_keys(self, request: web.Request) -> web.Response:
         principal = self._caller(request)
         # A key administrator limited to some devices sees only the keys it could have created.
         records = [r for r in self._keyring.records() if principal.covers(r.scopes, r.devices)]
         return ok(request, {"keys": [key_json(r) for r in records]}, "API keys retrieved")
 
+    @route.delete("/keys/{id}")
     async def revoke(self, request: web.Request) -> web.Response:
         key_id = request.match_info["id"]
         if key_id == ADMIN_KEY_ID:

@@ -1,4 +1,4 @@
-"""The /newsletters routes: the channels a device follows, following them and creating them
+"""The /newsletters routes: the channels a device follows, following and creating them, and their posts
 (docs/channels.md)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from wa_gateway.devices.api import token_from_path
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import channel_commands as n
 from wa_gateway.engine.command_spec import Command
-from wa_gateway.envelope import ok
+from wa_gateway.envelope import ok, utc_timestamp
 
 SUFFIX: Final = "@newsletter"
 CHANNEL_JID_RE: Final = re.compile(r"[0-9]{1,24}@newsletter")
@@ -23,6 +23,11 @@ INVITE_CODE_RE: Final = re.compile(r"[A-Za-z0-9_-]{6,64}")
 MAX_NAME_CHARS: Final = 100
 MAX_DESCRIPTION_CHARS: Final = 2048
 CHANNEL: Final = "/newsletters/{token}/{jid}"
+DEFAULT_POSTS: Final = 20
+MAX_POSTS: Final = 100
+# A post's serverId: the channel's own sequence number, a positive 32-bit integer (neonize passes a C int).
+SERVER_ID_RE: Final = re.compile(r"[0-9]{1,10}")
+MAX_SERVER_ID: Final = 2**31 - 1
 
 
 def channel_jid(raw: str) -> str:
@@ -55,6 +60,7 @@ class ChannelsApi:
             web.get(CHANNEL, self.info),
             web.patch(CHANNEL, self.mute),
             web.delete(CHANNEL, self.unfollow),
+            web.get(f"{CHANNEL}/messages", self.posts),
         ]
 
     async def _run(self, token: str, command: Command, args: dict[str, Any]) -> Any:
@@ -106,3 +112,35 @@ class ChannelsApi:
         jid = channel_jid(request.match_info["jid"])
         await self._run(token, n.UNFOLLOW_NEWSLETTER, {"jid": jid})
         return ok(request, {"jid": jid, "following": False}, "Channel unfollowed")
+
+    async def posts(self, request: web.Request) -> web.Response:
+        """Newest first; one post more than asked tells whether an older page exists."""
+        token = token_from_path(request)
+        jid = channel_jid(request.match_info["jid"])
+        limit = _whole(request, "limit", MAX_POSTS, errors.INVALID_NEWSLETTER_LIMIT) or DEFAULT_POSTS
+        before = _whole(request, "before", MAX_SERVER_ID, errors.INVALID_NEWSLETTER_BEFORE)
+        args: dict[str, Any] = {"jid": jid, "count": limit + 1}
+        if before is not None:
+            args["before"] = before
+        result = await self._run(token, n.NEWSLETTER_MESSAGES, args)
+        found = result.get("messages", []) if isinstance(result, dict) else []
+        page = found[:limit]
+        data = {
+            "messages": [_post(post) for post in page],
+            "nextCursor": page[-1]["serverId"] if len(found) > limit else None,
+        }
+        return ok(request, data, "Channel messages retrieved")
+
+
+def _whole(request: web.Request, name: str, most: int, spec: errors.ErrorSpec) -> int | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    if not SERVER_ID_RE.fullmatch(raw) or not 1 <= int(raw) <= most:
+        raise errors.ApiError(spec)
+    return int(raw)
+
+
+def _post(post: dict[str, Any]) -> dict[str, Any]:
+    when = post.get("timestamp")
+    return {**post, "timestamp": utc_timestamp(float(when)) if isinstance(when, int | float) else None}

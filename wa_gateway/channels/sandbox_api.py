@@ -30,6 +30,7 @@ class SandboxChannelsApi(SandboxApi):
         return [
             web.post("/sandbox/newsletters", self.create),
             web.post("/sandbox/newsletters/{jid}/messages", self.post),
+            web.post("/sandbox/newsletters/{jid}/reactions", self.react),
         ]
 
     async def create(self, request: web.Request) -> web.Response:
@@ -40,3 +41,8 @@ class SandboxChannelsApi(SandboxApi):
         args = parse_json_object(await read_raw(request), allow_empty=True)
         args["jid"] = channel_jid(request.match_info["jid"])
         return ok(request, await self._channel_op("newsletter_post", args), "Post delivered to the followers")
+
+    async def react(self, request: web.Request) -> web.Response:
+        args = parse_json_object(await read_raw(request), allow_empty=True)
+        args["jid"] = channel_jid(request.match_info["jid"])
+        return ok(request, await self._channel_op("newsletter_reaction", args), "Reaction delivered")

@@ -15,6 +15,7 @@ from wa_gateway.contacts.model import ContactBook, ContactBooks, ContactRow, Con
 from wa_gateway.envelope import ok
 from wa_gateway.errors import ApiError
 from wa_gateway.phone import is_valid_token
+from wa_gateway.route_table import RouteTable, route
 
 log = logging.getLogger("wa_gateway.contacts")
 
@@ -32,14 +33,12 @@ class KnownDevices(Protocol):
     def is_known(self, token: str) -> bool: ...
 
 
-class ContactsApi:
+class ContactsApi(RouteTable):
     def __init__(self, stores: ContactBooks, devices: KnownDevices) -> None:
         self._stores = stores
         self._devices = devices
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get("/contacts/{token}", self.list_contacts)]
-
+    @route.get("/contacts/{token}")
     async def list_contacts(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
         # Checked here too, unlike the Go gateway (docs/go-gateway.md §4): the token names a file.

@@ -10,6 +10,7 @@ from typing import Final
 
 from aiohttp import web
 
+from wa_gateway.route_table import RouteTable, route
 from wa_gateway.static_files import StaticFiles
 
 ASSETS: Final = {
@@ -18,6 +19,7 @@ ASSETS: Final = {
     "core.js": "text/javascript",
     "devices.js": "text/javascript",
     "chats.js": "text/javascript",
+    "channels.js": "text/javascript",
     "outbox.js": "text/javascript",
     "keys.js": "text/javascript",
     "app.css": "text/css",
@@ -32,30 +34,26 @@ CSP: Final = (
 PUBLIC_ROUTES: Final = frozenset({"/", "/dashboard", "/dashboard/{asset}", "/favicon.ico"})
 
 
-class DashboardApi:
+class DashboardApi(RouteTable):
     def __init__(self) -> None:
         self._files = StaticFiles(__package__ or "wa_gateway.dashboard", ASSETS, CSP)
-
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/", self.root),
-            web.get("/dashboard", self.page),
-            web.get("/dashboard/{asset}", self.asset),
-            web.get("/favicon.ico", self.favicon),
-        ]
 
     async def load(self) -> None:
         """Read the files once, off the event loop (called from the app's startup)."""
         await self._files.load()
 
+    @route.get("/")
     async def root(self, request: web.Request) -> web.Response:
         raise web.HTTPFound("/dashboard")
 
+    @route.get("/dashboard")
     async def page(self, request: web.Request) -> web.Response:
         return self._files.response("index.html")
 
-    async def favicon(self, request: web.Request) -> web.Response:
-        return self._files.response("favicon.ico")
-
+    @route.get("/dashboard/{asset}")
     async def asset(self, request: web.Request) -> web.Response:
         return self._files.response(request.match_info["asset"])
+
+    @route.get("/favicon.ico")
+    async def favicon(self, request: web.Request) -> web.Response:
+        return self._files.response("favicon.ico")

@@ -15,6 +15,7 @@ from wa_gateway.body import read_body
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.envelope import ok
 from wa_gateway.phone import is_valid_token
+from wa_gateway.route_table import RouteTable, route
 
 METHODS: Final = ("qr", "code")
 SVG: Final = "image/svg+xml"
@@ -39,19 +40,11 @@ def render_qr(data: str, kind: str) -> bytes:
     return out.getvalue()
 
 
-class DevicesApi:
+class DevicesApi(RouteTable):
     def __init__(self, manager: DeviceManager) -> None:
         self._manager = manager
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/devices", self.connect),
-            web.get("/devices", self.list_devices),
-            web.get("/devices/{token}", self.show),
-            web.get("/devices/{token}/qr", self.qr_image),
-            web.delete("/devices/{token}", self.delete),
-        ]
-
+    @route.post("/devices")
     async def connect(self, request: web.Request) -> web.Response:
         body = await read_body(request)
         token = body.text("token")
@@ -69,6 +62,7 @@ class DevicesApi:
             message = "Device is already paired; reconnecting"
         return ok(request, data, message)
 
+    @route.get("/devices")
     async def list_devices(self, request: web.Request) -> web.Response:
         return ok(
             request,
@@ -76,10 +70,12 @@ class DevicesApi:
             "Devices retrieved",
         )
 
+    @route.get("/devices/{token}")
     async def show(self, request: web.Request) -> web.Response:
         detail = await self._manager.cluster_detail(token_from_path(request))
         return ok(request, detail, "Device retrieved")
 
+    @route.get("/devices/{token}/qr")
     async def qr_image(self, request: web.Request) -> web.Response:
         device = self._manager.require(token_from_path(request))
         if device.status != "pairing" or not device.qr:
@@ -89,6 +85,7 @@ class DevicesApi:
         image = await asyncio.to_thread(render_qr, device.qr, kind)
         return web.Response(body=image, content_type=kind, headers={"Cache-Control": "no-store"})
 
+    @route.delete("/devices/{token}")
     async def delete(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         await self._manager.delete(token)

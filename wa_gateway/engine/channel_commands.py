@@ -16,7 +16,11 @@ TIMEOUT_S: Final = 60.0
 TOKEN: Final = Arg("token", a.text)
 CHANNEL: Final = Arg("jid", a.text, "newsletter")
 CODES: Final[Mapping[str, errors.ErrorSpec]] = MappingProxyType(
-    {c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND}
+    {
+        c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
+        c.E_INVITE_INVALID: errors.NEWSLETTER_INVITE_INVALID,
+        c.E_ALREADY_MEMBER: errors.NEWSLETTER_ALREADY_FOLLOWED,
+    }
 )
 
 
@@ -48,6 +52,12 @@ CREATE_NEWSLETTER: Final = _channel_command(
 MUTE_NEWSLETTER: Final = _channel_command(
     c.CMD_MUTE_NEWSLETTER, (TOKEN, CHANNEL, Arg("muted", a.flag)), "null"
 )
+NEWSLETTER_MESSAGES: Final = _channel_command(
+    c.CMD_NEWSLETTER_MESSAGES,
+    (TOKEN, CHANNEL, Arg("count", a.count), Arg("before", a.optional_count)),
+    '{"messages": [NewsletterPost]}: newest first, at most count, all older than the server id before',
+    wrap="messages",
+)
 
 DECLARED: Final = (
     LIST_NEWSLETTERS,
@@ -56,4 +66,5 @@ DECLARED: Final = (
     UNFOLLOW_NEWSLETTER,
     CREATE_NEWSLETTER,
     MUTE_NEWSLETTER,
+    NEWSLETTER_MESSAGES,
 )

@@ -26,6 +26,16 @@ MEDIA_TIMEOUT_S: Final = 300.0
 
 
 TOKEN: Final = Arg("token", a.text)
+# A message to a channel (…@newsletter): only its owner and admins post in it (docs/channels.md).
+CHANNEL_POST_CODES: Final[Mapping[str, errors.ErrorSpec]] = MappingProxyType(
+    {
+        c.E_NOT_CHANNEL_ADMIN: errors.CHANNEL_NOT_ADMIN,
+        c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
+    }
+)
+# A stored message's engine reference (IncomingMessage "ref"): the worker's cache first, this otherwise.
+REF: Final = Arg("ref", a.optional_text)
+REPLY_REF: Final = Arg("reply_ref", a.optional_text)
 
 
 def _codes(**codes: errors.ErrorSpec) -> Mapping[str, errors.ErrorSpec]:
@@ -63,16 +73,12 @@ SEND_TEXT: Final = Command(
         Arg("typing_ms", a.count),
         Arg("reply_to", a.optional_text),
         Arg("mentions", a.optional_text_list),
+        REPLY_REF,
     ),
-    '{"id", "timestamp"}; to a channel (…@newsletter) only its owner and admins post',
+    '{"id", "timestamp", "ref"}; to a channel (…@newsletter) only its owner and admins post',
     failure=errors.SEND_FAILED,
     sends=True,
-    codes=MappingProxyType(
-        {
-            c.E_NOT_CHANNEL_ADMIN: errors.CHANNEL_NOT_ADMIN,
-            c.E_NEWSLETTER_NOT_FOUND: errors.NEWSLETTER_NOT_FOUND,
-        }
-    ),
+    codes=CHANNEL_POST_CODES,
 )
 CHECK_NUMBERS: Final = Command(
     c.CMD_CHECK_NUMBERS,
@@ -99,13 +105,17 @@ SEND_MEDIA: Final = Command(
         Arg("caption", a.optional_text),
         Arg("reply_to", a.optional_text),
         Arg("typing_ms", a.count),
+        REPLY_REF,
     ),
-    '{"id", "timestamp"}',
+    '{"id", "timestamp", "ref"}; to a channel (…@newsletter) only its owner and admins post',
     timeout_s=MEDIA_TIMEOUT_S,
     failure=errors.SEND_FAILED,
     sends=True,
+    codes=CHANNEL_POST_CODES,
     combine=Combine(
-        "media", ("kind", "path", "mimetype", "filename", "caption", "reply_to"), c.OutgoingMedia
+        "media",
+        ("kind", "path", "mimetype", "filename", "caption", "reply_to", "reply_ref"),
+        c.OutgoingMedia,
     ),
 )
 REACT: Final = Command(
@@ -123,14 +133,14 @@ REACT: Final = Command(
 )
 EDIT: Final = Command(
     c.CMD_EDIT,
-    (TOKEN, Arg("chat", a.text), Arg("message_id", a.text), Arg("text", a.text)),
+    (TOKEN, Arg("chat", a.text), Arg("message_id", a.text), Arg("text", a.text), REF),
     '{"id", "timestamp"}; own messages only',
     failure=errors.ACTION_FAILED,
     sends=True,
 )
 REVOKE: Final = Command(
     c.CMD_REVOKE,
-    (TOKEN, Arg("chat", a.text), Arg("message_id", a.text)),
+    (TOKEN, Arg("chat", a.text), Arg("message_id", a.text), REF),
     '{"id", "timestamp"}; for everyone, own messages only',
     failure=errors.ACTION_FAILED,
     sends=True,
@@ -166,7 +176,7 @@ GROUP_INFO: Final = Command(
 )
 DOWNLOAD_MEDIA: Final = Command(
     c.CMD_DOWNLOAD_MEDIA,
-    (TOKEN, Arg("message_id", a.text)),
+    (TOKEN, Arg("message_id", a.text), REF),
     '{"path", "mimetype", "filename", "size"}: written to DATA_DIR/media/incoming/<token>/',
     timeout_s=120.0,
     failure=errors.MEDIA_DOWNLOAD_FAILED,

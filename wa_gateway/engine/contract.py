@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol, TypedDict
+from typing import Any, Final, Literal, NotRequired, Protocol, TypedDict
 
 from wa_gateway.engine.group_types import GROUP_ACTIONS as GROUP_ACTIONS
 from wa_gateway.engine.group_types import GroupDetails as GroupDetails
@@ -37,6 +37,7 @@ from wa_gateway.engine.group_types import GroupSummary as GroupSummary
 from wa_gateway.engine.group_types import GroupUpdated as GroupUpdated
 from wa_gateway.engine.group_types import Newsletter as Newsletter
 from wa_gateway.engine.group_types import NewsletterPost as NewsletterPost
+from wa_gateway.engine.group_types import NewsletterReactionCount as NewsletterReactionCount
 
 # --- commands: each one declared with its arguments, reply, timeout and errors in engine/commands.py ----
 CMD_CONNECT: Final = "connect"
@@ -78,6 +79,7 @@ CMD_FOLLOW_NEWSLETTER: Final = "follow_newsletter"
 CMD_UNFOLLOW_NEWSLETTER: Final = "unfollow_newsletter"
 CMD_CREATE_NEWSLETTER: Final = "create_newsletter"
 CMD_MUTE_NEWSLETTER: Final = "mute_newsletter"
+CMD_NEWSLETTER_MESSAGES: Final = "newsletter_messages"
 # Run by the worker itself, not declared: {op, token?, ...} -> backend-specific (sandbox control routes);
 # {} -> None (stop every client and exit 0); {} -> {"replayed": n}, the journaled events earlier runs left
 # unacked sent again once (docs/durability.md), asked once the gateway knows the devices.
@@ -153,7 +155,6 @@ EV_GROUP_LEFT: Final = "group_left"  # GroupLeft
 EV_GROUP_UPDATED: Final = "group_updated"  # GroupUpdated
 EV_GROUP_PARTICIPANTS: Final = "group_participants"  # GroupParticipantsChanged
 GROUP_EVENTS: Final = frozenset({EV_GROUP_JOINED, EV_GROUP_LEFT, EV_GROUP_UPDATED, EV_GROUP_PARTICIPANTS})
-EV_NEWSLETTER_POST: Final = "newsletter_post"  # NewsletterPost: a post in a channel the device follows
 
 # What a device received: lost, it is lost for good (WhatsApp does not send it again), so it is journaled.
 RECEIVED_EVENTS: Final = frozenset(
@@ -167,7 +168,6 @@ RECEIVED_EVENTS: Final = frozenset(
         EV_MESSAGE_REVOKED,
         EV_POLL_VOTE,
         *GROUP_EVENTS,
-        EV_NEWSLETTER_POST,
     }
 )
 
@@ -190,7 +190,7 @@ E_HISTORY_SYNC_PENDING: Final = "HISTORY_SYNC_PENDING"  # a send failed before t
 E_GROUP_NOT_FOUND: Final = "GROUP_NOT_FOUND"  # no such group, or the device is not in it
 E_NOT_GROUP_ADMIN: Final = "NOT_GROUP_ADMIN"  # only the group's admins may do that
 E_INVITE_INVALID: Final = "INVITE_INVALID"  # an invite that is malformed, revoked or expired
-E_ALREADY_MEMBER: Final = "ALREADY_MEMBER"  # joining a group the device is in
+E_ALREADY_MEMBER: Final = "ALREADY_MEMBER"  # joining a group the device is in, following a followed channel
 E_NEWSLETTER_NOT_FOUND: Final = "NEWSLETTER_NOT_FOUND"  # no such channel (or invite), or not followed
 E_NOT_CHANNEL_ADMIN: Final = "NOT_CHANNEL_ADMIN"  # only a channel's owner and admins post in it
 
@@ -225,6 +225,12 @@ IncomingMessage = TypedDict(
         "media": MediaInfo | None,  # downloadable with CMD_DOWNLOAD_MEDIA while the engine holds it
         "replyTo": str | None,  # id of the quoted message
         "mentions": list[str],  # JIDs
+        # True for a post in a channel the device follows (docs/channels.md); absent otherwise.
+        "isNewsletter": NotRequired[bool],
+        # Opaque to the gateway: what the engine needs to quote, edit, revoke or download the message once
+        # its cache no longer holds it. The message store keeps it and hands it back as a command's
+        # ``ref`` (docs/messages.md "Acting on stored messages"); sends answer one too.
+        "ref": str,
     },
 )
 
@@ -239,6 +245,7 @@ Reaction = TypedDict(
         "timestamp": float,
         "isGroup": bool,
         "senderPhone": str,
+        "isNewsletter": NotRequired[bool],  # True for a reaction in a channel; absent otherwise
     },
 )
 
@@ -307,6 +314,7 @@ class OutgoingMedia:
     filename: str | None = None
     caption: str | None = None
     reply_to: str | None = None
+    reply_ref: str | None = None  # the stored ``ref`` of ``reply_to``, for when the cache lost it
 
 
 Receipt = TypedDict(

@@ -76,8 +76,20 @@ class Newsletter(TypedDict):
     invite: str  # the code of its link https://whatsapp.com/channel/<code>
 
 
+class NewsletterReactionCount(TypedDict):
+    emoji: str
+    count: int
+
+
 class NewsletterPost(TypedDict):
-    jid: str
-    id: str
+    """One post of a channel as its history lists it (CMD_NEWSLETTER_MESSAGES)."""
+
+    id: str | None  # the message id; None where the engine is not told it (docs/channels.md)
+    serverId: int  # the channel's own sequence number of the post: what ``before`` pages by
+    type: str  # one of MESSAGE_TYPES
     text: str
-    timestamp: float
+    caption: str | None
+    media: dict[str, Any] | None  # MediaInfo
+    timestamp: float | None
+    views: int | None
+    reactions: list[NewsletterReactionCount]

@@ -36,6 +36,11 @@ class Recycler:
         self.draining = False  # new requests are refused while those in flight finish
         self._restart_now = False
 
+    @property
+    def due(self) -> bool:
+        """Whether a recycle is due: ``quiet_moment`` waits for exactly this."""
+        return self._due.is_set()
+
     def new_worker(self) -> None:
         self._due = asyncio.Event()
         self.reason = ""

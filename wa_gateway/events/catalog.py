@@ -32,6 +32,7 @@ _ID: Final = _f("id", description="The message id")
 _CHAT: Final = _f("chat", description="The chat: a person's JID or a group's")
 _FROM: Final = _f("from", description="Who did it")
 _GROUP: Final = _f("isGroup", BOOLEAN)
+_NEWSLETTER: Final = _f("isNewsletter", BOOLEAN, "In a channel the device follows (docs/channels.md)")
 _TIMESTAMP: Final = _f("timestamp", TIMESTAMP)
 _CONTACT: Final = (_f("name"), _f("phone"))
 
@@ -75,7 +76,8 @@ DEVICE_BANNED: Final = EventType(
 )
 MESSAGE_RECEIVED: Final = EventType(
     "message.received",
-    "Someone else's message arrived (never the account's own; status posts are `status.received`).",
+    "Someone else's message arrived (never the account's own; status posts are `status.received`); a post"
+    " in a channel the device follows has `isNewsletter` true and `from` and `chat` the channel.",
     (
         _ID,
         _FROM,
@@ -86,6 +88,7 @@ MESSAGE_RECEIVED: Final = EventType(
         _f("caption", NULLABLE_STRING),
         _f("replyTo", NULLABLE_STRING, "The id of the message this one quotes"),
         _GROUP,
+        _NEWSLETTER,
         _f("media", MEDIA_INFO),
         _f("mentions", STRINGS),
         _TIMESTAMP,
@@ -105,7 +108,7 @@ MESSAGE_RECEIPT: Final = EventType(
 MESSAGE_REACTION: Final = EventType(
     "message.reaction",
     "Someone reacted to a message; an empty emoji removes the reaction.",
-    (_ID, _CHAT, _FROM, _f("targetId"), _f("emoji"), _GROUP, _TIMESTAMP),
+    (_ID, _CHAT, _FROM, _f("targetId"), _f("emoji"), _GROUP, _NEWSLETTER, _TIMESTAMP),
 )
 MESSAGE_EDITED: Final = EventType(
     "message.edited", "Someone edited a message.", (_ID, _CHAT, _FROM, _f("text"), _GROUP, _TIMESTAMP)
@@ -193,11 +196,6 @@ GROUP_PARTICIPANTS: Final = EventType(
     "People were added to, removed from, promoted or demoted in a group.",
     (_f("jid"), _f("action", {"enum": list(c.GROUP_ACTIONS)}), _f("participants", STRINGS), _BY, _TIMESTAMP),
 )
-NEWSLETTER_POST: Final = EventType(
-    "newsletter.post",
-    "A post in a channel the device follows (docs/channels.md).",
-    (_f("jid"), _f("id", NULLABLE_STRING), _f("text", NULLABLE_STRING), _TIMESTAMP),
-)
 HISTORY_SYNCED: Final = EventType(
     "history.synced", "A history sync batch arrived; its engine data is the event's source.", kind=INTERNAL
 )
@@ -228,7 +226,6 @@ ALL: Final[tuple[EventType, ...]] = (
     GROUP_LEFT,
     GROUP_UPDATED,
     GROUP_PARTICIPANTS,
-    NEWSLETTER_POST,
     HISTORY_SYNCED,
 )
 BY_NAME: Final = {t.name: t for t in ALL}

@@ -24,52 +24,29 @@ from wa_gateway.groups.picture import receive_picture
 from wa_gateway.media.spool import remove
 from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
+from wa_gateway.route_table import RouteTable, route
 
 GROUP: Final = "/groups/{token}/{gid}"
 
 
-class GroupsApi:
+class GroupsApi(RouteTable):
     def __init__(self, manager: DeviceManager, phones: PhoneRules, outgoing_dir: Path) -> None:
         self._manager = manager
         self._recipients = Recipients(phones)
         self._outgoing = outgoing_dir
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/groups/{token}", self.list_groups),
-            web.post("/groups/{token}", self.create),
-            web.post("/groups/{token}/join", self.join),
-            # Before the {gid} routes: "invite" is never a group id.
-            web.get("/groups/{token}/invite/{code}", self.preview),
-            web.get(GROUP, self.group_info),
-            web.patch(GROUP, self.update),
-            web.delete(GROUP, self.leave),
-            web.put(f"{GROUP}/picture", self.picture),
-            web.post(f"{GROUP}/participants", self.participants),
-            web.get(f"{GROUP}/invite", self.invite),
-            web.delete(f"{GROUP}/invite", self.revoke_invite),
-            web.get(f"{GROUP}/requests", self.requests),
-            web.post(f"{GROUP}/links", self.link),
-            web.delete(GROUP + "/links/{child}", self.unlink),
-            web.get(f"{GROUP}/subgroups", self.subgroups),
-        ]
-
     async def _run(self, token: str, command: Command, args: dict[str, Any]) -> Any:
         self._manager.require_connected(token)
         return await self._manager.engine.run(command, {"token": token, **args})
 
+    @route.get("/groups/{token}")
     async def list_groups(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         result = await self._run(token, commands.LIST_GROUPS, {})
         groups = result.get("groups", []) if isinstance(result, dict) else []
         return ok(request, {"groups": groups, "total": len(groups)}, "Groups retrieved")
 
-    async def group_info(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        jid = fields.path_group(request.match_info["gid"])
-        result = await self._run(token, commands.GROUP_INFO, {"jid": jid})
-        return ok(request, fields.details(result), "Group retrieved")
-
+    @route.post("/groups/{token}")
     async def create(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         body = await read_body(request)
@@ -80,6 +57,31 @@ class GroupsApi:
         result = await self._run(token, g.CREATE_GROUP, args)
         return ok(request, fields.details(result), "Group created")
 
+    @route.post("/groups/{token}/join")
+    async def join(self, request: web.Request) -> web.Response:
+        token = token_from_path(request)
+        body = await read_body(request)
+        code = fields.invite_code(body.text("invite"))
+        result = await self._run(token, g.JOIN_GROUP, {"code": code})
+        joined = result.get("jid") if isinstance(result, dict) else None
+        return ok(request, {"jid": joined}, "Joined the group")
+
+    # Declared before the {gid} routes: "invite" is never a group id.
+    @route.get("/groups/{token}/invite/{code}")
+    async def preview(self, request: web.Request) -> web.Response:
+        token = token_from_path(request)
+        code = fields.invite_code(request.match_info["code"])
+        result = await self._run(token, g.GROUP_INVITE_INFO, {"code": code})
+        return ok(request, fields.details(result), "Invite retrieved")
+
+    @route.get(GROUP)
+    async def group_info(self, request: web.Request) -> web.Response:
+        token = token_from_path(request)
+        jid = fields.path_group(request.match_info["gid"])
+        result = await self._run(token, commands.GROUP_INFO, {"jid": jid})
+        return ok(request, fields.details(result), "Group retrieved")
+
+    @route.patch(GROUP)
     async def update(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         jid = fields.path_group(request.match_info["gid"])
@@ -97,12 +99,14 @@ class GroupsApi:
         changed = result.get("changed", []) if isinstance(result, dict) else []
         return ok(request, {"jid": jid, "changed": changed}, "Group updated")
 
+    @route.delete(GROUP)
     async def leave(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         jid = fields.path_group(request.match_info["gid"])
         await self._run(token, g.LEAVE_GROUP, {"jid": jid})
         return ok(request, {"jid": jid, "left": True}, "Left the group")
 
+    @route.put(f"{GROUP}/picture")
     async def picture(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         jid = fields.path_group(request.match_info["gid"])
@@ -115,6 +119,7 @@ class GroupsApi:
         picture = result.get("pictureId") if isinstance(result, dict) else None
         return ok(request, {"jid": jid, "pictureId": picture}, "Group picture set")
 
+    @route.post(f"{GROUP}/participants")
     async def participants(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         jid = fields.path_group(request.match_info["gid"])
@@ -136,26 +141,15 @@ class GroupsApi:
         message = "Invite link revoked; this is the new one" if revoke else "Invite link retrieved"
         return ok(request, {"jid": jid, "link": link}, message)
 
+    @route.get(f"{GROUP}/invite")
     async def invite(self, request: web.Request) -> web.Response:
         return await self._invite(request, revoke=False)
 
+    @route.delete(f"{GROUP}/invite")
     async def revoke_invite(self, request: web.Request) -> web.Response:
         return await self._invite(request, revoke=True)
 
-    async def join(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        body = await read_body(request)
-        code = fields.invite_code(body.text("invite"))
-        result = await self._run(token, g.JOIN_GROUP, {"code": code})
-        joined = result.get("jid") if isinstance(result, dict) else None
-        return ok(request, {"jid": joined}, "Joined the group")
-
-    async def preview(self, request: web.Request) -> web.Response:
-        token = token_from_path(request)
-        code = fields.invite_code(request.match_info["code"])
-        result = await self._run(token, g.GROUP_INVITE_INFO, {"code": code})
-        return ok(request, fields.details(result), "Invite retrieved")
-
+    @route.get(f"{GROUP}/requests")
     async def requests(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         jid = fields.path_group(request.match_info["gid"])
@@ -163,6 +157,7 @@ class GroupsApi:
         found = result.get("requests", []) if isinstance(result, dict) else []
         return ok(request, {"jid": jid, "requests": fields.requests(found)}, "Join requests retrieved")
 
+    @route.post(f"{GROUP}/links")
     async def link(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         parent = fields.path_group(request.match_info["gid"])
@@ -171,6 +166,7 @@ class GroupsApi:
         await self._run(token, g.LINK_GROUP, {"parent": parent, "child": child})
         return ok(request, {"parent": parent, "child": child, "linked": True}, "Group linked")
 
+    @route.delete(GROUP + "/links/{child}")
     async def unlink(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         parent = fields.path_group(request.match_info["gid"])
@@ -178,6 +174,7 @@ class GroupsApi:
         await self._run(token, g.UNLINK_GROUP, {"parent": parent, "child": child})
         return ok(request, {"parent": parent, "child": child, "linked": False}, "Group unlinked")
 
+    @route.get(f"{GROUP}/subgroups")
     async def subgroups(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         parent = fields.path_group(request.match_info["gid"])

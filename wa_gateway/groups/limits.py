@@ -26,4 +26,5 @@ LIMITED_ROUTES: Final = (
     ("GET", CHANNEL),
     ("PATCH", CHANNEL),
     ("DELETE", CHANNEL),
+    ("GET", f"{CHANNEL}/messages"),
 )

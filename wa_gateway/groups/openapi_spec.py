@@ -6,47 +6,41 @@ from typing import Any, Final
 
 from wa_gateway.engine import contract as c
 from wa_gateway.groups.fields import MAX_PARTICIPANTS, MAX_SUBJECT_CHARS, MAX_TOPIC_CHARS
-from wa_gateway.openapi.builders import (
-    NULLABLE_STRING,
-    PathSpec,
-    Schema,
-    envelope,
-    json_body,
-    obj,
-    operation,
-    path_token,
-)
+from wa_gateway.openapi import builders as spec
 
-STRING: Final[Schema] = {"type": "string"}
-BOOLEAN: Final[Schema] = {"type": "boolean"}
 TAG: Final = "Groups"
 READ_ERRORS: Final = (400, 401, 404, 409, 429, 500, 503, 504)
 CHANGE_ERRORS: Final = (400, 401, 403, 404, 409, 429, 500, 503, 504)
-PEOPLE: Final[Schema] = {
+PEOPLE: Final[spec.Schema] = {
     "type": "array",
     "minItems": 1,
     "maxItems": MAX_PARTICIPANTS,
     "items": {"type": "string", "minLength": 1, "description": "Phone number, or a phone/LID JID"},
 }
-JPEG: Final[Schema] = {"type": "string", "format": "binary"}
-ACTION: Final[Schema] = {"enum": list(c.GROUP_ACTIONS)}
-SUBJECT: Final[Schema] = {"type": "string", "minLength": 1, "maxLength": MAX_SUBJECT_CHARS}
+JPEG: Final[spec.Schema] = {"type": "string", "format": "binary"}
+ACTION: Final[spec.Schema] = {"enum": list(c.GROUP_ACTIONS)}
+SUBJECT: Final[spec.Schema] = {"type": "string", "minLength": 1, "maxLength": MAX_SUBJECT_CHARS}
 
-GROUP_SUMMARY: Final[Schema] = obj(
-    {"jid": STRING, "subject": STRING, "participants": {"type": "integer"}},
+GROUP_SUMMARY: Final[spec.Schema] = spec.obj(
+    {"jid": spec.STRING, "subject": spec.STRING, "participants": spec.INTEGER},
     ("jid", "subject", "participants"),
 )
-GROUP_DETAILS: Final[Schema] = obj(
+GROUP_DETAILS: Final[spec.Schema] = spec.obj(
     {
-        "jid": STRING,
-        "subject": STRING,
-        "topic": STRING,
-        "owner": NULLABLE_STRING,
+        "jid": spec.STRING,
+        "subject": spec.STRING,
+        "topic": spec.STRING,
+        "owner": spec.NULLABLE_STRING,
         "createdAt": {"type": ["string", "null"]},
         "participants": {
             "type": "array",
-            "items": obj(
-                {"jid": STRING, "phone": NULLABLE_STRING, "isAdmin": BOOLEAN, "isSuperAdmin": BOOLEAN},
+            "items": spec.obj(
+                {
+                    "jid": spec.STRING,
+                    "phone": spec.NULLABLE_STRING,
+                    "isAdmin": spec.BOOLEAN,
+                    "isSuperAdmin": spec.BOOLEAN,
+                },
                 ("jid", "isAdmin", "isSuperAdmin"),
             ),
         },
@@ -55,33 +49,35 @@ GROUP_DETAILS: Final[Schema] = obj(
 )
 
 
-def _gid(name: str = "gid", what: str = "Group JID (…@g.us) or its part before @g.us") -> Schema:
-    return {"name": name, "in": "path", "required": True, "description": what, "schema": STRING}
+def _gid(name: str = "gid", what: str = "Group JID (…@g.us) or its part before @g.us") -> spec.Schema:
+    return spec.path_param(name, spec.STRING, what)
 
 
-def _op(summary: str, *, ok: Schema, errors: tuple[int, ...] = CHANGE_ERRORS, **extra: Any) -> dict[str, Any]:
-    params = extra.pop("params", [path_token(), _gid()])
-    return operation(summary, tag=TAG, params=params, errors=errors, ok=envelope(ok), **extra)
+def _op(
+    summary: str, *, ok: spec.Schema, errors: tuple[int, ...] = CHANGE_ERRORS, **extra: Any
+) -> dict[str, Any]:
+    params = extra.pop("params", [spec.path_token(), _gid()])
+    return spec.operation(summary, tag=TAG, params=params, errors=errors, ok=spec.envelope(ok), **extra)
 
 
-GROUP_REF: Final[Schema] = obj({"jid": STRING})
-INVITE: Final[Schema] = obj({"jid": STRING, "link": STRING})
-LINK: Final[Schema] = obj({"parent": STRING, "child": STRING, "linked": BOOLEAN})
+GROUP_REF: Final[spec.Schema] = spec.obj({"jid": spec.STRING})
+INVITE: Final[spec.Schema] = spec.obj({"jid": spec.STRING, "link": spec.STRING})
+LINK: Final[spec.Schema] = spec.obj({"parent": spec.STRING, "child": spec.STRING, "linked": spec.BOOLEAN})
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/groups/{token}": {
         "get": _op(
             "Groups the device is in",
-            params=[path_token()],
+            params=[spec.path_token()],
             errors=READ_ERRORS,
-            ok=obj({"groups": {"type": "array", "items": GROUP_SUMMARY}, "total": {"type": "integer"}}),
+            ok=spec.obj({"groups": {"type": "array", "items": GROUP_SUMMARY}, "total": spec.INTEGER}),
         ),
         "post": _op(
             "Create a group (a community with community: true); the device is its super admin",
-            params=[path_token()],
-            body=json_body(
-                obj(
-                    {"subject": SUBJECT, "participants": PEOPLE, "community": BOOLEAN},
+            params=[spec.path_token()],
+            body=spec.json_body(
+                spec.obj(
+                    {"subject": SUBJECT, "participants": PEOPLE, "community": spec.BOOLEAN},
                     ("subject", "participants"),
                 )
             ),
@@ -93,20 +89,20 @@ PATHS: Final[PathSpec] = {
         "patch": _op(
             "Change a group's subject, topic (description), announce (only admins write) or locked "
             "(only admins edit the group's info)",
-            body=json_body(
-                obj(
+            body=spec.json_body(
+                spec.obj(
                     {
                         "subject": SUBJECT,
                         "topic": {"type": "string", "maxLength": MAX_TOPIC_CHARS},
-                        "announce": BOOLEAN,
-                        "locked": BOOLEAN,
+                        "announce": spec.BOOLEAN,
+                        "locked": spec.BOOLEAN,
                     },
                     minProperties=1,
                 )
             ),
-            ok=obj({"jid": STRING, "changed": {"type": "array", "items": STRING}}),
+            ok=spec.obj({"jid": spec.STRING, "changed": {"type": "array", "items": spec.STRING}}),
         ),
-        "delete": _op("Leave the group", ok=obj({"jid": STRING, "left": BOOLEAN})),
+        "delete": _op("Leave the group", ok=spec.obj({"jid": spec.STRING, "left": spec.BOOLEAN})),
     },
     "/groups/{token}/{gid}/picture": {
         "put": _op(
@@ -115,26 +111,28 @@ PATHS: Final[PathSpec] = {
                 "required": True,
                 "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
             },
-            ok=obj({"jid": STRING, "pictureId": NULLABLE_STRING}),
+            ok=spec.obj({"jid": spec.STRING, "pictureId": spec.NULLABLE_STRING}),
             errors=(*CHANGE_ERRORS, 413),
         )
     },
     "/groups/{token}/{gid}/participants": {
         "post": _op(
             "Add, remove, promote or demote participants; one result per person",
-            body=json_body(
-                obj(
+            body=spec.json_body(
+                spec.obj(
                     {"action": {"enum": list(c.GROUP_ACTIONS)}, "participants": PEOPLE},
                     ("action", "participants"),
                 )
             ),
-            ok=obj(
+            ok=spec.obj(
                 {
-                    "jid": STRING,
-                    "action": STRING,
+                    "jid": spec.STRING,
+                    "action": spec.STRING,
                     "results": {
                         "type": "array",
-                        "items": obj({"participant": STRING, "status": STRING}, ("participant", "status")),
+                        "items": spec.obj(
+                            {"participant": spec.STRING, "status": spec.STRING}, ("participant", "status")
+                        ),
                     },
                 }
             ),
@@ -147,27 +145,27 @@ PATHS: Final[PathSpec] = {
     "/groups/{token}/join": {
         "post": _op(
             "Join a group by its invite link or code",
-            params=[path_token()],
-            body=json_body(obj({"invite": {"type": "string", "minLength": 1}}, ("invite",))),
+            params=[spec.path_token()],
+            body=spec.json_body(spec.obj({"invite": {"type": "string", "minLength": 1}}, ("invite",))),
             ok=GROUP_REF,
         )
     },
     "/groups/{token}/invite/{code}": {
         "get": _op(
             "The group an invite is for, without joining it",
-            params=[path_token(), _gid("code", "The invite code (the end of its link)")],
+            params=[spec.path_token(), _gid("code", "The invite code (the end of its link)")],
             ok=GROUP_DETAILS,
         )
     },
     "/groups/{token}/{gid}/requests": {
         "get": _op(
             "People asking to join (groups that need admin approval)",
-            ok=obj(
+            ok=spec.obj(
                 {
-                    "jid": STRING,
+                    "jid": spec.STRING,
                     "requests": {
                         "type": "array",
-                        "items": obj({"jid": STRING, "requestedAt": {"type": ["string", "null"]}}),
+                        "items": spec.obj({"jid": spec.STRING, "requestedAt": {"type": ["string", "null"]}}),
                     },
                 }
             ),
@@ -176,35 +174,44 @@ PATHS: Final[PathSpec] = {
     "/groups/{token}/{gid}/links": {
         "post": _op(
             "Link a group into this community",
-            params=[path_token(), _gid(what="The community's JID")],
-            body=json_body(obj({"child": {"type": "string", "minLength": 1}}, ("child",))),
+            params=[spec.path_token(), _gid(what="The community's JID")],
+            body=spec.json_body(spec.obj({"child": {"type": "string", "minLength": 1}}, ("child",))),
             ok=LINK,
         )
     },
     "/groups/{token}/{gid}/links/{child}": {
         "delete": _op(
             "Unlink a group from this community",
-            params=[path_token(), _gid(what="The community's JID"), _gid("child", "The linked group's JID")],
+            params=[
+                spec.path_token(),
+                _gid(what="The community's JID"),
+                _gid("child", "The linked group's JID"),
+            ],
             ok=LINK,
         )
     },
     "/groups/{token}/{gid}/subgroups": {
         "get": _op(
             "The groups of a community",
-            params=[path_token(), _gid(what="The community's JID")],
-            ok=obj(
+            params=[spec.path_token(), _gid(what="The community's JID")],
+            ok=spec.obj(
                 {
-                    "parent": STRING,
+                    "parent": spec.STRING,
                     "groups": {
                         "type": "array",
-                        "items": obj({"jid": STRING, "subject": STRING, "isDefault": BOOLEAN}),
+                        "items": spec.obj(
+                            {"jid": spec.STRING, "subject": spec.STRING, "isDefault": spec.BOOLEAN}
+                        ),
                     },
-                    "total": {"type": "integer"},
+                    "total": spec.INTEGER,
                 }
             ),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {}
-BY: Final[Schema] = {**NULLABLE_STRING, "description": "Who did it (a JID); null when the device did it"}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}
+BY: Final[spec.Schema] = {
+    **spec.NULLABLE_STRING,
+    "description": "Who did it (a JID); null when the device did it",
+}

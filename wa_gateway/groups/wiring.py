@@ -1,11 +1,10 @@
-"""What the application mounts for groups and channels: routes, OpenAPI specs and the handler of their
-events (docs/groups.md, docs/channels.md)."""
+"""What the application mounts for groups and channels: routes and OpenAPI specs (docs/groups.md,
+docs/channels.md)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from aiohttp import web
 
@@ -14,14 +13,10 @@ from wa_gateway.backends.sandbox.control.groups_api import SandboxGroupsApi
 from wa_gateway.channels import openapi_spec as channels_spec
 from wa_gateway.channels import sandbox_spec as sandbox_channels_spec
 from wa_gateway.channels.api import ChannelsApi
-from wa_gateway.channels.events import ChannelEvents
 from wa_gateway.channels.sandbox_api import SandboxChannelsApi
 from wa_gateway.devices.manager import DeviceManager
-from wa_gateway.engine import contract as c
-from wa_gateway.events.bus import EventBus
 from wa_gateway.groups import openapi_spec
 from wa_gateway.groups.api import GroupsApi
-from wa_gateway.groups.events import GroupEvents
 from wa_gateway.phone import PhoneRules
 
 
@@ -37,17 +32,3 @@ def group_routes(
 def group_specs(*, sandbox: bool) -> list[ModuleType]:
     specs = [openapi_spec, channels_spec]
     return [*specs, sandbox_groups_spec, sandbox_channels_spec] if sandbox else specs
-
-
-class GroupAndChannelEvents:
-    EVENTS = c.GROUP_EVENTS | {c.EV_NEWSLETTER_POST}
-
-    def __init__(self, bus: EventBus) -> None:
-        self._groups = GroupEvents(bus)
-        self._channels = ChannelEvents(bus)
-
-    async def handle(self, token: str, event: str, data: dict[str, Any]) -> None:
-        if event in c.GROUP_EVENTS:
-            await self._groups.handle(token, event, data)
-        else:
-            await self._channels.handle(token, event, data)

@@ -62,6 +62,7 @@ class NewMessage:
     media: dict[str, Any] | None = None
     reply_to: str | None = None
     mentions: tuple[str, ...] = ()
+    ref: str = ""  # the engine's reference (IncomingMessage "ref"), "" when it gave none
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,8 @@ class StoredMessage:
     status: str
     edited_ms: int | None
     revoked_ms: int | None
+    # What the engine needs to act on the message without its cache; never shown (docs/messages.md).
+    ref: str | None = None
     reactions: list[Reaction] = field(default_factory=list)
 
     @property

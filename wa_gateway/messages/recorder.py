@@ -3,6 +3,10 @@
 Two hooks feed it (docs/messages.md "What is stored"): ``record_event`` sees every event a device received,
 ``RecordingEngine`` wraps the engine link so every send that succeeded is stored with the id WhatsApp gave it.
 A store failure is logged and never fails the event or the send: the message is already on WhatsApp.
+
+The same link hands the engine what the store knows of a message a command acts on (docs/messages.md
+"Acting on stored messages"): its author for a reaction, the engine's ``ref`` for a quote, an edit, a revoke
+or a download, so they work after a restart and beyond the engine's cache.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ log = logging.getLogger("wa_gateway.messages")
 # Status posts and broadcast lists are not chats (docs/messages.md "What is stored").
 BROADCAST_SUFFIX: Final = f"@{v.BROADCAST_SERVER}"
 GROUP_SUFFIX: Final = f"@{v.GROUP_SERVER}"
+MAX_REF_CHARS: Final = 64 * 1024
 
 
 def _text(value: Any) -> str:
@@ -36,6 +41,11 @@ def _optional(value: Any) -> str | None:
 def _stamp(data: Mapping[str, Any], fallback: float) -> float:
     stamp = data.get("timestamp")
     return float(stamp) if isinstance(stamp, int | float) and not isinstance(stamp, bool) else fallback
+
+
+def _ref(value: Any) -> str:
+    # A reference is the engine's and small (a trimmed message); anything larger is not worth keeping.
+    return value if isinstance(value, str) and len(value) <= MAX_REF_CHARS else ""
 
 
 def _media(raw: Any) -> dict[str, Any] | None:
@@ -71,6 +81,7 @@ def incoming(data: Mapping[str, Any], source: Source, now: float) -> NewMessage 
         media=_media(data.get("media")),
         reply_to=_optional(data.get("replyTo")),
         mentions=tuple(m for m in mentions if isinstance(m, str)) if isinstance(mentions, list) else (),
+        ref=_ref(data.get("ref")),
     )
 
 
@@ -157,6 +168,7 @@ def _outgoing(
         "timestamp": when,
         "replyTo": args.get("reply_to"),
         "mentions": args.get("mentions"),
+        "ref": result.get("ref"),
     }
     if cmd == c.CMD_SEND_TEXT:
         data.update(type="text", text=args.get("text"))
@@ -171,14 +183,40 @@ def _outgoing(
 
 _SENDS: Final = frozenset({c.CMD_SEND_TEXT, c.CMD_SEND_MEDIA, c.CMD_SEND_POLL})
 _RECORDED: Final = _SENDS | {c.CMD_MARK_READ, c.CMD_REACT, c.CMD_EDIT, c.CMD_REVOKE}
+# Command -> (the argument naming the stored message, the argument the store fills in, in the same chat only).
+_LOOKUPS: Final = {
+    c.CMD_REACT: ("message_id", "sender", True),
+    c.CMD_EDIT: ("message_id", "ref", True),
+    c.CMD_REVOKE: ("message_id", "ref", True),
+    c.CMD_DOWNLOAD_MEDIA: ("message_id", "ref", False),
+    c.CMD_SEND_TEXT: ("reply_to", "reply_ref", False),
+    c.CMD_SEND_MEDIA: ("reply_to", "reply_ref", False),
+}
 
 
 class RecordingEngine:
-    """The engine link the handlers use, storing each send once the engine answered it."""
+    """The engine link the handlers use: each send is stored once the engine answered it, and a command on
+    a stored message carries what the engine needs of it when its cache no longer holds it."""
 
-    def __init__(self, engine: EngineLink, recorder: MessageRecorder) -> None:
+    def __init__(self, engine: EngineLink, recorder: MessageRecorder, store: MessageStore) -> None:
         self._engine = engine
         self._recorder = recorder
+        self._store = store
+
+    async def _known(self, cmd: str, args: Mapping[str, Any]) -> Mapping[str, Any]:
+        named, filled, same_chat = _LOOKUPS[cmd]
+        token, message_id = _text(args.get("token")), _text(args.get(named))
+        if not token or not message_id or args.get(filled):
+            return args
+        try:
+            found = await self._store.get(token, message_id)
+        except MessageStoreError as exc:
+            log.error("message store lookup failed", extra={"cmd": cmd, "error": str(exc)})
+            return args
+        if found is None or (same_chat and found.chat != args.get("chat")):
+            return args
+        value = found.sender if filled == "sender" else found.ref
+        return {**args, filled: value} if value else args
 
     async def request(
         self,
@@ -186,6 +224,8 @@ class RecordingEngine:
         args: Mapping[str, Any] | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Any:
+        if cmd in _LOOKUPS and args is not None:
+            args = await self._known(cmd, args)
         result = await self._engine.request(cmd, args, timeout)
         if cmd in _RECORDED and args is not None:
             await self._recorder.record_sent(cmd, args, result)

@@ -56,17 +56,21 @@ CREATE TABLE IF NOT EXISTS chats (
 );
 CREATE INDEX IF NOT EXISTS chats_by_time ON chats (token, last_ts_ms);
 """
+# Step 2: the engine's reference of each message, to quote, edit, revoke or download it after a restart
+# (docs/messages.md "Acting on stored messages"). Rows of earlier builds keep theirs NULL.
+ADD_REF: Final = "ALTER TABLE messages ADD COLUMN ref TEXT;"
+MIGRATIONS: Final = (SCHEMA, ADD_REF)
 
 MESSAGE_COLUMNS: Final = (
     "seq, id, chat, sender, from_me, is_group, type, text, caption, media, reply_to, mentions, push_name, "
-    "ts_ms, source, status, edited_ms, revoked_ms"
+    "ts_ms, source, status, edited_ms, revoked_ms, ref"
 )
 
 # A message seen twice (a replayed event, a history sync repeating a live one) keeps its first copy.
 INSERT_MESSAGE: Final = """
 INSERT INTO messages (token, id, chat, sender, from_me, is_group, type, text, caption, media, reply_to,
-                      mentions, push_name, ts_ms, source, status)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      mentions, push_name, ts_ms, source, status, ref)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (token, id) DO NOTHING
 """
 
@@ -97,9 +101,10 @@ UPDATE messages SET text = ?, caption = CASE WHEN caption IS NULL THEN NULL ELSE
 WHERE token = ? AND id = ? AND revoked_ms IS NULL
 """
 
-# A message revoked for everyone keeps its place in the chat but not what it said.
+# A message revoked for everyone keeps its place in the chat but not what it said, nor the engine's
+# reference to it (which holds its content and media keys).
 REVOKE: Final = """
-UPDATE messages SET text = '', caption = NULL, media = NULL, mentions = '[]', revoked_ms = ?
+UPDATE messages SET text = '', caption = NULL, media = NULL, mentions = '[]', ref = NULL, revoked_ms = ?
 WHERE token = ? AND id = ?
 """
 DELETE_REACTIONS_OF: Final = "DELETE FROM reactions WHERE token = ? AND message_id = ?"

@@ -37,7 +37,7 @@ def _ms(seconds: float) -> int:
 
 def _row_message(row: Sequence[Any]) -> StoredMessage:
     (seq, mid, chat, sender, from_me, is_group, kind, text, caption, media, reply_to, mentions, push_name,
-     ts_ms, source, status, edited_ms, revoked_ms) = row  # fmt: skip
+     ts_ms, source, status, edited_ms, revoked_ms, ref) = row  # fmt: skip
     return StoredMessage(
         seq=seq,
         id=mid,
@@ -57,6 +57,7 @@ def _row_message(row: Sequence[Any]) -> StoredMessage:
         status=status,
         edited_ms=edited_ms,
         revoked_ms=revoked_ms,
+        ref=ref,
     )
 
 
@@ -79,7 +80,7 @@ class SqliteMessageStore:
         # WAL with synchronous=NORMAL: a commit survives the process being killed, not a power cut, and
         # costs no fsync. The store is a record to read back, not the delivery guarantee: received events
         # are journaled and their webhooks are in the outbox (docs/messages.md "Durability").
-        self._db = SqliteDatabase(path, [sql.SCHEMA], name="messages-db", synchronous="NORMAL")
+        self._db = SqliteDatabase(path, sql.MIGRATIONS, name="messages-db", synchronous="NORMAL")
 
     async def open(self) -> None:
         await self._db.open()
@@ -104,7 +105,7 @@ class SqliteMessageStore:
                     (token, m.id, m.chat, m.sender, int(m.from_me), int(m.is_group), m.type, m.text,
                      m.caption, orjson.dumps(m.media).decode() if m.media is not None else None,
                      m.reply_to, orjson.dumps(list(m.mentions)).decode(), m.push_name,
-                     _ms(m.timestamp), m.source, status),
+                     _ms(m.timestamp), m.source, status, m.ref or None),
                 )  # fmt: skip
                 if cur.rowcount == 0 or cur.lastrowid is None:
                     continue

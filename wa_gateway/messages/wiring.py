@@ -9,7 +9,7 @@ from typing import Any
 from wa_gateway.clock import Clock
 from wa_gateway.devices.model import EngineLink
 from wa_gateway.lifecycle import CleanupCtx, opened
-from wa_gateway.messages.model import MessageStore, MessageStoreError
+from wa_gateway.messages.model import MessageStore
 from wa_gateway.messages.recorder import MessageRecorder, RecordingEngine
 from wa_gateway.messages.retention import MessageRetention
 from wa_gateway.messages.sqlite_store import MESSAGES_FILE, SqliteMessageStore
@@ -28,22 +28,15 @@ class MessageHistory:
             self._recorder = MessageRecorder(self.store, clock, retention_s=self._retention.retention_s)
 
     def engine(self, engine: EngineLink) -> EngineLink:
-        """The engine link handlers should use: sends through it are stored."""
-        return engine if self._recorder is None else RecordingEngine(engine, self._recorder)
+        """The engine link handlers should use: sends through it are stored, and commands on stored
+        messages carry what the store knows of them."""
+        if self.store is None or self._recorder is None:
+            return engine
+        return RecordingEngine(engine, self._recorder, self.store)
 
     async def on_event(self, token: str, event: str, data: Mapping[str, Any]) -> None:
         if self._recorder is not None:
             await self._recorder.record_event(token, event, data)
-
-    async def author_of(self, token: str, chat: str, message_id: str) -> str | None:
-        """Who wrote a stored message in ``chat`` (the device's own JID for its own), or None."""
-        if self.store is None:
-            return None
-        try:
-            found = await self.store.get(token, message_id)
-        except MessageStoreError:
-            return None
-        return found.sender if found is not None and found.chat == chat and found.sender else None
 
     async def forget_device(self, token: str) -> None:
         if self.store is not None:

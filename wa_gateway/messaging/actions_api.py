@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import web
@@ -29,21 +28,14 @@ async def query_or_body(request: web.Request) -> Body:
     return Body(fields)
 
 
-# ``(token, chat, message_id)`` -> the author's JID of a message the gateway stored, or None.
-AuthorLookup = Callable[[str, str, str], Awaitable[str | None]]
-
-
-async def _unknown(token: str, chat: str, message_id: str) -> str | None:
-    return None
-
-
 class MessageActionsApi:
-    def __init__(
-        self, manager: DeviceManager, phones: PhoneRules, author_of: AuthorLookup = _unknown
-    ) -> None:
+    """The engine link fills in what the message store knows of the message acted on (its author, the
+    engine's reference), so these work after a restart and beyond the engine's cache
+    (messages/recorder.py, docs/messages.md "Acting on stored messages")."""
+
+    def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
         self._manager = manager
         self._recipients = Recipients(phones)
-        self._author_of = author_of
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -71,10 +63,7 @@ class MessageActionsApi:
         if emoji is None or (emoji != "" and not is_single_emoji(emoji)):
             raise errors.ApiError(errors.INVALID_EMOJI)
         self._manager.require_connected(token)
-        # With its author known, the engine can react to a message its cache no longer holds (after a
-        # restart, or beyond MESSAGE_CACHE_SIZE): the message store remembers who wrote it.
-        sender = await self._author_of(token, chat, target)
-        args = {"token": token, "chat": chat, "message_id": target, "emoji": emoji, "sender": sender}
+        args = {"token": token, "chat": chat, "message_id": target, "emoji": emoji}
         result = await self._action(c.CMD_REACT, args)
         data = {"messageId": target, "emoji": emoji, "timestamp": _when(result)}
         return ok(request, data, "Reaction removed" if emoji == "" else "Reaction sent")

@@ -15,13 +15,14 @@ from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, message_text, reply_to, sent
 from wa_gateway.messaging.recipients import Recipients, with_mention_tags
 from wa_gateway.phone import PhoneRules
+from wa_gateway.route_table import RouteTable, route
 from wa_gateway.ttlcache import TtlCache
 
 ENGINE_REPLY_MARGIN_S: Final = 30.0
 CHECK_TIMEOUT_S: Final = 30.0
 
 
-class MessagingApi:
+class MessagingApi(RouteTable):
     def __init__(
         self,
         manager: DeviceManager,
@@ -36,13 +37,7 @@ class MessagingApi:
         self._cache = cache
         self._typing_ms = typing_delay_ms
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/messages", self.send_text),
-            web.post("/validate/phone", self.validate_phone),
-            web.delete("/cache", self.clear_cache),
-        ]
-
+    @route.post("/messages")
     async def send_text(self, request: web.Request) -> web.Response:
         body = await read_body(request)
         token = body_token(body)
@@ -64,6 +59,7 @@ class MessagingApi:
         result = await self._manager.engine.run(commands.SEND_TEXT, args, within=within)
         return ok(request, sent(result), "Message sent")
 
+    @route.post("/validate/phone")
     async def validate_phone(self, request: web.Request) -> web.Response:
         body = await read_body(request)
         token = body_token(body)
@@ -91,5 +87,6 @@ class MessagingApi:
         self._cache.put(token, phone, answer)
         return ok(request, {**answer, "cached": False}, "Phone validation result")
 
+    @route.delete("/cache")
     async def clear_cache(self, request: web.Request) -> web.Response:
         return ok(request, {"cleared": self._cache.clear()}, "Cache cleared")

@@ -12,6 +12,7 @@ from aiohttp import web
 from wa_gateway import errors
 from wa_gateway.body import Body
 from wa_gateway.devices.manager import DeviceManager
+from wa_gateway.engine import commands
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.media.fetch import UrlFetcher, UrlFetchFailed, UrlInvalid, UrlNotAllowed
@@ -40,6 +41,7 @@ from wa_gateway.media.upload import read_media_request
 from wa_gateway.messaging.fields import MAX_TEXT_CHARS, body_token, reply_to, sent
 from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
+from wa_gateway.route_table import RouteTable, route
 
 # Uploading to WhatsApp's media servers takes a while for a large file; the typing delay comes on top.
 MEDIA_SEND_TIMEOUT_S: Final = 300.0
@@ -56,7 +58,7 @@ class _MediaFields:
     mimetype: str | None
 
 
-class MediaApi:
+class MediaApi(RouteTable):
     SENT_MESSAGE: ClassVar[str] = "Media sent"
 
     def __init__(
@@ -78,9 +80,7 @@ class MediaApi:
         self._outgoing = outgoing_dir.absolute()
         self._typing_ms = typing_delay_ms
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/messages/media", self.send_media)]
-
+    @route.post("/messages/media")
     async def send_media(self, request: web.Request) -> web.Response:
         parsed = await read_media_request(request, self._outgoing, self._limits)
         media = parsed.upload
@@ -116,7 +116,7 @@ class MediaApi:
         return ok(request, data, self.SENT_MESSAGE)
 
     def _recipient(self, body: Body, kind: str) -> str:
-        return self._recipients.to(body.text("to"))
+        return self._recipients.text_to(body.text("to"))
 
     async def _deliver(self, args: dict[str, Any]) -> Any:
         return await self._manager.engine.call(
@@ -125,6 +125,7 @@ class MediaApi:
             within=self._typing_ms / 1000 + MEDIA_SEND_TIMEOUT_S,
             failure=errors.SEND_FAILED,
             sends=True,
+            codes=commands.SEND_MEDIA.codes,
         )
 
     async def _materialise(self, fields: _MediaFields, limit: int) -> MediaFile:

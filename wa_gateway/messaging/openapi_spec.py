@@ -6,49 +6,29 @@ from __future__ import annotations
 from typing import Any, Final
 
 from wa_gateway.engine import contract as c
-from wa_gateway.openapi.builders import (
-    MESSAGE_ID_PATTERN,
-    NON_EMPTY,
-    NULLABLE_STRING,
-    TIMESTAMP,
-    TOKEN,
-    PathSpec,
-    Schema,
-    envelope,
-    json_body,
-    obj,
-    operation,
-    path_token,
-    query,
-)
+from wa_gateway.openapi import builders as spec
 
-STRING: Final[Schema] = {"type": "string"}
-BOOLEAN: Final[Schema] = {"type": "boolean"}
-TO: Final[Schema] = {
-    **NON_EMPTY,
+TO: Final[spec.Schema] = {
+    **spec.NON_EMPTY,
     "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid, …@g.us)",
 }
 SEND_ERRORS: Final = (400, 401, 404, 409, 413, 429, 500, 503, 504)
 ACTION_ERRORS: Final = (400, 401, 404, 409, 429, 500, 503, 504)
-SENT: Final[dict[str, Schema]] = {"messageId": STRING, "timestamp": TIMESTAMP}
-MESSAGE_ID: Final[Schema] = {
-    "name": "id",
-    "in": "path",
-    "required": True,
-    "description": "A WhatsApp message id",
-    "schema": {**NON_EMPTY, "pattern": MESSAGE_ID_PATTERN},
-}
+SENT: Final[dict[str, spec.Schema]] = {"messageId": spec.STRING, "timestamp": spec.TIMESTAMP}
+MESSAGE_ID: Final[spec.Schema] = spec.path_param(
+    "id", {**spec.NON_EMPTY, "pattern": spec.MESSAGE_ID_PATTERN}, "A WhatsApp message id"
+)
 
-_MEDIA_FIELDS: Final[dict[str, Schema]] = {
-    "token": TOKEN,
+_MEDIA_FIELDS: Final[dict[str, spec.Schema]] = {
+    "token": spec.TOKEN,
     "to": TO,
     "type": {"enum": list(c.MEDIA_KINDS)},
     "caption": {"type": "string", "description": "image, video and document only"},
-    "filename": STRING,
+    "filename": spec.STRING,
     "mimetype": {"type": "string", "description": "Sniffed from the content when absent"},
     "replyTo": {"type": "string", "description": "Id of the message to quote"},
 }
-MEDIA_JSON: Final[Schema] = obj(
+MEDIA_JSON: Final[spec.Schema] = spec.obj(
     {
         **_MEDIA_FIELDS,
         "base64": {"type": "string", "description": "The file, base64 (a data: URL works too)"},
@@ -56,26 +36,28 @@ MEDIA_JSON: Final[Schema] = obj(
     },
     ("token", "to", "type"),
 )
-MEDIA_FORM: Final[Schema] = obj(
+MEDIA_FORM: Final[spec.Schema] = spec.obj(
     {**_MEDIA_FIELDS, "file": {"type": "string", "contentMediaType": "application/octet-stream"}},
     ("token", "to", "type", "file"),
 )
 
 
-def _chat_action(summary: str, fields: dict[str, Schema], required: tuple[str, ...]) -> dict[str, Any]:
-    return operation(
+def _chat_action(summary: str, fields: dict[str, spec.Schema], required: tuple[str, ...]) -> dict[str, Any]:
+    return spec.operation(
         summary,
         tag="Messages",
         params=[MESSAGE_ID],
         errors=ACTION_ERRORS,
-        body=json_body(obj({"token": TOKEN, "chat": TO, **fields}, ("token", "chat", *required))),
-        ok=envelope(obj({**SENT, "emoji": STRING}, ("messageId", "timestamp"))),
+        body=spec.json_body(
+            spec.obj({"token": spec.TOKEN, "chat": TO, **fields}, ("token", "chat", *required))
+        ),
+        ok=spec.envelope(spec.obj({**SENT, "emoji": spec.STRING}, ("messageId", "timestamp"))),
     )
 
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/messages/media": {
-        "post": operation(
+        "post": spec.operation(
             "Send an image, video, audio, voice note, document or sticker",
             tag="Messages",
             description=(
@@ -91,14 +73,14 @@ PATHS: Final[PathSpec] = {
                     "multipart/form-data": {"schema": MEDIA_FORM},
                 },
             },
-            ok=envelope(
-                obj(
+            ok=spec.envelope(
+                spec.obj(
                     {
                         **SENT,
-                        "type": STRING,
-                        "mimetype": STRING,
-                        "size": {"type": "integer"},
-                        "filename": STRING,
+                        "type": spec.STRING,
+                        "mimetype": spec.STRING,
+                        "size": spec.INTEGER,
+                        "filename": spec.STRING,
                     },
                     ("messageId", "timestamp", "type", "mimetype", "size"),
                 )
@@ -106,53 +88,60 @@ PATHS: Final[PathSpec] = {
         )
     },
     "/messages/read": {
-        "post": operation(
+        "post": spec.operation(
             "Mark messages read (blue ticks)",
             tag="Messages",
             errors=ACTION_ERRORS,
-            body=json_body(
-                obj(
+            body=spec.json_body(
+                spec.obj(
                     {
-                        "token": TOKEN,
+                        "token": spec.TOKEN,
                         "chat": TO,
-                        "messageIds": {"type": "array", "items": STRING, "minItems": 1, "maxItems": 1000},
+                        "messageIds": {
+                            "type": "array",
+                            "items": spec.STRING,
+                            "minItems": 1,
+                            "maxItems": 1000,
+                        },
                         "sender": {"type": "string", "description": "In a group: who wrote the messages"},
                     },
                     ("token", "chat", "messageIds"),
                 )
             ),
-            ok=envelope(obj({"chat": STRING, "messageIds": {"type": "array", "items": STRING}})),
+            ok=spec.envelope(
+                spec.obj({"chat": spec.STRING, "messageIds": {"type": "array", "items": spec.STRING}})
+            ),
         )
     },
     "/messages/{id}/reaction": {
         "post": _chat_action(
-            'React to a message with one emoji ("" removes the reaction)', {"emoji": STRING}, ("emoji",)
+            'React to a message with one emoji ("" removes the reaction)', {"emoji": spec.STRING}, ("emoji",)
         )
     },
     "/messages/{id}": {
         "patch": _chat_action(
             "Edit a text, or the caption of an image, video or document, this device sent",
-            {"text": STRING},
+            {"text": spec.STRING},
             ("text",),
         ),
-        "delete": operation(
+        "delete": spec.operation(
             "Delete a message this device sent, for everyone",
             tag="Messages",
             params=[
                 MESSAGE_ID,
-                query("token", STRING, "Device token (or in a JSON body)"),
-                query("chat", STRING, "The chat of the message (or in a JSON body)"),
+                spec.query("token", spec.STRING, "Device token (or in a JSON body)"),
+                spec.query("chat", spec.STRING, "The chat of the message (or in a JSON body)"),
             ],
             errors=ACTION_ERRORS,
-            body=json_body(obj({"token": TOKEN, "chat": TO}), required=False),
-            ok=envelope(obj(SENT, ("messageId", "timestamp"))),
+            body=spec.json_body(spec.obj({"token": spec.TOKEN, "chat": TO}), required=False),
+            ok=spec.envelope(spec.obj(SENT, ("messageId", "timestamp"))),
         ),
     },
     "/messages/{token}/{id}/media": {
-        "get": operation(
+        "get": spec.operation(
             "Download the file of an incoming media message",
             tag="Messages",
-            params=[path_token(), MESSAGE_ID],
+            params=[spec.path_token(), MESSAGE_ID],
             errors=ACTION_ERRORS,
             ok_content={
                 "*/*": {"schema": {"type": "string", "contentMediaType": "application/octet-stream"}}
@@ -160,44 +149,44 @@ PATHS: Final[PathSpec] = {
         )
     },
     "/polls": {
-        "post": operation(
+        "post": spec.operation(
             "Send a poll (2 to 12 options)",
             tag="Messages",
             errors=SEND_ERRORS,
-            body=json_body(
-                obj(
+            body=spec.json_body(
+                spec.obj(
                     {
-                        "token": TOKEN,
+                        "token": spec.TOKEN,
                         "to": TO,
-                        "question": STRING,
-                        "options": {"type": "array", "items": STRING, "minItems": 2, "maxItems": 12},
-                        "multiple": BOOLEAN,
+                        "question": spec.STRING,
+                        "options": {"type": "array", "items": spec.STRING, "minItems": 2, "maxItems": 12},
+                        "multiple": spec.BOOLEAN,
                     },
                     ("token", "to", "question", "options"),
                 )
             ),
-            ok=envelope(
-                obj(
-                    {**SENT, "options": {"type": "array", "items": STRING}, "multiple": BOOLEAN},
+            ok=spec.envelope(
+                spec.obj(
+                    {**SENT, "options": {"type": "array", "items": spec.STRING}, "multiple": spec.BOOLEAN},
                     ("messageId", "timestamp"),
                 )
             ),
         )
     },
     "/presence": {
-        "post": operation(
+        "post": spec.operation(
             "Set the account's presence, or typing/recording/paused in one chat",
             tag="Messages",
             errors=ACTION_ERRORS,
-            body=json_body(
-                obj(
-                    {"token": TOKEN, "to": TO, "state": {"enum": list(c.PRESENCE_STATES)}},
+            body=spec.json_body(
+                spec.obj(
+                    {"token": spec.TOKEN, "to": TO, "state": {"enum": list(c.PRESENCE_STATES)}},
                     ("token", "state"),
                 )
             ),
-            ok=envelope(obj({"state": STRING, "to": NULLABLE_STRING})),
+            ok=spec.envelope(spec.obj({"state": spec.STRING, "to": spec.NULLABLE_STRING})),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}

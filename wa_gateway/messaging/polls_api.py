@@ -15,6 +15,7 @@ from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token, sent
 from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules, is_blank
+from wa_gateway.route_table import RouteTable, route
 
 # WhatsApp's poll composer stops at these lengths.
 MAX_QUESTION_CHARS: Final = 255
@@ -40,14 +41,12 @@ def poll_options(raw: Any) -> list[str]:
     return list(raw)
 
 
-class PollsApi:
+class PollsApi(RouteTable):
     def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
         self._manager = manager
         self._recipients = Recipients(phones)
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/polls", self.send_poll)]
-
+    @route.post("/polls")
     async def send_poll(self, request: web.Request) -> web.Response:
         body = await read_body(request)
         token = body_token(body)

@@ -13,16 +13,15 @@ from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token
 from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
+from wa_gateway.route_table import RouteTable, route
 
 
-class PresenceApi:
+class PresenceApi(RouteTable):
     def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
         self._manager = manager
         self._recipients = Recipients(phones)
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/presence", self.set_presence)]
-
+    @route.post("/presence")
     async def set_presence(self, request: web.Request) -> web.Response:
         body = await read_body(request)
         token = body_token(body)

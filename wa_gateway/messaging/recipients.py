@@ -20,7 +20,7 @@ LID_JID_RE: Final = re.compile(f"[0-9]{{1,20}}@{v.LID_SERVER}")
 # New groups are "<18 digits>@g.us"; old ones "<creator phone>-<unix time>@g.us".
 GROUP_JID_RE: Final = re.compile(f"[0-9]{{1,20}}(?:-[0-9]{{1,20}})?@{re.escape(v.GROUP_SERVER)}")
 GROUP_SUFFIX: Final = f"@{v.GROUP_SERVER}"
-# A WhatsApp channel (docs/channels.md): text can be posted to one the device administers.
+# A WhatsApp channel (docs/channels.md): text and media can be posted to one the device administers.
 CHANNEL_JID_RE: Final = re.compile(f"[0-9]{{1,24}}@{re.escape(v.NEWSLETTER_SERVER)}")
 MAX_MENTIONS: Final = 1024
 
@@ -64,7 +64,7 @@ class Recipients:
         return jid
 
     def text_to(self, raw: str) -> str:
-        """``to`` of a text message: a person, a group, or a channel."""
+        """``to`` of a text or media message: a person, a group, or a channel."""
         return raw if CHANNEL_JID_RE.fullmatch(raw) else self.to(raw)
 
     def required_chat(self, raw: str) -> str:

@@ -16,6 +16,9 @@ PathSpec = dict[str, dict[str, Operation]]
 
 TOKEN_PATTERN: Final = v.TOKEN_PATTERN
 TIMESTAMP: Final[Schema] = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"}
+STRING: Final[Schema] = {"type": "string"}
+BOOLEAN: Final[Schema] = {"type": "boolean"}
+INTEGER: Final[Schema] = {"type": "integer"}
 NULLABLE_STRING: Final[Schema] = {"type": ["string", "null"]}
 # What the routes really accept, so generated requests (schemathesis) reach the handlers' logic.
 TOKEN: Final[Schema] = {"type": "string", "pattern": TOKEN_PATTERN}
@@ -65,18 +68,42 @@ def envelope(data: Schema | None = None) -> Schema:
     return obj(properties, ("success", "data", "meta"))
 
 
+def path_param(name: str, schema: Schema = STRING, description: str | None = None) -> Schema:
+    param: Schema = {"name": name, "in": "path", "required": True}
+    if description is not None:
+        param["description"] = description
+    param["schema"] = schema
+    return param
+
+
 def path_token(description: str = "Device token: its phone number with country code") -> Schema:
-    return {
-        "name": "token",
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": TOKEN,
-    }
+    return path_param("token", TOKEN, description)
 
 
 def query(name: str, schema: Schema, description: str) -> Schema:
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def page(items: str, item: Schema, required: tuple[str, ...] = ()) -> Schema:
+    """One page of a list read with ``limit`` and ``offset``: the items under ``items``, and the paging."""
+    return obj(
+        {
+            items: {"type": "array", "items": item},
+            "total": INTEGER,
+            "limit": INTEGER,
+            "offset": INTEGER,
+            "hasMore": BOOLEAN,
+        },
+        required,
+    )
+
+
+def paging(limit_minimum: int = 1) -> list[Schema]:
+    """``limit`` and ``offset``, the query parameters of a list read a page at a time."""
+    return [
+        query("limit", {**INTEGER, "minimum": limit_minimum}, "Page size (default 100, at most 1000)"),
+        query("offset", {**INTEGER, "minimum": 0}, "Rows to skip"),
+    ]
 
 
 def json_body(schema: Schema, *, required: bool = True) -> dict[str, Any]:
@@ -164,6 +191,14 @@ def components(schemas: dict[str, Schema]) -> dict[str, Any]:
     }
 
 
+def public_file(
+    summary: str, *, tag: str, media_type: str, schema: Schema = STRING, ok_status: int = 200
+) -> Operation:
+    """A public GET answering a file of ``media_type`` (a page, this document, an icon), not the envelope."""
+    content = {media_type: {"schema": schema}} if media_type else {}
+    return operation(summary, tag=tag, public=True, errors=(), ok_status=ok_status, ok_content=content)
+
+
 def asset_operation(summary: str, tag: str) -> Operation:
     """A public GET of one of a page's script or style files, by name."""
     return operation(
@@ -171,9 +206,6 @@ def asset_operation(summary: str, tag: str) -> Operation:
         tag=tag,
         public=True,
         errors=(404,),
-        params=[{"name": "asset", "in": "path", "required": True, "schema": {"type": "string"}}],
-        ok_content={
-            "text/javascript": {"schema": {"type": "string"}},
-            "text/css": {"schema": {"type": "string"}},
-        },
+        params=[path_param("asset")],
+        ok_content={"text/javascript": {"schema": STRING}, "text/css": {"schema": STRING}},
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import PathSpec, Schema, envelope, obj, operation, ref
+from wa_gateway.openapi import builders as spec
 
-SESSION: Final[Schema] = obj(
+SESSION: Final[spec.Schema] = spec.obj(
     {
         "node": {"type": "string", "description": "The node whose engine held the connection"},
         "generation": {"type": "integer", "description": "That node's lease generation for the device"},
@@ -19,18 +19,18 @@ SESSION: Final[Schema] = obj(
     },
     ("node", "generation", "connectedAt", "endedAt", "endedBy"),
 )
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/sessions": {
-        "get": operation(
+        "get": spec.operation(
             "Every connection the simulated network saw for a device, on any node, oldest first",
             tag="Sandbox",
-            params=[{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            params=[spec.path_param("token")],
             errors=(400, 401, 403),
-            ok=envelope(
-                obj(
+            ok=spec.envelope(
+                spec.obj(
                     {
-                        "token": {"type": "string"},
-                        "sessions": {"type": "array", "items": ref("SandboxSession")},
+                        "token": spec.STRING,
+                        "sessions": {"type": "array", "items": spec.ref("SandboxSession")},
                     },
                     ("token", "sessions"),
                 )
@@ -38,4 +38,4 @@ PATHS: Final[PathSpec] = {
         )
     },
 }
-SCHEMAS: Final[dict[str, Schema]] = {"SandboxSession": SESSION}
+SCHEMAS: Final[dict[str, spec.Schema]] = {"SandboxSession": SESSION}

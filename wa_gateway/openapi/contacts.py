@@ -4,60 +4,40 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import (
-    TIMESTAMP,
-    PathSpec,
-    Schema,
-    envelope,
-    obj,
-    operation,
-    path_token,
-    query,
-    ref,
-)
+from wa_gateway.openapi import builders as spec
 
-CONTACT: Final[Schema] = obj(
+CONTACT: Final[spec.Schema] = spec.obj(
     {
-        "phone": {"type": "string"},
-        "name": {"type": "string"},
+        "phone": spec.STRING,
+        "name": spec.STRING,
         "source": {"enum": ["message", "history"]},
-        "firstSeen": TIMESTAMP,
-        "lastSeen": TIMESTAMP,
+        "firstSeen": spec.TIMESTAMP,
+        "lastSeen": spec.TIMESTAMP,
     },
     ("phone", "name", "source", "firstSeen", "lastSeen"),
 )
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/contacts/{token}": {
-        "get": operation(
+        "get": spec.operation(
             "Captured contacts: JSON pages, or CSV with format=csv",
             tag="Contacts",
             params=[
-                path_token(),
-                query("limit", {"type": "integer", "minimum": 1}, "Page size (default 100, at most 1000)"),
-                query("offset", {"type": "integer", "minimum": 0}, "Rows to skip"),
-                query("format", {"type": "string"}, "csv for CSV (all contacts unless limit/offset)"),
+                spec.path_token(),
+                *spec.paging(),
+                spec.query("format", spec.STRING, "csv for CSV (all contacts unless limit/offset)"),
             ],
             errors=(400, 401, 404, 429, 500),
             ok_content={
                 "application/json": {
-                    "schema": envelope(
-                        obj(
-                            {
-                                "contacts": {"type": "array", "items": ref("Contact")},
-                                "total": {"type": "integer"},
-                                "limit": {"type": "integer"},
-                                "offset": {"type": "integer"},
-                                "hasMore": {"type": "boolean"},
-                            },
-                            ("contacts", "total", "limit", "offset"),
-                        )
+                    "schema": spec.envelope(
+                        spec.page("contacts", spec.ref("Contact"), ("contacts", "total", "limit", "offset"))
                     )
                 },
-                "text/csv": {"schema": {"type": "string"}},
+                "text/csv": {"schema": spec.STRING},
             },
         )
     }
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {"Contact": CONTACT}
+SCHEMAS: Final[dict[str, spec.Schema]] = {"Contact": CONTACT}

@@ -4,38 +4,24 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import PathSpec, Schema, asset_operation, operation
+from wa_gateway.openapi import builders as spec
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/": {
-        "get": operation(
-            "Redirects to the dashboard",
-            tag="Dashboard",
-            public=True,
-            errors=(),
-            ok_status=302,
-            ok_content={},
-        )
+        "get": spec.public_file("Redirects to the dashboard", tag="Dashboard", media_type="", ok_status=302)
     },
     "/dashboard": {
-        "get": operation(
-            "The browser dashboard (HTML)",
-            tag="Dashboard",
-            public=True,
-            errors=(),
-            ok_content={"text/html": {"schema": {"type": "string"}}},
-        )
+        "get": spec.public_file("The browser dashboard (HTML)", tag="Dashboard", media_type="text/html")
     },
-    "/dashboard/{asset}": {"get": asset_operation("The dashboard's scripts, styles", tag="Dashboard")},
+    "/dashboard/{asset}": {"get": spec.asset_operation("The dashboard's scripts, styles", tag="Dashboard")},
     "/favicon.ico": {
-        "get": operation(
+        "get": spec.public_file(
             "The dashboard's icon (browsers fetch it without the API key)",
             tag="Dashboard",
-            public=True,
-            errors=(),
-            ok_content={"image/x-icon": {"schema": {"type": "string", "format": "binary"}}},
+            media_type="image/x-icon",
+            schema={**spec.STRING, "format": "binary"},
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}

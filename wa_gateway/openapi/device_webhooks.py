@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token, ref
+from wa_gateway.openapi import builders as spec
 
-STRING: Final[Schema] = {"type": "string"}
-TARGET: Final[Schema] = obj(
+TARGET: Final[spec.Schema] = spec.obj(
     {
-        "token": STRING,
-        "url": STRING,
-        "events": {"type": "array", "items": STRING},
-        "hasSecret": {"type": "boolean"},
+        "token": spec.STRING,
+        "url": spec.STRING,
+        "events": {"type": "array", "items": spec.STRING},
+        "hasSecret": spec.BOOLEAN,
     },
     ("token", "url", "events", "hasSecret"),
 )
@@ -21,15 +20,15 @@ ABOUT: Final = (
     "WEBHOOK_ALLOW_PRIVATE_URLS=true (400 WEBHOOK_URL_NOT_ALLOWED)."
 )
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/devices/{token}/webhook": {
-        "put": operation(
+        "put": spec.operation(
             "Send this device's events to its own webhook too",
             tag="Webhooks",
             description=ABOUT,
-            params=[path_token()],
-            body=json_body(
-                obj(
+            params=[spec.path_token()],
+            body=spec.json_body(
+                spec.obj(
                     {
                         "url": {"type": "string", "format": "uri"},
                         "secret": {"type": "string", "minLength": 1},
@@ -44,34 +43,34 @@ PATHS: Final[PathSpec] = {
                 )
             ),
             errors=(400, 401, 403),
-            ok=envelope(ref("DeviceWebhook")),
+            ok=spec.envelope(spec.ref("DeviceWebhook")),
         ),
-        "get": operation(
+        "get": spec.operation(
             "This device's own webhook (without its secret)",
             tag="Webhooks",
-            params=[path_token()],
+            params=[spec.path_token()],
             errors=(400, 401, 403, 404),
-            ok=envelope(ref("DeviceWebhook")),
+            ok=spec.envelope(spec.ref("DeviceWebhook")),
         ),
-        "delete": operation(
+        "delete": spec.operation(
             "Remove this device's own webhook and what was still queued for it",
             tag="Webhooks",
-            params=[path_token()],
+            params=[spec.path_token()],
             errors=(400, 401, 403, 404),
-            ok=envelope(obj({"token": STRING}, ("token",))),
+            ok=spec.envelope(spec.obj({"token": spec.STRING}, ("token",))),
         ),
     },
     "/webhooks/events/{id}/redeliver": {
-        "post": operation(
+        "post": spec.operation(
             "Send a delivered webhook event again, with its original id and body",
             tag="Webhooks",
             description="Needs `webhooks:admin`. Searches WEBHOOK_URL's outbox and every device webhook's; "
             "delivered events are kept 3 days.",
-            params=[{"name": "id", "in": "path", "required": True, "schema": STRING}],
+            params=[spec.path_param("id")],
             errors=(401, 403, 404),
-            ok=envelope(obj({"id": STRING, "token": STRING}, ("id", "token"))),
+            ok=spec.envelope(spec.obj({"id": spec.STRING, "token": spec.STRING}, ("id", "token"))),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {"DeviceWebhook": TARGET}
+SCHEMAS: Final[dict[str, spec.Schema]] = {"DeviceWebhook": TARGET}

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import (
-    TOKEN_PATTERN,
-    PathSpec,
-    Schema,
-    envelope,
-    json_body,
-    obj,
-    operation,
-    path_token,
-    ref,
-)
+from wa_gateway.openapi import builders as spec
 
-DEVICE_DETAIL: Final[Schema] = {
+DEVICE_DETAIL: Final[spec.Schema] = {
     "allOf": [
-        ref("DeviceSummary"),
-        obj(
+        spec.ref("DeviceSummary"),
+        spec.obj(
             {
                 "qr": {"type": ["string", "null"], "description": "The current raw QR string while pairing"},
                 "pairingCode": {"type": ["string", "null"]},
@@ -31,18 +21,18 @@ DEVICE_DETAIL: Final[Schema] = {
     ]
 }
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/devices": {
-        "post": operation(
+        "post": spec.operation(
             "Connect a device by QR code or pairing code",
             tag="Devices",
             errors=(400, 401, 409, 429, 500, 503, 504),
-            body=json_body(
-                obj(
+            body=spec.json_body(
+                spec.obj(
                     {
                         "token": {
                             "type": "string",
-                            "pattern": TOKEN_PATTERN,
+                            "pattern": spec.TOKEN_PATTERN,
                             "description": "Phone number with country code",
                         },
                         "method": {"enum": ["qr", "code"], "default": "qr"},
@@ -50,12 +40,12 @@ PATHS: Final[PathSpec] = {
                     ("token",),
                 )
             ),
-            ok=envelope(
-                obj(
+            ok=spec.envelope(
+                spec.obj(
                     {
-                        "token": {"type": "string"},
+                        "token": spec.STRING,
                         "method": {"enum": ["qr", "code"]},
-                        "status": {"type": "string"},
+                        "status": spec.STRING,
                         "code": {"type": ["string", "null"], "description": "The pairing code (method code)"},
                     },
                     ("token", "method", "status"),
@@ -63,41 +53,43 @@ PATHS: Final[PathSpec] = {
             ),
             description="QR codes arrive as `qrcode` WebSocket events and from GET /devices/{token}/qr.",
         ),
-        "get": operation(
+        "get": spec.operation(
             "List devices",
             tag="Devices",
             errors=(401,),
-            ok=envelope(obj({"devices": {"type": "array", "items": ref("DeviceSummary")}}, ("devices",))),
+            ok=spec.envelope(
+                spec.obj({"devices": {"type": "array", "items": spec.ref("DeviceSummary")}}, ("devices",))
+            ),
         ),
     },
     "/devices/{token}": {
-        "get": operation(
+        "get": spec.operation(
             "One device, with its current QR while pairing",
             tag="Devices",
-            params=[path_token()],
+            params=[spec.path_token()],
             errors=(400, 401, 404),
-            ok=envelope(DEVICE_DETAIL),
+            ok=spec.envelope(DEVICE_DETAIL),
         ),
-        "delete": operation(
+        "delete": spec.operation(
             "Log out and remove a device (session, contacts)",
             tag="Devices",
-            params=[path_token()],
+            params=[spec.path_token()],
             errors=(400, 401, 404, 429, 503),
-            ok=envelope(obj({"token": {"type": "string"}}, ("token",))),
+            ok=spec.envelope(spec.obj({"token": spec.STRING}, ("token",))),
         ),
     },
     "/devices/{token}/qr": {
-        "get": operation(
+        "get": spec.operation(
             "The current QR code as PNG, or SVG with Accept: image/svg+xml",
             tag="Devices",
-            params=[path_token()],
+            params=[spec.path_token()],
             errors=(400, 401, 404),
             ok_content={
                 "image/png": {"schema": {"type": "string", "format": "binary"}},
-                "image/svg+xml": {"schema": {"type": "string"}},
+                "image/svg+xml": {"schema": spec.STRING},
             },
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}

@@ -14,6 +14,7 @@ from wa_gateway.events.model import INTERNAL, WEBHOOK, EventType
 from wa_gateway.idempotency.middleware import SENDING_ROUTES
 from wa_gateway.openapi import webhooks as webhook_spec
 from wa_gateway.openapi.builders import components
+from wa_gateway.route_table import RouteTable, route
 from wa_gateway.static_files import StaticFiles
 
 DESCRIPTION: Final = """\
@@ -84,26 +85,22 @@ def build_document(spec_modules: Iterable[ModuleType], events: Iterable[EventTyp
     return document
 
 
-class OpenApiRoutes:
+class OpenApiRoutes(RouteTable):
     def __init__(self, document: dict[str, Any]) -> None:
         self._body = dumps(document)
         self._files = StaticFiles(__package__ or "wa_gateway.openapi", DOCS_ASSETS, DOCS_CSP)
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/openapi.json", self.document),
-            web.get("/docs", self.docs),
-            web.get("/docs/{asset}", self.asset),
-        ]
-
     async def load(self) -> None:
         await self._files.load()
 
+    @route.get("/openapi.json")
     async def document(self, request: web.Request) -> web.Response:
         return web.Response(body=self._body, content_type="application/json")
 
+    @route.get("/docs")
     async def docs(self, request: web.Request) -> web.Response:
         return self._files.response("docs.html")
 
+    @route.get("/docs/{asset}")
     async def asset(self, request: web.Request) -> web.Response:
         return self._files.response(request.match_info["asset"])

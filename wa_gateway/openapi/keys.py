@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import TIMESTAMP, PathSpec, Schema, envelope, json_body, obj, operation, ref
+from wa_gateway.openapi import builders as spec
 from wa_gateway.vocabulary import TOKEN_PATTERN
 
-SCOPE: Final[Schema] = {
+SCOPE: Final[spec.Schema] = {
     "enum": [
         "admin",
         "contacts:read",
@@ -19,19 +19,19 @@ SCOPE: Final[Schema] = {
         "webhooks:admin",
     ]
 }
-DEVICES: Final[Schema] = {
+DEVICES: Final[spec.Schema] = {
     "type": ["array", "null"],
     "items": {"type": "string", "pattern": TOKEN_PATTERN},
     "description": "Device tokens the key may use; null or omitted: every device",
 }
-KEY: Final[Schema] = obj(
+KEY: Final[spec.Schema] = spec.obj(
     {
-        "id": {"type": "string"},
-        "name": {"type": "string"},
+        "id": spec.STRING,
+        "name": spec.STRING,
         "prefix": {"type": "string", "description": "The key's first characters, to tell keys apart"},
         "scopes": {"type": "array", "items": SCOPE},
         "devices": DEVICES,
-        "createdAt": TIMESTAMP,
+        "createdAt": spec.TIMESTAMP,
     },
     ("id", "name", "prefix", "scopes", "devices", "createdAt"),
 )
@@ -40,14 +40,14 @@ ABOUT: Final = (
     "the API_KEY admin key can grant anything."
 )
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/keys": {
-        "post": operation(
+        "post": spec.operation(
             "Create a scoped API key; the key is in this answer only",
             tag="API keys",
             description=ABOUT,
-            body=json_body(
-                obj(
+            body=spec.json_body(
+                spec.obj(
                     {
                         "name": {"type": "string", "minLength": 1, "maxLength": 100},
                         "scopes": {"type": "array", "items": SCOPE, "minItems": 1},
@@ -58,26 +58,26 @@ PATHS: Final[PathSpec] = {
             ),
             ok_status=201,
             errors=(400, 401, 403),
-            ok=envelope({"allOf": [ref("ApiKey"), obj({"key": {"type": "string"}}, ("key",))]}),
+            ok=spec.envelope({"allOf": [spec.ref("ApiKey"), spec.obj({"key": spec.STRING}, ("key",))]}),
         ),
-        "get": operation(
+        "get": spec.operation(
             "Scoped API keys, without their secrets",
             tag="API keys",
             description=ABOUT,
             errors=(401, 403),
-            ok=envelope(obj({"keys": {"type": "array", "items": ref("ApiKey")}}, ("keys",))),
+            ok=spec.envelope(spec.obj({"keys": {"type": "array", "items": spec.ref("ApiKey")}}, ("keys",))),
         ),
     },
     "/keys/{id}": {
-        "delete": operation(
+        "delete": spec.operation(
             "Revoke a key at once; its open WebSockets are closed",
             tag="API keys",
             description=ABOUT,
-            params=[{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            params=[spec.path_param("id")],
             errors=(400, 401, 403, 404),
-            ok=envelope(obj({"id": {"type": "string"}}, ("id",))),
+            ok=spec.envelope(spec.obj({"id": spec.STRING}, ("id",))),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {"ApiKey": KEY}
+SCHEMAS: Final[dict[str, spec.Schema]] = {"ApiKey": KEY}

@@ -4,58 +4,48 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import (
-    NON_EMPTY,
-    TIMESTAMP,
-    TOKEN,
-    PathSpec,
-    Schema,
-    envelope,
-    json_body,
-    obj,
-    operation,
-)
+from wa_gateway.openapi import builders as spec
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/messages": {
-        "post": operation(
+        "post": spec.operation(
             "Send a text message (with typing simulation)",
             tag="Messages",
             errors=(400, 401, 404, 409, 413, 429, 500, 503, 504),
-            body=json_body(
-                obj(
+            body=spec.json_body(
+                spec.obj(
                     {
-                        "token": TOKEN,
-                        "to": {**NON_EMPTY, "description": "Phone number, or a phone, LID or group JID"},
-                        "text": NON_EMPTY,
+                        "token": spec.TOKEN,
+                        "to": {**spec.NON_EMPTY, "description": "Phone number, or a phone, LID or group JID"},
+                        "text": spec.NON_EMPTY,
                         "replyTo": {"type": "string", "description": "Id of a message to quote"},
                         "mentions": {
                             "type": "array",
-                            "items": {"type": "string"},
+                            "items": spec.STRING,
                             "description": "Phone numbers or user JIDs to mention",
                         },
                     },
                     ("token", "to", "text"),
                 )
             ),
-            ok=envelope(
-                obj({"messageId": {"type": "string"}, "timestamp": TIMESTAMP}, ("messageId", "timestamp"))
+            ok=spec.envelope(
+                spec.obj({"messageId": spec.STRING, "timestamp": spec.TIMESTAMP}, ("messageId", "timestamp"))
             ),
         )
     },
     "/validate/phone": {
-        "post": operation(
+        "post": spec.operation(
             "Is a number on WhatsApp? (cached per device)",
             tag="Messages",
             errors=(400, 401, 404, 409, 429, 500, 504),
-            body=json_body(obj({"token": TOKEN, "phone": NON_EMPTY}, ("token", "phone"))),
-            ok=envelope(
-                obj(
+            body=spec.json_body(spec.obj({"token": spec.TOKEN, "phone": spec.NON_EMPTY}, ("token", "phone"))),
+            ok=spec.envelope(
+                spec.obj(
                     {
-                        "phone": {"type": "string"},
-                        "isOnWhatsApp": {"type": "boolean"},
-                        "jid": {"type": "string"},
-                        "cached": {"type": "boolean"},
+                        "phone": spec.STRING,
+                        "isOnWhatsApp": spec.BOOLEAN,
+                        "jid": spec.STRING,
+                        "cached": spec.BOOLEAN,
                     },
                     ("phone", "isOnWhatsApp", "jid", "cached"),
                 )
@@ -63,13 +53,13 @@ PATHS: Final[PathSpec] = {
         )
     },
     "/cache": {
-        "delete": operation(
+        "delete": spec.operation(
             "Clear the phone validation cache",
             tag="Messages",
             errors=(401, 429),
-            ok=envelope(obj({"cleared": {"type": "integer"}}, ("cleared",))),
+            ok=spec.envelope(spec.obj({"cleared": spec.INTEGER}, ("cleared",))),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}

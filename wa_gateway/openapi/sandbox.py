@@ -4,62 +4,69 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token
+from wa_gateway.openapi import builders as spec
 
-STRING: Final[Schema] = {"type": "string"}
 DEVICE_ERRORS: Final = (400, 401, 404, 409)
-HISTORY_CONTACT: Final[Schema] = obj({"phone": STRING, "name": STRING}, ("phone",))
-HISTORY_MESSAGE: Final[Schema] = obj(
+HISTORY_CONTACT: Final[spec.Schema] = spec.obj({"phone": spec.STRING, "name": spec.STRING}, ("phone",))
+HISTORY_MESSAGE: Final[spec.Schema] = spec.obj(
     {
-        "id": STRING,
+        "id": spec.STRING,
         "from": {"type": "string", "description": "The author's number (not with fromMe)"},
         "chat": {"type": "string", "description": "Digits or a group JID; defaults to from"},
-        "fromMe": {"type": "boolean"},
-        "text": STRING,
-        "pushName": STRING,
+        "fromMe": spec.BOOLEAN,
+        "text": spec.STRING,
+        "pushName": spec.STRING,
         "timestamp": {"type": "string", "description": "ISO 8601, like 2026-01-31T12:00:00Z"},
     },
     ("text",),
 )
 
 
-def control(summary: str, body: Schema | None = None, ok: Schema | None = None) -> dict[str, object]:
-    return operation(
+def control(
+    summary: str, body: spec.Schema | None = None, ok: spec.Schema | None = None
+) -> dict[str, object]:
+    return spec.operation(
         summary,
         tag="Sandbox",
-        params=[path_token()],
+        params=[spec.path_token()],
         errors=DEVICE_ERRORS,
-        body=json_body(body, required=False) if body is not None else None,
-        ok=envelope(ok),
+        body=spec.json_body(body, required=False) if body is not None else None,
+        ok=spec.envelope(ok),
     )
 
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/link": {
         "post": control(
             "The phone scanned the QR / entered the code",
-            obj({"pushName": STRING}),
-            obj({"jid": STRING, "pushName": STRING}),
+            spec.obj({"pushName": spec.STRING}),
+            spec.obj({"jid": spec.STRING, "pushName": spec.STRING}),
         )
     },
     "/sandbox/devices/{token}/messages": {
         "post": control(
             "An incoming message",
-            obj(
-                {"from": STRING, "text": STRING, "pushName": STRING, "id": STRING, "chat": STRING},
+            spec.obj(
+                {
+                    "from": spec.STRING,
+                    "text": spec.STRING,
+                    "pushName": spec.STRING,
+                    "id": spec.STRING,
+                    "chat": spec.STRING,
+                },
                 ("from", "text"),
             ),
-            obj({"id": STRING}),
+            spec.obj({"id": spec.STRING}),
         )
     },
     "/sandbox/devices/{token}/receipts": {
         "post": control(
             "A receipt for messages this device sent",
-            obj(
+            spec.obj(
                 {
                     "type": {"enum": ["delivered", "read", "played"]},
-                    "messageIds": {"type": "array", "items": STRING},
-                    "from": STRING,
+                    "messageIds": {"type": "array", "items": spec.STRING},
+                    "from": spec.STRING,
                 },
                 ("type", "messageIds", "from"),
             ),
@@ -68,7 +75,7 @@ PATHS: Final[PathSpec] = {
     "/sandbox/devices/{token}/history-sync": {
         "post": control(
             "A history-sync batch with these 1:1 chats, and their past messages",
-            obj(
+            spec.obj(
                 {
                     "contacts": {"type": "array", "items": HISTORY_CONTACT},
                     "messages": {"type": "array", "items": HISTORY_MESSAGE},
@@ -85,31 +92,31 @@ PATHS: Final[PathSpec] = {
     },
     "/sandbox/devices/{token}/logout": {"post": control("The phone unlinked the device")},
     "/sandbox/devices/{token}/sent": {
-        "get": operation(
+        "get": spec.operation(
             "What the device sent, in order, and the ids it marked read",
             tag="Sandbox",
-            params=[path_token()],
+            params=[spec.path_token()],
             errors=DEVICE_ERRORS,
-            ok=envelope(
-                obj(
+            ok=spec.envelope(
+                spec.obj(
                     {
                         "messages": {"type": "array", "items": {"type": "object"}},
-                        "read": {"type": "array", "items": STRING},
+                        "read": {"type": "array", "items": spec.STRING},
                     }
                 )
             ),
         )
     },
     "/sandbox/numbers/{phone}": {
-        "put": operation(
+        "put": spec.operation(
             "What /validate/phone will learn for this number",
             tag="Sandbox",
-            params=[{"name": "phone", "in": "path", "required": True, "schema": STRING}],
+            params=[spec.path_param("phone")],
             errors=(400, 401),
-            body=json_body(obj({"registered": {"type": "boolean"}}), required=False),
-            ok=envelope(obj({"phone": STRING, "registered": {"type": "boolean"}})),
+            body=spec.json_body(spec.obj({"registered": spec.BOOLEAN}), required=False),
+            ok=spec.envelope(spec.obj({"phone": spec.STRING, "registered": spec.BOOLEAN})),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Final
 
 from wa_gateway import vocabulary as v
-from wa_gateway.openapi.builders import PathSpec, Schema, asset_operation, envelope, obj, operation, ref
+from wa_gateway.openapi import builders as spec
 
-RECONNECT: Final[Schema] = {
+RECONNECT: Final[spec.Schema] = {
     "type": ["object", "null"],
     "description": "Set while the engine reconnects the device, as of the worker's last heartbeat",
     "properties": {
@@ -16,18 +16,21 @@ RECONNECT: Final[Schema] = {
         "lastError": {"type": ["string", "null"]},
     },
 }
-FIRST_SYNC: Final[Schema] = {
+FIRST_SYNC: Final[spec.Schema] = {
     "type": ["integer", "null"],
     "description": "Progress (%) of the first history sync of a device linked just now; null otherwise",
 }
-HEALTH_DEVICE: Final[Schema] = {
-    "allOf": [ref("DeviceSummary"), obj({"reconnect": RECONNECT, "historySyncProgress": FIRST_SYNC})]
+HEALTH_DEVICE: Final[spec.Schema] = {
+    "allOf": [
+        spec.ref("DeviceSummary"),
+        spec.obj({"reconnect": RECONNECT, "historySyncProgress": FIRST_SYNC}),
+    ]
 }
-WORKER: Final[Schema] = obj(
+WORKER: Final[spec.Schema] = spec.obj(
     {
-        "state": {"type": "string"},
+        "state": spec.STRING,
         "pid": {"type": ["integer", "null"]},
-        "restarts": {"type": "integer"},
+        "restarts": spec.INTEGER,
         "lastError": {"type": ["string", "null"]},
         "stuckThreads": {"type": "integer", "description": "Engine threads a stop could not end"},
         "lostEventSessions": {"type": "integer", "description": "Sessions ended by an undeliverable event"},
@@ -52,9 +55,9 @@ The `Origin` header must be in WS_ALLOWED_ORIGINS, or name the gateway's own lis
 `localhost` on loopback) and port; the `Host` header never counts: 403 otherwise.
 """
 
-DEVICE_SUMMARY: Final[Schema] = obj(
+DEVICE_SUMMARY: Final[spec.Schema] = spec.obj(
     {
-        "token": {"type": "string"},
+        "token": spec.STRING,
         "status": {"enum": list(v.DEVICE_STATUSES)},
         "jid": {"type": ["string", "null"]},
         "pushName": {"type": ["string", "null"]},
@@ -87,36 +90,36 @@ CLUSTER_HEALTH: Final[Schema] = obj(
     description="With DATABASE_URL: this node and every node's liveness (nodes null: database unreadable)",
 )
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/health": {
-        "get": operation(
+        "get": spec.operation(
             "Liveness, engine name and version",
             tag="System",
             public=True,
             errors=(),
-            ok=envelope(
-                obj({"status": {"const": "ok"}, "engine": {"type": "string"}, "version": {"type": "string"}})
+            ok=spec.envelope(
+                spec.obj({"status": {"const": "ok"}, "engine": spec.STRING, "version": spec.STRING})
             ),
         )
     },
     "/health/detailed": {
-        "get": operation(
+        "get": spec.operation(
             "Uptime, memory, threads, WebSocket clients, devices and the engine worker",
             tag="System",
             errors=(401, 429),
-            ok=envelope(
-                obj(
+            ok=spec.envelope(
+                spec.obj(
                     {
-                        "uptime": {"type": "string"},
+                        "uptime": spec.STRING,
                         "uptimeSeconds": {"type": "number"},
-                        "memoryRss": {"type": "integer"},
-                        "threads": {"type": "integer"},
+                        "memoryRss": spec.INTEGER,
+                        "threads": spec.INTEGER,
                         "goroutines": {"type": "integer", "description": "Threads (the Go gateway's name)"},
                         "memoryAlloc": {"type": "integer", "description": "Anonymous resident bytes (heap)"},
                         "memorySys": {"type": "integer", "description": "Resident set size in bytes"},
-                        "wsClients": {"type": "integer"},
-                        "deviceCount": {"type": "integer"},
-                        "devicesByStatus": {"type": "object", "additionalProperties": {"type": "integer"}},
+                        "wsClients": spec.INTEGER,
+                        "deviceCount": spec.INTEGER,
+                        "devicesByStatus": {"type": "object", "additionalProperties": spec.INTEGER},
                         "devices": {"type": "array", "items": HEALTH_DEVICE},
                         "worker": WORKER,
                         "cluster": CLUSTER_HEALTH,
@@ -126,7 +129,7 @@ PATHS: Final[PathSpec] = {
         )
     },
     "/ws": {
-        "get": operation(
+        "get": spec.operation(
             "WebSocket for real-time events",
             tag="System",
             public=True,
@@ -137,32 +140,26 @@ PATHS: Final[PathSpec] = {
         )
     },
     "/metrics": {
-        "get": operation(
+        "get": spec.operation(
             "Prometheus metrics (API key, or METRICS_TOKEN as a bearer token)",
             tag="System",
             errors=(401, 429),
-            ok_content={"text/plain": {"schema": {"type": "string"}}},
+            ok_content={"text/plain": {"schema": spec.STRING}},
         )
     },
     "/openapi.json": {
-        "get": operation(
-            "This document",
-            tag="System",
-            public=True,
-            errors=(),
-            ok_content={"application/json": {"schema": {"type": "object"}}},
+        "get": spec.public_file(
+            "This document", tag="System", media_type="application/json", schema={"type": "object"}
         )
     },
     "/docs": {
-        "get": operation(
+        "get": spec.public_file(
             "Human-readable API documentation rendered from this document",
             tag="System",
-            public=True,
-            errors=(),
-            ok_content={"text/html": {"schema": {"type": "string"}}},
+            media_type="text/html",
         )
     },
-    "/docs/{asset}": {"get": asset_operation("The docs page's script and style sheet", tag="System")},
+    "/docs/{asset}": {"get": spec.asset_operation("The docs page's script and style sheet", tag="System")},
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {"DeviceSummary": DEVICE_SUMMARY}
+SCHEMAS: Final[dict[str, spec.Schema]] = {"DeviceSummary": DEVICE_SUMMARY}

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from wa_gateway.events.model import EventType
-from wa_gateway.openapi.builders import TIMESTAMP, PathSpec, Schema, envelope, obj, operation, query, ref
+from wa_gateway.openapi import builders as spec
 
 SIGNING: Final = """\
 With WEBHOOK_SECRET set: `X-Webhook-Signature: sha256=<hex HMAC-SHA256 of the body>` (bare hex with
@@ -14,8 +14,6 @@ WEBHOOK_SIGNATURE_FORMAT=hex) and the Standard Webhooks headers `webhook-id`, `w
 `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`. Delivered at least once, in order per
 device; answer 2xx to acknowledge. `id` is stable across retries.
 """
-
-STRING: Final[Schema] = {"type": "string"}
 
 
 def webhooks(types: Iterable[EventType]) -> dict[str, Any]:
@@ -36,81 +34,68 @@ def webhooks(types: Iterable[EventType]) -> dict[str, Any]:
     }
 
 
-def websocket_frames(types: Iterable[EventType]) -> dict[str, Schema]:
+def websocket_frames(types: Iterable[EventType]) -> dict[str, spec.Schema]:
     """``components.schemas`` entries ``WsFrame.<event>``: the frame a WebSocket client gets per event."""
     return {f"WsFrame.{kind.name}": kind.frame_schema() for kind in sorted(types, key=lambda t: t.name)}
 
 
-DEAD_ITEM: Final[Schema] = obj(
+DEAD_ITEM: Final[spec.Schema] = spec.obj(
     {
-        "id": STRING,
-        "event": STRING,
-        "token": STRING,
-        "attempts": {"type": "integer"},
+        "id": spec.STRING,
+        "event": spec.STRING,
+        "token": spec.STRING,
+        "attempts": spec.INTEGER,
         "lastError": {"type": ["string", "null"]},
         "lastStatus": {"type": ["integer", "null"]},
-        "createdAt": TIMESTAMP,
+        "createdAt": spec.TIMESTAMP,
         "payload": {"type": "object"},
     }
 )
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/webhooks/stats": {
-        "get": operation(
+        "get": spec.operation(
             "Webhook outbox: pending, delivered, dead, oldest pending age",
             tag="Webhooks",
             errors=(401,),
-            ok=envelope(
-                obj(
+            ok=spec.envelope(
+                spec.obj(
                     {
-                        "pending": {"type": "integer"},
-                        "delivered": {"type": "integer"},
-                        "dead": {"type": "integer"},
-                        "oldestPendingAgeSeconds": {"type": "integer"},
+                        "pending": spec.INTEGER,
+                        "delivered": spec.INTEGER,
+                        "dead": spec.INTEGER,
+                        "oldestPendingAgeSeconds": spec.INTEGER,
                     }
                 )
             ),
         )
     },
     "/webhooks/dead": {
-        "get": operation(
+        "get": spec.operation(
             "Dead-lettered webhook events, oldest first",
             tag="Webhooks",
-            params=[
-                query("limit", {"type": "integer", "minimum": 0}, "Page size (default 100, at most 1000)"),
-                query("offset", {"type": "integer", "minimum": 0}, "Rows to skip"),
-            ],
+            params=spec.paging(limit_minimum=0),
             errors=(400, 401),
-            ok=envelope(
-                obj(
-                    {
-                        "items": {"type": "array", "items": ref("DeadWebhook")},
-                        "total": {"type": "integer"},
-                        "limit": {"type": "integer"},
-                        "offset": {"type": "integer"},
-                        "hasMore": {"type": "boolean"},
-                    }
-                )
-            ),
+            ok=spec.envelope(spec.page("items", spec.ref("DeadWebhook"))),
         )
     },
     "/webhooks/dead/retry": {
-        "post": operation(
+        "post": spec.operation(
             "Send every dead-lettered event again",
             tag="Webhooks",
             errors=(401,),
-            ok=envelope(obj({"retried": {"type": "integer"}})),
+            ok=spec.envelope(spec.obj({"retried": spec.INTEGER})),
         )
     },
     "/webhooks/dead/{id}/retry": {
-        "post": operation(
+        "post": spec.operation(
             "Send one dead-lettered event again",
             tag="Webhooks",
-            params=[{"name": "id", "in": "path", "required": True, "schema": STRING}],
+            params=[spec.path_param("id")],
             errors=(401, 404),
-            ok=envelope(obj({"id": STRING})),
+            ok=spec.envelope(spec.obj({"id": spec.STRING})),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {"DeadWebhook": DEAD_ITEM}
+SCHEMAS: Final[dict[str, spec.Schema]] = {"DeadWebhook": DEAD_ITEM}

@@ -14,19 +14,14 @@ from wa_gateway.messaging.fields import body_token
 from wa_gateway.messaging.recipients import Recipients
 from wa_gateway.phone import PhoneRules
 from wa_gateway.presence.tracker import PresenceTracker
+from wa_gateway.route_table import RouteTable, route
 
 
-class PresenceTrackingApi:
+class PresenceTrackingApi(RouteTable):
     def __init__(self, manager: DeviceManager, phones: PhoneRules, tracker: PresenceTracker) -> None:
         self._manager = manager
         self._recipients = Recipients(phones)
         self._tracker = tracker
-
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/presence/subscribe", self.subscribe),
-            web.get("/presence/{token}/{phone}", self.last_known),
-        ]
 
     def _contact(self, raw: str) -> str:
         if not raw:
@@ -36,6 +31,7 @@ class PresenceTrackingApi:
             raise errors.ApiError(errors.INVALID_PRESENCE_CONTACT)
         return jid
 
+    @route.post("/presence/subscribe")
     async def subscribe(self, request: web.Request) -> web.Response:
         body = await read_body(request)
         token = body_token(body)
@@ -44,6 +40,7 @@ class PresenceTrackingApi:
         await self._manager.engine.run(commands.SUBSCRIBE_PRESENCE, {"token": token, "to": contact})
         return ok(request, {"to": contact, "subscribed": True}, "Subscribed to presence")
 
+    @route.get("/presence/{token}/{phone}")
     async def last_known(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         contact = self._contact(request.match_info["phone"])

@@ -6,17 +6,19 @@ from typing import Final
 
 from wa_gateway.engine import contract as c
 from wa_gateway.events import catalog as ev
-from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token
+from wa_gateway.openapi import builders as spec
 
-STRING: Final[Schema] = {"type": "string"}
 ERRORS: Final = (400, 401, 404, 409, 429, 500, 504)
-CONTACT: Final[Schema] = {"type": "string", "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid)"}
+CONTACT: Final[spec.Schema] = {
+    "type": "string",
+    "description": "Phone number, or a JID (…@s.whatsapp.net, …@lid)",
+}
 # The last presence seen is what the presence.update event carried.
-PRESENCE: Final[Schema] = ev.PRESENCE_UPDATE.data_schema() or {}
+PRESENCE: Final[spec.Schema] = ev.PRESENCE_UPDATE.data_schema() or {}
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/presence/subscribe": {
-        "post": operation(
+        "post": spec.operation(
             "Subscribe to a contact's presence",
             tag="Presence",
             description=(
@@ -24,43 +26,37 @@ PATHS: Final[PathSpec] = {
                 "subscriptions per connection: subscribe again after each `device.connected`."
             ),
             errors=ERRORS,
-            body=json_body(obj({"token": STRING, "to": CONTACT}, ("token", "to"))),
-            ok=envelope(obj({"to": STRING, "subscribed": {"type": "boolean"}})),
+            body=spec.json_body(spec.obj({"token": spec.STRING, "to": CONTACT}, ("token", "to"))),
+            ok=spec.envelope(spec.obj({"to": spec.STRING, "subscribed": spec.BOOLEAN})),
         )
     },
     "/presence/{token}/{phone}": {
-        "get": operation(
+        "get": spec.operation(
             "The last presence this device saw of a contact (404 PRESENCE_UNKNOWN before any)",
             tag="Presence",
             params=[
-                path_token(),
-                {
-                    "name": "phone",
-                    "in": "path",
-                    "required": True,
-                    "description": "The contact",
-                    "schema": CONTACT,
-                },
+                spec.path_token(),
+                spec.path_param("phone", CONTACT, "The contact"),
             ],
             errors=(400, 401, 404, 429),
-            ok=envelope(PRESENCE),
+            ok=spec.envelope(PRESENCE),
         )
     },
 }
 
-SANDBOX_PATHS: Final[PathSpec] = {
+SANDBOX_PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/presence": {
-        "post": operation(
+        "post": spec.operation(
             "A contact goes online or offline, or types in a chat",
             tag="Sandbox",
             description=(
                 "available/unavailable reach the device only when it subscribed to the contact "
                 "(`delivered: false` otherwise); composing, recording and paused always do."
             ),
-            params=[path_token()],
+            params=[spec.path_token()],
             errors=(400, 401, 404, 409),
-            body=json_body(
-                obj(
+            body=spec.json_body(
+                spec.obj(
                     {
                         "from": {"type": "string", "description": "Digits of the contact"},
                         "state": {"enum": list(c.PRESENCE_STATES)},
@@ -70,9 +66,9 @@ SANDBOX_PATHS: Final[PathSpec] = {
                     ("from", "state"),
                 )
             ),
-            ok=envelope(obj({"delivered": {"type": "boolean"}})),
+            ok=spec.envelope(spec.obj({"delivered": spec.BOOLEAN})),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}

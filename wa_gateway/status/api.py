@@ -15,6 +15,7 @@ from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok
 from wa_gateway.messaging.fields import body_token, message_text, sent
 from wa_gateway.messaging.media_api import MediaApi
+from wa_gateway.route_table import RouteTable, route
 
 COLOR_RE: Final = re.compile(r"#([0-9A-Fa-f]{6}|[0-9A-Fa-f]{8})")
 OPAQUE: Final = 0xFF000000
@@ -37,13 +38,11 @@ def font(body: Body) -> int | None:
     return value if isinstance(value, int) else None
 
 
-class StatusApi:
+class StatusApi(RouteTable):
     def __init__(self, manager: DeviceManager) -> None:
         self._manager = manager
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/status", self.post)]
-
+    @route.post("/status")
     async def post(self, request: web.Request) -> web.Response:
         body = await read_body(request)
         token = body_token(body)

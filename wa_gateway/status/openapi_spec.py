@@ -6,30 +6,29 @@ from typing import Final
 
 from wa_gateway.engine import contract as c
 from wa_gateway.messaging.openapi_spec import MEDIA_FORM, MEDIA_JSON, SEND_ERRORS, SENT
-from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token
+from wa_gateway.openapi import builders as spec
 
-STRING: Final[Schema] = {"type": "string"}
-_STATUS_MEDIA_TYPE: Final[Schema] = {"enum": list(c.STATUS_MEDIA_KINDS)}
+_STATUS_MEDIA_TYPE: Final[spec.Schema] = {"enum": list(c.STATUS_MEDIA_KINDS)}
 
 
-def _without_recipient(schema: Schema) -> Schema:
+def _without_recipient(schema: spec.Schema) -> spec.Schema:
     properties = {k: v for k, v in schema["properties"].items() if k not in ("to", "replyTo")}
     properties["type"] = _STATUS_MEDIA_TYPE
     required = [name for name in schema.get("required", []) if name != "to"]
-    return obj(properties, tuple(required))
+    return spec.obj(properties, tuple(required))
 
 
-PATHS: Final[PathSpec] = {
+PATHS: Final[spec.PathSpec] = {
     "/status": {
-        "post": operation(
+        "post": spec.operation(
             "Post a text status (seen by the account's contacts)",
             tag="Status",
             errors=SEND_ERRORS,
-            body=json_body(
-                obj(
+            body=spec.json_body(
+                spec.obj(
                     {
-                        "token": STRING,
-                        "text": STRING,
+                        "token": spec.STRING,
+                        "text": spec.STRING,
                         "backgroundColor": {"type": "string", "description": "#RRGGBB or #AARRGGBB"},
                         "font": {
                             "enum": list(c.STATUS_FONTS),
@@ -39,11 +38,11 @@ PATHS: Final[PathSpec] = {
                     ("token", "text"),
                 )
             ),
-            ok=envelope(obj(SENT, ("messageId", "timestamp"))),
+            ok=spec.envelope(spec.obj(SENT, ("messageId", "timestamp"))),
         )
     },
     "/status/media": {
-        "post": operation(
+        "post": spec.operation(
             "Post an image or video status",
             tag="Status",
             description="Fields, sources and limits as `POST /messages/media`, without `to` and `replyTo`.",
@@ -55,9 +54,9 @@ PATHS: Final[PathSpec] = {
                     "multipart/form-data": {"schema": _without_recipient(MEDIA_FORM)},
                 },
             },
-            ok=envelope(
-                obj(
-                    {**SENT, "type": STRING, "mimetype": STRING, "size": {"type": "integer"}},
+            ok=spec.envelope(
+                spec.obj(
+                    {**SENT, "type": spec.STRING, "mimetype": spec.STRING, "size": spec.INTEGER},
                     ("messageId", "timestamp", "type", "mimetype", "size"),
                 )
             ),
@@ -65,22 +64,22 @@ PATHS: Final[PathSpec] = {
     },
 }
 
-SANDBOX_PATHS: Final[PathSpec] = {
+SANDBOX_PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/status": {
-        "post": operation(
+        "post": spec.operation(
             "A contact posts a text status",
             tag="Sandbox",
-            params=[path_token()],
+            params=[spec.path_token()],
             errors=(400, 401, 404, 409),
-            body=json_body(
-                obj(
-                    {"from": {"type": "string", "description": "Digits of the contact"}, "text": STRING},
+            body=spec.json_body(
+                spec.obj(
+                    {"from": {"type": "string", "description": "Digits of the contact"}, "text": spec.STRING},
                     ("from", "text"),
                 )
             ),
-            ok=envelope(obj({"id": STRING})),
+            ok=spec.envelope(spec.obj({"id": spec.STRING})),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from wa_gateway import errors
 from wa_gateway.envelope import ok, utc_timestamp
+from wa_gateway.route_table import RouteTable, route
 from wa_gateway.webhooks.outbox import WebhookOutbox
 from wa_gateway.webhooks.records import OutboxRecord
 
@@ -20,7 +21,7 @@ class Notifier(Protocol):
     def notify(self) -> None: ...
 
 
-class WebhookAdminApi:
+class WebhookAdminApi(RouteTable):
     """``GET /webhooks/stats``, ``GET /webhooks/dead``, ``POST /webhooks/dead/retry`` and
     ``POST /webhooks/dead/{id}/retry``; auth and rate limits come from the app's middlewares."""
 
@@ -28,14 +29,7 @@ class WebhookAdminApi:
         self._outbox = outbox
         self._dispatcher = dispatcher
 
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.get("/webhooks/stats", self.get_stats),
-            web.get("/webhooks/dead", self.list_dead),
-            web.post("/webhooks/dead/retry", self.retry_all_dead),
-            web.post("/webhooks/dead/{id}/retry", self.retry_dead),
-        ]
-
+    @route.get("/webhooks/stats")
     async def get_stats(self, request: web.Request) -> web.Response:
         stats = await self._outbox.stats()
         data = {
@@ -46,6 +40,7 @@ class WebhookAdminApi:
         }
         return ok(request, data, "Webhook stats retrieved")
 
+    @route.get("/webhooks/dead")
     async def list_dead(self, request: web.Request) -> web.Response:
         limit = min(_query_int(request, "limit", DEAD_PAGE_DEFAULT_LIMIT), DEAD_PAGE_MAX_LIMIT)
         offset = _query_int(request, "offset", 0)
@@ -59,18 +54,20 @@ class WebhookAdminApi:
         }
         return ok(request, data, "Dead-letter webhooks retrieved")
 
+    @route.post("/webhooks/dead/retry")
+    async def retry_all_dead(self, request: web.Request) -> web.Response:
+        retried = await self._outbox.retry_all_dead()
+        if retried:
+            self._dispatcher.notify()
+        return ok(request, {"retried": retried}, "Dead-letter webhooks queued for retry")
+
+    @route.post("/webhooks/dead/{id}/retry")
     async def retry_dead(self, request: web.Request) -> web.Response:
         msg_id = request.match_info["id"]
         if not await self._outbox.retry_dead(msg_id):
             raise errors.ApiError(errors.WEBHOOK_NOT_FOUND)
         self._dispatcher.notify()
         return ok(request, {"id": msg_id}, "Webhook queued for retry")
-
-    async def retry_all_dead(self, request: web.Request) -> web.Response:
-        retried = await self._outbox.retry_all_dead()
-        if retried:
-            self._dispatcher.notify()
-        return ok(request, {"retried": retried}, "Dead-letter webhooks queued for retry")
 
 
 def _query_int(request: web.Request, name: str, default: int) -> int:

@@ -17,6 +17,7 @@ from wa_gateway.body import Body, read_body
 from wa_gateway.devices.api import token_from_path
 from wa_gateway.envelope import ok
 from wa_gateway.media.fetch import AddressPolicy, UrlInvalid, UrlNotAllowed, check_url
+from wa_gateway.route_table import RouteTable, route
 from wa_gateway.webhooks.per_device import DeviceWebhooks
 from wa_gateway.webhooks.signing import standard_webhooks_key
 from wa_gateway.webhooks.targets import WebhookTarget
@@ -24,6 +25,7 @@ from wa_gateway.webhooks.targets import WebhookTarget
 MAX_URL_CHARS: Final = 2048
 MAX_EVENT_PATTERNS: Final = 64
 _PATTERN_RE: Final = re.compile(r"[a-z0-9*][a-z0-9._*-]{0,63}")
+WEBHOOK_PATH: Final = "/devices/{token}/webhook"
 
 
 def _url(body: Body) -> str:
@@ -97,16 +99,13 @@ def target_json(target: WebhookTarget) -> dict[str, Any]:
     }
 
 
-class DeviceWebhookApi:
+class DeviceWebhookApi(RouteTable):
     def __init__(self, webhooks: DeviceWebhooks, *, guard_policy: AddressPolicy | None) -> None:
         """``guard_policy``: the address rule for URLs set by non-admin keys; None lets any through."""
         self._webhooks = webhooks
         self._policy = guard_policy
 
-    def routes(self) -> list[web.RouteDef]:
-        path = "/devices/{token}/webhook"
-        return [web.put(path, self.put), web.get(path, self.show), web.delete(path, self.delete)]
-
+    @route.put(WEBHOOK_PATH)
     async def put(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         body = await read_body(request)
@@ -118,12 +117,14 @@ class DeviceWebhookApi:
         await self._webhooks.set(target)
         return ok(request, target_json(target), "Device webhook set")
 
+    @route.get(WEBHOOK_PATH)
     async def show(self, request: web.Request) -> web.Response:
         target = self._webhooks.get(token_from_path(request))
         if target is None:
             raise errors.ApiError(errors.DEVICE_WEBHOOK_NOT_FOUND)
         return ok(request, target_json(target), "Device webhook retrieved")
 
+    @route.delete(WEBHOOK_PATH)
     async def delete(self, request: web.Request) -> web.Response:
         token = token_from_path(request)
         if not await self._webhooks.remove(token):

@@ -22,6 +22,7 @@ from wa_gateway.webhooks.records import (
     STATUS_DEAD,
     STATUS_DELIVERED,
     STATUS_PENDING,
+    Attempt,
     DeadPage,
     OutboxMessage,
     OutboxRecord,
@@ -165,22 +166,18 @@ class WebhookOutbox:
         return next((at for token, at in heads if token not in skip_tokens), None)
 
     async def mark_delivered(self, msg_id: str, http_status: int) -> None:
-        await self._db().record_attempt(msg_id, STATUS_DELIVERED, None, None, http_status, self._now())
+        await self._db().record_attempt(
+            msg_id, Attempt(STATUS_DELIVERED, None, None, http_status), self._now()
+        )
 
     async def reschedule(
         self, msg_id: str, next_attempt_at: float, error: str, http_status: int | None
     ) -> None:
-        await self._db().record_attempt(
-            msg_id,
-            STATUS_PENDING,
-            next_attempt_at,
-            error,
-            http_status,
-            self._now(),
-        )
+        attempt = Attempt(STATUS_PENDING, next_attempt_at, error, http_status)
+        await self._db().record_attempt(msg_id, attempt, self._now())
 
     async def mark_dead(self, msg_id: str, error: str, http_status: int | None) -> None:
-        await self._db().record_attempt(msg_id, STATUS_DEAD, None, error, http_status, self._now())
+        await self._db().record_attempt(msg_id, Attempt(STATUS_DEAD, None, error, http_status), self._now())
 
     async def prune_delivered(self, older_than_s: float) -> int:
         """Delete delivered rows last touched more than ``older_than_s`` ago; returns how many."""

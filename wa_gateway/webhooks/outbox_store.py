@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from wa_gateway.webhooks.records import DeadPage, OutboxMessage, OutboxRecord, OutboxStats
+from wa_gateway.webhooks.records import Attempt, DeadPage, OutboxMessage, OutboxRecord, OutboxStats
 
 OutboxRow = tuple[str, str, str, bytes]
 """``(id, event, token, body)`` of one new event."""
@@ -31,16 +31,8 @@ class OutboxStore(Protocol):
         """``(token, next_attempt_at)`` of queue heads, soonest first."""
         ...
 
-    async def record_attempt(
-        self,
-        msg_id: str,
-        status: str,
-        next_attempt_at: float | None,
-        error: str | None,
-        http_status: int | None,
-        now: float,
-    ) -> None:
-        """One delivery attempt of a pending row, which becomes ``status``; a row not pending is left."""
+    async def record_attempt(self, msg_id: str, attempt: Attempt, now: float) -> None:
+        """One delivery attempt of a pending row, which takes ``attempt.status``; other rows are left."""
         ...
 
     async def prune_delivered(self, cutoff: float) -> int: ...

@@ -14,15 +14,7 @@ import asyncpg
 
 from wa_gateway.db.postgres import PostgresDatabase
 from wa_gateway.webhooks.outbox_store import OutboxRow, clip_error
-from wa_gateway.webhooks.records import (
-    STATUS_DEAD,
-    STATUS_DELIVERED,
-    STATUS_PENDING,
-    DeadPage,
-    OutboxMessage,
-    OutboxRecord,
-    OutboxStats,
-)
+from wa_gateway.webhooks.records import Attempt, DeadPage, OutboxMessage, OutboxRecord, OutboxStats
 
 COMPONENT: Final = "webhook_outbox"
 GLOBAL_TARGET: Final = ""
@@ -151,17 +143,7 @@ class PostgresOutboxStore:
         )
         return [(r["token"], float(r["next_attempt_at"])) for r in rows]
 
-    async def record_attempt(
-        self,
-        msg_id: str,
-        status: str,
-        next_attempt_at: float | None,
-        error: str | None,
-        http_status: int | None,
-        now: float,
-    ) -> None:
-        if status not in (STATUS_PENDING, STATUS_DELIVERED, STATUS_DEAD):
-            raise ValueError(f"unknown outbox status {status!r}")
+    async def record_attempt(self, msg_id: str, attempt: Attempt, now: float) -> None:
         await self._db.pool.execute(
             "UPDATE wa_webhook_outbox SET status = $3, attempts = attempts + 1,"
             " next_attempt_at = COALESCE($4, next_attempt_at), last_error = $5, last_status = $6,"
@@ -169,10 +151,10 @@ class PostgresOutboxStore:
             " WHERE target = $1 AND id = $2 AND status = 'pending'",
             self._target,
             msg_id,
-            status,
-            next_attempt_at,
-            clip_error(error),
-            http_status,
+            attempt.status,
+            attempt.next_attempt_at,
+            clip_error(attempt.error),
+            attempt.http_status,
             now,
         )
 
@@ -213,12 +195,7 @@ class PostgresOutboxStore:
                 " ORDER BY seq LIMIT 1",
                 self._target,
             )
-        return OutboxStats(
-            pending=counts.get(STATUS_PENDING, 0),
-            delivered=counts.get(STATUS_DELIVERED, 0),
-            dead=counts.get(STATUS_DEAD, 0),
-            oldest_pending_age_s=0.0 if oldest is None else max(0.0, now - oldest),
-        )
+        return OutboxStats.from_counts(counts, oldest, now)
 
     async def dead(self, limit: int, offset: int) -> DeadPage:
         async with self._db.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):

@@ -9,17 +9,16 @@ from aiohttp import web
 from wa_gateway import errors
 from wa_gateway.apikeys.policy import caller
 from wa_gateway.envelope import ok
+from wa_gateway.route_table import RouteTable, route
 from wa_gateway.webhooks.outbox import WebhookOutbox
 
 
-class RedeliverApi:
+class RedeliverApi(RouteTable):
     def __init__(self, outboxes: Callable[[], list[WebhookOutbox]]) -> None:
         """``outboxes``: WEBHOOK_URL's outbox (when set) and every device webhook's."""
         self._outboxes = outboxes
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.post("/webhooks/events/{id}/redeliver", self.redeliver)]
-
+    @route.post("/webhooks/events/{id}/redeliver")
     async def redeliver(self, request: web.Request) -> web.Response:
         msg_id = request.match_info["id"]
         principal = caller(request)

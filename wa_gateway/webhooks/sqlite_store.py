@@ -8,15 +8,7 @@ from typing import Any, Final
 
 from wa_gateway.db.sqlite import SqliteDatabase
 from wa_gateway.webhooks.outbox_store import OutboxRow, clip_error
-from wa_gateway.webhooks.records import (
-    STATUS_DEAD,
-    STATUS_DELIVERED,
-    STATUS_PENDING,
-    DeadPage,
-    OutboxMessage,
-    OutboxRecord,
-    OutboxStats,
-)
+from wa_gateway.webhooks.records import Attempt, DeadPage, OutboxMessage, OutboxRecord, OutboxStats
 
 PRUNE_BATCH_ROWS: Final = 1000
 
@@ -120,18 +112,15 @@ class SqliteOutboxStore:
 
         return await self._db.read(job)
 
-    async def record_attempt(
-        self,
-        msg_id: str,
-        status: str,
-        next_attempt_at: float | None,
-        error: str | None,
-        http_status: int | None,
-        now: float,
-    ) -> None:
-        if status not in (STATUS_PENDING, STATUS_DELIVERED, STATUS_DEAD):
-            raise ValueError(f"unknown outbox status {status!r}")
-        values = (status, next_attempt_at, clip_error(error), http_status, now, msg_id)
+    async def record_attempt(self, msg_id: str, attempt: Attempt, now: float) -> None:
+        values = (
+            attempt.status,
+            attempt.next_attempt_at,
+            clip_error(attempt.error),
+            attempt.http_status,
+            now,
+            msg_id,
+        )
         # Delivery bookkeeping: a mark lost to a power cut only means one more delivery of an event
         # the receiver already has, which at-least-once allows; skipping the fsync per delivery
         # roughly triples throughput (BENCHMARKS.md, webhooks). Events themselves stay FULL.
@@ -178,12 +167,7 @@ class SqliteOutboxStore:
             oldest = conn.execute(
                 "SELECT created_at FROM webhook_outbox WHERE status = 'pending' ORDER BY seq LIMIT 1"
             ).fetchone()
-            return OutboxStats(
-                pending=counts.get(STATUS_PENDING, 0),
-                delivered=counts.get(STATUS_DELIVERED, 0),
-                dead=counts.get(STATUS_DEAD, 0),
-                oldest_pending_age_s=0.0 if oldest is None else max(0.0, now - oldest[0]),
-            )
+            return OutboxStats.from_counts(counts, None if oldest is None else oldest[0], now)
 
         return await self._db.read(job)
 

@@ -75,7 +75,8 @@ class WorkerServer:
         self._writer = writer
         self._config = config
         self._backend_factory = backend_factory
-        self._outbox: asyncio.Queue[Message | None] = asyncio.Queue()
+        # Durable events come already encoded: the journal wrote the same bytes (worker/journal.py).
+        self._outbox: asyncio.Queue[Message | bytes | None] = asyncio.Queue()
         self._requests: set[asyncio.Task[None]] = set()
         self._stop = asyncio.Event()
         self._closed = False
@@ -244,21 +245,25 @@ class WorkerServer:
             return
         self._journal.emit(token, event, data)
 
-    def _enqueue(self, message: Message) -> None:
+    def _enqueue(self, message: Message | bytes) -> None:
         self._outbox.put_nowait(message)
 
     async def _write_loop(self) -> None:
         # One writer keeps replies and events in the order they were produced.
         while (message := await self._outbox.get()) is not None:
-            try:
-                frame = encode_frame(message)
-            except (TypeError, FrameTooLarge) as exc:
-                log.error("cannot encode %s message: %s", message.get("type"), exc)
-                if message.get("type") != "reply":
-                    continue
-                frame = encode_frame(
-                    _error_reply(message.get("id"), c.E_ENGINE_FAILURE, "engine reply could not be encoded")
-                )
+            if isinstance(message, bytes):
+                frame = message
+            else:
+                try:
+                    frame = encode_frame(message)
+                except (TypeError, FrameTooLarge) as exc:
+                    log.error("cannot encode %s message: %s", message.get("type"), exc)
+                    if message.get("type") != "reply":
+                        continue
+                    reply = _error_reply(
+                        message.get("id"), c.E_ENGINE_FAILURE, "engine reply could not be encoded"
+                    )
+                    frame = encode_frame(reply)
             try:
                 await self._writer.send_frame(frame)
             except (ConnectionError, OSError) as exc:
@@ -283,7 +288,7 @@ class WorkerServer:
             log.exception("event journal did not close cleanly")
 
 
-def _journal_for(config: dict[str, Any], send: Callable[[Message], None]) -> EventJournal:
+def _journal_for(config: dict[str, Any], send: Callable[[Message | bytes], None]) -> EventJournal:
     data_dir = config.get("data_dir")
     path = Path(data_dir) / JOURNAL_FILE if isinstance(data_dir, str) and data_dir else None
     if config.get(NO_JOURNAL_KEY) is True and config.get("test_hooks") is True:

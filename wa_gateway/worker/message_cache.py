@@ -1,12 +1,15 @@
 """Recent messages of each device, incoming and sent, with what it takes to quote, react, edit or revoke them.
 
-In memory only, bounded per device by a count and a byte budget, oldest out first: message ids from before a
-worker restart (or evicted) answer E_MESSAGE_NOT_FOUND. Nothing of a conversation is written to disk here.
+In memory only, bounded per device by a count and a byte budget, oldest out first. A message from before a
+worker restart (or evicted) is known again only from the ``ref`` the gateway's message store kept of it
+(docs/messages.md "Acting on stored messages"); without one it answers E_MESSAGE_NOT_FOUND. Nothing of a
+conversation is written to disk here.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -41,6 +44,10 @@ class CachedMessage:
 
     def in_chat(self, chat: str) -> bool:
         return chat in (self.chat, self.chat_alt)
+
+
+# A backend's reading of its own ``ref``: the message it describes, or None when it describes none.
+Restore = Callable[[str], CachedMessage | None]
 
 
 class MessageCache:
@@ -79,16 +86,32 @@ class MessageCache:
             self._bytes -= old.cost
         return old
 
-    def find(self, message_id: str, chat: str | None = None) -> CachedMessage:
-        """The message, which must be in ``chat`` when one is given; E_MESSAGE_NOT_FOUND otherwise."""
-        message = self._entries.get(message_id)
-        if message is None or (chat is not None and not message.in_chat(chat)):
+    def find(
+        self,
+        message_id: str,
+        chat: str | None = None,
+        *,
+        ref: str | None = None,
+        restore: Restore | None = None,
+    ) -> CachedMessage:
+        """The message, which must be in ``chat`` when one is given; E_MESSAGE_NOT_FOUND otherwise.
+
+        Not held, it is the one ``restore`` reads from ``ref`` (a stored message), which is held from then on.
+        """
+        message = held = self._entries.get(message_id)
+        if held is None and ref and restore is not None:
+            message = restore(ref)
+        if message is None or message.id != message_id or (chat is not None and not message.in_chat(chat)):
             raise checks.not_found(message_id)
+        if held is None:
+            self.put(message)
         return message
 
-    def find_own(self, message_id: str, chat: str) -> CachedMessage:
+    def find_own(
+        self, message_id: str, chat: str, *, ref: str | None = None, restore: Restore | None = None
+    ) -> CachedMessage:
         """A message this device sent (here or from the phone): only those can be edited or revoked."""
-        message = self.find(message_id, chat)
+        message = self.find(message_id, chat, ref=ref, restore=restore)
         if not message.from_me:
             raise c.EngineError(c.E_MESSAGE_NOT_FOUND, f"message {message_id} was not sent by this device")
         return message

@@ -21,6 +21,7 @@ from wa_gateway import vocabulary as v
 from wa_gateway.auth import AuthGuard, KeyLookup
 from wa_gateway.envelope import dumps
 from wa_gateway.events.catalog import SEED_EVENTS
+from wa_gateway.route_table import RouteTable, route
 from wa_gateway.ws.hub import (
     CLOSE_MESSAGE_TOO_BIG,
     CLOSE_POLICY_VIOLATION,
@@ -123,7 +124,7 @@ def _local_address(request: web.Request) -> tuple[str, int] | None:
     return str(sockname[0]), int(sockname[1])
 
 
-class WsEndpoint:
+class WsEndpoint(RouteTable):
     def __init__(
         self,
         hub: WsHub,
@@ -145,9 +146,6 @@ class WsEndpoint:
         self._guard = guard
         self._known_events = known_events
 
-    def routes(self) -> list[web.RouteDef]:
-        return [web.get("/ws", self.handle, allow_head=False)]
-
     def origin_allowed(self, origin: str | None, local: tuple[str, int] | None) -> bool:
         if "*" in self._origins:
             return True
@@ -157,6 +155,7 @@ class WsEndpoint:
             return True
         return local is not None and is_own_origin(origin, *local)
 
+    @route.get("/ws", allow_head=False)
     async def handle(self, request: web.Request) -> web.StreamResponse:
         # aiohttp refuses a message of max_msg_size bytes or more; the Go gateway's limit is "more than
         # READ_LIMIT_BYTES" (gorilla/websocket Conn.SetReadLimit), so a 4096-byte message still arrives.

@@ -10,8 +10,9 @@ from typing import Any, Final
 
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
 
-from wa_gateway import vocabulary as v
+from wa_gateway.backends.neonize import channel_posts as posts
 from wa_gateway.backends.neonize import events as translate
+from wa_gateway.backends.neonize.channel_posts import refusal
 from wa_gateway.backends.neonize.outbound import jid
 from wa_gateway.backends.neonize.send_errors import failure
 from wa_gateway.backends.neonize.session import DeviceSession
@@ -19,17 +20,14 @@ from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
 from wa_gateway.worker.handlers import handles
 
-NEWSLETTER_SERVER: Final = v.NEWSLETTER_SERVER
 # waProto NewsletterRole and NewsletterMuteState values (Neonize.proto).
 ROLES: Final = {1: "subscriber", 2: "guest", 3: "admin", 4: "owner"}
 MUTE_ON: Final = 1
-# whatsmeow's answers for a channel that does not exist or an invite that leads nowhere.
-NOT_FOUND_ERRORS: Final = ("not found", "item-not-found", "status 404", "does not exist", "not-acceptable")
 
 
 def channel_jid(text: str, field: str = "jid") -> Any:
     parsed = jid(text, field)
-    if parsed.Server != NEWSLETTER_SERVER:
+    if not posts.is_channel(parsed):
         raise checks.invalid(f"{field} must be a channel JID (…@newsletter)")
     return parsed
 
@@ -48,12 +46,6 @@ def channel_of(meta: Any) -> c.Newsletter:
     }
 
 
-def _refusal(session: DeviceSession, action: str, exc: Exception) -> c.EngineError:
-    if any(marker in str(exc).lower() for marker in NOT_FOUND_ERRORS):
-        return c.EngineError(c.E_NEWSLETTER_NOT_FOUND, f"{action} failed: no such channel")
-    return failure(session, action, exc)
-
-
 class NeonizeChannels:
     def __init__(self, session: Callable[[str], DeviceSession]) -> None:
         self._session = session
@@ -69,13 +61,7 @@ class NeonizeChannels:
         return [channel_of(meta) for meta in found]
 
     async def _info(self, session: DeviceSession, target: Any) -> c.Newsletter:
-        try:
-            meta = await session.connected_client().get_newsletter_info(target)
-        except NeonizeError as exc:
-            raise _refusal(session, "Reading the channel", exc) from exc
-        if not meta.ID.User:
-            raise c.EngineError(c.E_NEWSLETTER_NOT_FOUND, "no such channel")
-        return channel_of(meta)
+        return channel_of(await posts.metadata(session, target))
 
     @handles(c.CMD_NEWSLETTER_INFO)
     async def newsletter_info(self, token: str, newsletter: str) -> c.Newsletter:
@@ -92,16 +78,23 @@ class NeonizeChannels:
         client = session.connected_client()
         if invite is not None:
             try:
-                meta = await client.get_newsletter_info_with_invite(invite)
+                found = await client.get_newsletter_info_with_invite(invite)
             except NeonizeError as exc:
-                raise _refusal(session, "Reading the invite", exc) from exc
-            target = meta.ID
+                raise refusal(session, "Reading the invite", exc, c.E_INVITE_INVALID) from exc
+            if not found.ID.User:
+                raise c.EngineError(c.E_INVITE_INVALID, "the invite leads to no channel")
+            target = found.ID
         else:
             target = channel_jid(newsletter or "")
+        # An invite's answer never says whether the device follows (whatsmeow GetNewsletterInfoWithInvite
+        # leaves ViewerMeta nil), so the channel itself is asked.
+        # A guest sees a channel without following it (whatsmeow NewsletterRoleGuest).
+        if channel_of(await posts.metadata(session, target))["role"] not in (None, "guest"):
+            raise c.EngineError(c.E_ALREADY_MEMBER, "the device already follows the channel")
         try:
             await client.follow_newsletter(target)
         except NeonizeError as exc:
-            raise _refusal(session, "Following the channel", exc) from exc
+            raise refusal(session, "Following the channel", exc) from exc
         return await self._info(session, target)
 
     @handles(c.CMD_UNFOLLOW_NEWSLETTER)
@@ -112,7 +105,7 @@ class NeonizeChannels:
         try:
             await client.unfollow_newsletter(target)
         except NeonizeError as exc:
-            raise _refusal(session, "Unfollowing the channel", exc) from exc
+            raise refusal(session, "Unfollowing the channel", exc) from exc
 
     @handles(c.CMD_CREATE_NEWSLETTER)
     async def create_newsletter(self, token: str, name: str, description: str | None) -> c.Newsletter:
@@ -135,4 +128,19 @@ class NeonizeChannels:
         try:
             await client.newsletter_toggle_mute(target, muted)
         except NeonizeError as exc:
-            raise _refusal(session, "Muting the channel", exc) from exc
+            raise refusal(session, "Muting the channel", exc) from exc
+
+    @handles(c.CMD_NEWSLETTER_MESSAGES)
+    async def newsletter_messages(
+        self, token: str, newsletter: str, count: int, before: int | None
+    ) -> list[c.NewsletterPost]:
+        session = self._session(token)
+        target = channel_jid(newsletter)
+        client = session.connected_client()
+        try:
+            # whatsmeow leaves out a zero before: the newest posts (newsletter.go GetNewsletterMessages).
+            found = await client.get_newsletter_messages(target, count, before or 0)
+        except NeonizeError as exc:
+            raise refusal(session, "Reading the channel's posts", exc) from exc
+        listed = sorted((posts.post_of(message) for message in found), key=lambda p: -p["serverId"])
+        return listed[:count]

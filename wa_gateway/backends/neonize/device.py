@@ -357,6 +357,11 @@ class DeviceLifecycle:
 
     # --- the watchdog (docs/engine.md, "Watchdog") -------------------------------------------------
 
+    @property
+    def watchdog_armed(self) -> bool:
+        """Whether a watchdog timer is set (arming is synchronous: a test reads it right after a send)."""
+        return self._watchdog_armed
+
     def watch(self) -> None:
         """Arms the watchdog when keepalives or sends start failing; a healthy device has no timer."""
         due = self.liveness.due_in()

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from neonize.proto import Neonize_pb2 as proto  # type: ignore[import-untyped]
+
 from wa_gateway import vocabulary as v
-from wa_gateway.backends.neonize.events import PN_SERVER, bare_jid_string, phone_of, seconds
+from wa_gateway.backends.neonize.cached import ref_of
+from wa_gateway.backends.neonize.events import PN_SERVER, bare_jid_string, parse_jid, phone_of, seconds
 from wa_gateway.backends.neonize.incoming import (
     action,
     caption,
@@ -71,4 +74,19 @@ def _message(
         "media": media_info(info.message),
         "replyTo": (str(context.stanzaID) or None) if context is not None else None,
         "mentions": mentions,
+        "ref": _ref(info, chat, author if not from_me else own, from_me, is_group),
     }
+
+
+def _ref(info: Any, chat: str, author: str, from_me: bool, is_group: bool) -> str:
+    """The message as the neonize event it would have been live, for acting on it later (``cached.py``)."""
+    try:
+        source = proto.MessageSource(
+            Chat=parse_jid(chat), Sender=parse_jid(author), IsFromMe=from_me, IsGroup=is_group
+        )
+    except ValueError:
+        return ""
+    when = int(seconds(info.messageTimestamp) * 1000)
+    event = proto.Message(Info=proto.MessageInfo(MessageSource=source, ID=info.key.ID, Timestamp=when))
+    event.Message.CopyFrom(info.message)
+    return ref_of(event)

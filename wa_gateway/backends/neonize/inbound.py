@@ -15,6 +15,7 @@ from neonize.exc import NeonizeError  # type: ignore[import-untyped]
 from neonize.proto import Neonize_pb2 as proto  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import incoming
+from wa_gateway.backends.neonize.cached import cache_entry, ref_of
 from wa_gateway.backends.neonize.events import fill_required
 from wa_gateway.engine.contract import (
     EV_MESSAGE,
@@ -23,32 +24,11 @@ from wa_gateway.engine.contract import (
     EV_POLL_VOTE,
     EV_REACTION,
 )
-from wa_gateway.worker.message_cache import CachedMessage, MessageCache
+from wa_gateway.worker.message_cache import MessageCache
 
 log = logging.getLogger(__name__)
 
 Emit = Callable[[str, dict[str, Any]], None]
-
-
-def cache_entry(event: Any, data: dict[str, Any], chat_alt: str) -> CachedMessage:
-    """What it takes to quote, react to, edit, revoke or download a message later: the event itself."""
-    # Raw repeats the message before unwrapping; the rest is all neonize's builders and Go need.
-    kept = fill_required(proto.Message(Info=event.Info, Message=event.Message))
-    options = incoming.poll_options(event.Message)
-    return CachedMessage(
-        id=data["id"],
-        chat=data["chat"],
-        chat_alt=chat_alt,
-        sender=data["from"],
-        from_me=data["fromMe"],
-        kind=data["type"],
-        timestamp=data["timestamp"],
-        text=data["text"],
-        media=data["media"],
-        poll_options=options[0] if options else (),
-        poll_multiple=options[1] if options else False,
-        payload=kept.SerializePartialToString(),
-    )
 
 
 class InboundMessages:
@@ -62,6 +42,7 @@ class InboundMessages:
         if kind == "message":
             data = incoming.incoming_message(event, self._lid_to_pn)
             if data is not None:
+                data["ref"] = ref_of(event)
                 chat_alt = incoming.chat_alternative(event.Info.MessageSource, self._lid_to_pn)
                 self._cache().put(cache_entry(event, data, chat_alt))
                 self._emit(EV_MESSAGE, data)

@@ -20,6 +20,7 @@ from wa_gateway import vocabulary as v
 from wa_gateway.backends.neonize.events import LID_SERVER, jid_string, resolve_person, seconds
 
 BROADCAST_SERVER: Final = v.BROADCAST_SERVER
+NEWSLETTER_SERVER: Final = v.NEWSLETTER_SERVER
 Action = Literal["message", "reaction", "edit", "revoke", "poll_vote"]
 
 # Content fields of waE2E.Message -> the contract's message type; the first one present wins.
@@ -217,6 +218,12 @@ def _about(event: Any, lid_to_pn: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def in_channel(event: Any) -> dict[str, bool]:
+    """``isNewsletter`` for a post or reaction in a channel, whose chat and sender whatsmeow both names
+    with the channel's JID (whatsmeow message.go parseMessageSource); nothing otherwise."""
+    return {"isNewsletter": True} if event.Info.MessageSource.Chat.Server == NEWSLETTER_SERVER else {}
+
+
 def incoming_message(event: Any, lid_to_pn: dict[str, str]) -> dict[str, Any] | None:
     kind = message_type(event.Message)
     if kind is None:
@@ -226,6 +233,7 @@ def incoming_message(event: Any, lid_to_pn: dict[str, str]) -> dict[str, Any] | 
     context = context_info(event.Message)
     mentions = [lid_to_pn.get(str(jid), str(jid)) for jid in context.mentionedJID] if context else []
     return {
+        **in_channel(event),
         "id": str(info.ID),
         "from": about["from"],
         "chat": about["chat"],
@@ -250,6 +258,7 @@ def reaction(event: Any, lid_to_pn: dict[str, str]) -> dict[str, Any]:
         "targetId": str(content.key.ID),
         "emoji": str(content.text),
         **_about(event, lid_to_pn),
+        **in_channel(event),
     }
 
 

@@ -43,6 +43,8 @@ UPLOAD_TYPES: Final = {
     "voice": MediaType.MediaAudio,
     "document": MediaType.MediaDocument,
 }
+# The encryption fields neonize's builders copy from the upload; a channel's media has none of them.
+UNENCRYPTED_ABSENT: Final = ("mediaKey", "fileEncSHA256", "thumbnailEncSHA256", "mediaKeyTimestamp")
 # WhatsApp plays a voice note only when it is declared as Opus in Ogg.
 VOICE_MIMETYPE: Final = "audio/ogg; codecs=opus"
 
@@ -53,15 +55,21 @@ class _ClientStandIn:
     _make_quoted_message = NewAClient._make_quoted_message
     _parse_mention = NewAClient._parse_mention
 
-    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop, media_type: Any) -> None:
+    def __init__(
+        self, client: Any, loop: asyncio.AbstractEventLoop, media_type: Any, *, newsletter: bool = False
+    ) -> None:
         self._client = client
         self._loop = loop
         self._media_type = media_type
+        self._newsletter = newsletter
 
     async def _on_client_loop(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self._loop))
 
     async def upload(self, binary: bytes, _guessed: Any = None) -> Any:
+        if self._newsletter:
+            # Channel media is uploaded unencrypted (whatsmeow upload.go UploadNewsletter).
+            return await self._on_client_loop(self._client.upload_newsletter(binary, self._media_type))
         return await self._on_client_loop(self._client.upload(binary, self._media_type))
 
     async def _parse_group_mention(self, text: str | None = None) -> Any:
@@ -100,12 +108,15 @@ async def _build(stand_in: _ClientStandIn, media: c.OutgoingMedia, data: bytes, 
     raise checks.invalid(f"kind must be one of {', '.join(c.MEDIA_KINDS)}")
 
 
-async def build_media_message(client: Any, media: c.OutgoingMedia, data: bytes, quoted: Any | None) -> Any:
+async def build_media_message(
+    client: Any, media: c.OutgoingMedia, data: bytes, quoted: Any | None, *, newsletter: bool = False
+) -> Any:
     """The waE2E.Message for ``media`` with the file uploaded; ``quoted`` is a cached neonize Message.
 
     Raises NeonizeError when Go refuses (upload), EngineError when the file is not what its kind says.
     """
-    stand_in = _ClientStandIn(client, asyncio.get_running_loop(), UPLOAD_TYPES.get(media.kind))
+    loop = asyncio.get_running_loop()
+    stand_in = _ClientStandIn(client, loop, UPLOAD_TYPES.get(media.kind), newsletter=newsletter)
 
     def run() -> Any:
         return asyncio.run(_build(stand_in, media, data, quoted))
@@ -118,6 +129,11 @@ async def build_media_message(client: Any, media: c.OutgoingMedia, data: bytes, 
         log.info("a %s could not be prepared for sending: %r", media.kind, exc)
         raise checks.invalid(f"the file could not be sent as {media.kind} ({type(exc).__name__})") from None
     content = getattr(message, MEDIA_FIELDS[media.kind])
+    if newsletter:
+        # Unencrypted media has no keys: whatsmeow's UploadNewsletter example leaves these fields out.
+        for field in UNENCRYPTED_ABSENT:
+            if field in content.DESCRIPTOR.fields_by_name:
+                content.ClearField(field)
     if media.kind == "voice":
         content.mimetype = VOICE_MIMETYPE
     elif media.kind != "sticker":  # a sticker is whatever WebP the builder made of the file

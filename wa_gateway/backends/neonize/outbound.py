@@ -28,10 +28,11 @@ from neonize.utils.enum import (  # type: ignore[import-untyped]
 )
 
 from wa_gateway import vocabulary as v
+from wa_gateway.backends.neonize import channel_posts, incoming
 from wa_gateway.backends.neonize import events as translate
-from wa_gateway.backends.neonize import incoming
+from wa_gateway.backends.neonize.cached import payload_ref, recaptioned, target
 from wa_gateway.backends.neonize.context import EngineContext, mask
-from wa_gateway.backends.neonize.media import MEDIA_FIELDS, build_media_message, needs_ffmpeg
+from wa_gateway.backends.neonize.media import build_media_message, needs_ffmpeg
 from wa_gateway.backends.neonize.send_errors import REACHOUT_ERROR, failure
 from wa_gateway.backends.neonize.session import DeviceSession
 from wa_gateway.engine import contract as c
@@ -76,29 +77,6 @@ def check_typing(typing_ms: int) -> None:
         raise checks.invalid(f"typing_ms must be from 0 to {MAX_TYPING_MS}")
 
 
-def _target(cached: CachedMessage) -> tuple[Any, Any]:
-    """(chat, author) of a cached message, as WhatsApp addressed them."""
-    source = proto.Message.FromString(cached.payload).Info.MessageSource
-    return source.Chat, source.Sender
-
-
-def _recaptioned(cached: CachedMessage, caption: str) -> Any:
-    """The sent media message with a new caption.
-
-    WhatsApp edits a caption by resending the media message (whatsmeow BuildEdit takes any waE2E.Message);
-    receivers read it as ``editedMessage.<kind>.caption``.
-    """
-    sent = proto.Message.FromString(cached.payload).Message
-    field = MEDIA_FIELDS[cached.kind]
-    if not sent.HasField(field):
-        raise checks.invalid(f"message {cached.id} holds no {cached.kind} to edit")
-    media = WAMessage()
-    getattr(media, field).CopyFrom(getattr(sent, field))
-    getattr(media, field).caption = caption
-    getattr(media, field).ClearField("contextInfo")
-    return media
-
-
 class NeonizeMessaging:
     def __init__(self, ctx: EngineContext, session: Callable[[str], DeviceSession]) -> None:
         self._ctx = ctx
@@ -118,10 +96,11 @@ class NeonizeMessaging:
     def _cache(self, session: DeviceSession) -> MessageCache:
         return self._ctx.caches.of(session.token)
 
-    def _quoted(self, session: DeviceSession, message_id: str | None) -> Any | None:
+    def _quoted(self, session: DeviceSession, message_id: str | None, ref: str | None) -> Any | None:
         if message_id is None:
             return None
-        quoted = proto.Message.FromString(self._cache(session).find(message_id).payload)
+        held = self._cache(session).find(message_id, ref=ref, restore=session.restore)
+        quoted = proto.Message.FromString(held.payload)
         source = quoted.Info.MessageSource
         if not source.SenderAlt.User:
             # neonize quotes a LID author by SenderAlt whenever the field is present, even empty.
@@ -165,8 +144,9 @@ class NeonizeMessaging:
 
     def _remember(
         self, session: DeviceSession, recipient: Any, response: Any, timestamp: float, kind: str, **extra: Any
-    ) -> None:
-        """A sent message enters the cache the way an incoming one would, so it can be quoted or edited."""
+    ) -> dict[str, Any]:
+        """A sent message enters the cache the way an incoming one would, so it can be quoted or edited;
+        the send's reply, with the ``ref`` the message store keeps of it."""
         me = jid(translate.bare_jid_string(session.jid), "jid") if session.jid else proto.JID()
         source = proto.MessageSource(
             Chat=recipient, Sender=me, IsFromMe=True, IsGroup=recipient.Server == GROUP_SERVER
@@ -186,6 +166,7 @@ class NeonizeMessaging:
                 **extra,
             )
         )
+        return {"id": str(response.ID), "timestamp": timestamp, "ref": payload_ref(payload)}
 
     @handles(c.CMD_SEND_TEXT)
     async def send_text(
@@ -196,6 +177,7 @@ class NeonizeMessaging:
         typing_ms: int,
         reply_to: str | None = None,
         mentions: Sequence[str] = (),
+        reply_ref: str | None = None,
     ) -> dict[str, Any]:
         session = self._session(token)
         recipient = jid(to, "to")
@@ -204,7 +186,10 @@ class NeonizeMessaging:
         check_typing(typing_ms)
         mentioned = [translate.jid_string(jid(mention, "mentions")) for mention in mentions]
         session.connected_client()
-        quoted = self._quoted(session, reply_to)
+        quoted = self._quoted(session, reply_to, reply_ref)
+        channel = channel_posts.is_channel(recipient)
+        if channel:
+            await channel_posts.require_admin(session, recipient)
 
         async def build(client: Any) -> Any:
             # Without mentions given, neonize mentions the @<digits> it finds in the text itself.
@@ -215,9 +200,9 @@ class NeonizeMessaging:
                 return await client.build_reply_message(content, quoted)
             return WAMessage(extendedTextMessage=content) if mentioned else content
 
-        response, timestamp = await self._send(session, recipient, build, typing_ms=typing_ms)
-        self._remember(session, recipient, response, timestamp, "text", text=text)
-        return {"id": str(response.ID), "timestamp": timestamp}
+        typing = None if channel else typing_ms  # nobody sees anyone typing in a channel
+        response, timestamp = await self._send(session, recipient, build, typing_ms=typing)
+        return self._remember(session, recipient, response, timestamp, "text", text=text)
 
     @handles(c.CMD_SEND_MEDIA)
     async def send_media(self, token: str, to: str, media: c.OutgoingMedia, typing_ms: int) -> dict[str, Any]:
@@ -233,21 +218,24 @@ class NeonizeMessaging:
                 c.E_FFMPEG_UNAVAILABLE,
                 f"sending {media.kind} needs ffmpeg and ffprobe, which are not installed",
             )
-        quoted = self._quoted(session, media.reply_to)
+        quoted = self._quoted(session, media.reply_to, media.reply_ref)
+        channel = channel_posts.is_channel(recipient)
+        if channel:
+            await channel_posts.require_admin(session, recipient)
         file = await asyncio.to_thread(checks.read_outgoing_media, self._ctx.settings.data_dir, media.path)
 
         async def build(client: Any) -> Any:
-            return await build_media_message(client, media, file.data, quoted)
+            return await build_media_message(client, media, file.data, quoted, newsletter=channel)
 
         state = "recording" if media.kind == "voice" else "composing"
+        typing = None if channel else typing_ms
         response, timestamp = await self._send(
-            session, recipient, build, typing_ms=typing_ms, typing_state=state
+            session, recipient, build, typing_ms=typing, typing_state=state
         )
         info: c.MediaInfo = {"mimetype": media.mimetype, "size": len(file.data), "filename": media.filename}
-        self._remember(
+        return self._remember(
             session, recipient, response, timestamp, media.kind, text=media.caption or "", media=info
         )
-        return {"id": str(response.ID), "timestamp": timestamp}
 
     @handles(c.CMD_REACT)
     async def react(
@@ -259,7 +247,7 @@ class NeonizeMessaging:
         session.connected_client()
         cached = self._cache(session).get(message_id)
         if cached is not None and cached.in_chat(chat):
-            target_chat, author = _target(cached)
+            target_chat, author = target(cached)
         elif sender:
             target_chat, author = chat_jid, jid(sender, "sender")  # told who wrote it: any message will do
         else:
@@ -272,17 +260,19 @@ class NeonizeMessaging:
         return {"id": str(response.ID), "timestamp": timestamp}
 
     @handles(c.CMD_EDIT)
-    async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]:
+    async def edit(
+        self, token: str, chat: str, message_id: str, text: str, ref: str | None = None
+    ) -> dict[str, Any]:
         session = self._session(token)
         jid(chat, "chat")
         if not text:
             raise checks.invalid("text must be a non-empty string")
         session.connected_client()
         cache = self._cache(session)
-        cached = cache.find_own(message_id, chat)
+        cached = cache.find_own(message_id, chat, ref=ref, restore=session.restore)
         checks.check_editable(cached.kind)
-        target_chat, _ = _target(cached)
-        edited = WAMessage(conversation=text) if cached.kind == "text" else _recaptioned(cached, text)
+        target_chat, _ = target(cached)
+        edited = WAMessage(conversation=text) if cached.kind == "text" else recaptioned(cached, text)
 
         async def build(_client: Any) -> Any:
             return build_edit(target_chat, message_id, edited)
@@ -292,12 +282,12 @@ class NeonizeMessaging:
         return {"id": str(response.ID), "timestamp": timestamp}
 
     @handles(c.CMD_REVOKE)
-    async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]:
+    async def revoke(self, token: str, chat: str, message_id: str, ref: str | None = None) -> dict[str, Any]:
         session = self._session(token)
         jid(chat, "chat")
         session.connected_client()
         cache = self._cache(session)
-        target_chat, author = _target(cache.find_own(message_id, chat))
+        target_chat, author = target(cache.find_own(message_id, chat, ref=ref, restore=session.restore))
 
         async def build(_client: Any) -> Any:
             # neonize.builder's revoke, not the client's: that one asks Go for get_me(), which crashes the
@@ -323,7 +313,7 @@ class NeonizeMessaging:
             return await client.build_poll_vote_creation(question, list(options), votes)
 
         response, timestamp = await self._send(session, recipient, build)
-        self._remember(
+        return self._remember(
             session,
             recipient,
             response,
@@ -333,7 +323,6 @@ class NeonizeMessaging:
             poll_options=tuple(options),
             poll_multiple=multiple,
         )
-        return {"id": str(response.ID), "timestamp": timestamp}
 
     @handles(c.CMD_SET_PRESENCE)
     async def set_presence(self, token: str, to: str | None, state: str) -> None:
@@ -352,10 +341,10 @@ class NeonizeMessaging:
             raise failure(session, "Setting the presence", exc) from exc
 
     @handles(c.CMD_DOWNLOAD_MEDIA)
-    async def download_media(self, token: str, message_id: str) -> dict[str, Any]:
+    async def download_media(self, token: str, message_id: str, ref: str | None = None) -> dict[str, Any]:
         session = self._session(token)
         client = session.connected_client()
-        cached = self._cache(session).find(message_id)
+        cached = self._cache(session).find(message_id, ref=ref, restore=session.restore)
         if cached.media is None:
             raise checks.invalid(f"message {message_id} has no media")
         message = incoming.downloadable(proto.Message.FromString(cached.payload).Message)

@@ -19,9 +19,9 @@ from neonize.proto.waHistorySync.WAWebProtobufsHistorySync_pb2 import (  # type:
 )
 from neonize.utils.enum import Presence  # type: ignore[import-untyped]
 
+from wa_gateway.backends.neonize import cached, group_events
 from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize import events as translate
-from wa_gateway.backends.neonize import group_events
 from wa_gateway.backends.neonize import presence as neonize_presence
 from wa_gateway.backends.neonize.context import EngineContext, describe_error, mask
 from wa_gateway.backends.neonize.device import (
@@ -52,6 +52,7 @@ from wa_gateway.engine.contract import (
     EV_RECEIPT,
     ConnectMethod,
 )
+from wa_gateway.worker.message_cache import CachedMessage
 
 log = logging.getLogger(__name__)
 
@@ -334,6 +335,9 @@ class DeviceSession(DeviceLifecycle):
         data = translate.receipt(event, self._lid_to_pn)
         if data is not None:
             self._emit(EV_RECEIPT, data)
+
+    def restore(self, ref: str) -> CachedMessage | None:
+        return cached.restore(ref, self._lid_to_pn)
 
     def first_sync_progress(self) -> int | None:
         """Percent of the first history sync after pairing while it runs; None once it is over."""

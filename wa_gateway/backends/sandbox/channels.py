@@ -2,7 +2,8 @@
 ``DATA_DIR/sandbox/newsletters.json`` so they outlive a restart like sessions do (docs/channels.md).
 
 WhatsApp's rules hold: anyone follows a channel by its id or its invite; its owner cannot unfollow it; only
-followers mute it; a post reaches every follower.
+followers mute it; only its owner and admins post; a post reaches every connected follower as a message
+with ``isNewsletter``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Final
 
+from wa_gateway.backends.sandbox import channel_posts as posts
+from wa_gateway.backends.sandbox import media_server, refs
 from wa_gateway.backends.sandbox.args import arg_text, check_jid, optional_text
 from wa_gateway.backends.sandbox.device import SandboxHost
 from wa_gateway.backends.sandbox.ids import message_id
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
 from wa_gateway.worker.handlers import handles
+from wa_gateway.worker.message_cache import CachedMessage
 
 ControlOp = Callable[[dict[str, Any]], Awaitable[Any]]
 FILE: Final = Path("sandbox", "newsletters.json")
@@ -28,7 +32,9 @@ SERVER: Final = "@newsletter"
 MAX_NAME_CHARS: Final = 100
 MAX_DESCRIPTION_CHARS: Final = 2048
 
-Channel = dict[str, Any]
+ADMIN_ROLES: Final = frozenset({"owner", "admin"})
+
+Channel = posts.Channel
 
 
 def _not_found(jid: str) -> c.EngineError:
@@ -72,7 +78,11 @@ class SandboxChannels:
         self._lock = asyncio.Lock()
 
     def operations(self) -> dict[str, ControlOp]:
-        return {"newsletter_create": self._op_create, "newsletter_post": self._op_post}
+        return {
+            "newsletter_create": self._op_create,
+            "newsletter_post": self._op_post,
+            "newsletter_reaction": self._op_reaction,
+        }
 
     async def _load(self) -> dict[str, Channel]:
         return await asyncio.to_thread(_read, self._path)
@@ -101,12 +111,53 @@ class SandboxChannels:
         return jid
 
     async def require_admin(self, token: str, jid: str) -> None:
-        channel = (await self._load()).get(jid)
+        self._admin_of(await self._load(), token, jid)
+
+    @staticmethod
+    def _admin_of(channels: dict[str, Channel], token: str, jid: str) -> Channel:
+        channel = channels.get(jid)
         if channel is None:
             raise _not_found(jid)
         mine = channel["followers"].get(token)
-        if mine is None or mine["role"] not in ("owner", "admin"):
+        if mine is None or mine["role"] not in ADMIN_ROLES:
             raise c.EngineError(c.E_NOT_CHANNEL_ADMIN, "only the channel's owner and admins can post")
+        return channel
+
+    async def publish(self, token: str, message: CachedMessage) -> None:
+        """A post the device sent to its channel (``message.chat``), kept and delivered to the others."""
+        async with self._lock:
+            channels = await self._load()
+            post = posts.new_post(self._admin_of(channels, token, message.chat), message)
+            await self._deliver(channels, message.chat, post, message.payload, author=token)
+
+    async def _deliver(
+        self, channels: dict[str, Channel], jid: str, post: posts.Post, payload: bytes, author: str = ""
+    ) -> list[str]:
+        """Every connected follower but the author receives the post; each counts as a view."""
+        delivered = []
+        # A media post's payload is the file's SHA-256 on the media server, kept per device (media_server.py):
+        # each follower gets its own copy there, so its download works like any received media.
+        data_dir, sha256 = self._host.data_dir, payload.decode()
+        data = await asyncio.to_thread(media_server.fetch, data_dir, author, sha256) if author else None
+        for token in sorted(channels[jid]["followers"]):
+            if token == author or not self._is_connected(token):
+                continue
+            if data is not None:
+                await asyncio.to_thread(media_server.keep, data_dir, token, sha256, data)
+            held = posts.cached(jid, post, payload)
+            self._host.caches.of(token).put(held)
+            self._host.emit(token, c.EV_MESSAGE, dict(posts.received(jid, post, refs.ref_of(held))))
+            delivered.append(token)
+        post["views"] += len(delivered)
+        await self._save(channels)
+        return delivered
+
+    def _is_connected(self, token: str) -> bool:
+        try:
+            self._host.connected(token)
+        except c.EngineError:
+            return False
+        return True
 
     @handles(c.CMD_LIST_NEWSLETTERS)
     async def list_newsletters(self, token: str) -> list[c.Newsletter]:
@@ -131,12 +182,16 @@ class SandboxChannels:
             channels = await self._load()
             if newsletter is not None:
                 jid = _check_channel(newsletter)
+                if jid not in channels:
+                    raise _not_found(jid)
             else:
                 jid = next((j for j, ch in channels.items() if ch["invite"] == invite), "")
-            channel = channels.get(jid)
-            if channel is None:
-                raise _not_found(newsletter or f"for invite {invite}")
-            channel["followers"].setdefault(token, {"role": "subscriber", "muted": False})
+                if not jid:
+                    raise c.EngineError(c.E_INVITE_INVALID, "no channel has this invite (any more)")
+            channel = channels[jid]
+            if token in channel["followers"]:
+                raise c.EngineError(c.E_ALREADY_MEMBER, f"the device already follows {jid}")
+            channel["followers"][token] = {"role": "subscriber", "muted": False}
             await self._save(channels)
         return self._view(jid, channel, token)
 
@@ -176,6 +231,16 @@ class SandboxChannels:
             mine["muted"] = muted
             await self._save(channels)
 
+    @handles(c.CMD_NEWSLETTER_MESSAGES)
+    async def newsletter_messages(
+        self, token: str, newsletter: str, count: int, before: int | None
+    ) -> list[c.NewsletterPost]:
+        self._host.connected(token)
+        channel = (await self._load()).get(_check_channel(newsletter))
+        if channel is None:
+            raise _not_found(newsletter)
+        return posts.page(channel, count, before)
+
     # --- control operations ------------------------------------------------------------------------
 
     async def _op_create(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -189,24 +254,55 @@ class SandboxChannels:
         return {"jid": jid, "invite": channels[jid]["invite"]}
 
     async def _op_post(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A post in the channel: each connected follower receives it."""
+        """A post in the channel by its (simulated) owner: each connected follower receives it."""
         jid = _check_channel(arg_text(args, "jid"))
         text = arg_text(args, "text")
-        channel = (await self._load()).get(jid)
-        if channel is None:
-            raise _not_found(jid)
-        post: c.NewsletterPost = {
-            "jid": jid,
-            "id": optional_text(args, "id") or message_id(),
-            "text": text,
+        message = CachedMessage(
+            id=optional_text(args, "id") or message_id(),
+            chat=jid,
+            sender=jid,
+            from_me=False,
+            kind="text",
+            timestamp=self._host.clock.time(),
+            text=text,
+        )
+        async with self._lock:
+            channels = await self._load()
+            if jid not in channels:
+                raise _not_found(jid)
+            post = posts.new_post(channels[jid], message)
+            delivered = await self._deliver(channels, jid, post, b"")
+        return {"id": post["id"], "serverId": post["serverId"], "delivered": delivered}
+
+    async def _op_reaction(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Someone reacts to a post: its count changes, and each connected follower hears of it."""
+        jid = _check_channel(arg_text(args, "jid"))
+        server_id = args.get("serverId")
+        if not isinstance(server_id, int) or isinstance(server_id, bool):
+            raise checks.invalid("serverId must be the serverId of a post")
+        emoji = arg_text(args, "emoji")
+        checks.check_emoji(emoji)
+        async with self._lock:
+            channels = await self._load()
+            channel = channels.get(jid)
+            post = posts.find_post(channel, server_id) if channel is not None else None
+            if channel is None or post is None:
+                raise _not_found(f"{jid} post {server_id}")
+            post["reactions"][emoji] = post["reactions"].get(emoji, 0) + 1
+            await self._save(channels)
+            followers = sorted(channel["followers"])
+        reaction: c.Reaction = {
+            "id": message_id(),
+            "chat": jid,
+            "from": jid,
+            "targetId": post["id"],
+            "emoji": emoji,
             "timestamp": self._host.clock.time(),
+            "isGroup": False,
+            "senderPhone": "",
+            "isNewsletter": True,
         }
-        delivered = []
-        for token in sorted(channel["followers"]):
-            try:
-                self._host.connected(token)
-            except c.EngineError:
-                continue
-            self._host.emit(token, c.EV_NEWSLETTER_POST, dict(post))
-            delivered.append(token)
-        return {"id": post["id"], "delivered": delivered}
+        delivered = [token for token in followers if self._is_connected(token)]
+        for token in delivered:
+            self._host.emit(token, c.EV_REACTION, dict(reaction))
+        return {"id": reaction["id"], "delivered": delivered}

@@ -10,7 +10,7 @@ from typing import Any, Literal, Protocol
 from wa_gateway.backends.sandbox.store import SandboxStore
 from wa_gateway.clock import Clock
 from wa_gateway.worker.liveness import Liveness
-from wa_gateway.worker.message_cache import MessageCaches
+from wa_gateway.worker.message_cache import CachedMessage, MessageCaches
 
 DeviceStatus = Literal["pairing", "connected", "reconnecting", "stopped"]
 
@@ -52,6 +52,10 @@ class SandboxHost(Protocol):
 
     async def require_channel_admin(self, token: str, channel: str) -> None:
         """E_NOT_CHANNEL_ADMIN unless the device owns or administers the channel."""
+        ...
+
+    async def publish_channel_post(self, token: str, message: CachedMessage) -> None:
+        """The device's message to its channel (``message.chat``) becomes a post its followers receive."""
         ...
 
     async def connected_for_control(self, args: dict[str, Any]) -> SandboxDevice:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Final
 
+from wa_gateway.backends.sandbox import media_server
 from wa_gateway.backends.sandbox.args import (
     USER_SERVER,
     arg_token,
@@ -39,7 +40,7 @@ from wa_gateway.engine import contract as c
 from wa_gateway.engine.worker_stats import WorkerStats
 from wa_gateway.worker.handlers import Handler, HandlerTable, handles
 from wa_gateway.worker.liveness import DEFAULT_WATCHDOG_S
-from wa_gateway.worker.message_cache import DEFAULT_MAX_MESSAGES, MessageCaches
+from wa_gateway.worker.message_cache import DEFAULT_MAX_MESSAGES, CachedMessage, MessageCaches
 
 DEFAULT_QR_REFRESH_MS: Final = 20_000
 DEFAULT_QR_CODES: Final = 6
@@ -171,6 +172,7 @@ class SandboxBackend:
                 self._forget(device)
             await self.store.delete_session(token)
             self.caches.drop(token)
+            await asyncio.to_thread(media_server.forget, self.data_dir, token)
 
     @handles(c.CMD_CHECK_NUMBERS)
     async def check_numbers(self, token: str, phones: list[str]) -> list[c.NumberCheck]:
@@ -255,6 +257,7 @@ class SandboxBackend:
                 self._forget(device)
             await self.store.delete_session(token)
             self.caches.drop(token)
+            await asyncio.to_thread(media_server.forget, self.data_dir, token)
         self._emit(token, c.EV_LOGGED_OUT, {"reason": "device unlinked from the phone (sandbox)"})
 
     async def _op_sent(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -323,6 +326,9 @@ class SandboxBackend:
 
     async def require_channel_admin(self, token: str, channel: str) -> None:
         await self._channels.require_admin(token, channel)
+
+    async def publish_channel_post(self, token: str, message: CachedMessage) -> None:
+        await self._channels.publish(token, message)
 
     def require_still_connected(self, device: SandboxDevice) -> None:
         if self._devices.get(device.token) is not device or device.status != "connected":

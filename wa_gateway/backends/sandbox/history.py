@@ -11,8 +11,10 @@ from typing import Any, Final
 
 from wa_gateway.backends.sandbox.args import GROUP_SERVER, USER_SERVER, arg_phone, chat_jid, optional_text
 from wa_gateway.backends.sandbox.ids import message_id
+from wa_gateway.backends.sandbox.refs import ref_of
 from wa_gateway.engine import contract as c
 from wa_gateway.worker import command_checks as checks
+from wa_gateway.worker.message_cache import CachedMessage
 
 MAX_HISTORY_MESSAGES: Final = 10_000
 
@@ -56,7 +58,18 @@ def _message(entry: Any, own_phone: str, now: float) -> dict[str, Any]:
         "media": None,
         "replyTo": None,
         "mentions": [],
+        "ref": "",
     }
+    held = CachedMessage(
+        id=message["id"],
+        chat=chat,
+        sender=message["from"],
+        from_me=from_me,
+        kind="text",
+        timestamp=message["timestamp"],
+        text=text,
+    )
+    message["ref"] = ref_of(held)
     return dict(message)
 
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from wa_gateway.backends.sandbox import media_server, refs
 from wa_gateway.backends.sandbox.args import check_jid
 from wa_gateway.backends.sandbox.device import SandboxDevice, SandboxHost
 from wa_gateway.backends.sandbox.ids import message_id
@@ -74,19 +75,24 @@ class SandboxMessaging:
         """One outgoing message without a typing simulation (status posts)."""
         return await self._send(device, to, text, details)
 
-    def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> None:
-        self._cache(device).put(
-            CachedMessage(
-                id=sent.id,
-                chat=sent.to,
-                sender=device.jid,
-                from_me=True,
-                kind=kind,
-                timestamp=sent.timestamp,
-                text=sent.text,
-                **extra,
-            )
+    def _remember(self, device: SandboxDevice, sent: SentMessage, kind: str, **extra: Any) -> CachedMessage:
+        message = CachedMessage(
+            id=sent.id,
+            chat=sent.to,
+            sender=device.jid,
+            from_me=True,
+            kind=kind,
+            timestamp=sent.timestamp,
+            text=sent.text,
+            **extra,
         )
+        self._cache(device).put(message)
+        return message
+
+    @staticmethod
+    def _reply(sent: SentMessage, message: CachedMessage) -> dict[str, Any]:
+        """The send's answer, with the ``ref`` the message store keeps (docs/messages.md)."""
+        return {"id": sent.id, "timestamp": sent.timestamp, "ref": refs.ref_of(message)}
 
     @handles(c.CMD_SEND_TEXT)
     async def send_text(
@@ -97,31 +103,40 @@ class SandboxMessaging:
         typing_ms: int,
         reply_to: str | None = None,
         mentions: Sequence[str] = (),
+        reply_ref: str | None = None,
     ) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
-        if to.endswith(CHANNEL_SERVER):
+        channel = to.endswith(CHANNEL_SERVER)
+        if channel:
             await self._host.require_channel_admin(token, to)
         for mention in mentions:
             check_jid(mention, "mentions")
         details: dict[str, Any] = {}
         if reply_to:
-            self._cache(device).find(reply_to)
+            self._cache(device).find(reply_to, ref=reply_ref, restore=refs.restore)
             details["replyTo"] = reply_to
         if mentions:
             details["mentions"] = list(mentions)
-        sent = await self._send(device, to, text, details, typing_ms=typing_ms)
-        self._remember(device, sent, "text")
-        return {"id": sent.id, "timestamp": sent.timestamp}
+        # Nobody sees anyone typing in a channel.
+        sent = await self._send(device, to, text, details, typing_ms=None if channel else typing_ms)
+        message = self._remember(device, sent, "text")
+        if channel:
+            await self._host.publish_channel_post(token, message)
+        return self._reply(sent, message)
 
     @handles(c.CMD_SEND_MEDIA)
     async def send_media(self, token: str, to: str, media: c.OutgoingMedia, typing_ms: int) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(to, "to")
+        channel = to.endswith(CHANNEL_SERVER)
+        if channel:
+            await self._host.require_channel_admin(token, to)
         caption = checks.media_caption(media.kind, media.mimetype, media.caption)
         if media.reply_to:
-            self._cache(device).find(media.reply_to)
+            self._cache(device).find(media.reply_to, ref=media.reply_ref, restore=refs.restore)
         file = await asyncio.to_thread(checks.read_outgoing_media, self._host.data_dir, media.path)
+        await asyncio.to_thread(media_server.keep, self._host.data_dir, token, file.sha256, file.data)
         details: dict[str, Any] = {
             "kind": media.kind,
             "mimetype": media.mimetype,
@@ -133,12 +148,15 @@ class SandboxMessaging:
         if media.reply_to:
             details["replyTo"] = media.reply_to
         typing_state = "recording" if media.kind == "voice" else "composing"
+        typing = None if channel else typing_ms
         sent = await self._send(
-            device, to, caption or "", details, typing_ms=typing_ms, typing_state=typing_state
+            device, to, caption or "", details, typing_ms=typing, typing_state=typing_state
         )
         info: c.MediaInfo = {"mimetype": media.mimetype, "size": len(file.data), "filename": media.filename}
-        self._remember(device, sent, media.kind, media=info, payload=file.data)
-        return {"id": sent.id, "timestamp": sent.timestamp}
+        message = self._remember(device, sent, media.kind, media=info, payload=file.sha256.encode())
+        if channel:
+            await self._host.publish_channel_post(token, message)
+        return self._reply(sent, message)
 
     @handles(c.CMD_REACT)
     async def react(
@@ -157,11 +175,13 @@ class SandboxMessaging:
         return {"id": sent.id, "timestamp": sent.timestamp}
 
     @handles(c.CMD_EDIT)
-    async def edit(self, token: str, chat: str, message_id: str, text: str) -> dict[str, Any]:
+    async def edit(
+        self, token: str, chat: str, message_id: str, text: str, ref: str | None = None
+    ) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(chat, "chat")
         cache = self._cache(device)
-        target = cache.find_own(message_id, chat)
+        target = cache.find_own(message_id, chat, ref=ref, restore=refs.restore)
         checks.check_editable(target.kind)
         details = {"kind": "edit", "targetId": message_id}
         if target.kind != "text":
@@ -171,11 +191,11 @@ class SandboxMessaging:
         return {"id": sent.id, "timestamp": sent.timestamp}
 
     @handles(c.CMD_REVOKE)
-    async def revoke(self, token: str, chat: str, message_id: str) -> dict[str, Any]:
+    async def revoke(self, token: str, chat: str, message_id: str, ref: str | None = None) -> dict[str, Any]:
         device = self._host.connected(token)
         check_jid(chat, "chat")
         cache = self._cache(device)
-        cache.find_own(message_id, chat)
+        cache.find_own(message_id, chat, ref=ref, restore=refs.restore)
         sent = await self._send(device, chat, "", {"kind": "revoke", "targetId": message_id})
         cache.discard(message_id)
         return {"id": sent.id, "timestamp": sent.timestamp}
@@ -189,8 +209,8 @@ class SandboxMessaging:
         checks.check_poll(question, options)
         details = {"kind": "poll", "question": question, "options": list(options), "multiple": multiple}
         sent = await self._send(device, to, question, details)
-        self._remember(device, sent, "poll", poll_options=tuple(options), poll_multiple=multiple)
-        return {"id": sent.id, "timestamp": sent.timestamp}
+        message = self._remember(device, sent, "poll", poll_options=tuple(options), poll_multiple=multiple)
+        return self._reply(sent, message)
 
     @handles(c.CMD_SET_PRESENCE)
     async def set_presence(self, token: str, to: str | None, state: str) -> None:
@@ -201,18 +221,24 @@ class SandboxMessaging:
         await self._host.store.add_presence(token, to, state, self._host.clock.time())
 
     @handles(c.CMD_DOWNLOAD_MEDIA)
-    async def download_media(self, token: str, message_id: str) -> dict[str, Any]:
+    async def download_media(self, token: str, message_id: str, ref: str | None = None) -> dict[str, Any]:
         self._host.connected(token)
-        message = self._host.caches.of(token).find(message_id)
+        message = self._host.caches.of(token).find(message_id, ref=ref, restore=refs.restore)
         if message.media is None or not message.payload:
             raise checks.invalid(f"message {message_id} has no media")
-        path = checks.incoming_media_path(self._host.data_dir, token, message_id)
-        await asyncio.to_thread(checks.write_incoming_media, path, message.payload)
+        data_dir = self._host.data_dir
+        data = await asyncio.to_thread(media_server.fetch, data_dir, token, message.payload.decode())
+        if data is None:
+            raise c.EngineError(
+                c.E_MESSAGE_NOT_FOUND, f"the media of message {message_id} is no longer on the sandbox"
+            )
+        path = checks.incoming_media_path(data_dir, token, message_id)
+        await asyncio.to_thread(checks.write_incoming_media, path, data)
         return {
             "path": str(path),
             "mimetype": message.media["mimetype"],
             "filename": message.media["filename"],
-            "size": len(message.payload),
+            "size": len(data),
         }
 
     @handles(c.CMD_REJECT_CALL)

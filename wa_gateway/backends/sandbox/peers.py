@@ -6,13 +6,16 @@ gateway can quote, react to, or download it afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from wa_gateway.backends.sandbox import media_server, refs
 from wa_gateway.backends.sandbox.args import (
     GROUP_SERVER,
     USER_SERVER,
@@ -105,17 +108,28 @@ class SandboxPeers:
         text: str,
         caption: str | None = None,
         media: c.MediaInfo | None = None,
-        payload: bytes = b"",
+        sha256: str = "",
     ) -> dict[str, Any]:
         reply_to = optional_text(args, "replyTo") or None
+        held = CachedMessage(
+            id=optional_text(args, "id") or message_id(),
+            chat=peer.chat,
+            sender=peer.jid,
+            from_me=False,
+            kind=kind,
+            timestamp=self._host.clock.time(),
+            text=text,
+            media=media,
+            payload=sha256.encode(),  # the file is on the sandbox's media server (media_server.py)
+        )
         message: c.IncomingMessage = {
-            "id": optional_text(args, "id") or message_id(),
+            "id": held.id,
             "from": peer.jid,
             "chat": peer.chat,
             "pushName": optional_text(args, "pushName") or "",
             "text": text,
             "type": kind,
-            "timestamp": self._host.clock.time(),
+            "timestamp": held.timestamp,
             "isGroup": peer.is_group,
             "fromMe": False,
             "senderPhone": peer.phone,
@@ -123,20 +137,9 @@ class SandboxPeers:
             "media": media,
             "replyTo": reply_to,
             "mentions": arg_jids(args, "mentions"),
+            "ref": refs.ref_of(held),
         }
-        self._host.caches.of(peer.device.token).put(
-            CachedMessage(
-                id=message["id"],
-                chat=peer.chat,
-                sender=peer.jid,
-                from_me=False,
-                kind=kind,
-                timestamp=message["timestamp"],
-                text=text,
-                media=media,
-                payload=payload,
-            )
-        )
+        self._host.caches.of(peer.device.token).put(held)
         self._emit(peer, c.EV_MESSAGE, dict(message))
         return {"id": message["id"]}
 
@@ -197,8 +200,10 @@ class SandboxPeers:
             raise checks.invalid("base64 must hold the file's bytes")
         filename = optional_text(args, "filename") or None
         media: c.MediaInfo = {"mimetype": mimetype, "size": len(data), "filename": filename}
+        sha256 = hashlib.sha256(data).hexdigest()
+        await asyncio.to_thread(media_server.keep, self._host.data_dir, peer.device.token, sha256, data)
         return self._receive(
-            peer, args, kind=kind, text=caption or "", caption=caption, media=media, payload=data
+            peer, args, kind=kind, text=caption or "", caption=caption, media=media, sha256=sha256
         )
 
     async def reaction(self, args: dict[str, Any]) -> dict[str, Any]:

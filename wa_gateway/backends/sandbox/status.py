@@ -74,6 +74,7 @@ class SandboxStatus:
             "media": None,
             "replyTo": None,
             "mentions": [],
+            "ref": "",  # status posts are not stored (docs/messages.md)
         }
         self._host.emit(device.token, c.EV_MESSAGE, dict(message))
         return {"id": message["id"]}

@@ -1,7 +1,9 @@
-// Devices: the list, adding one, and the selected device's panel (pairing, groups, presence, status).
+// Devices: the list, adding one, and the selected device's panel (pairing, groups, channels, presence,
+// status).
 "use strict";
 
 import { $, api, el, path, state, when } from "/dashboard/core.js";
+import * as channels from "/dashboard/channels.js";
 import * as chats from "/dashboard/chats.js";
 
 const MAX_STATUSES = 20;
@@ -83,7 +85,7 @@ async function showDetail(token) {
   if (detail.status === "pairing" && detail.pairingCode) showCode(detail.pairingCode);
   else if (detail.status === "pairing") await showQr(token);
   else hidePairing();
-  await Promise.all([chats.load(token), loadGroups(token, detail.status)]);
+  await Promise.all([chats.load(token), loadGroups(token, detail.status), channels.load(token, detail.status)]);
 }
 
 async function loadGroups(token, status) {
@@ -164,7 +166,10 @@ export function onEvent(frame) {
     const seen = frame.data.lastSeen ? `, last seen ${when(frame.data.lastSeen)}` : "";
     $("presence-result").textContent = `${frame.data.from}: ${frame.data.state}${seen}`;
   }
-  if (token === selected) chats.onEvent(frame);
+  if (token === selected) {
+    chats.onEvent(frame);
+    channels.onEvent(frame, token);
+  }
 }
 
 async function addDevice(event) {

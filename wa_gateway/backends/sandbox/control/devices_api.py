@@ -6,6 +6,7 @@ a receipt or a history sync, drop or stall the network, unlink, and show what a 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import web
@@ -18,13 +19,28 @@ from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine import contract as c
 from wa_gateway.envelope import ok, utc_timestamp_ms
 from wa_gateway.phone import USER_SERVER, PhoneRules
+from wa_gateway.route_table import RouteTable, route
 
 CONTROL_TIMEOUT_S: Final = 30.0
+DEVICE: Final = "/sandbox/devices/{token}"
 # Servers of history-sync chats that are not people: the real engine drops them (docs/dropin.md).
 _NOT_A_PERSON: Final = v.NOT_A_PERSON_SERVERS | {v.LID_SERVER}
 
 
-class SandboxApi:
+def relayed(
+    path: str, op: str, message: str, *, with_body: bool = True, answer: bool = True
+) -> Callable[[SandboxApi, web.Request], Awaitable[web.Response]]:
+    """A control route ``POST /sandbox/devices/{token}/<path>`` that hands its body to the sandbox as ``op``
+    and answers ``message``, with the sandbox's reply as the data when ``answer``."""
+
+    async def handler(api: SandboxApi, request: web.Request) -> web.Response:
+        data = await api.relay(request, op, with_body)
+        return ok(request, data if answer else None, message)
+
+    return route.post(f"{DEVICE}/{path}")(handler)
+
+
+class SandboxApi(RouteTable):
     def __init__(self, manager: DeviceManager, phones: PhoneRules) -> None:
         self._manager = manager
         self._phones = phones
@@ -55,20 +71,6 @@ class SandboxApi:
             return {**entry, "from": self._phone(entry["from"])}
         return entry  # the engine says what is wrong with it
 
-    def routes(self) -> list[web.RouteDef]:
-        device = "/sandbox/devices/{token}"
-        return [
-            web.post(f"{device}/link", self.link),
-            web.post(f"{device}/messages", self.incoming_message),
-            web.post(f"{device}/receipts", self.receipt),
-            web.post(f"{device}/history-sync", self.history_sync),
-            web.post(f"{device}/disconnect", self.disconnect),
-            web.post(f"{device}/stall", self.stall),
-            web.post(f"{device}/logout", self.logout),
-            web.get(f"{device}/sent", self.sent),
-            web.put("/sandbox/numbers/{phone}", self.set_number),
-        ]
-
     async def _control(self, op: str, args: dict[str, Any]) -> Any:
         return await self._manager.engine.call(
             c.CMD_SANDBOX,
@@ -80,7 +82,7 @@ class SandboxApi:
             not_found=errors.DEVICE_NOT_FOUND,
         )
 
-    async def _device_op(self, request: web.Request, op: str, with_body: bool = True) -> Any:
+    async def relay(self, request: web.Request, op: str, with_body: bool = True) -> Any:
         token = token_from_path(request)
         self._manager.require(token)
         args = parse_json_object(await read_raw(request), allow_empty=True) if with_body else {}
@@ -93,36 +95,30 @@ class SandboxApi:
             args["messages"] = [self._history_message(entry) for entry in args["messages"]]
         return await self._control(op, {**args, "token": token})
 
-    async def link(self, request: web.Request) -> web.Response:
-        return ok(request, await self._device_op(request, "link"), "Device linked")
+    link = relayed("link", "link", "Device linked")
+    incoming_message = relayed("messages", "message", "Message delivered to the device")
+    receipt = relayed("receipts", "receipt", "Receipt delivered to the device", answer=False)
+    history_sync = relayed(
+        "history-sync", "history_sync", "History sync delivered to the device", answer=False
+    )
+    disconnect = relayed(
+        "disconnect",
+        "disconnect",
+        "Network dropped; the device reconnects by itself",
+        with_body=False,
+        answer=False,
+    )
+    stall = relayed(
+        "stall", "stall", "Session stalled; the watchdog reconnects the device", with_body=False, answer=False
+    )
+    logout = relayed("logout", "logout", "Device unlinked from the phone", with_body=False, answer=False)
 
-    async def incoming_message(self, request: web.Request) -> web.Response:
-        return ok(request, await self._device_op(request, "message"), "Message delivered to the device")
-
-    async def receipt(self, request: web.Request) -> web.Response:
-        await self._device_op(request, "receipt")
-        return ok(request, None, "Receipt delivered to the device")
-
-    async def history_sync(self, request: web.Request) -> web.Response:
-        await self._device_op(request, "history_sync")
-        return ok(request, None, "History sync delivered to the device")
-
-    async def disconnect(self, request: web.Request) -> web.Response:
-        await self._device_op(request, "disconnect", with_body=False)
-        return ok(request, None, "Network dropped; the device reconnects by itself")
-
-    async def stall(self, request: web.Request) -> web.Response:
-        await self._device_op(request, "stall", with_body=False)
-        return ok(request, None, "Session stalled; the watchdog reconnects the device")
-
-    async def logout(self, request: web.Request) -> web.Response:
-        await self._device_op(request, "logout", with_body=False)
-        return ok(request, None, "Device unlinked from the phone")
-
+    @route.get(f"{DEVICE}/sent")
     async def sent(self, request: web.Request) -> web.Response:
-        log = await self._device_op(request, "sent", with_body=False)
+        log = await self.relay(request, "sent", with_body=False)
         return ok(request, iso_sent_log(log), "Sent log")
 
+    @route.put("/sandbox/numbers/{phone}")
     async def set_number(self, request: web.Request) -> web.Response:
         phone = self._phones.normalise(request.match_info["phone"])
         if phone is None:

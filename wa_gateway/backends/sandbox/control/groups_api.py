@@ -17,16 +17,10 @@ from wa_gateway.engine import contract as c
 from wa_gateway.engine.group_commands import CODES
 from wa_gateway.envelope import ok
 from wa_gateway.groups.fields import path_group
+from wa_gateway.route_table import route
 
 
 class SandboxGroupsApi(SandboxApi):
-    def routes(self) -> list[web.RouteDef]:
-        return [
-            web.post("/sandbox/groups", self.create),
-            web.post("/sandbox/groups/{gid}/participants", self.participants),
-            web.post("/sandbox/groups/{gid}/messages", self.message),
-        ]
-
     async def _group_op(self, request: web.Request, op: str, *, with_group: bool = True) -> Any:
         args = parse_json_object(await read_raw(request), allow_empty=True)
         if with_group:
@@ -46,11 +40,14 @@ class SandboxGroupsApi(SandboxApi):
             codes=CODES,
         )
 
+    @route.post("/sandbox/groups")
     async def create(self, request: web.Request) -> web.Response:
         return ok(request, await self._group_op(request, "group_create", with_group=False), "Group created")
 
+    @route.post("/sandbox/groups/{gid}/participants")
     async def participants(self, request: web.Request) -> web.Response:
         return ok(request, await self._group_op(request, "group_participants"), "Participants changed")
 
+    @route.post("/sandbox/groups/{gid}/messages")
     async def message(self, request: web.Request) -> web.Response:
         return ok(request, await self._group_op(request, "group_message"), "Message delivered to the group")

@@ -5,51 +5,57 @@ from __future__ import annotations
 from typing import Any, Final
 
 from wa_gateway.engine import contract as c
-from wa_gateway.openapi.builders import PathSpec, Schema, envelope, json_body, obj, operation, path_token
-
-STRING: Final[Schema] = {"type": "string"}
-BOOLEAN: Final[Schema] = {"type": "boolean"}
+from wa_gateway.openapi import builders as spec
 
 
-def _control(summary: str, body: Schema, ok: Schema | None = None) -> dict[str, Any]:
-    return operation(
+def _control(summary: str, body: spec.Schema, ok: spec.Schema | None = None) -> dict[str, Any]:
+    return spec.operation(
         summary,
         tag="Sandbox",
-        params=[path_token()],
+        params=[spec.path_token()],
         errors=(400, 401, 404, 409),
-        body=json_body(body),
-        ok=envelope(ok),
+        body=spec.json_body(body),
+        ok=spec.envelope(ok),
     )
 
 
-_FROM: Final[dict[str, Schema]] = {"from": {"type": "string", "description": "Digits of the sender"}}
-PATHS: Final[PathSpec] = {
+_FROM: Final[dict[str, spec.Schema]] = {"from": {"type": "string", "description": "Digits of the sender"}}
+PATHS: Final[spec.PathSpec] = {
     "/sandbox/devices/{token}/reactions": {
         "post": _control(
             "Someone reacts to a message",
-            obj(
-                {**_FROM, "targetId": STRING, "emoji": STRING, "chat": STRING}, ("from", "targetId", "emoji")
+            spec.obj(
+                {**_FROM, "targetId": spec.STRING, "emoji": spec.STRING, "chat": spec.STRING},
+                ("from", "targetId", "emoji"),
             ),
-            obj({"id": STRING}),
+            spec.obj({"id": spec.STRING}),
         )
     },
     "/sandbox/devices/{token}/edits": {
         "post": _control(
             "Someone edits their message",
-            obj({**_FROM, "targetId": STRING, "text": STRING, "chat": STRING}, ("from", "targetId", "text")),
+            spec.obj(
+                {**_FROM, "targetId": spec.STRING, "text": spec.STRING, "chat": spec.STRING},
+                ("from", "targetId", "text"),
+            ),
         )
     },
     "/sandbox/devices/{token}/revokes": {
         "post": _control(
             "Someone deletes their message for everyone",
-            obj({**_FROM, "targetId": STRING, "chat": STRING}, ("from", "targetId")),
+            spec.obj({**_FROM, "targetId": spec.STRING, "chat": spec.STRING}, ("from", "targetId")),
         )
     },
     "/sandbox/devices/{token}/poll-votes": {
         "post": _control(
             "Someone votes in a poll the device sent",
-            obj(
-                {**_FROM, "pollId": STRING, "options": {"type": "array", "items": STRING}, "chat": STRING},
+            spec.obj(
+                {
+                    **_FROM,
+                    "pollId": spec.STRING,
+                    "options": {"type": "array", "items": spec.STRING},
+                    "chat": spec.STRING,
+                },
                 ("from", "pollId", "options"),
             ),
         )
@@ -57,45 +63,45 @@ PATHS: Final[PathSpec] = {
     "/sandbox/devices/{token}/media-messages": {
         "post": _control(
             "An incoming media message (downloadable afterwards)",
-            obj(
+            spec.obj(
                 {
                     **_FROM,
                     "kind": {"enum": list(c.MEDIA_KINDS)},
-                    "mimetype": STRING,
-                    "filename": STRING,
-                    "caption": STRING,
-                    "base64": STRING,
-                    "chat": STRING,
-                    "replyTo": STRING,
-                    "mentions": {"type": "array", "items": STRING},
+                    "mimetype": spec.STRING,
+                    "filename": spec.STRING,
+                    "caption": spec.STRING,
+                    "base64": spec.STRING,
+                    "chat": spec.STRING,
+                    "replyTo": spec.STRING,
+                    "mentions": {"type": "array", "items": spec.STRING},
                 },
                 ("from", "kind", "mimetype", "base64"),
             ),
-            obj({"id": STRING}),
+            spec.obj({"id": spec.STRING}),
         )
     },
     "/sandbox/devices/{token}/calls": {
         "post": _control(
             "An incoming call",
-            obj({**_FROM, "video": BOOLEAN, "group": BOOLEAN}, ("from",)),
-            obj({"callId": STRING}),
+            spec.obj({**_FROM, "video": spec.BOOLEAN, "group": spec.BOOLEAN}, ("from",)),
+            spec.obj({"callId": spec.STRING}),
         )
     },
     "/sandbox/devices/{token}/groups": {
         "put": _control(
             "The groups the device is in (what GET /groups answers)",
-            obj(
+            spec.obj(
                 {
                     "groups": {
                         "type": "array",
-                        "items": obj(
+                        "items": spec.obj(
                             {
-                                "jid": STRING,
-                                "subject": STRING,
-                                "topic": STRING,
-                                "owner": STRING,
-                                "participants": {"type": "array", "items": STRING},
-                                "admins": {"type": "array", "items": STRING},
+                                "jid": spec.STRING,
+                                "subject": spec.STRING,
+                                "topic": spec.STRING,
+                                "owner": spec.STRING,
+                                "participants": {"type": "array", "items": spec.STRING},
+                                "admins": {"type": "array", "items": spec.STRING},
                             },
                             ("jid", "subject", "participants"),
                         ),
@@ -103,9 +109,9 @@ PATHS: Final[PathSpec] = {
                 },
                 ("groups",),
             ),
-            obj({"groups": {"type": "integer"}}),
+            spec.obj({"groups": spec.INTEGER}),
         )
     },
 }
 
-SCHEMAS: Final[dict[str, Schema]] = {}
+SCHEMAS: Final[dict[str, spec.Schema]] = {}

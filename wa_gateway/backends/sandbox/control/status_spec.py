@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from wa_gateway.openapi.builders import PathSpec, Schema
+from wa_gateway.openapi import builders as spec
 from wa_gateway.status.openapi_spec import SANDBOX_PATHS
 
-PATHS: Final[PathSpec] = SANDBOX_PATHS
-SCHEMAS: Final[dict[str, Schema]] = {}
+PATHS: Final[spec.PathSpec] = SANDBOX_PATHS
+SCHEMAS: Final[dict[str, spec.Schema]] = {}
