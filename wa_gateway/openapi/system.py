@@ -69,20 +69,20 @@ DEVICE_SUMMARY: Final[spec.Schema] = spec.obj(
     },
     ("token", "status"),
 )
-CLUSTER_HEALTH: Final[Schema] = obj(
+CLUSTER_HEALTH: Final[spec.Schema] = spec.obj(
     {
-        "node": {"type": "string"},
+        "node": spec.STRING,
         "devicesOwned": {"type": "integer"},
         "databaseReachable": {"type": "boolean"},
         "nodes": {
             "type": ["array", "null"],
-            "items": obj(
+            "items": spec.obj(
                 {
-                    "id": {"type": "string"},
-                    "url": {"type": "string"},
-                    "lastHeartbeat": {"type": "string"},
+                    "id": spec.STRING,
+                    "url": spec.STRING,
+                    "lastHeartbeat": spec.STRING,
                     "live": {"type": "boolean"},
-                    "devices": {"type": "array", "items": {"type": "string"}},
+                    "devices": {"type": "array", "items": spec.STRING},
                 }
             ),
         },

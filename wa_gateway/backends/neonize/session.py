@@ -36,6 +36,7 @@ from wa_gateway.backends.neonize.device import (
 from wa_gateway.backends.neonize.history import history_messages
 from wa_gateway.backends.neonize.inbound import InboundMessages
 from wa_gateway.backends.neonize.runtime import DeviceName
+from wa_gateway.backends.neonize.shared_store import remove_stored_session
 from wa_gateway.backends.neonize.store import load_lids, save_lids
 from wa_gateway.engine.contract import (
     EV_BANNED,
@@ -215,7 +216,7 @@ class DeviceSession(DeviceLifecycle):
             except NeonizeError as exc:
                 log.warning("could not unlink the wrong account from %s: %s", mask(self.token), exc)
         await self._stop_client()
-        await self._remove_stored_session()
+        await remove_stored_session(self.path, self._ctx.shared, self.jid)
         self._ctx.caches.drop(self.token)
         self._paired = False
         self.jid = self.push_name = ""
@@ -287,7 +288,7 @@ class DeviceSession(DeviceLifecycle):
     async def _on_logged_out(self, event: Any) -> None:
         # whatsmeow already deleted its device row; the files go too, so a restart cannot resurrect it.
         await self._stop_client()
-        await self._remove_stored_session()
+        await remove_stored_session(self.path, self._ctx.shared, self.jid)
         self._ctx.caches.drop(self.token)
         self._paired = False
         self.jid = self.push_name = ""
