@@ -53,6 +53,7 @@ class ScriptedBackend:
         typing_ms: int,
         reply_to: str | None = None,
         mentions: Sequence[str] = (),
+        reply_ref: str | None = None,
     ) -> dict[str, Any]:
         await self.gate.wait()
         return {"id": text, "timestamp": 1.0}
