@@ -309,6 +309,7 @@ def create_app(
         engine_info=supervisor.info,
         reconnecting=supervisor.reconnecting,
         first_sync=supervisor.first_sync,
+        cluster=cluster.health_view if cluster is not None else None,
     )
     ws = WsEndpoint(
         hub,
@@ -366,6 +367,7 @@ def create_app(
         dispatcher=dispatcher,
         guard=guard,
         keyring=keyring,
+        cluster=cluster,
     )
     app.router.add_routes(metrics_routes.routes())
     app.router.add_routes(KeysApi(keyring).routes())

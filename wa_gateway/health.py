@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -34,6 +34,7 @@ class HealthApi(RouteTable):
         engine_info: Callable[[], dict[str, Any]] | None = None,
         reconnecting: Reconnecting | None = None,
         first_sync: Callable[[], dict[str, int]] | None = None,
+        cluster: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -43,6 +44,7 @@ class HealthApi(RouteTable):
         self._engine_info = engine_info
         self._reconnecting = reconnecting
         self._first_sync = first_sync
+        self._cluster = cluster
 
     @route.get("/health")
     async def health(self, request: web.Request) -> web.Response:
@@ -85,6 +87,9 @@ class HealthApi(RouteTable):
         }
         if self._engine_info is not None:
             data["worker"] = self._engine_info()
+        if self._cluster is not None:
+            # This node's devices above; the nodes of the cluster here (docs/cluster.md "Limits").
+            data["cluster"] = await self._cluster()
         return ok(request, data, "ok")
 
 

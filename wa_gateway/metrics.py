@@ -158,8 +158,10 @@ class MetricsApi(RouteTable):
         webhook_attempts: Callable[[], Counter[str]] | None = None,
         guard: AuthGuard,
         lookup: KeyLookup | None = None,
+        cluster_owned: Callable[[], tuple[str, int]] | None = None,
     ) -> None:
         self._metrics = metrics
+        self._cluster_owned = cluster_owned
         self._guard = guard
         self._lookup = lookup
         self._keys = tuple(k.encode() for k in (api_key, metrics_token) if k)
@@ -235,6 +237,15 @@ class MetricsApi(RouteTable):
             [((), info.get("restarts", 0))],
         )
         self._engine_figures(out, info)
+        if self._cluster_owned is not None:
+            # Per node, labelled with it: a scrape of every node sums to the cluster (docs/cluster.md).
+            node, owned = self._cluster_owned()
+            out.metric(
+                "wa_gateway_cluster_devices_owned",
+                "gauge",
+                "Devices whose lease this node holds.",
+                [((("node", node),), owned)],
+            )
         out.metric(
             "wa_gateway_rate_limited_total",
             "counter",

@@ -7,6 +7,7 @@ from typing import Any
 from wa_gateway.apikeys.keyring import Keyring
 from wa_gateway.apikeys.principal import ADMIN
 from wa_gateway.auth import AuthGuard
+from wa_gateway.cluster.node import ClusterNode
 from wa_gateway.config import Settings
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine.supervisor import EngineSupervisor
@@ -27,6 +28,7 @@ def metrics_api(
     dispatcher: WebhookDispatcher | None,
     guard: AuthGuard,
     keyring: Keyring,
+    cluster: ClusterNode | None = None,
 ) -> MetricsApi:
     async def webhook_stats() -> dict[str, Any]:
         assert outbox is not None
@@ -54,4 +56,5 @@ def metrics_api(
         webhook_attempts=(lambda: dispatcher.attempts) if dispatcher is not None else None,
         guard=guard,
         lookup=lambda key: ADMIN if metrics_token_matches(key) else keyring.lookup(key),
+        cluster_owned=cluster.owned_count if cluster is not None else None,
     )

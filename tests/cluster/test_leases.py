@@ -280,3 +280,38 @@ async def test_a_device_paired_here_is_never_taken_by_another_nodes_round_in_bet
     claims, _ = await asyncio.gather(asyncio.gather(*(a.keeper.claim(t) for t in tokens)), rounds())
     assert claims == [True] * len(tokens)
     assert b.keeper.owned() == []
+
+
+async def until_waiting(clock: ManualClock, sleepers: int, within: float = 10.0) -> None:
+    """Until every task of the test waits on the clock again (its database calls are done)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while clock.sleepers < sleepers:
+        assert asyncio.get_running_loop().time() < deadline, "the rounds never went back to waiting"
+        await asyncio.sleep(0.001)
+
+
+async def test_rounds_that_answer_late_still_renew_before_the_fence_point(
+    make_node: NodeFactory, clock: ManualClock
+) -> None:
+    a = await make_node("a")
+    await a.keeper.claim("565656565")
+    interval = a.keeper.interval
+    heartbeat = a.store.heartbeat
+
+    async def late_heartbeat(node: str, url: str, now: float) -> None:
+        # The database answers each round 0.7 of an interval late: slow, but well inside the TTL.
+        await clock.sleep(0.7 * interval)
+        await heartbeat(node, url, now)
+
+    a.store.heartbeat = late_heartbeat  # type: ignore[method-assign]
+    tasks = [asyncio.create_task(a.keeper._renew_loop()), asyncio.create_task(a.keeper._fence_loop())]
+    try:
+        await until_waiting(clock, 2)
+        for _ in range(6 * 20):  # six intervals, in steps of a twentieth
+            clock.advance(interval / 20)
+            await until_waiting(clock, 2)
+        assert a.keeper.holds("565656565") and a.stopped == []
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

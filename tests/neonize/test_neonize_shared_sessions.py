@@ -3,6 +3,7 @@ never handed a JID without its row (docs/cluster.md "neonize sessions"). Fake Go
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -13,6 +14,7 @@ from neonize.proto import Neonize_pb2 as P
 
 from tests.neonize.neonize_fakes import TOKEN, FakeGo, FakeSession, Recorder, device_event
 from wa_gateway.backends.neonize import client as nc
+from wa_gateway.backends.neonize import shared_store
 from wa_gateway.backends.neonize.engine import NeonizeBackend
 from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.clock import ManualClock
@@ -111,3 +113,72 @@ async def test_an_offline_logout_deletes_the_stored_device(
         assert await conn.fetchval(f"SELECT count(*) FROM {whatsmeow.DEVICE_TABLE}") == 0
     finally:
         await conn.close()
+
+
+class SilencingProxy:
+    """A TCP proxy to PostgreSQL that can go silent: it keeps accepting bytes and never answers again,
+    the way a database behind a dead link or a stuck server looks (docs/neonize.md §6)."""
+
+    def __init__(self, target_port: int) -> None:
+        self._target_port = target_port
+        self.silent = False
+        self._server: asyncio.Server | None = None
+        self._pumps: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    async def __aenter__(self) -> SilencingProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for pump in self._pumps:
+            pump.cancel()
+        await asyncio.gather(*self._pumps, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            pump = asyncio.create_task(self._pump(source, sink))
+            self._pumps.add(pump)
+
+    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while data := await source.read(65536):
+                if not self.silent:
+                    sink.write(data)
+                    await sink.drain()
+        finally:
+            sink.close()
+
+
+async def test_a_database_that_stops_answering_is_never_handed_to_go(
+    postgres_url: str,
+    tmp_path: Path,
+    fake_go: FakeGo,
+    clock: ManualClock,
+    recorder: Recorder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shared_store, "PROBE_TIMEOUT_S", 0.5)
+    url = urlsplit(postgres_url)
+    assert url.port is not None
+    async with SilencingProxy(url.port) as proxy:
+        through = postgres_url.replace(f":{url.port}/", f":{proxy.port}/")
+        settings = NeonizeSettings.from_config({"data_dir": str(tmp_path), "database_url": through})
+        engine = NeonizeBackend(settings, gocode=fake_go, clock=clock)
+        await engine.start(recorder)  # the worker's pool connects while the proxy still forwards
+        try:
+            proxy.silent = True
+            for method, jid in (("qr", None), ("restore", STORED)):
+                with pytest.raises(EngineError) as caught:
+                    async with asyncio.timeout(10):
+                        await engine.connect(TOKEN, method, "", jid)  # type: ignore[arg-type]
+                assert "The session database cannot be reached" in caught.value.message
+            assert fake_go.called("Neonize") == []
+        finally:
+            proxy.silent = False
+            await engine.close()

@@ -101,8 +101,7 @@ class DeviceDirectory:
         changed = [r for r in reports if self._written.get(r[0]) != r]
         if not changed:
             return
-        async with asyncio.timeout(self._keeper.interval):
-            await self._store.report(self._node_id, changed)
+        await self._store.report(self._node_id, changed, self._keeper.interval)
         held = {r[0] for r in reports}
         self._written = {t: r for t, r in self._written.items() if t in held}
         self._written.update((r[0], r) for r in changed)
@@ -119,7 +118,8 @@ class DeviceDirectory:
         connected = live and row.status == "connected" and row.connected_at
         return {
             "token": row.token,
-            "status": (row.status or "disconnected") if live else "disconnected",
+            # A new owner has not reported yet: it is connecting the device.
+            "status": (row.status or "connecting") if live else "disconnected",
             "jid": row.jid,
             "pushName": row.push_name,
             "connectedAt": utc_timestamp(row.connected_at) if connected and row.connected_at else None,
@@ -128,8 +128,7 @@ class DeviceDirectory:
 
     async def _rows(self, token: str | None = None) -> list[DirectoryRow] | None:
         try:
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                return await self._store.directory(token)
+            return await self._store.directory(READ_TIMEOUT_S, token)
         except DB_ERRORS as exc:
             log.warning("cluster directory unreadable; answering for this node", extra={"error": repr(exc)})
             return None
@@ -160,14 +159,21 @@ class DeviceDirectory:
             "banExpires": None,
         }
 
+    async def sessions(self) -> list[dict[str, Any]]:
+        """Every device whose session whatsmeow keeps in the shared database, as a restore lists them."""
+        try:
+            rows = await self._store.directory(READ_TIMEOUT_S)
+        except DB_ERRORS as exc:
+            raise errors.ApiError(errors.CLUSTER_DATABASE_UNAVAILABLE) from exc
+        return [{"token": row.token, "paired": row.jid is not None} for row in rows]
+
     async def connect_args(self, token: str) -> dict[str, Any]:
         """What a neonize connect needs from the shared registry: the JID its session is stored under.
 
         Asked with a short timeout before anything reaches Go, which would block forever on a database
         that accepts connections but never answers (docs/neonize.md §6)."""
         try:
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                jid = await self._store.session_jid(token)
+            jid = await self._store.session_jid(token, READ_TIMEOUT_S)
         except DB_ERRORS as exc:
             raise errors.ApiError(errors.CLUSTER_DATABASE_UNAVAILABLE) from exc
         return {"jid": jid} if jid else {}

@@ -202,8 +202,13 @@ class LeaseKeeper:
             log.error("device hook failed", exc_info=task.exception())
 
     async def _renew_loop(self) -> None:
+        # Rounds start every interval, however long each took: sleeping a whole interval after a slow
+        # round would send the next renewal after the fence point of the last one (2 intervals after
+        # it was sent) once a round takes more than half an interval, and fence a healthy node.
+        next_round = self._clock.monotonic() + self.interval
         while True:
-            await self._clock.sleep(self.interval)
+            await self._clock.sleep(max(0.0, next_round - self._clock.monotonic()))
+            next_round = self._clock.monotonic() + self.interval
             try:
                 await self.tick()
             except Exception:

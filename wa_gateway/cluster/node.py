@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from types import ModuleType
-from typing import Final
+from typing import Any, Final
 
 from aiohttp import web
 
@@ -93,7 +93,7 @@ class ClusterNode:
         manager.set_cluster_view(self.directory)
         self.directory.attach(manager)
         if self._shared_sessions:
-            manager.set_connect_args(self.directory.connect_args)
+            manager.set_connect_args(self.directory.connect_args, self.directory.sessions)
         app.cleanup_ctx.append(self.cleanup_ctx)
         app.router.add_routes(self.api.routes())
         if self.connections is not None:
@@ -109,6 +109,13 @@ class ClusterNode:
         # A restore: make the device known to the cluster; the next round takes this node's share.
         await self.store.register(token, "")
         return self.keeper.holds(token)
+
+    async def health_view(self) -> dict[str, Any]:
+        return await self.api.health(len(self.keeper.owned()), self.keeper.reachable)
+
+    def owned_count(self) -> tuple[str, int]:
+        """(this node's id, devices it holds): the /metrics gauge, from memory."""
+        return self.node_id, len(self.keeper.owned())
 
     async def owner_url(self, token: str) -> str | None:
         """The base URL of the live node that runs ``token``, when that is not this node."""

@@ -90,7 +90,8 @@ WITH free AS (
     ORDER BY token LIMIT $5 FOR UPDATE SKIP LOCKED
 )
 UPDATE device_leases AS l
-SET owner = $1, generation = l.generation + 1, expires_at = $2::float8 + $3::float8
+SET owner = $1, generation = l.generation + 1, expires_at = $2::float8 + $3::float8,
+    status = NULL, connected_at = NULL
 FROM free WHERE l.token = free.token
 RETURNING l.token, l.generation
 """
@@ -104,6 +105,13 @@ class LeaseStore:
 
     async def open(self) -> None:
         await self._db.migrate(COMPONENT, STEPS)
+
+    async def _fetch(self, sql: str, within: float | None) -> list[asyncpg.Record]:
+        """Rows of ``sql``; bounded by ``within`` (acquire, query and release) when given."""
+        if within is None:
+            return await self._db.pool.fetch(sql)
+        async with self._db.connection(within) as conn:
+            return await conn.fetch(sql, timeout=within)
 
     async def heartbeat(self, node: str, url: str, now: float) -> None:
         await self._db.pool.execute(
@@ -129,13 +137,17 @@ class LeaseStore:
                 # whatsmeow's other tables reference the device row ON DELETE CASCADE.
                 await conn.execute(f"DELETE FROM {whatsmeow.DEVICE_TABLE} WHERE jid = $1", jid)
 
-    async def session_jid(self, token: str) -> str | None:
+    async def session_jid(self, token: str, within: float) -> str | None:
         """The JID the device's whatsmeow session is stored under, as its last owner recorded it."""
-        jid = await self._db.pool.fetchval("SELECT jid FROM device_leases WHERE token = $1", token)
+        async with self._db.connection(within) as conn:
+            jid = await conn.fetchval("SELECT jid FROM device_leases WHERE token = $1", token, timeout=within)
         return str(jid) if jid else None
 
     async def report(
-        self, node: str, reports: Sequence[tuple[str, int, str, str | None, str | None, float | None]]
+        self,
+        node: str,
+        reports: Sequence[tuple[str, int, str, str | None, str | None, float | None]],
+        within: float,
     ) -> None:
         """(token, generation, status, jid, push name, connected at) of devices this node holds: written
         only where the lease still is this node's at that generation, so a fenced owner cannot overwrite
@@ -143,42 +155,24 @@ class LeaseStore:
         if not reports:
             return
         columns = [list(column) for column in zip(*reports, strict=True)]
-        await self._db.pool.execute(
-            """
-            UPDATE device_leases AS l SET status = r.status, jid = coalesce(r.jid, l.jid),
-                push_name = r.push_name, connected_at = r.connected_at
-            FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[])
-                AS r(token, generation, status, jid, push_name, connected_at)
-            WHERE l.token = r.token AND l.owner = $1 AND l.generation = r.generation
-            """,
-            node,
-            *columns,
-        )
-
-    async def directory(self, token: str | None = None) -> list[DirectoryRow]:
-        rows = await self._db.pool.fetch(
-            """
-            SELECT l.token, l.owner, l.expires_at, l.status, l.jid, l.push_name, l.connected_at,
-                   n.heartbeat_at, coalesce(n.stopped, false) AS stopped
-            FROM device_leases l LEFT JOIN cluster_nodes n ON n.id = l.owner
-            WHERE $1::text IS NULL OR l.token = $1 ORDER BY l.token
-            """,
-            token,
-        )
-        return [
-            DirectoryRow(
-                str(r["token"]),
-                r["owner"],
-                float(r["expires_at"]),
-                r["status"],
-                r["jid"],
-                r["push_name"],
-                r["connected_at"],
-                r["heartbeat_at"],
-                bool(r["stopped"]),
+        async with self._db.connection(within) as conn:
+            await conn.execute(
+                """
+                UPDATE device_leases AS l SET status = r.status, jid = coalesce(r.jid, l.jid),
+                    push_name = r.push_name, connected_at = r.connected_at
+                FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::float8[])
+                    AS r(token, generation, status, jid, push_name, connected_at)
+                WHERE l.token = r.token AND l.owner = $1 AND l.generation = r.generation
+                """,
+                node,
+                *columns,
+                timeout=within,
             )
-            for r in rows
-        ]
+
+    async def directory(self, within: float, token: str | None = None) -> list[DirectoryRow]:
+        async with self._db.connection(within) as conn:
+            rows = await conn.fetch(_DIRECTORY, token, timeout=within)
+        return [_directory_row(r) for r in rows]
 
     async def renew(self, node: str, held: dict[str, int], now: float, ttl: float) -> set[str]:
         """Extend the leases this node still holds at the generation it took them; returns those renewed.
@@ -282,17 +276,17 @@ class LeaseStore:
         node = NodeRow(str(row["owner"]), str(row["url"]), float(row["heartbeat_at"]), bool(row["stopped"]))
         return lease, node
 
-    async def nodes(self) -> list[NodeRow]:
-        rows = await self._db.pool.fetch(
-            "SELECT id, url, heartbeat_at, stopped FROM cluster_nodes ORDER BY id"
+    async def nodes(self, within: float | None = None) -> list[NodeRow]:
+        rows = await self._fetch(
+            "SELECT id, url, heartbeat_at, stopped FROM cluster_nodes ORDER BY id", within
         )
         return [
             NodeRow(str(r["id"]), str(r["url"]), float(r["heartbeat_at"]), bool(r["stopped"])) for r in rows
         ]
 
-    async def leases(self) -> list[LeaseRow]:
-        rows = await self._db.pool.fetch(
-            "SELECT token, owner, generation, expires_at FROM device_leases ORDER BY token"
+    async def leases(self, within: float | None = None) -> list[LeaseRow]:
+        rows = await self._fetch(
+            "SELECT token, owner, generation, expires_at FROM device_leases ORDER BY token", within
         )
         return [
             LeaseRow(str(r["token"]), r["owner"], int(r["generation"]), float(r["expires_at"])) for r in rows
@@ -301,3 +295,25 @@ class LeaseStore:
 
 def _lease(row: asyncpg.Record) -> LeaseRow:
     return LeaseRow(str(row["token"]), row["owner"], int(row["generation"]), float(row["expires_at"]))
+
+
+_DIRECTORY: Final = """
+SELECT l.token, l.owner, l.expires_at, l.status, l.jid, l.push_name, l.connected_at,
+       n.heartbeat_at, coalesce(n.stopped, false) AS stopped
+FROM device_leases l LEFT JOIN cluster_nodes n ON n.id = l.owner
+WHERE $1::text IS NULL OR l.token = $1 ORDER BY l.token
+"""
+
+
+def _directory_row(r: asyncpg.Record) -> DirectoryRow:
+    return DirectoryRow(
+        str(r["token"]),
+        r["owner"],
+        float(r["expires_at"]),
+        r["status"],
+        r["jid"],
+        r["push_name"],
+        r["connected_at"],
+        r["heartbeat_at"],
+        bool(r["stopped"]),
+    )

@@ -7,7 +7,9 @@ same moment never apply a step twice (PostgreSQL manual, "Advisory Locks").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from typing import Final
 
 import asyncpg
@@ -60,10 +62,27 @@ class PostgresDatabase:
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", MIGRATIONS_TABLE)
             await conn.execute(_CREATE_MIGRATIONS)
 
-    async def close(self) -> None:
+    @contextlib.asynccontextmanager
+    async def connection(
+        self, within: float
+    ) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy[asyncpg.Record]]:
+        """A pooled connection whose acquire, use and release are bounded by ``within``; pass it to each
+        query too. An outer timeout alone is not enough on a server that stopped answering: the pool
+        returns a connection whose query was cancelled only once the server confirmed the cancel, and
+        without a release timeout it waits for that forever."""
+        async with asyncio.timeout(within * 2), self.pool.acquire(timeout=within) as conn:
+            yield conn
+
+    async def close(self, within: float | None = None) -> None:
+        """Close gracefully; past ``within`` seconds (a server that stopped answering) cut the connections."""
         pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        if pool is None:
+            return
+        try:
+            async with asyncio.timeout(within):
+                await pool.close()
+        except TimeoutError:
+            pool.terminate()
 
     async def migrate(self, component: str, steps: Sequence[str]) -> int:
         """Apply the steps of ``component`` not applied yet, in order; returns the schema version reached."""

@@ -44,6 +44,8 @@ RemovedHook = Callable[[str], Awaitable[None]]
 RunGate = Callable[[str, bool], Awaitable[bool]]
 # What a connect must add to its engine arguments (the JID of a session stored in the cluster's database).
 ConnectArgs = Callable[[str], Awaitable[dict[str, Any]]]
+# Sessions kept outside the engine's own list ({"token", "paired"}), restored like the engine's.
+SessionSource = Callable[[], Awaitable[list[dict[str, Any]]]]
 
 
 class ClusterView(Protocol):
@@ -76,6 +78,7 @@ class DeviceManager:
         self._removed_hooks: list[RemovedHook] = []
         self._may_run: RunGate | None = None
         self._connect_args: ConnectArgs | None = None
+        self._session_source: SessionSource | None = None
         self._view: ClusterView | None = None
         self.restored = asyncio.Event()
 
@@ -90,8 +93,10 @@ class DeviceManager:
     def set_run_gate(self, gate: RunGate) -> None:
         self._may_run = gate
 
-    def set_connect_args(self, source: ConnectArgs) -> None:
+    def set_connect_args(self, source: ConnectArgs, sessions: SessionSource) -> None:
+        """Sessions stored in the cluster's database: what a connect adds, and which sessions exist."""
         self._connect_args = source
+        self._session_source = sessions
 
     def set_cluster_view(self, view: ClusterView) -> None:
         self._view = view
@@ -250,6 +255,11 @@ class DeviceManager:
             log.warning("could not list sessions", extra={"error": exc.message})
             return
         sessions = result.get("sessions", []) if isinstance(result, dict) else []
+        if self._session_source is not None:
+            try:
+                sessions = [*sessions, *await self._session_source()]
+            except errors.ApiError as exc:
+                log.warning("could not list the stored sessions", extra={"error": exc.message})
         paired: list[Device] = []
         for session in sessions:
             token = str(session.get("token", ""))

@@ -64,8 +64,32 @@ DEVICE_SUMMARY: Final[spec.Schema] = spec.obj(
         "jid": spec.NULLABLE_STRING,
         "pushName": spec.NULLABLE_STRING,
         "connectedAt": spec.NULLABLE_STRING,
+        "node": {
+            "type": ["string", "null"],
+            "description": "With DATABASE_URL: the node that runs the device (null: none does now)",
+        },
     },
     ("token", "status"),
+)
+CLUSTER_HEALTH: Final[spec.Schema] = spec.obj(
+    {
+        "node": spec.STRING,
+        "devicesOwned": {"type": "integer"},
+        "databaseReachable": {"type": "boolean"},
+        "nodes": {
+            "type": ["array", "null"],
+            "items": spec.obj(
+                {
+                    "id": spec.STRING,
+                    "url": spec.STRING,
+                    "lastHeartbeat": spec.STRING,
+                    "live": {"type": "boolean"},
+                    "devices": {"type": "array", "items": spec.STRING},
+                }
+            ),
+        },
+    },
+    description="With DATABASE_URL: this node and every node's liveness (nodes null: database unreadable)",
 )
 
 PATHS: Final[spec.PathSpec] = {
@@ -98,6 +122,7 @@ PATHS: Final[spec.PathSpec] = {
                         "devicesByStatus": {"type": "object", "additionalProperties": spec.INTEGER},
                         "devices": spec.array(HEALTH_DEVICE),
                         "worker": WORKER,
+                        "cluster": CLUSTER_HEALTH,
                     }
                 )
             ),

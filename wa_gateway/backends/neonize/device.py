@@ -20,7 +20,11 @@ from neonize.exc import NeonizeError  # type: ignore[import-untyped]
 from wa_gateway.backends.neonize import client as nc
 from wa_gateway.backends.neonize.context import EngineContext, describe_error, mask
 from wa_gateway.backends.neonize.runtime import DeviceName
-from wa_gateway.backends.neonize.shared_store import SessionStoreUnavailable, device_jid
+from wa_gateway.backends.neonize.shared_store import (
+    SessionGone,
+    SessionStoreUnavailable,
+    remove_stored_session,
+)
 from wa_gateway.backends.neonize.store import is_paired, remove_session, session_path
 from wa_gateway.engine.contract import (
     E_DEVICE_NOT_CONNECTED,
@@ -153,18 +157,15 @@ class DeviceLifecycle:
         generation = f"{self.token[-4:]}-{next(_GENERATIONS)}-{secrets.token_hex(4)}"
         loop = asyncio.get_running_loop()
         name, stored, new_device = str(self.path), None, False
-        shared = self._ctx.shared
-        if shared is not None:
-            # Go would block forever on a database that never answers (docs/neonize.md §6), and crash on a
-            # JID without its device row (§0.2): both are asked first, bounded.
-            if self._paired and not await shared.has_device(self.jid):
+        if self._ctx.shared is not None:
+            try:
+                name, stored, new_device = await self._ctx.shared.client_args(
+                    generation, self.jid if self._paired else None
+                )
+            except SessionGone:
                 self._paired = False
                 self.status = STATUS_DISCONNECTED
-                raise EngineError(E_ENGINE_FAILURE, "The device's session is no longer stored; pair it again")
-            if not self._paired:
-                await shared.reachable()
-            name, new_device = shared.url_for(generation), not self._paired
-            stored = device_jid(self.jid) if self._paired else None
+                raise
         client = nc.GatewayClient(
             name, generation, self._device, self._ctx.ffi, loop, self._post, jid=stored, new_device=new_device
         )
@@ -219,9 +220,7 @@ class DeviceLifecycle:
         """Stop the client and remove the stored session, even when WhatsApp could not be told (offline):
         no restart may bring the pairing back."""
         await self._stop_client()
-        await asyncio.to_thread(remove_session, self.path)
-        if self._ctx.shared is not None:
-            await self._ctx.shared.delete_device(self.jid)
+        await remove_stored_session(self.path, self._ctx.shared, self.jid)
         self._ctx.caches.drop(self.token)
         self._paired = False
 
