@@ -26,6 +26,22 @@ def gateway_env(extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def sandbox_settings(tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
+    """A gateway on 127.0.0.1:``port`` with the sandbox engine in ``tmp_path/data``, no typing delay and
+    no rate limits: what the process tests share; ``extra`` adds or overrides."""
+    return {
+        "API_KEY": API_KEY,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WA_ENGINE": "sandbox",
+        "DATA_DIR": str(tmp_path / "data"),
+        "TYPING_DELAY_MS": "0",
+        "RATE_LIMIT_DEVICES": "0",
+        "RATE_LIMIT_MESSAGES": "0",
+        **extra,
+    }
+
+
 def start_gateway(
     env: Mapping[str, str],
     cwd: Path,

@@ -19,7 +19,7 @@ from pytest_aiohttp import AiohttpServer
 
 from .conftest import API_KEY
 from .processes import api_call as call
-from .processes import start_gateway, stop, wait_healthy
+from .processes import sandbox_settings, start_gateway, stop, wait_healthy
 from .webhooks.webhook_harness import MODE_OK, Receiver, eventually
 
 pytestmark = pytest.mark.slow
@@ -95,17 +95,7 @@ async def test_kill_9_during_incoming_burst_loses_no_accepted_message(
     receiver = Receiver(default_mode=MODE_OK)
     server = await aiohttp_server(receiver.app())
     port = unused_tcp_port
-    env = {
-        "API_KEY": API_KEY,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WA_ENGINE": "sandbox",
-        "DATA_DIR": str(tmp_path / "data"),
-        "WEBHOOK_URL": str(server.make_url("/hook")),
-        "TYPING_DELAY_MS": "0",
-        "RATE_LIMIT_DEVICES": "0",
-        "RATE_LIMIT_MESSAGES": "0",
-    }
+    env = sandbox_settings(tmp_path, port, WEBHOOK_URL=str(server.make_url("/hook")))
     gateways: list[subprocess.Popen[bytes]] = [start_gateway(env, tmp_path)]
     accepted: list[str] = []
     try:

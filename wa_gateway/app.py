@@ -9,12 +9,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from wa_gateway import __version__, errors, keys
+from wa_gateway import errors, keys
 from wa_gateway.apikeys.api import KeysApi
 from wa_gateway.apikeys.keyring import Keyring
 from wa_gateway.auth import AuthGuard
 from wa_gateway.backends.sandbox.control.routes import sandbox_routes
-from wa_gateway.broker.nats_publisher import publisher_ctx
 from wa_gateway.clock import Clock, SystemClock
 from wa_gateway.cluster.node import ClusterNode
 from wa_gateway.config import Settings
@@ -23,7 +22,7 @@ from wa_gateway.contacts.capturing import ContactCapture
 from wa_gateway.dashboard.api import PUBLIC_ROUTES as DASHBOARD_ROUTES
 from wa_gateway.dashboard.api import DashboardApi
 from wa_gateway.db.postgres import PostgresDatabase
-from wa_gateway.db.stores import BROKER_TARGET, build_stores
+from wa_gateway.db.stores import build_stores
 from wa_gateway.devices.api import DevicesApi
 from wa_gateway.devices.manager import DeviceManager
 from wa_gateway.engine.contract import EV_PRESENCE, GROUP_EVENTS
@@ -74,11 +73,9 @@ from wa_gateway.status.inbound import StatusEvents, is_status
 from wa_gateway.ttlcache import TtlCache
 from wa_gateway.webhooks.api import WebhookAdminApi
 from wa_gateway.webhooks.device_api import DeviceWebhookApi
-from wa_gateway.webhooks.dispatcher import WebhookDispatcher
-from wa_gateway.webhooks.outbox import WebhookOutbox, new_event_id
-from wa_gateway.webhooks.per_device import DeviceWebhooks, WebhookFanOut
+from wa_gateway.webhooks.outbox import new_event_id
 from wa_gateway.webhooks.redeliver_api import RedeliverApi
-from wa_gateway.webhooks.targets import WebhookTarget
+from wa_gateway.webhooks.wiring import build_webhooks
 from wa_gateway.ws.endpoint import WsEndpoint
 from wa_gateway.ws.hub import WsHub
 
@@ -86,9 +83,6 @@ from wa_gateway.ws.hub import WsHub
 # /metrics checks the API key or METRICS_TOKEN itself).
 PUBLIC_ROUTES: Final = frozenset({"/health", "/ws", "/metrics"}) | DOCS_ROUTES
 
-# Backoff grows to one hour between attempts; with WEBHOOK_MAX_ATTEMPTS=150 that spans the three days
-# of WEBHOOK_MAX_AGE_SECONDS, the window Standard Webhooks recommends for retries.
-WEBHOOK_RETRY_CAP_S: Final = 3600.0
 # Per-token events still queued at shutdown get this long to reach the outbox.
 EVENT_DRAIN_SECONDS: Final = 5.0
 
@@ -155,46 +149,13 @@ def create_app(
         ],
     )
     hub = cluster.hub if cluster is not None else WsHub()
-    global_webhook = settings.webhook_url
-    outbox = stores.outbox() if global_webhook else None
-
-    def make_dispatcher(box: WebhookOutbox, url: str, secret: str) -> WebhookDispatcher:
-        return WebhookDispatcher(
-            box,
-            url,
-            secret=secret,
-            signature_format="hex" if settings.webhook_signature_format == "hex" else "sha256",
-            timeout_s=settings.webhook_timeout_ms / 1000,
-            max_attempts=settings.webhook_max_attempts,
-            max_age_s=settings.webhook_max_age_seconds,
-            clock=clock,
-            user_agent=f"wa-gateway/{__version__}",
-            retry_cap_s=WEBHOOK_RETRY_CAP_S,
-        )
-
-    def make_device_dispatcher(box: WebhookOutbox, target: WebhookTarget) -> WebhookDispatcher:
-        return make_dispatcher(box, target.url, target.secret)
-
-    device_webhooks = DeviceWebhooks(
-        stores.targets,
-        settings.data_dir,
-        make_device_dispatcher,
-        clock,
-        make_outbox=stores.outbox,
-        drop_outbox=stores.drop_outbox,
-    )
-    broker_outbox = stores.outbox(BROKER_TARGET) if settings.nats_url else None
-    fan_out = WebhookFanOut(
-        outbox, device_webhooks, clock, global_gets_all=settings.webhook_global, broker=broker_outbox
-    )
+    webhooks = build_webhooks(settings, stores, clock)
+    outbox, dispatcher = webhooks.outbox, webhooks.dispatcher
     bus = EventBus(lambda: new_event_id(clock.time()))
     # Committed to every outbox before anyone is shown it (docs/events.md).
-    bus.subscribe(fan_out.on_event, phase=COMMIT)
+    bus.subscribe(webhooks.fan_out.on_event, phase=COMMIT)
     bus.subscribe(hub.on_event, kinds=(WEBHOOK, WS))
     bus.subscribe(lambda event: metrics.count_event(event.name))
-    dispatcher = (
-        make_dispatcher(outbox, global_webhook, settings.webhook_secret) if outbox is not None else None
-    )
     contacts = stores.contacts
     # The supervisor is the manager's engine link and the manager takes the supervisor's callbacks;
     # the lambdas resolve ``manager`` when the first callback fires, after both exist.
@@ -257,20 +218,6 @@ def create_app(
     app[keys.ENGINE_KEY] = supervisor
 
     @contextlib.asynccontextmanager
-    async def webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
-        if outbox is None or dispatcher is None:
-            yield
-            return
-        await outbox.open()
-        outbox.add_listener(dispatcher.notify)
-        await dispatcher.start()
-        try:
-            yield
-        finally:
-            await dispatcher.stop()
-            await outbox.close()
-
-    @contextlib.asynccontextmanager
     async def engine_ctx(app: web.Application) -> AsyncIterator[None]:
         await supervisor.start()
         try:
@@ -290,9 +237,7 @@ def create_app(
         [
             opened(keyring.open, keyring.close),
             *([keyring.refresher()] if database is not None else []),
-            opened(device_webhooks.open, device_webhooks.close),
-            webhooks_ctx,
-            publisher_ctx(broker_outbox, settings.nats_url, clock),
+            *webhooks.cleanup_ctxs(settings, clock),
             opened(contacts.open, contacts.close_all),
             opened(idempotency.open, idempotency.close),
             incoming_media.cleanup_ctx,
@@ -372,12 +317,11 @@ def create_app(
     app.router.add_routes(metrics_routes.routes())
     app.router.add_routes(KeysApi(keyring).routes())
     device_webhook_api = DeviceWebhookApi(
-        device_webhooks, guard_policy=None if settings.webhook_allow_private_urls else public_only
+        webhooks.device_webhooks, guard_policy=None if settings.webhook_allow_private_urls else public_only
     )
     app.router.add_routes(device_webhook_api.routes())
 
-    global_outboxes = [outbox] if outbox is not None else []
-    app.router.add_routes(RedeliverApi(lambda: global_outboxes + device_webhooks.outboxes()).routes())
+    app.router.add_routes(RedeliverApi(webhooks.outboxes).routes())
     keyring.on_revoked(lambda key_id: hub.close_key(key_id, errors.WS_KEY_REVOKED))
     specs = mounted_specs(
         sandbox=sandboxed,

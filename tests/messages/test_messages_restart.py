@@ -11,7 +11,7 @@ import pytest
 
 from ..conftest import API_KEY
 from ..processes import api_call as call
-from ..processes import start_gateway, stop, wait_exit, wait_healthy
+from ..processes import sandbox_settings, start_gateway, stop, wait_exit, wait_healthy
 from ..webhooks.webhook_harness import eventually
 
 pytestmark = pytest.mark.slow
@@ -22,16 +22,7 @@ ALICE = "60100000001"
 
 async def test_messages_and_chats_survive_a_killed_gateway(tmp_path: Path, unused_tcp_port: int) -> None:
     port = unused_tcp_port
-    env = {
-        "API_KEY": API_KEY,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "WA_ENGINE": "sandbox",
-        "DATA_DIR": str(tmp_path / "data"),
-        "TYPING_DELAY_MS": "0",
-        "RATE_LIMIT_DEVICES": "0",
-        "RATE_LIMIT_MESSAGES": "0",
-    }
+    env = sandbox_settings(tmp_path, port)
     first = start_gateway(env, tmp_path)
     try:
         async with aiohttp.ClientSession() as session:

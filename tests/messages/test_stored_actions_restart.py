@@ -19,7 +19,7 @@ import pytest
 from ..conftest import API_KEY
 from ..media_samples import png
 from ..processes import api_call as call
-from ..processes import start_gateway, stop, wait_exit, wait_healthy
+from ..processes import sandbox_settings, start_gateway, stop, wait_exit, wait_healthy
 from ..webhooks.webhook_harness import eventually
 
 pytestmark = pytest.mark.slow
@@ -36,17 +36,7 @@ class Gateway:
     def __init__(self, tmp_path: Path, port: int) -> None:
         self.port = port
         self._tmp = tmp_path
-        self.env = {
-            "API_KEY": API_KEY,
-            "PORT": str(port),
-            "HOST": "127.0.0.1",
-            "WA_ENGINE": "sandbox",
-            "DATA_DIR": str(tmp_path / "data"),
-            "TYPING_DELAY_MS": "0",
-            "RATE_LIMIT_DEVICES": "0",
-            "RATE_LIMIT_MESSAGES": "0",
-            "AUTO_READ_RECEIPT": "false",
-        }
+        self.env = sandbox_settings(tmp_path, port, AUTO_READ_RECEIPT="false")
         self.proc: subprocess.Popen[bytes] | None = None
         self.session: aiohttp.ClientSession | None = None
 

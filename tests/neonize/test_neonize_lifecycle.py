@@ -22,7 +22,7 @@ from tests.neonize.neonize_fakes import (
     wait_until,
 )
 from wa_gateway.backends.neonize import client as nc
-from wa_gateway.backends.neonize import device as neonize_device
+from wa_gateway.backends.neonize import client_stop
 from wa_gateway.backends.neonize.engine import NeonizeBackend
 from wa_gateway.backends.neonize.runtime import NeonizeSettings
 from wa_gateway.clock import ManualClock
@@ -288,7 +288,7 @@ async def test_list_sessions_reads_the_session_databases(
 async def test_close_abandons_a_thread_stuck_in_go(
     tmp_path: Path, fake_go: FakeGo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(neonize_device, "STOP_GRACE_S", 0.05)
+    monkeypatch.setattr(client_stop, "STOP_GRACE_S", 0.05)
     engine = NeonizeBackend(NeonizeSettings.from_config({"data_dir": str(tmp_path)}), gocode=fake_go)
     recorder = Recorder()
     await engine.start(recorder)

@@ -23,7 +23,7 @@ from tests.neonize.neonize_fakes import (
     make_unpaired_db,
     wait_until,
 )
-from wa_gateway.backends.neonize import device as neonize_device
+from wa_gateway.backends.neonize import client_stop
 from wa_gateway.backends.neonize import session as neonize_session
 from wa_gateway.backends.neonize.client import SUBSCRIBED
 from wa_gateway.backends.neonize.engine import NeonizeBackend
@@ -127,7 +127,7 @@ async def test_watchdog_sends_qr_timeout_when_go_stays_silent_and_abandons_a_stu
     settings: NeonizeSettings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(neonize_device, "STOP_GRACE_S", 0.05)
+    monkeypatch.setattr(client_stop, "STOP_GRACE_S", 0.05)
     await backend.connect(TOKEN, "qr", "")
     session = await fake_go.next_session()
     session.ignore_stop = True  # Go spinning in FetchMe() after the QR channel ended

@@ -4,7 +4,6 @@ never handed a JID without its row (docs/cluster.md "neonize sessions"). Fake Go
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,9 +24,8 @@ STORED = f"{TOKEN}:7@s.whatsapp.net"
 
 
 @pytest.fixture
-async def shared_backend(
-    postgres_url: str, tmp_path: Path, fake_go: FakeGo, clock: ManualClock, recorder: Recorder
-) -> AsyncIterator[NeonizeBackend]:
+async def settings(postgres_url: str, tmp_path: Path) -> NeonizeSettings:
+    """The conftest's ``backend``, on a PostgreSQL session store holding one device row."""
     conn = await asyncpg.connect(postgres_url)
     try:
         # Only the key column matters here: the fake Go reads nothing from the row.
@@ -36,15 +34,12 @@ async def shared_backend(
         await conn.execute(f"INSERT INTO {whatsmeow.DEVICE_TABLE} VALUES ($1)", STORED)
     finally:
         await conn.close()
-    settings = NeonizeSettings.from_config({"data_dir": str(tmp_path), "database_url": postgres_url})
-    engine = NeonizeBackend(settings, gocode=fake_go, clock=clock)
-    fake_go.lock = engine.context.lock
-    await engine.start(recorder)
-    try:
-        yield engine
-    finally:
-        await engine.close()
-        fake_go.release()
+    return NeonizeSettings.from_config({"data_dir": str(tmp_path), "database_url": postgres_url})
+
+
+@pytest.fixture
+def shared_backend(backend: NeonizeBackend) -> NeonizeBackend:
+    return backend
 
 
 def _connected(session: FakeSession) -> None:

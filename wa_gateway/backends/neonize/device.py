@@ -18,6 +18,7 @@ from typing import Any, Final
 from neonize.exc import NeonizeError  # type: ignore[import-untyped]
 
 from wa_gateway.backends.neonize import client as nc
+from wa_gateway.backends.neonize.client_stop import stop_client
 from wa_gateway.backends.neonize.context import EngineContext, describe_error, mask
 from wa_gateway.backends.neonize.runtime import DeviceName
 from wa_gateway.backends.neonize.shared_store import (
@@ -50,7 +51,6 @@ STATUS_BANNED: Final = "banned"
 # Hold the exclusive Go lock after Neonize() starts until Go shows a sign of life (a QR code, a login
 # status, an event) or fails: it writes its maps right after opening the database (docs/neonize.md §1).
 CONNECT_WINDOW_S: Final = 10.0
-STOP_GRACE_S: Final = 5.0
 # Go's proto.Marshal error for an event with an unset required field, which ends Neonize()
 # (docs/engine.md, "Events").
 MARSHAL_FAILURE: Final = "required field"
@@ -232,33 +232,7 @@ class DeviceLifecycle:
         self._client = self._task = self._generation = None
         if client is None:
             return
-        async with self._ctx.lock.exclusive():
-            try:
-                await client.stop()
-            except Exception:
-                log.exception("stopping the engine client of %s failed", mask(self.token))
-        if task is not None and not task.done():
-            # A client still showing QR codes never returns from Neonize() (docs/engine.md,
-            # "Stopping"): waiting would only stall the device.
-            if not client.in_qr_loop:
-                await asyncio.wait({task}, timeout=STOP_GRACE_S)
-            if not task.done():
-                # After a QR timeout Go can spin in FetchMe() and ignore Stop (docs/neonize.md §2).
-                self._ctx.stuck_sessions += 1
-                self._ctx.stuck_tasks.add(task)
-                task.add_done_callback(self._ctx.stuck_tasks.discard)
-                log.warning(
-                    "the engine thread of %s did not return after stop; left as a daemon (%d so far)",
-                    mask(self.token),
-                    self._ctx.stuck_sessions,
-                )
-        if task is None or task.done():
-            self._ctx.live_clients.discard(client)
-            if self._ctx.shared is not None:
-                # Go never closes the pool that client opened (docs/neonize.md §0.4).
-                await self._ctx.shared.close_connections(client.generation)
-        else:
-            task.add_done_callback(lambda _: self._ctx.live_clients.discard(client))
+        await stop_client(self._ctx, self.token, client, task)
 
     async def _forget_unpaired(self) -> None:
         """A pairing that never completed leaves an empty session behind; it must not look like a device."""
