@@ -7,10 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from wa_gateway import errors
-from wa_gateway.backends.sandbox.control.devices_api import CONTROL_TIMEOUT_S, SandboxApi
+from wa_gateway.backends.sandbox.control.devices_api import SandboxApi
 from wa_gateway.body import parse_json_object, read_raw
 from wa_gateway.channels.api import channel_jid
-from wa_gateway.engine import contract as c
 from wa_gateway.engine.channel_commands import CODES
 from wa_gateway.envelope import ok
 from wa_gateway.route_table import route
@@ -18,14 +17,9 @@ from wa_gateway.route_table import route
 
 class SandboxChannelsApi(SandboxApi):
     async def _channel_op(self, op: str, args: dict[str, Any]) -> Any:
-        return await self._manager.engine.call(
-            c.CMD_SANDBOX,
-            {**args, "op": op},
-            within=CONTROL_TIMEOUT_S,
-            failure=errors.INTERNAL_ERROR,
-            unavailable=errors.ENGINE_UNAVAILABLE,
-            codes=CODES,
-        )
+        # A channel the sandbox does not know is answered through CODES; a device-level "not found"
+        # keeps the engine client's default.
+        return await self._control(op, args, not_found=errors.DEVICE_NOT_CONNECTED, codes=CODES)
 
     @route.post("/sandbox/newsletters")
     async def create(self, request: web.Request) -> web.Response:

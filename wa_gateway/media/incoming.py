@@ -19,11 +19,12 @@ from aiohttp import web
 from wa_gateway import vocabulary as v
 from wa_gateway.clock import Clock
 from wa_gateway.media.kinds import MIMETYPE_RE, OCTET_STREAM, safe_filename
-from wa_gateway.tasks import cancel_and_wait
+from wa_gateway.tasks import Expiry, expire_forever, running
 
 log = logging.getLogger("wa_gateway.media")
 
 MAX_SWEEP_INTERVAL_S: Final = 300.0
+SWEEP: Final = Expiry(log, "expired media removed", "files", "media sweep failed", (OSError,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,21 +99,9 @@ class IncomingMedia:
     async def cleanup_ctx(self, app: web.Application) -> AsyncIterator[None]:
         """aiohttp cleanup context: clear crash leftovers, then sweep until shutdown."""
         await asyncio.to_thread(_empty_directory, self.outgoing)
-        sweeper = asyncio.create_task(self._sweep_forever(), name="media-retention")
-        try:
+        sweeping = expire_forever(self.sweep, self._clock, self.sweep_interval, SWEEP)
+        async with running(sweeping, "media-retention"):
             yield
-        finally:
-            await cancel_and_wait(sweeper)
-
-    async def _sweep_forever(self) -> None:
-        while True:
-            try:
-                removed = await self.sweep()
-                if removed:
-                    log.info("expired media removed", extra={"files": removed})
-            except OSError as exc:
-                log.warning("media sweep failed", extra={"error": str(exc)})
-            await self._clock.sleep(self.sweep_interval)
 
 
 def _inside(path: Path, directory: Path) -> Path | None:

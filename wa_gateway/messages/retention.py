@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -12,11 +11,15 @@ from aiohttp import web
 
 from wa_gateway.clock import Clock
 from wa_gateway.messages.model import MessageStore, MessageStoreError
+from wa_gateway.tasks import Expiry, expire_forever, running
 
 log = logging.getLogger("wa_gateway.messages")
 
 DAY_S: Final = 86_400.0
 PRUNE_INTERVAL_S: Final = 3_600.0
+PRUNING: Final = Expiry(
+    log, "expired messages removed", "messages", "message pruning failed", (MessageStoreError,)
+)
 
 
 class MessageRetention:
@@ -30,20 +33,7 @@ class MessageRetention:
 
     @contextlib.asynccontextmanager
     async def cleanup_ctx(self, app: web.Application) -> AsyncIterator[None]:
-        pruner = asyncio.create_task(self._prune_forever(), name="message-retention")
-        try:
+        async with running(
+            expire_forever(self.prune, self._clock, PRUNE_INTERVAL_S, PRUNING), "message-retention"
+        ):
             yield
-        finally:
-            pruner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruner
-
-    async def _prune_forever(self) -> None:
-        while True:
-            try:
-                removed = await self.prune()
-                if removed:
-                    log.info("expired messages removed", extra={"messages": removed})
-            except MessageStoreError as exc:
-                log.warning("message pruning failed", extra={"error": str(exc)})
-            await self._clock.sleep(PRUNE_INTERVAL_S)
